@@ -1,0 +1,140 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The interface every other nginx-ams module builds on: applications
+ * (the "ams {}" block) and the media bus.
+ *
+ * The bus is the only thing modules share.  A producer (an RTMP publisher,
+ * later SRT, WebRTC, a transcoder) publishes a stream and writes frames;
+ * consumers (players, the packager) subscribe from any worker and are
+ * woken when frames arrive.  Streams live in one shared-memory zone that
+ * survives reloads.
+ */
+
+
+#ifndef _NGX_AMS_CORE_H_INCLUDED_
+#define _NGX_AMS_CORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_thread_pool.h>
+
+#include "ngx_ams_ring.h"
+
+
+#define NGX_AMS_VERSION           "0.1.0"
+
+#define NGX_AMS_APP_LEN           64
+#define NGX_AMS_NAME_LEN          128
+#define NGX_AMS_MAX_WORKERS       64     /* bits of a readers mask */
+
+#define NGX_AMS_HLS_MPEGTS        0
+#define NGX_AMS_HLS_FMP4          1
+
+#define NGX_AMS_STREAM_FREE       0
+#define NGX_AMS_STREAM_ACTIVE     1
+#define NGX_AMS_STREAM_ENDED      2
+
+
+typedef struct {
+    ngx_str_t                 name;
+    ngx_flag_t                hls;
+    ngx_msec_t                hls_time;
+    ngx_uint_t                hls_list_size;
+    ngx_uint_t                hls_segment_type;
+    ngx_flag_t                dash;
+    ngx_flag_t                delete_hls_files_on_ended;
+} ngx_ams_app_conf_t;
+
+
+typedef struct {
+    size_t                    bus_size;
+    ngx_uint_t                max_streams;
+    size_t                    stream_buffer;
+    ngx_str_t                 storage;
+    ngx_str_t                 thread_pool_name;
+    ngx_thread_pool_t        *thread_pool;
+    ngx_array_t               apps;          /* ngx_ams_app_conf_t * */
+    ngx_shm_zone_t           *shm_zone;
+} ngx_ams_main_conf_t;
+
+
+/* one live stream, in shared memory */
+typedef struct {
+    ngx_atomic_t              state;
+    ngx_uint_t                index;
+    ngx_uint_t                generation;
+
+    u_char                    app[NGX_AMS_APP_LEN];
+    size_t                    app_len;
+    u_char                    name[NGX_AMS_NAME_LEN];
+    size_t                    name_len;
+
+    ngx_pid_t                 writer_pid;
+    ngx_uint_t                writer_slot;
+    volatile uint64_t         readers_mask;  /* worker slots with readers */
+
+    ngx_ams_ring_t           *ring;
+    time_t                    started;
+    ngx_atomic_t              in_bytes;
+    ngx_atomic_t              frames;
+    ngx_atomic_t              rejected;      /* frames too big for the ring */
+    uint32_t                  width;
+    uint32_t                  height;
+} ngx_ams_stream_t;
+
+
+typedef struct ngx_ams_sub_s  ngx_ams_sub_t;
+
+typedef void (*ngx_ams_sub_handler_pt)(ngx_ams_sub_t *sub);
+
+
+/* a reader of one stream in this worker */
+struct ngx_ams_sub_s {
+    ngx_ams_stream_t         *stream;
+    ngx_uint_t                generation;
+    ngx_ams_ring_reader_t     reader;
+    ngx_ams_sub_handler_pt    handler;       /* news, or the stream ended */
+    void                     *data;
+    ngx_queue_t               queue;
+    unsigned                  active:1;
+};
+
+
+/*
+ * Called in the publishing worker when a stream starts, so consumers that
+ * follow every stream (the packager) can subscribe.  Modules chain
+ * themselves in their create_conf, nginx-rtmp style: save the current
+ * ngx_ams_publish_handler as "next", install their own, call next.
+ */
+typedef ngx_int_t (*ngx_ams_publish_pt)(ngx_ams_stream_t *st,
+    ngx_ams_app_conf_t *app, ngx_log_t *log);
+
+extern ngx_ams_publish_pt  ngx_ams_publish_handler;
+extern ngx_module_t        ngx_ams_core_module;
+
+
+ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
+ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
+
+/* writer side: NGX_OK, NGX_BUSY (name taken), NGX_ERROR (no room) */
+ngx_int_t ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
+    ngx_log_t *log, ngx_ams_stream_t **out);
+ngx_int_t ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
+    const u_char *data);
+void ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
+    ngx_uint_t codec, const u_char *data, size_t len);
+void ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
+
+/* reader side: NGX_OK, NGX_DECLINED (no such live stream), NGX_ERROR */
+ngx_int_t ngx_ams_bus_subscribe(ngx_ams_sub_t *sub, ngx_str_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+ngx_int_t ngx_ams_bus_subscribe_stream(ngx_ams_sub_t *sub,
+    ngx_ams_stream_t *st, ngx_log_t *log);
+void ngx_ams_bus_unsubscribe(ngx_ams_sub_t *sub);
+ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
+
+
+#endif /* _NGX_AMS_CORE_H_INCLUDED_ */

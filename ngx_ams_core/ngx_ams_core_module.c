@@ -1,0 +1,419 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The "ams {}" block: bus zone, storage, thread pool and applications.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+#include "ngx_ams_bus.h"
+
+
+/* our own directive contexts, below nginx's main context */
+#define NGX_AMS_MAIN_CONF   0x40000000
+#define NGX_AMS_APP_CONF    0x80000000
+
+
+static void *ngx_ams_core_create_conf(ngx_cycle_t *cycle);
+static char *ngx_ams_core_init_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_ams_publish_end(ngx_ams_stream_t *st,
+    ngx_ams_app_conf_t *app, ngx_log_t *log);
+static ngx_int_t ngx_ams_core_init_process(ngx_cycle_t *cycle);
+static void ngx_ams_core_exit_process(ngx_cycle_t *cycle);
+
+
+ngx_ams_publish_pt  ngx_ams_publish_handler;
+
+
+static ngx_conf_enum_t  ngx_ams_hls_segment_types[] = {
+    { ngx_string("mpegts"), NGX_AMS_HLS_MPEGTS },
+    { ngx_string("fmp4"), NGX_AMS_HLS_FMP4 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_ams_core_commands[] = {
+
+    { ngx_string("ams"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_BLOCK|NGX_CONF_NOARGS,
+      ngx_ams_block,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("bus_zone_size"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, bus_size),
+      NULL },
+
+    { ngx_string("max_streams"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, max_streams),
+      NULL },
+
+    { ngx_string("stream_buffer"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, stream_buffer),
+      NULL },
+
+    { ngx_string("storage"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, storage),
+      NULL },
+
+    { ngx_string("thread_pool"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("application"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_ams_application,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("hls"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, hls),
+      NULL },
+
+    { ngx_string("hls_time"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, hls_time),
+      NULL },
+
+    { ngx_string("hls_list_size"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, hls_list_size),
+      NULL },
+
+    { ngx_string("hls_segment_type"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, hls_segment_type),
+      &ngx_ams_hls_segment_types },
+
+    { ngx_string("dash"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, dash),
+      NULL },
+
+    { ngx_string("delete_hls_files_on_ended"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, delete_hls_files_on_ended),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_core_module_t  ngx_ams_core_module_ctx = {
+    ngx_string("ams_core"),
+    ngx_ams_core_create_conf,
+    ngx_ams_core_init_conf
+};
+
+
+ngx_module_t  ngx_ams_core_module = {
+    NGX_MODULE_V1,
+    &ngx_ams_core_module_ctx,              /* module context */
+    ngx_ams_core_commands,                 /* module directives */
+    NGX_CORE_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_ams_core_init_process,             /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_ams_core_exit_process,             /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_ams_core_create_conf(ngx_cycle_t *cycle)
+{
+    ngx_ams_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cycle->pool, sizeof(ngx_ams_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    amcf->bus_size = NGX_CONF_UNSET_SIZE;
+    amcf->max_streams = NGX_CONF_UNSET_UINT;
+    amcf->stream_buffer = NGX_CONF_UNSET_SIZE;
+
+    if (ngx_array_init(&amcf->apps, cycle->pool, 4,
+                       sizeof(ngx_ams_app_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* every configuration cycle rebuilds the chain of publish observers */
+    ngx_ams_publish_handler = ngx_ams_publish_end;
+
+    return amcf;
+}
+
+
+static char *
+ngx_ams_core_init_conf(ngx_cycle_t *cycle, void *conf)
+{
+    /* without an "ams {}" block the modules stay inert: no applications */
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_main_conf_t *amcf = conf;
+
+    char        *rv;
+    ngx_str_t    name = ngx_string("ams_bus");
+    ngx_conf_t   save;
+
+    if (amcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    save = *cf;
+    cf->cmd_type = NGX_AMS_MAIN_CONF;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    ngx_conf_init_size_value(amcf->bus_size, 512 * 1024 * 1024);
+    ngx_conf_init_uint_value(amcf->max_streams, 1000);
+    ngx_conf_init_size_value(amcf->stream_buffer, 4 * 1024 * 1024);
+
+    if (amcf->storage.data == NULL) {
+        ngx_str_set(&amcf->storage, "media");
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &amcf->storage, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (amcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&amcf->thread_pool_name, "default");
+    }
+
+    if (amcf->max_streams == 0 || amcf->max_streams > 100000) {
+        return "\"max_streams\" must be between 1 and 100000";
+    }
+
+    if (amcf->stream_buffer < 256 * 1024
+        || amcf->stream_buffer > 1024 * 1024 * 1024)
+    {
+        return "\"stream_buffer\" must be between 256k and 1g";
+    }
+
+    /* here, not in init_conf: the thread pool module's own init_conf runs
+     * before ours and gives the "default" pool its threads */
+    amcf->thread_pool = ngx_thread_pool_add(cf, &amcf->thread_pool_name);
+    if (amcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->shm_zone = ngx_shared_memory_add(cf, &name, amcf->bus_size,
+                                           &ngx_ams_core_module);
+    if (amcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->shm_zone->init = ngx_ams_bus_init_zone;
+    amcf->shm_zone->data = amcf;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_main_conf_t *amcf = conf;
+
+    char                 *rv;
+    void                **ctx;
+    ngx_str_t            *value;
+    ngx_uint_t            i;
+    ngx_conf_t            save;
+    ngx_ams_app_conf_t   *app, **appp;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len >= NGX_AMS_APP_LEN) {
+        return "has an empty or too long name";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] == '/' || value[1].data[i] == '?'
+            || value[1].data[i] == '.')
+        {
+            return "name must not contain '/', '?' or '.'";
+        }
+    }
+
+    appp = amcf->apps.elts;
+    for (i = 0; i < amcf->apps.nelts; i++) {
+        if (appp[i]->name.len == value[1].len
+            && ngx_strncmp(appp[i]->name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            return "is duplicate";
+        }
+    }
+
+    app = ngx_pcalloc(cf->pool, sizeof(ngx_ams_app_conf_t));
+    if (app == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    app->name = value[1];
+    app->hls = NGX_CONF_UNSET;
+    app->hls_time = NGX_CONF_UNSET_MSEC;
+    app->hls_list_size = NGX_CONF_UNSET_UINT;
+    app->hls_segment_type = NGX_CONF_UNSET_UINT;
+    app->dash = NGX_CONF_UNSET;
+    app->delete_hls_files_on_ended = NGX_CONF_UNSET;
+
+    appp = ngx_array_push(&amcf->apps);
+    if (appp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *appp = app;
+
+    /* directives of the block find "app" as their direct conf */
+    ctx = ngx_pcalloc(cf->pool, cf->cycle->modules_n * sizeof(void *));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ctx[ngx_ams_core_module.index] = app;
+
+    save = *cf;
+    cf->ctx = ctx;
+    cf->cmd_type = NGX_AMS_APP_CONF;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    /* defaults follow Ant Media Server's */
+    ngx_conf_init_value(app->hls, 1);
+    ngx_conf_init_msec_value(app->hls_time, 2000);
+    ngx_conf_init_uint_value(app->hls_list_size, 15);
+    ngx_conf_init_uint_value(app->hls_segment_type, NGX_AMS_HLS_MPEGTS);
+    ngx_conf_init_value(app->dash, 0);
+    ngx_conf_init_value(app->delete_hls_files_on_ended, 1);
+
+    if (app->hls_time < 100) {
+        return "\"hls_time\" must be at least 100ms";
+    }
+
+    if (app->hls_list_size == 0) {
+        return "\"hls_list_size\" must be at least 1";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_publish_end(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_log_t *log)
+{
+    return NGX_OK;
+}
+
+
+ngx_ams_main_conf_t *
+ngx_ams_get_main_conf(ngx_cycle_t *cycle)
+{
+    return (ngx_ams_main_conf_t *) ngx_get_conf(cycle->conf_ctx,
+                                                ngx_ams_core_module);
+}
+
+
+ngx_ams_app_conf_t *
+ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name)
+{
+    ngx_uint_t            i;
+    ngx_ams_app_conf_t  **appp;
+    ngx_ams_main_conf_t  *amcf;
+
+    amcf = ngx_ams_get_main_conf(cycle);
+    appp = amcf->apps.elts;
+
+    for (i = 0; i < amcf->apps.nelts; i++) {
+        if (appp[i]->name.len == name->len
+            && ngx_strncmp(appp[i]->name.data, name->data, name->len) == 0)
+        {
+            return appp[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_ams_core_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_ams_bus_init_worker(cycle);
+}
+
+
+static void
+ngx_ams_core_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_ams_bus_exit_worker(cycle);
+}

@@ -1,0 +1,93 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The RTMP(S) server: a stream module content handler.  A session is one
+ * TCP (or TLS) connection: handshake, chunk stream, commands, then either
+ * publishing into the bus or playing from it.
+ */
+
+
+#ifndef _NGX_AMS_RTMP_H_INCLUDED_
+#define _NGX_AMS_RTMP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_ams_core.h"
+#include "ngx_ams_rtmp_chunk.h"
+#include "ngx_ams_rtmp_handshake.h"
+
+
+typedef struct {
+    ngx_flag_t                    enabled;
+    size_t                        chunk_size;     /* what we send */
+    size_t                        max_message;
+    ngx_msec_t                    timeout;
+    size_t                        out_queue;      /* player backlog */
+} ngx_ams_rtmp_srv_conf_t;
+
+
+typedef enum {
+    NGX_AMS_RTMP_HS_C0C1 = 0,
+    NGX_AMS_RTMP_HS_C2,
+    NGX_AMS_RTMP_CHUNKS
+} ngx_ams_rtmp_state_e;
+
+
+typedef struct {
+    ngx_stream_session_t         *session;
+    ngx_connection_t             *connection;
+    ngx_ams_rtmp_srv_conf_t      *conf;
+
+    ngx_ams_rtmp_state_e          state;
+    u_char                       *hs;             /* handshake bytes */
+    size_t                        hs_len;
+
+    ngx_ams_rtmp_chunk_parser_t   parser;
+    uint64_t                      in_bytes;
+    uint64_t                      in_acked;
+    uint32_t                      ack_window;
+
+    u_char                       *out;            /* unsent bytes */
+    size_t                        out_pos;
+    size_t                        out_last;
+    size_t                        out_cap;
+
+    ngx_ams_app_conf_t           *app;
+    ngx_str_t                     name;
+    u_char                        name_buf[NGX_AMS_NAME_LEN];
+
+    /* publishing */
+    ngx_ams_stream_t             *stream;
+    uint32_t                      last_ts;
+    uint64_t                      ts_wrap;
+    unsigned                      nal_length_size:3;
+    unsigned                      has_video:1;
+    unsigned                      has_audio:1;
+    unsigned                      warned_no_config:1;
+
+    /* playing */
+    ngx_ams_sub_t                 sub;
+    ngx_event_t                   wait;           /* for a publisher */
+    uint32_t                      sent_config[NGX_AMS_TRACKS];
+    uint64_t                      played_frames;
+
+    unsigned                      connected:1;
+    unsigned                      publishing:1;
+    unsigned                      playing:1;
+    unsigned                      waiting:1;
+    unsigned                      ping_sent:1;
+    unsigned                      closing:1;      /* after the flush */
+} ngx_ams_rtmp_session_t;
+
+
+extern ngx_module_t  ngx_ams_ingest_module;
+
+
+void ngx_ams_rtmp_init_session(ngx_stream_session_t *s);
+
+
+#endif /* _NGX_AMS_RTMP_H_INCLUDED_ */

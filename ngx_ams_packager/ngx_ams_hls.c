@@ -1,0 +1,444 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ */
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ngx_ams_hls.h"
+
+
+static int ngx_ams_hls_mkdir(ngx_ams_hls_t *hls);
+static int ngx_ams_hls_start_segment(ngx_ams_hls_t *hls, int64_t dts);
+static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end);
+static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
+static void ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq,
+    char *path, size_t size);
+
+
+static unsigned
+ngx_ams_hls_ring_size(ngx_ams_hls_t *hls)
+{
+    return hls->list_size + NGX_AMS_HLS_KEEP_EXTRA + 1;
+}
+
+
+int
+ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
+    unsigned hls_time_ms, unsigned list_size)
+{
+    memset(hls, 0, sizeof(ngx_ams_hls_t));
+
+    hls->fd = -1;
+    hls->target = (int64_t) hls_time_ms * (NGX_AMS_TIMEBASE / 1000);
+    hls->list_size = list_size > NGX_AMS_HLS_MAX_LIST
+                     ? NGX_AMS_HLS_MAX_LIST : list_size;
+
+    ngx_ams_ts_mux_init(&hls->mux);
+
+    if (snprintf(hls->dir, sizeof(hls->dir), "%s", dir)
+        >= (int) sizeof(hls->dir)
+        || snprintf(hls->name, sizeof(hls->name), "%s", name)
+           >= (int) sizeof(hls->name))
+    {
+        snprintf(hls->error, sizeof(hls->error), "path too long");
+        return -1;
+    }
+
+    hls->segments = calloc(ngx_ams_hls_ring_size(hls),
+                           sizeof(ngx_ams_hls_segment_t));
+    if (hls->segments == NULL) {
+        snprintf(hls->error, sizeof(hls->error), "out of memory");
+        return -1;
+    }
+
+    return ngx_ams_hls_mkdir(hls);
+}
+
+
+static int
+ngx_ams_hls_mkdir(ngx_ams_hls_t *hls)
+{
+    char   path[NGX_AMS_HLS_DIR_LEN];
+    char  *p;
+
+    snprintf(path, sizeof(path), "%s", hls->dir);
+
+    for (p = path + 1; *p; p++) {
+        if (*p != '/') {
+            continue;
+        }
+
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            snprintf(hls->error, sizeof(hls->error), "mkdir(\"%s\"): %s",
+                     path, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(hls->error, sizeof(hls->error), "mkdir(\"%s\"): %s",
+                 path, strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track, const uint8_t *data,
+    size_t len)
+{
+    int          rc;
+    const char  *err = NULL;
+
+    if (track == NGX_AMS_TRACK_VIDEO) {
+        rc = ngx_ams_ts_mux_video_config(&hls->mux, data, len, &err);
+    } else if (track == NGX_AMS_TRACK_AUDIO) {
+        rc = ngx_ams_ts_mux_audio_config(&hls->mux, data, len, &err);
+    } else {
+        return 0;
+    }
+
+    if (rc != 0) {
+        snprintf(hls->error, sizeof(hls->error), "%s", err);
+        return -1;
+    }
+
+    /* a track that appears mid-segment needs the new PMT now */
+    if (hls->fd != -1 && ngx_ams_ts_mux_tables(&hls->mux) != 0) {
+        snprintf(hls->error, sizeof(hls->error), "out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq, char *path,
+    size_t size)
+{
+    /* Ant Media's naming: stream id, then a 9-digit sequence */
+    snprintf(path, size, "%s/%s%09llu.ts", hls->dir, hls->name,
+             (unsigned long long) seq);
+}
+
+
+int
+ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
+    const uint8_t *data)
+{
+    int          boundary, rc;
+    const char  *err = NULL;
+
+    if (frame->track == NGX_AMS_TRACK_VIDEO) {
+        if (!hls->mux.has_video) {
+            return 0;
+        }
+        boundary = frame->flags & NGX_AMS_FRAME_KEY;
+
+    } else if (frame->track == NGX_AMS_TRACK_AUDIO) {
+        if (!hls->mux.has_audio) {
+            return 0;
+        }
+        boundary = !hls->mux.has_video;
+
+    } else {
+        return 0;
+    }
+
+    if (hls->fd == -1) {
+        if (!boundary) {
+            return 0;                /* a segment starts on a keyframe */
+        }
+
+        if (ngx_ams_hls_start_segment(hls, frame->dts) != 0) {
+            return -1;
+        }
+
+    } else if (boundary && frame->dts - hls->seg_start >= hls->target) {
+        if (ngx_ams_hls_end_segment(hls, frame->dts) != 0
+            || ngx_ams_hls_start_segment(hls, frame->dts) != 0)
+        {
+            return -1;
+        }
+    }
+
+    if (frame->track == NGX_AMS_TRACK_VIDEO) {
+        rc = ngx_ams_ts_mux_video(&hls->mux, frame->dts, frame->cts,
+                                  frame->flags & NGX_AMS_FRAME_KEY, data,
+                                  frame->size, &err);
+        if (frame->dts > hls->last_dts) {
+            hls->last_duration = frame->dts - hls->last_dts;
+        }
+
+    } else {
+        rc = ngx_ams_ts_mux_audio(&hls->mux, frame->dts + frame->cts, data,
+                                  frame->size);
+        err = "AAC frame cannot be muxed";
+    }
+
+    if (rc != 0) {
+        snprintf(hls->error, sizeof(hls->error), "%s", err);
+        return -1;
+    }
+
+    if (frame->dts > hls->last_dts) {
+        hls->last_dts = frame->dts;
+    }
+
+    if (hls->mux.out.len >= 1024 * 1024) {
+        return ngx_ams_hls_flush(hls);
+    }
+
+    return 0;
+}
+
+
+int
+ngx_ams_hls_flush(ngx_ams_hls_t *hls)
+{
+    ssize_t   n;
+    size_t    off;
+
+    if (hls->fd == -1) {
+        hls->mux.out.len = 0;
+        return 0;
+    }
+
+    for (off = 0; off < hls->mux.out.len; off += n) {
+        n = write(hls->fd, hls->mux.out.data + off, hls->mux.out.len - off);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                n = 0;
+                continue;
+            }
+
+            snprintf(hls->error, sizeof(hls->error), "write to segment: %s",
+                     strerror(errno));
+            hls->mux.out.len = 0;
+            return -1;
+        }
+    }
+
+    hls->mux.out.len = 0;
+
+    return 0;
+}
+
+
+static int
+ngx_ams_hls_start_segment(ngx_ams_hls_t *hls, int64_t dts)
+{
+    char  path[NGX_AMS_HLS_PATH_LEN];
+
+    ngx_ams_hls_segment_path(hls, hls->seq, path, sizeof(path));
+
+    hls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (hls->fd == -1) {
+        snprintf(hls->error, sizeof(hls->error), "open(\"%s\"): %s", path,
+                 strerror(errno));
+        return -1;
+    }
+
+    hls->seg_start = dts;
+    hls->mux.out.len = 0;
+
+    if (ngx_ams_ts_mux_tables(&hls->mux) != 0) {
+        snprintf(hls->error, sizeof(hls->error), "out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end)
+{
+    char                    path[NGX_AMS_HLS_PATH_LEN];
+    uint64_t                old;
+    ngx_ams_hls_segment_t  *seg;
+
+    if (ngx_ams_hls_flush(hls) != 0) {
+        return -1;
+    }
+
+    close(hls->fd);
+    hls->fd = -1;
+
+    seg = &hls->segments[hls->seq % ngx_ams_hls_ring_size(hls)];
+    seg->seq = hls->seq;
+    seg->duration = end > hls->seg_start ? end - hls->seg_start : 1;
+
+    hls->nsegments++;
+    hls->seq++;
+
+    if (ngx_ams_hls_write_playlist(hls, 0) != 0) {
+        return -1;
+    }
+
+    if (hls->nsegments > hls->list_size + NGX_AMS_HLS_KEEP_EXTRA) {
+        old = hls->seq - 1 - hls->list_size - NGX_AMS_HLS_KEEP_EXTRA;
+        ngx_ams_hls_segment_path(hls, old, path, sizeof(path));
+        (void) unlink(path);
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
+{
+    int                     fd;
+    char                    path[NGX_AMS_HLS_PATH_LEN], tmp[NGX_AMS_HLS_PATH_LEN];
+    char                   *buf, *p, *end;
+    size_t                  size;
+    unsigned                n, i;
+    int64_t                 max;
+    uint64_t                first;
+    ngx_ams_hls_segment_t  *seg;
+
+    n = hls->nsegments < hls->list_size ? hls->nsegments : hls->list_size;
+    first = hls->seq - n;
+
+    size = 256 + (size_t) n * (64 + strlen(hls->name));
+    buf = malloc(size);
+    if (buf == NULL) {
+        snprintf(hls->error, sizeof(hls->error), "out of memory");
+        return -1;
+    }
+
+    max = hls->target;
+    for (i = 0; i < n; i++) {
+        seg = &hls->segments[(first + i) % ngx_ams_hls_ring_size(hls)];
+        if (seg->duration > max) {
+            max = seg->duration;
+        }
+    }
+
+    p = buf;
+    end = buf + size;
+
+    p += snprintf(p, end - p,
+                  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%lld\n"
+                  "#EXT-X-MEDIA-SEQUENCE:%llu\n",
+                  (long long) ((max + NGX_AMS_TIMEBASE / 2) / NGX_AMS_TIMEBASE),
+                  (unsigned long long) first);
+
+    for (i = 0; i < n; i++) {
+        seg = &hls->segments[(first + i) % ngx_ams_hls_ring_size(hls)];
+        p += snprintf(p, end - p, "#EXTINF:%.3f,\n%s%09llu.ts\n",
+                      (double) seg->duration / NGX_AMS_TIMEBASE, hls->name,
+                      (unsigned long long) seg->seq);
+    }
+
+    if (ended) {
+        p += snprintf(p, end - p, "#EXT-X-ENDLIST\n");
+    }
+
+    snprintf(path, sizeof(path), "%s/%s.m3u8", hls->dir, hls->name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.m3u8.tmp", hls->dir, hls->name);
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1) {
+        snprintf(hls->error, sizeof(hls->error), "open(\"%s\"): %s", tmp,
+                 strerror(errno));
+        free(buf);
+        return -1;
+    }
+
+    if (write(fd, buf, p - buf) != p - buf) {
+        snprintf(hls->error, sizeof(hls->error), "write(\"%s\"): %s", tmp,
+                 strerror(errno));
+        close(fd);
+        free(buf);
+        return -1;
+    }
+
+    close(fd);
+    free(buf);
+
+    /* readers see the old playlist or the new one, never half of one */
+    if (rename(tmp, path) != 0) {
+        snprintf(hls->error, sizeof(hls->error), "rename(\"%s\"): %s", tmp,
+                 strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+ngx_ams_hls_finish(ngx_ams_hls_t *hls)
+{
+    if (hls->fd != -1) {
+        if (ngx_ams_hls_end_segment(hls, hls->last_dts + hls->last_duration)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    if (hls->nsegments == 0) {
+        return 0;
+    }
+
+    return ngx_ams_hls_write_playlist(hls, 1);
+}
+
+
+/* removes what this stream wrote, unless a newer publisher rewrote it */
+
+void
+ngx_ams_hls_remove(ngx_ams_hls_t *hls, time_t not_after)
+{
+    char         path[NGX_AMS_HLS_PATH_LEN];
+    uint64_t     seq, from;
+    struct stat  sb;
+
+    from = hls->seq > hls->list_size + NGX_AMS_HLS_KEEP_EXTRA
+           ? hls->seq - hls->list_size - NGX_AMS_HLS_KEEP_EXTRA : 0;
+
+    for (seq = from; seq < hls->seq; seq++) {
+        ngx_ams_hls_segment_path(hls, seq, path, sizeof(path));
+
+        if (stat(path, &sb) == 0 && sb.st_mtime <= not_after) {
+            (void) unlink(path);
+        }
+    }
+
+    snprintf(path, sizeof(path), "%s/%s.m3u8", hls->dir, hls->name);
+
+    if (stat(path, &sb) == 0 && sb.st_mtime <= not_after) {
+        (void) unlink(path);
+    }
+}
+
+
+void
+ngx_ams_hls_close(ngx_ams_hls_t *hls)
+{
+    if (hls->fd != -1) {
+        close(hls->fd);
+        hls->fd = -1;
+    }
+
+    ngx_ams_ts_mux_free(&hls->mux);
+    free(hls->segments);
+    hls->segments = NULL;
+}
