@@ -1,0 +1,106 @@
+package Ams::Media;
+
+# Real peers for the end-to-end scenarios: ffmpeg publishing synthetic
+# audio and video, ffprobe reading what a viewer would, and polling with a
+# deadline instead of sleeping.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(publish wait_publisher poll_until ffprobe slurp
+                 playlist_segments);
+
+# Publishes testsrc2 + sine to $url in the background; returns the pid.
+# Options: seconds (default 6), size (1280x720), rate (30), format (flv),
+# vcodec (libx264), extra (array ref of more output options), log (file).
+sub publish {
+    my ($url, %o) = @_;
+    my $seconds = $o{seconds} // 6;
+    my $size = $o{size} // '1280x720';
+    my $rate = $o{rate} // 30;
+    my @vcodec = $o{vcodec} ? ('-c:v', $o{vcodec})
+        : ('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
+           '-g', $rate * 2, '-keyint_min', $rate * 2, '-sc_threshold', 0);
+
+    my @cmd = ('ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error',
+               '-re', '-f', 'lavfi', '-i', "testsrc2=size=$size:rate=$rate",
+               '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+               '-t', $seconds, @vcodec, '-pix_fmt', 'yuv420p',
+               '-c:a', 'aac', '-b:a', '64k', @{ $o{extra} // [] },
+               '-f', $o{format} // 'flv', $url);
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        if ($o{log}) {
+            open STDERR, '>', $o{log};
+        }
+        open STDOUT, '>', '/dev/null';
+        exec @cmd or exit 127;
+    }
+    return $pid;
+}
+
+# Waits for a background publisher; returns its exit status.
+sub wait_publisher {
+    my ($pid, $timeout) = @_;
+    my $deadline = time + ($timeout // 60);
+    while (time < $deadline) {
+        my $r = waitpid $pid, WNOHANG;
+        return $? >> 8 if $r == $pid;
+        sleep 0.1;
+    }
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+    return -1;
+}
+
+# Polls $check until it returns true or $timeout seconds pass.
+sub poll_until {
+    my ($check, $timeout) = @_;
+    my $deadline = time + ($timeout // 15);
+    while (time < $deadline) {
+        my $v = $check->();
+        return $v if $v;
+        sleep 0.1;
+    }
+    return;
+}
+
+# ffprobe's view of a URL or file: { streams => [...], format => {...} }
+sub ffprobe {
+    my ($url, @extra) = @_;
+    my $out = `ffprobe -v error -show_format -show_streams -of json @extra '$url' 2>/dev/null`;
+    return eval { decode_json($out) } || {};
+}
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return;
+    local $/;
+    my $data = <$fh>;
+    close $fh;
+    return $data;
+}
+
+# [ [duration, uri], ... ] and whether the playlist has ended
+sub playlist_segments {
+    my ($text) = @_;
+    my @segs;
+    my $dur;
+    for my $line (split /\n/, $text // '') {
+        if ($line =~ /^#EXTINF:([\d.]+)/) {
+            $dur = $1;
+        } elsif ($line !~ /^#/ && length $line && defined $dur) {
+            push @segs, [$dur, $line];
+            undef $dur;
+        }
+    }
+    return (\@segs, ($text // '') =~ /#EXT-X-ENDLIST/ ? 1 : 0);
+}
+
+1;

@@ -1,0 +1,197 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * Codec helpers (AVC decoder configuration and SPS, AAC config, ADTS) and
+ * the MPEG-TS muxer.
+ */
+
+
+#include <string.h>
+
+#include "tap.h"
+#include "ngx_ams_avc.h"
+#include "ngx_ams_aac.h"
+#include "ngx_ams_ts_mux.h"
+
+
+/* SPS/PPS that x264 wrote for 1280x720 (baseline) and 1920x1080 (high) */
+static const uint8_t  sps_720[] = {
+    0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xec, 0x04, 0x40, 0x00,
+    0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x03, 0xc6, 0x0c, 0xa8
+};
+
+static const uint8_t  sps_1080[] = {
+    0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0,
+    0x44, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xf0, 0x3c,
+    0x60, 0xc6, 0x58
+};
+
+static const uint8_t  pps[] = { 0x68, 0xce, 0x0f, 0xc8 };
+
+
+static size_t
+make_avcc(uint8_t *out, const uint8_t *sps, size_t sps_len)
+{
+    size_t  n = 0;
+
+    out[n++] = 1;
+    out[n++] = sps[1];
+    out[n++] = sps[2];
+    out[n++] = sps[3];
+    out[n++] = 0xff;                 /* 4-byte NAL lengths */
+    out[n++] = 0xe1;                 /* one SPS */
+    out[n++] = 0;
+    out[n++] = (uint8_t) sps_len;
+    memcpy(out + n, sps, sps_len);
+    n += sps_len;
+    out[n++] = 1;                    /* one PPS */
+    out[n++] = 0;
+    out[n++] = sizeof(pps);
+    memcpy(out + n, pps, sizeof(pps));
+    n += sizeof(pps);
+
+    return n;
+}
+
+
+static void
+test_avc(void)
+{
+    size_t                n, i;
+    uint8_t               avcc[128];
+    const char           *err = NULL;
+    ngx_ams_avc_config_t  cfg;
+
+    n = make_avcc(avcc, sps_720, sizeof(sps_720));
+    ok(ngx_ams_avc_parse_config(avcc, n, &cfg, &err) == 0, "720p config");
+    ok(cfg.width == 1280 && cfg.height == 720, "SPS says 1280x720");
+    ok(cfg.nal_length_size == 4 && cfg.nsps == 1 && cfg.npps == 1,
+       "NAL length size and parameter set counts");
+
+    n = make_avcc(avcc, sps_1080, sizeof(sps_1080));
+    ok(ngx_ams_avc_parse_config(avcc, n, &cfg, &err) == 0
+       && cfg.width == 1920 && cfg.height == 1080,
+       "high profile with cropping: 1920x1080");
+
+    /* every truncation is refused, never read past */
+    for (i = 0; i < n; i++) {
+        if (ngx_ams_avc_parse_config(avcc, i, &cfg, &err) == 0) {
+            break;
+        }
+    }
+    ok(i == n, "all %zu truncations refused", n);
+
+    avcc[0] = 2;
+    ok(ngx_ams_avc_parse_config(avcc, n, &cfg, &err) == -1,
+       "version 2 refused");
+    avcc[0] = 1;
+
+    avcc[5] = 0xe0;
+    ok(ngx_ams_avc_parse_config(avcc, n, &cfg, &err) == -1,
+       "no SPS refused");
+    avcc[5] = 0xe1;
+
+    avcc[7] = 0xff;
+    ok(ngx_ams_avc_parse_config(avcc, n, &cfg, &err) == -1,
+       "SPS length past the end refused");
+}
+
+
+static void
+test_aac(void)
+{
+    uint8_t               adts[7];
+    const char           *err = NULL;
+    ngx_ams_aac_config_t  cfg;
+
+    ok(ngx_ams_aac_parse_config((const uint8_t *) "\x12\x10", 2, &cfg, &err)
+       == 0 && cfg.object_type == 2 && cfg.sample_rate == 44100
+       && cfg.channels == 2, "AAC-LC 44.1 kHz stereo");
+
+    ngx_ams_aac_adts_header(&cfg, 100, adts);
+    ok(adts[0] == 0xff && (adts[1] & 0xf0) == 0xf0, "ADTS sync word");
+    ok((((adts[3] & 3) << 11) | (adts[4] << 3) | (adts[5] >> 5)) == 107,
+       "ADTS frame length counts the header");
+
+    ok(ngx_ams_aac_parse_config((const uint8_t *) "\x17\x90", 2, &cfg, &err)
+       == -1, "sampling index 15 refused");
+    ok(ngx_ams_aac_parse_config((const uint8_t *) "\x12", 1, &cfg, &err)
+       == -1, "one byte refused");
+    ok(ngx_ams_aac_parse_config((const uint8_t *) "\x12\x00", 2, &cfg, &err)
+       == -1, "channel configuration 0 refused");
+}
+
+
+static void
+test_ts(void)
+{
+    int               good, n;
+    size_t            i, len;
+    uint8_t           avcc[128], frame[3000], cc[8192];
+    uint16_t          pid;
+    const char       *err = NULL;
+    ngx_ams_ts_mux_t  mux;
+
+    memset(cc, 0xff, sizeof(cc));
+    ngx_ams_ts_mux_init(&mux);
+
+    len = make_avcc(avcc, sps_720, sizeof(sps_720));
+    ok(ngx_ams_ts_mux_video_config(&mux, avcc, len, &err) == 0
+       && ngx_ams_ts_mux_audio_config(&mux, (const uint8_t *) "\x12\x10", 2,
+                                      &err) == 0, "configs accepted");
+
+    ok(ngx_ams_ts_mux_tables(&mux) == 0 && mux.out.len == 2 * 188,
+       "PAT and PMT are a packet each");
+
+    /* one 2500-byte NAL unit per frame */
+    memset(frame, 0x41, sizeof(frame));
+    frame[0] = 0; frame[1] = 0; frame[2] = 0x09; frame[3] = 0xc4;
+    frame[4] = 0x65;
+
+    for (n = 0; n < 10; n++) {
+        if (ngx_ams_ts_mux_video(&mux, n * 3000, 0, n == 0, frame, 2504,
+                                 &err) != 0
+            || ngx_ams_ts_mux_audio(&mux, n * 2089, frame + 4, 300) != 0)
+        {
+            break;
+        }
+    }
+    ok(n == 10, "ten video and audio frames muxed");
+    ok(mux.out.len % 188 == 0, "output is whole packets");
+
+    good = 1;
+    for (i = 0; i < mux.out.len; i += 188) {
+        pid = ((mux.out.data[i + 1] & 0x1f) << 8) | mux.out.data[i + 2];
+
+        if (mux.out.data[i] != 0x47) {
+            good = 0;
+        }
+
+        if (cc[pid] != 0xff && ((cc[pid] + 1) & 0xf)
+                               != (mux.out.data[i + 3] & 0xf))
+        {
+            good = 0;
+        }
+
+        cc[pid] = mux.out.data[i + 3] & 0xf;
+    }
+    ok(good, "sync bytes and continuity counters are right");
+
+    ok(ngx_ams_ts_mux_video(&mux, 0, 0, 0, (const uint8_t *)
+                            "\0\0\xff\xff\x65", 5, &err) == -1,
+       "a NAL length past the frame is refused");
+
+    ngx_ams_ts_mux_free(&mux);
+}
+
+
+int
+main(void)
+{
+    test_avc();
+    test_aac();
+    test_ts();
+
+    return done_testing();
+}

@@ -1,0 +1,312 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * RTMP parsers: handshake, chunk stream, AMF0, FLV tag bodies; good input
+ * and malformed input.
+ */
+
+
+#include <string.h>
+
+#include "tap.h"
+#include "ngx_ams_rtmp_handshake.h"
+#include "ngx_ams_rtmp_chunk.h"
+#include "ngx_ams_amf0.h"
+#include "ngx_ams_flv.h"
+
+
+static const uint8_t  fp_key[] = "Genuine Adobe Flash Player 001";
+static const uint8_t  fms_key[] = "Genuine Adobe Flash Media Server 001";
+
+
+static void
+test_handshake(void)
+{
+    int          digest;
+    uint8_t      c0c1[1537], out[3073];
+    const char  *err = NULL;
+
+    memset(c0c1, 0x5a, sizeof(c0c1));
+    c0c1[0] = 3;
+    memset(c0c1 + 5, 0, 4);
+
+    ok(ngx_ams_rtmp_handshake_respond(c0c1, out, 1234, &digest, &err) == 0
+       && !digest, "plain handshake answered");
+    ok(out[0] == 3, "S0 is version 3");
+    ok(memcmp(out + 1 + 1536, c0c1 + 1, 1536) == 0, "S2 echoes C1");
+
+    /* a Flash-style C1: version set, digest at scheme 0's offset */
+    c0c1[5] = 9; c0c1[6] = 0; c0c1[7] = 124; c0c1[8] = 2;
+    ngx_ams_rtmp_digest_write(c0c1 + 1, 0, fp_key, 30);
+
+    ok(ngx_ams_rtmp_handshake_respond(c0c1, out, 1234, &digest, &err) == 0
+       && digest, "digest handshake recognised");
+    ok(ngx_ams_rtmp_digest_check(out + 1, 0, fms_key, 36) == 0,
+       "S1 carries a valid server digest");
+
+    /* a digest that does not verify falls back to the plain handshake */
+    c0c1[100] ^= 0xff;
+    c0c1[900] ^= 0xff;
+    ok(ngx_ams_rtmp_handshake_respond(c0c1, out, 1234, &digest, &err) == 0
+       && !digest, "a broken digest gets the plain handshake");
+
+    c0c1[0] = 6;
+    ok(ngx_ams_rtmp_handshake_respond(c0c1, out, 0, &digest, &err) == -1
+       && err != NULL, "version 6 (encrypted RTMPE) refused");
+
+    c0c1[0] = 0x16;
+    ok(ngx_ams_rtmp_handshake_respond(c0c1, out, 0, &digest, &err) == -1,
+       "a TLS ClientHello is refused");
+}
+
+
+typedef struct {
+    int       count;
+    uint8_t   type[16];
+    uint32_t  len[16];
+    uint32_t  ts[16];
+    uint32_t  csid[16];
+    uint8_t   first[16];
+} msgs_t;
+
+
+static int
+collect(void *ctx, ngx_ams_rtmp_msg_t *msg, const char **err)
+{
+    msgs_t  *m = ctx;
+
+    if (m->count < 16) {
+        m->type[m->count] = msg->type;
+        m->len[m->count] = msg->length;
+        m->ts[m->count] = msg->timestamp;
+        m->csid[m->count] = msg->csid;
+        m->first[m->count] = msg->length ? msg->data[0] : 0;
+    }
+
+    m->count++;
+    return 0;
+}
+
+
+static int
+parse_all(ngx_ams_rtmp_chunk_parser_t *p, const uint8_t *b, size_t n,
+    int bytewise)
+{
+    size_t  i;
+
+    if (!bytewise) {
+        return ngx_ams_rtmp_chunk_parse(p, b, n);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_ams_rtmp_chunk_parse(p, b + i, 1) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+test_chunks(void)
+{
+    int                          bytewise;
+    size_t                       n, m;
+    msgs_t                       got;
+    uint8_t                      buf[8192], payload[1000];
+    ngx_ams_rtmp_chunk_parser_t  p;
+
+    for (bytewise = 0; bytewise < 2; bytewise++) {
+        memset(&got, 0, sizeof(got));
+        ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+
+        /* a 1000-byte video message in 128-byte chunks, then a second one
+         * that repeats the header (fmt 3) */
+        memset(payload, 0x17, sizeof(payload));
+        n = ngx_ams_rtmp_chunk_write(buf, 128, 6, 40, 9, 1, payload, 1000);
+        m = ngx_ams_rtmp_chunk_write(buf + n, 128, 70, 0x1000000, 8, 1,
+                                     payload, 300);
+
+        ok(parse_all(&p, buf, n + m, bytewise) == 0, "chunks parse (%s)",
+           bytewise ? "byte by byte" : "at once");
+        is_int(got.count, 2, "two messages");
+        ok(got.type[0] == 9 && got.len[0] == 1000 && got.ts[0] == 40
+           && got.csid[0] == 6 && got.first[0] == 0x17,
+           "first: video, 1000 bytes, ts 40, csid 6");
+        ok(got.type[1] == 8 && got.len[1] == 300 && got.ts[1] == 0x1000000
+           && got.csid[1] == 70, "second: extended timestamp, 2-byte csid");
+
+        ngx_ams_rtmp_chunk_free(&p);
+    }
+
+    /* Set Chunk Size then a message in bigger chunks */
+    memset(&got, 0, sizeof(got));
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    n = ngx_ams_rtmp_chunk_write(buf, 128, 2, 0, 1, 0,
+                                 (const uint8_t *) "\0\0\x10\0", 4);
+    n += ngx_ams_rtmp_chunk_write(buf + n, 4096, 6, 0, 9, 1, payload, 1000);
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == 0 && got.count == 2
+       && p.chunk_size == 4096 && got.len[1] == 1000,
+       "Set Chunk Size applies to what follows");
+    ngx_ams_rtmp_chunk_free(&p);
+
+    /* malformed */
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    n = ngx_ams_rtmp_chunk_write(buf, 128, 2, 0, 1, 0,
+                                 (const uint8_t *) "\0\0\0\0", 4);
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == -1 && p.error,
+       "chunk size 0 refused");
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == -1,
+       "a failed parser stays failed");
+    ngx_ams_rtmp_chunk_free(&p);
+
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    n = ngx_ams_rtmp_chunk_write(buf, 128, 2, 0, 1, 0,
+                                 (const uint8_t *) "\x01\0\0\0", 4);
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == -1,
+       "chunk size over 16 MiB refused");
+    ngx_ams_rtmp_chunk_free(&p);
+
+    ngx_ams_rtmp_chunk_init(&p, 1000, collect, &got);
+    n = ngx_ams_rtmp_chunk_write(buf, 128, 6, 0, 9, 1, payload, 1000);
+    ngx_ams_rtmp_chunk_init(&p, 999, collect, &got);
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == -1,
+       "message over the limit refused");
+    ngx_ams_rtmp_chunk_free(&p);
+
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    buf[0] = 0xc5;             /* fmt 3 on a chunk stream never seen */
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, 1) == -1,
+       "continuation without a header refused");
+    ngx_ams_rtmp_chunk_free(&p);
+
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    for (n = 0; n < 40; n++) {
+        m = ngx_ams_rtmp_chunk_write(buf, 128, 100 + (uint32_t) n, 0, 9, 1,
+                                     payload, 200);
+        if (ngx_ams_rtmp_chunk_parse(&p, buf, 2 + 11 + 128) != 0) {
+            break;
+        }
+    }
+    ok(n < 40 && p.error, "too many open chunk streams refused");
+    ngx_ams_rtmp_chunk_free(&p);
+}
+
+
+static void
+test_amf(void)
+{
+    uint8_t               buf[4096];
+    size_t                i;
+    ngx_ams_amf_t        *v, *app;
+    ngx_ams_amf_writer_t  w;
+    ngx_ams_amf_arena_t   a;
+
+    w.p = buf;
+    w.end = buf + sizeof(buf);
+    w.overflow = 0;
+    ngx_ams_amf_put_cstring(&w, "connect");
+    ngx_ams_amf_put_number(&w, 1);
+    ngx_ams_amf_put_object_start(&w);
+    ngx_ams_amf_put_key(&w, "app");
+    ngx_ams_amf_put_cstring(&w, "LiveApp");
+    ngx_ams_amf_put_key(&w, "fpad");
+    ngx_ams_amf_put_bool(&w, 0);
+    ngx_ams_amf_put_object_end(&w);
+    ngx_ams_amf_put_null(&w);
+
+    v = ngx_ams_amf_decode(&a, buf, w.p - buf);
+    ok(v && ngx_ams_amf_is_string(v) && v->len == 7
+       && memcmp(v->str, "connect", 7) == 0, "command name decodes");
+    ok(ngx_ams_amf_nth(v, 1)->num == 1, "transaction id");
+    app = ngx_ams_amf_get(ngx_ams_amf_nth(v, 2), "app");
+    ok(app && app->len == 7 && memcmp(app->str, "LiveApp", 7) == 0,
+       "object member by key");
+    ok(ngx_ams_amf_nth(v, 3)->type == NGX_AMS_AMF_NULL, "null after it");
+
+    /* every truncation of a valid message is an error, never a crash */
+    for (i = 1; i < (size_t) (w.p - buf); i++) {
+        if (ngx_ams_amf_decode(&a, buf, i) != NULL) {
+            break;
+        }
+    }
+    ok(i == 10,
+       "truncations refused (the name alone, %zu bytes, is whole)", i);
+
+    /* objects nested deeper than the limit */
+    for (i = 0; i < 20; i++) {
+        buf[i * 4] = NGX_AMS_AMF_OBJECT;
+        buf[i * 4 + 1] = 0;
+        buf[i * 4 + 2] = 1;
+        buf[i * 4 + 3] = 'k';
+    }
+    buf[80] = NGX_AMS_AMF_NULL;
+    v = ngx_ams_amf_decode(&a, buf, 81);
+    ok(v == NULL && a.error && strstr(a.error, "deep"),
+       "nesting too deep refused");
+
+    buf[0] = 0x11;
+    ok(ngx_ams_amf_decode(&a, buf, 1) == NULL && a.error,
+       "unknown type refused");
+
+    buf[0] = NGX_AMS_AMF_STRING;
+    buf[1] = 0xff;
+    buf[2] = 0xff;
+    ok(ngx_ams_amf_decode(&a, buf, 10) == NULL, "string past the end refused");
+
+    /* a strict array claiming 4 billion elements */
+    memcpy(buf, "\x0a\xff\xff\xff\xff\x05", 6);
+    ok(ngx_ams_amf_decode(&a, buf, 6) == NULL && a.error,
+       "huge array count refused");
+
+    w.p = buf;
+    w.end = buf + 4;
+    w.overflow = 0;
+    ngx_ams_amf_put_cstring(&w, "too long");
+    ok(w.overflow, "the writer never writes past its buffer");
+}
+
+
+static void
+test_flv(void)
+{
+    const char         *err;
+    ngx_ams_flv_tag_t   tag;
+
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "\x17\x00\x00\x00\x00\x01",
+                               6, &tag, &err) == NGX_AMS_FLV_OK
+       && tag.config && tag.key && tag.len == 1, "AVC sequence header");
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "\x27\x01\xff\xff\xfe\x00",
+                               6, &tag, &err) == NGX_AMS_FLV_OK
+       && !tag.key && !tag.config && tag.cts == -2,
+       "AVC inter frame with negative composition time");
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "\x22\x00", 2, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "Sorenson H.263 refused");
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "\x90hvc1", 5, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "enhanced RTMP refused");
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "\x17\x01", 2, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "short AVC header refused");
+    ok(ngx_ams_flv_parse_video((const uint8_t *) "", 0, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "empty video refused");
+    ok(ngx_ams_flv_parse_audio((const uint8_t *) "\xaf\x00\x12\x10", 4,
+                               &tag, &err) == NGX_AMS_FLV_OK
+       && tag.config && tag.len == 2, "AAC sequence header");
+    ok(ngx_ams_flv_parse_audio((const uint8_t *) "\x2f\x00", 2, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "MP3 refused");
+    ok(ngx_ams_flv_parse_audio((const uint8_t *) "\xaf", 1, &tag, &err)
+       == NGX_AMS_FLV_ERROR, "short AAC header refused");
+}
+
+
+int
+main(void)
+{
+    test_handshake();
+    test_chunks();
+    test_amf();
+    test_flv();
+
+    return done_testing();
+}
