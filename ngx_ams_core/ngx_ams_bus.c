@@ -331,6 +331,11 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     w->slot = -1;
+
+    if (w->conn) {
+        ngx_close_connection(w->conn);
+        w->conn = NULL;
+    }
 }
 
 

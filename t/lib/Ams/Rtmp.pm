@@ -101,15 +101,22 @@ sub amf_object {
     return $o . "\0\0\x09";
 }
 
+sub set_chunk_size {
+    my ($self, $size) = @_;
+    $self->message(type => 1, csid => 2, payload => pack('N', $size));
+    $self->{chunk} = $size;
+    return $self;
+}
+
 sub command {
     my ($self, @values) = @_;
     return $self->message(type => 20, payload => join('', @values),
-                          chunk => 4096);
+                          chunk => $self->{chunk} // 128);
 }
 
 sub connect_app {
     my ($self, $app) = @_;
-    $self->message(type => 1, csid => 2, payload => pack('N', 4096));
+    $self->set_chunk_size(4096);
     return $self->command(amf_string('connect'), amf_number(1),
                           amf_object(app => amf_string($app)));
 }

@@ -1,0 +1,129 @@
+# The ams {} block and the RTMP server directives: defaults that work,
+# clear refusals of bad values.
+
+use strict;
+use warnings;
+
+use lib 't/lib';
+use Ams::TestNginx;
+
+run_blocks();
+
+__DATA__
+
+=== TEST 1: defaults: an application with no directives starts
+--- main_config
+ams {
+    storage  $MEDIA;
+    application LiveApp {
+    }
+}
+--- request
+GET /LiveApp/streams/none.m3u8
+--- error_code: 404
+--- no_error_log
+[emerg]
+
+=== TEST 2: every application directive
+--- main_config
+ams {
+    storage        $MEDIA;
+    thread_pool    ams;
+    bus_zone_size  64m;
+    max_streams    100;
+    stream_buffer  2m;
+
+    application LiveApp {
+        hls                        on;
+        hls_time                   4s;
+        hls_list_size              5;
+        hls_segment_type           mpegts;
+        dash                       off;
+        delete_hls_files_on_ended  on;
+    }
+}
+--- stream_config
+server {
+    listen                127.0.0.1:$RTMP_PORT;
+    ams_rtmp;
+    ams_rtmp_chunk_size   60000;
+    ams_rtmp_max_message  4m;
+    ams_rtmp_timeout      10s;
+    ams_rtmp_out_queue    128k;
+}
+--- request
+GET /
+--- error_code: 404
+
+=== TEST 3: hls_time under 100ms is refused
+--- main_config
+ams {
+    application LiveApp {
+        hls_time  10ms;
+    }
+}
+--- must_die
+--- error_log
+"hls_time" must be at least 100ms
+
+=== TEST 4: two applications of one name are refused
+--- main_config
+ams {
+    application LiveApp {
+    }
+    application LiveApp {
+    }
+}
+--- must_die
+--- error_log
+"application" directive is duplicate
+
+=== TEST 5: application names cannot hold path characters
+--- main_config
+ams {
+    application ../etc {
+    }
+}
+--- must_die
+--- error_log
+name must not contain
+
+=== TEST 6: unknown segment type
+--- main_config
+ams {
+    application LiveApp {
+        hls_segment_type  webm;
+    }
+}
+--- must_die
+--- error_log
+invalid value "webm"
+
+=== TEST 7: application directives belong inside an application
+--- main_config
+ams {
+    hls_time  2s;
+}
+--- must_die
+--- error_log
+"hls_time" directive is not allowed here
+
+=== TEST 8: RTMP chunk size out of range
+--- stream_config
+server {
+    listen               127.0.0.1:$RTMP_PORT;
+    ams_rtmp;
+    ams_rtmp_chunk_size  64;
+}
+--- must_die
+--- error_log
+"ams_rtmp_chunk_size" must be between 128 and 16777215
+
+=== TEST 9: max_streams of zero
+--- main_config
+ams {
+    max_streams  0;
+}
+--- must_die
+--- error_log
+"max_streams" must be between 1 and 100000

@@ -1,0 +1,54 @@
+# "nginx -s reload" while publishing: the old worker keeps the publisher,
+# the bus zone survives, HLS keeps advancing and players on the new
+# workers find the stream.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ams::Nginx;
+use Ams::Media;
+
+my $ng = Ams::Nginx->new(workers => 2)->start;
+my $port = $ng->rtmp_port;
+my $dir = $ng->media . '/LiveApp/streams';
+
+my $pub = publish("rtmp://127.0.0.1:$port/LiveApp/live", seconds => 14);
+ok(poll_until(sub { -s "$dir/live.m3u8" }, 15), 'HLS is being written');
+
+my @old = sort $ng->worker_pids;
+$ng->reload;
+ok(poll_until(sub {
+    my %old = map { $_ => 1 } @old;
+    my @new = grep { !$old{$_} } $ng->worker_pids;
+    @new >= 2;
+}, 15), 'new workers started');
+
+my ($segs) = playlist_segments(slurp("$dir/live.m3u8"));
+my $last = @$segs ? $segs->[-1][1] : '';
+
+ok(poll_until(sub {
+    my ($s) = playlist_segments(slurp("$dir/live.m3u8"));
+    @$s && $s->[-1][1] ne $last;
+}, 15), 'HLS keeps advancing after the reload');
+
+my $probe = ffprobe("rtmp://127.0.0.1:$port/LiveApp/live", '-rw_timeout', '5000000');
+my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
+is($v && "$v->{width}x$v->{height}", '1280x720',
+   'a player served by a new worker gets the stream');
+
+is(wait_publisher($pub, 40), 0, 'the publisher was never cut');
+
+my ($all, $ended) = playlist_segments(slurp("$dir/live.m3u8"));
+ok($ended, 'its playlist ends normally');
+my $dur = 0;
+$dur += $_->[0] for @$all;
+ok(abs($dur - 14) <= 1.4, "the playlist covers the whole $dur s");
+
+ok(poll_until(sub { my %old = map { $_ => 1 } @old;
+                    !grep { $old{$_} } $ng->worker_pids }, 15),
+   'old workers exit once their publisher is gone');
+
+unlike($ng->error_log, qr/\[(alert|emerg)\]|exited on signal/, 'no worker crashed');
+
+done_testing();
