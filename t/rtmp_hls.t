@@ -10,7 +10,14 @@ use Time::HiRes qw(time);
 use Ams::Nginx;
 use Ams::Media;
 
-my $ng = Ams::Nginx->new(workers => 2)->start;
+# reuseport: the kernel spreads connections over the workers, so players
+# land on the worker that does not hold the publisher
+my $ng = Ams::Nginx->new(workers => 2, stream_config => <<'EOF2')->start;
+server {
+    listen  127.0.0.1:$RTMP_PORT reuseport;
+    ams_rtmp;
+}
+EOF2
 my $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp';
 my $dir = $ng->media . '/LiveApp/streams';
 my $http = 'http://127.0.0.1:' . $ng->http_port . '/LiveApp/streams';
@@ -30,13 +37,12 @@ isnt($rc2, 0, 'a second publisher of stream1 is refused');
 like($ng->error_log, qr/publish refused: "LiveApp\/stream1" is already publishing/,
      'and the refusal is logged');
 
-# players from the other worker: reuseport is not set, so we retry until
-# one lands on a worker that does not hold the publisher
+# players until one lands on the worker that does not hold the publisher
 my ($pub_pid) = $ng->error_log =~ /(\d+)#\d+: \*\d+ ams rtmp: publish "LiveApp\/stream1"/;
 ok($pub_pid, "publisher runs in worker $pub_pid");
 
 my $other;
-for my $try (1 .. 8) {
+for my $try (1 .. 20) {
     my $probe = ffprobe("$rtmp/stream1", '-rw_timeout', '5000000');
     my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
     my @plays = $ng->error_log =~ /(\d+)#\d+: \*\d+ ams rtmp: play "LiveApp\/stream1"/g;
