@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ngx_ams_hls.h"
+#include "ngx_ams_segment.h"
 
 
 static int ngx_ams_hls_mkdir(ngx_ams_hls_t *hls);
@@ -21,6 +22,9 @@ static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end);
 static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
 static void ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq,
     char *path, size_t size);
+static int ngx_ams_hls_write_init(ngx_ams_hls_t *hls);
+static unsigned ngx_ams_hls_tracks(ngx_ams_hls_t *hls,
+    ngx_ams_mp4_track_t **t);
 
 
 static unsigned
@@ -32,11 +36,12 @@ ngx_ams_hls_ring_size(ngx_ams_hls_t *hls)
 
 int
 ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
-    unsigned hls_time_ms, unsigned list_size)
+    unsigned hls_time_ms, unsigned list_size, int fmp4)
 {
     memset(hls, 0, sizeof(ngx_ams_hls_t));
 
     hls->fd = -1;
+    hls->fmp4 = fmp4 ? 1 : 0;
     hls->target = (int64_t) hls_time_ms * (NGX_AMS_TIMEBASE / 1000);
     hls->list_size = list_size > NGX_AMS_HLS_MAX_LIST
                      ? NGX_AMS_HLS_MAX_LIST : list_size;
@@ -110,13 +115,24 @@ ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track, const uint8_t *data,
         return 0;
     }
 
+    if (rc == 0 && hls->fmp4) {
+        rc = ngx_ams_mp4_track_config(track == NGX_AMS_TRACK_VIDEO
+                                      ? &hls->video : &hls->audio,
+                                      track == NGX_AMS_TRACK_VIDEO
+                                      ? NGX_AMS_MP4_VIDEO : NGX_AMS_MP4_AUDIO,
+                                      track + 1, data, len, &err);
+        hls->init_written = 0;
+    }
+
     if (rc != 0) {
         snprintf(hls->error, sizeof(hls->error), "%s", err);
         return -1;
     }
 
     /* a track that appears mid-segment needs the new PMT now */
-    if (hls->fd != -1 && ngx_ams_ts_mux_tables(&hls->mux) != 0) {
+    if (!hls->fmp4 && hls->fd != -1
+        && ngx_ams_ts_mux_tables(&hls->mux) != 0)
+    {
         snprintf(hls->error, sizeof(hls->error), "out of memory");
         return -1;
     }
@@ -130,8 +146,8 @@ ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq, char *path,
     size_t size)
 {
     /* Ant Media's naming: stream id, then a 9-digit sequence */
-    snprintf(path, size, "%s/%s%09llu.ts", hls->dir, hls->name,
-             (unsigned long long) seq);
+    snprintf(path, size, "%s/%s%09llu.%s", hls->dir, hls->name,
+             (unsigned long long) seq, hls->fmp4 ? "m4s" : "ts");
 }
 
 
@@ -139,49 +155,49 @@ int
 ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
     const uint8_t *data)
 {
-    int          boundary, rc;
-    const char  *err = NULL;
+    int                   rc;
+    const char           *err = NULL;
+    ngx_ams_mp4_track_t  *t;
 
-    if (frame->track == NGX_AMS_TRACK_VIDEO) {
-        if (!hls->mux.has_video) {
-            return 0;
-        }
-        boundary = frame->flags & NGX_AMS_FRAME_KEY;
-
-    } else if (frame->track == NGX_AMS_TRACK_AUDIO) {
-        if (!hls->mux.has_audio) {
-            return 0;
-        }
-        boundary = !hls->mux.has_video;
-
-    } else {
+    if ((frame->track == NGX_AMS_TRACK_VIDEO && !hls->mux.has_video)
+        || (frame->track == NGX_AMS_TRACK_AUDIO && !hls->mux.has_audio)
+        || frame->track == NGX_AMS_TRACK_DATA)
+    {
         return 0;
     }
 
-    if (hls->fd == -1) {
-        if (!boundary) {
-            return 0;                /* a segment starts on a keyframe */
-        }
+    switch (ngx_ams_segment_decide(frame, hls->fd != -1, hls->mux.has_video,
+                                   hls->seg_start, hls->target))
+    {
+    case NGX_AMS_SEG_DROP:
+        return 0;
 
+    case NGX_AMS_SEG_START:
         if (ngx_ams_hls_start_segment(hls, frame->dts) != 0) {
             return -1;
         }
+        break;
 
-    } else if (boundary && frame->dts - hls->seg_start >= hls->target) {
+    case NGX_AMS_SEG_CUT:
         if (ngx_ams_hls_end_segment(hls, frame->dts) != 0
             || ngx_ams_hls_start_segment(hls, frame->dts) != 0)
         {
             return -1;
         }
+        break;
     }
 
-    if (frame->track == NGX_AMS_TRACK_VIDEO) {
+    if (hls->fmp4) {
+        t = (frame->track == NGX_AMS_TRACK_VIDEO) ? &hls->video : &hls->audio;
+        rc = ngx_ams_mp4_add_sample(t, frame->dts, frame->cts,
+                                    frame->flags & NGX_AMS_FRAME_KEY, data,
+                                    frame->size);
+        err = "out of memory";
+
+    } else if (frame->track == NGX_AMS_TRACK_VIDEO) {
         rc = ngx_ams_ts_mux_video(&hls->mux, frame->dts, frame->cts,
                                   frame->flags & NGX_AMS_FRAME_KEY, data,
                                   frame->size, &err);
-        if (frame->dts > hls->last_dts) {
-            hls->last_duration = frame->dts - hls->last_dts;
-        }
 
     } else {
         rc = ngx_ams_ts_mux_audio(&hls->mux, frame->dts + frame->cts, data,
@@ -194,6 +210,10 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
         return -1;
     }
 
+    if (frame->track == NGX_AMS_TRACK_VIDEO && frame->dts > hls->last_dts) {
+        hls->last_duration = frame->dts - hls->last_dts;
+    }
+
     if (frame->dts > hls->last_dts) {
         hls->last_dts = frame->dts;
     }
@@ -201,6 +221,66 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
     if (hls->mux.out.len >= 1024 * 1024) {
         return ngx_ams_hls_flush(hls);
     }
+
+    return 0;
+}
+
+
+static unsigned
+ngx_ams_hls_tracks(ngx_ams_hls_t *hls, ngx_ams_mp4_track_t **t)
+{
+    unsigned  n = 0;
+
+    if (hls->video.configured) {
+        t[n++] = &hls->video;
+    }
+
+    if (hls->audio.configured) {
+        t[n++] = &hls->audio;
+    }
+
+    return n;
+}
+
+
+/* the fMP4 initialization segment, rewritten when a codec config changes */
+
+static int
+ngx_ams_hls_write_init(ngx_ams_hls_t *hls)
+{
+    int                   fd;
+    char                  path[NGX_AMS_HLS_PATH_LEN];
+    char                  tmp[NGX_AMS_HLS_PATH_LEN];
+    unsigned              n;
+    ngx_ams_buf_t         b = { NULL, 0, 0 };
+    ngx_ams_mp4_track_t  *t[2];
+
+    n = ngx_ams_hls_tracks(hls, t);
+
+    if (ngx_ams_mp4_init_segment(&b, t, n) != 0) {
+        snprintf(hls->error, sizeof(hls->error), "out of memory");
+        ngx_ams_buf_free(&b);
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/%s_init.mp4", hls->dir, hls->name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s_init.mp4.tmp", hls->dir, hls->name);
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1 || write(fd, b.data, b.len) != (ssize_t) b.len
+        || close(fd) != 0 || rename(tmp, path) != 0)
+    {
+        snprintf(hls->error, sizeof(hls->error), "init segment \"%s\": %s",
+                 path, strerror(errno));
+        if (fd != -1) {
+            close(fd);
+        }
+        ngx_ams_buf_free(&b);
+        return -1;
+    }
+
+    ngx_ams_buf_free(&b);
+    hls->init_written = 1;
 
     return 0;
 }
@@ -256,6 +336,10 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls, int64_t dts)
     hls->seg_start = dts;
     hls->mux.out.len = 0;
 
+    if (hls->fmp4) {
+        return hls->init_written ? 0 : ngx_ams_hls_write_init(hls);
+    }
+
     if (ngx_ams_ts_mux_tables(&hls->mux) != 0) {
         snprintf(hls->error, sizeof(hls->error), "out of memory");
         return -1;
@@ -269,8 +353,22 @@ static int
 ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end)
 {
     char                    path[NGX_AMS_HLS_PATH_LEN];
+    unsigned                n;
     uint64_t                old;
+    ngx_ams_mp4_track_t    *t[2];
     ngx_ams_hls_segment_t  *seg;
+
+    if (hls->fmp4) {
+        /* a fragment is written whole: its moof lists every sample */
+        n = ngx_ams_hls_tracks(hls, t);
+
+        if (ngx_ams_mp4_fragment(&hls->mux.out, t, n, ++hls->fragments, end)
+            != 0)
+        {
+            snprintf(hls->error, sizeof(hls->error), "out of memory");
+            return -1;
+        }
+    }
 
     if (ngx_ams_hls_flush(hls) != 0) {
         return -1;
@@ -315,7 +413,7 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     n = hls->nsegments < hls->list_size ? hls->nsegments : hls->list_size;
     first = hls->seq - n;
 
-    size = 256 + (size_t) n * (64 + strlen(hls->name));
+    size = 512 + (size_t) n * (64 + strlen(hls->name));
     buf = malloc(size);
     if (buf == NULL) {
         snprintf(hls->error, sizeof(hls->error), "out of memory");
@@ -334,16 +432,22 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     end = buf + size;
 
     p += snprintf(p, end - p,
-                  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%lld\n"
-                  "#EXT-X-MEDIA-SEQUENCE:%llu\n",
+                  "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%lld\n"
+                  "#EXT-X-MEDIA-SEQUENCE:%llu\n", hls->fmp4 ? 7 : 3,
                   (long long) ((max + NGX_AMS_TIMEBASE / 2) / NGX_AMS_TIMEBASE),
                   (unsigned long long) first);
 
+    if (hls->fmp4) {
+        p += snprintf(p, end - p, "#EXT-X-MAP:URI=\"%s_init.mp4\"\n",
+                      hls->name);
+    }
+
     for (i = 0; i < n; i++) {
         seg = &hls->segments[(first + i) % ngx_ams_hls_ring_size(hls)];
-        p += snprintf(p, end - p, "#EXTINF:%.3f,\n%s%09llu.ts\n",
+        p += snprintf(p, end - p, "#EXTINF:%.3f,\n%s%09llu.%s\n",
                       (double) seg->duration / NGX_AMS_TIMEBASE, hls->name,
-                      (unsigned long long) seg->seq);
+                      (unsigned long long) seg->seq,
+                      hls->fmp4 ? "m4s" : "ts");
     }
 
     if (ended) {
@@ -427,6 +531,12 @@ ngx_ams_hls_remove(ngx_ams_hls_t *hls, time_t not_after)
     if (stat(path, &sb) == 0 && sb.st_mtime <= not_after) {
         (void) unlink(path);
     }
+
+    snprintf(path, sizeof(path), "%s/%s_init.mp4", hls->dir, hls->name);
+
+    if (hls->fmp4 && stat(path, &sb) == 0 && sb.st_mtime <= not_after) {
+        (void) unlink(path);
+    }
 }
 
 
@@ -439,6 +549,8 @@ ngx_ams_hls_close(ngx_ams_hls_t *hls)
     }
 
     ngx_ams_ts_mux_free(&hls->mux);
+    ngx_ams_mp4_track_free(&hls->video);
+    ngx_ams_mp4_track_free(&hls->audio);
     free(hls->segments);
     hls->segments = NULL;
 }

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * HLS (MPEG-TS) of one stream: cuts segments on keyframes once hls_time
- * has passed, keeps a sliding playlist, removes segments that left it,
+ * HLS of one stream, in MPEG-TS or fragmented MP4 segments: cuts segments
+ * on keyframes once hls_time has passed, keeps a sliding playlist, removes segments that left it,
  * writes the playlist atomically (temporary file, rename) and ends it with
  * EXT-X-ENDLIST.  Blocking file I/O: call it from a thread, never from the
  * event loop.  Free of nginx types.
@@ -20,6 +20,7 @@
 
 #include "ngx_ams_ring.h"
 #include "ngx_ams_ts_mux.h"
+#include "ngx_ams_mp4_mux.h"
 
 
 /* segments kept on disk after they leave the playlist, for slow players */
@@ -44,7 +45,12 @@ typedef struct {
     int64_t           target;          /* hls_time, 90 kHz */
     unsigned          list_size;
 
-    ngx_ams_ts_mux_t  mux;
+    unsigned          fmp4:1;
+    unsigned          init_written:1;
+    ngx_ams_ts_mux_t  mux;             /* TS muxer; its out buffer for both */
+    ngx_ams_mp4_track_t  video;        /* fMP4 tracks */
+    ngx_ams_mp4_track_t  audio;
+    uint32_t          fragments;
     int               fd;              /* the open segment, or -1 */
     uint64_t          seq;             /* of the open segment */
     int64_t           seg_start;
@@ -61,7 +67,7 @@ typedef struct {
 
 /* 0, or -1 with hls->error set */
 int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
-    unsigned hls_time_ms, unsigned list_size);
+    unsigned hls_time_ms, unsigned list_size, int fmp4);
 int ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track,
     const uint8_t *data, size_t len);
 int ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,

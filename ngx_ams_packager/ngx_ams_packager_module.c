@@ -138,7 +138,8 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     name[len] = '\0';
 
     if (ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
-                         app->hls_list_size)
+                         app->hls_list_size,
+                         app->hls_segment_type == NGX_AMS_HLS_FMP4)
         != 0)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0,
