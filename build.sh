@@ -103,7 +103,8 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_core/ngx_ams_aac.c ngx_ams_ingest/ngx_ams_rtmp_handshake.c
     ngx_ams_ingest/ngx_ams_rtmp_chunk.c ngx_ams_ingest/ngx_ams_amf0.c
     ngx_ams_ingest/ngx_ams_flv.c ngx_ams_packager/ngx_ams_ts_mux.c ngx_ams_packager/ngx_ams_mp4_mux.c
-    ngx_ams_packager/ngx_ams_hls.c"
+    ngx_ams_packager/ngx_ams_hls.c ngx_ams_packager/ngx_ams_dash.c
+    ngx_ams_packager/ngx_ams_file.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager"
 
 build_unit() {

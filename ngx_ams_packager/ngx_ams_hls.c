@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "ngx_ams_hls.h"
+#include "ngx_ams_file.h"
 #include "ngx_ams_segment.h"
 
 
-static int ngx_ams_hls_mkdir(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_start_segment(ngx_ams_hls_t *hls, int64_t dts);
 static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end);
 static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
@@ -64,39 +64,7 @@ ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
         return -1;
     }
 
-    return ngx_ams_hls_mkdir(hls);
-}
-
-
-static int
-ngx_ams_hls_mkdir(ngx_ams_hls_t *hls)
-{
-    char   path[NGX_AMS_HLS_DIR_LEN];
-    char  *p;
-
-    snprintf(path, sizeof(path), "%s", hls->dir);
-
-    for (p = path + 1; *p; p++) {
-        if (*p != '/') {
-            continue;
-        }
-
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            snprintf(hls->error, sizeof(hls->error), "mkdir(\"%s\"): %s",
-                     path, strerror(errno));
-            return -1;
-        }
-        *p = '/';
-    }
-
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        snprintf(hls->error, sizeof(hls->error), "mkdir(\"%s\"): %s",
-                 path, strerror(errno));
-        return -1;
-    }
-
-    return 0;
+    return ngx_ams_file_mkdir(hls->dir, hls->error, sizeof(hls->error));
 }
 
 
@@ -248,9 +216,7 @@ ngx_ams_hls_tracks(ngx_ams_hls_t *hls, ngx_ams_mp4_track_t **t)
 static int
 ngx_ams_hls_write_init(ngx_ams_hls_t *hls)
 {
-    int                   fd;
     char                  path[NGX_AMS_HLS_PATH_LEN];
-    char                  tmp[NGX_AMS_HLS_PATH_LEN];
     unsigned              n;
     ngx_ams_buf_t         b = { NULL, 0, 0 };
     ngx_ams_mp4_track_t  *t[2];
@@ -264,17 +230,11 @@ ngx_ams_hls_write_init(ngx_ams_hls_t *hls)
     }
 
     snprintf(path, sizeof(path), "%s/%s_init.mp4", hls->dir, hls->name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s_init.mp4.tmp", hls->dir, hls->name);
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1 || write(fd, b.data, b.len) != (ssize_t) b.len
-        || close(fd) != 0 || rename(tmp, path) != 0)
+    if (ngx_ams_file_replace(path, b.data, b.len, hls->error,
+                             sizeof(hls->error))
+        != 0)
     {
-        snprintf(hls->error, sizeof(hls->error), "init segment \"%s\": %s",
-                 path, strerror(errno));
-        if (fd != -1) {
-            close(fd);
-        }
         ngx_ams_buf_free(&b);
         return -1;
     }
@@ -289,28 +249,15 @@ ngx_ams_hls_write_init(ngx_ams_hls_t *hls)
 int
 ngx_ams_hls_flush(ngx_ams_hls_t *hls)
 {
-    ssize_t   n;
-    size_t    off;
-
-    if (hls->fd == -1) {
+    if (hls->fd != -1
+        && ngx_ams_file_write_all(hls->fd, hls->mux.out.data,
+                                  hls->mux.out.len)
+           != 0)
+    {
+        snprintf(hls->error, sizeof(hls->error), "write to segment: %s",
+                 strerror(errno));
         hls->mux.out.len = 0;
-        return 0;
-    }
-
-    for (off = 0; off < hls->mux.out.len; off += n) {
-        n = write(hls->fd, hls->mux.out.data + off, hls->mux.out.len - off);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                n = 0;
-                continue;
-            }
-
-            snprintf(hls->error, sizeof(hls->error), "write to segment: %s",
-                     strerror(errno));
-            hls->mux.out.len = 0;
-            return -1;
-        }
+        return -1;
     }
 
     hls->mux.out.len = 0;
@@ -401,8 +348,8 @@ ngx_ams_hls_end_segment(ngx_ams_hls_t *hls, int64_t end)
 static int
 ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
 {
-    int                     fd;
-    char                    path[NGX_AMS_HLS_PATH_LEN], tmp[NGX_AMS_HLS_PATH_LEN];
+    int                     rc;
+    char                    path[NGX_AMS_HLS_PATH_LEN];
     char                   *buf, *p, *end;
     size_t                  size;
     unsigned                n, i;
@@ -455,35 +402,13 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     }
 
     snprintf(path, sizeof(path), "%s/%s.m3u8", hls->dir, hls->name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.m3u8.tmp", hls->dir, hls->name);
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1) {
-        snprintf(hls->error, sizeof(hls->error), "open(\"%s\"): %s", tmp,
-                 strerror(errno));
-        free(buf);
-        return -1;
-    }
-
-    if (write(fd, buf, p - buf) != p - buf) {
-        snprintf(hls->error, sizeof(hls->error), "write(\"%s\"): %s", tmp,
-                 strerror(errno));
-        close(fd);
-        free(buf);
-        return -1;
-    }
-
-    close(fd);
-    free(buf);
 
     /* readers see the old playlist or the new one, never half of one */
-    if (rename(tmp, path) != 0) {
-        snprintf(hls->error, sizeof(hls->error), "rename(\"%s\"): %s", tmp,
-                 strerror(errno));
-        return -1;
-    }
+    rc = ngx_ams_file_replace(path, buf, p - buf, hls->error,
+                              sizeof(hls->error));
+    free(buf);
 
-    return 0;
+    return rc;
 }
 
 

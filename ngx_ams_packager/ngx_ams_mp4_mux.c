@@ -444,11 +444,13 @@ ngx_ams_mp4_fragment(ngx_ams_buf_t *out, ngx_ams_mp4_track_t **tracks,
             s = &t->samples[t->nsamples - 1];
             end = ngx_ams_mp4_rescale(t, end_dts);
 
-            if (end > t->last_dts) {
-                s->duration = (uint32_t) (end - t->last_dts);
+            if (t->kind == NGX_AMS_MP4_AUDIO) {
+                /* an AAC frame straddling the cut keeps its length, so
+                 * the next fragment starts where this one ends */
+                s->duration = 1024;
 
-            } else if (t->kind == NGX_AMS_MP4_AUDIO) {
-                s->duration = 1024;        /* one AAC frame */
+            } else if (end > t->last_dts) {
+                s->duration = (uint32_t) (end - t->last_dts);
 
             } else {
                 s->duration = t->nsamples > 1 ? t->samples[0].duration : 3000;
@@ -514,6 +516,13 @@ ngx_ams_mp4_fragment(ngx_ams_buf_t *out, ngx_ams_mp4_track_t **tracks,
         if (t->data.len) {
             put(&w, t->data.data, t->data.len);
         }
+
+        t->fragment_start = t->first_dts;
+        t->fragment_duration = 0;
+        for (k = 0; k < t->nsamples; k++) {
+            t->fragment_duration += t->samples[k].duration;
+        }
+        t->fragment_bytes = t->data.len;
 
         t->nsamples = 0;
         t->data.len = 0;

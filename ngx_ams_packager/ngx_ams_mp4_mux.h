@@ -50,6 +50,11 @@ typedef struct {
     ngx_ams_buf_t         data;
     int64_t               first_dts;     /* track timescale */
     int64_t               last_dts;
+
+    /* what the last ngx_ams_mp4_fragment() wrote of this track */
+    int64_t               fragment_start;
+    int64_t               fragment_duration;
+    size_t                fragment_bytes;
 } ngx_ams_mp4_track_t;
 
 

@@ -15,6 +15,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_hls.h"
+#include "ngx_ams_dash.h"
 
 
 typedef struct {
@@ -27,12 +28,15 @@ typedef struct {
 
     /* owned by the task while "busy" */
     ngx_ams_hls_t            hls;
+    ngx_ams_dash_t           dash;
     uint32_t                 config_version[NGX_AMS_TRACKS];
     uint8_t                 *frame;
     size_t                   frame_size;
     char                     error[256];
     time_t                   ended_at;
 
+    unsigned                 hls_on:1;
+    unsigned                 dash_on:1;
     unsigned                 busy:1;
     unsigned                 again:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
@@ -101,7 +105,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     char                        dir[NGX_AMS_HLS_DIR_LEN];
     char                        name[NGX_AMS_NAME_LEN];
 
-    if (!app->hls) {
+    if (!app->hls && !app->dash) {
         return ngx_ams_packager_next_publish(st, app, log);
     }
 
@@ -137,13 +141,21 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
 
-    if (ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
-                         app->hls_list_size,
-                         app->hls_segment_type == NGX_AMS_HLS_FMP4)
-        != 0)
+    ps->hls_on = app->hls;
+    ps->dash_on = app->dash;
+
+    if ((ps->hls_on
+         && ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
+                             app->hls_list_size,
+                             app->hls_segment_type == NGX_AMS_HLS_FMP4)
+            != 0)
+        || (ps->dash_on
+            && ngx_ams_dash_open(&ps->dash, dir, name, app->hls_time,
+                                 app->hls_list_size)
+               != 0))
     {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "ams packager: \"%s\": %s", name, ps->hls.error);
+        ngx_log_error(NGX_LOG_ERR, log, 0, "ams packager: \"%s\": %s", name,
+                      ps->hls.error[0] ? ps->hls.error : ps->dash.error);
         ngx_ams_packager_free(ps);
         return ngx_ams_packager_next_publish(st, app, log);
     }
@@ -173,8 +185,9 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
         return ngx_ams_packager_next_publish(st, app, log);
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, 0,
-                   "ams packager: HLS for \"%s\"", name);
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
+                   "ams packager: \"%s\" hls:%d dash:%d", name,
+                   ps->hls_on, ps->dash_on);
 
     return ngx_ams_packager_next_publish(st, app, log);
 }
@@ -251,20 +264,27 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
             {
                 ps->config_version[frame.track] = frame.config_version;
 
-                if (ngx_ams_hls_config(&ps->hls, frame.track, config, len)
-                    != 0)
+                if ((ps->hls_on
+                     && ngx_ams_hls_config(&ps->hls, frame.track, config,
+                                           len) != 0)
+                    || (ps->dash_on
+                        && ngx_ams_dash_config(&ps->dash, frame.track,
+                                               config, len) != 0))
                 {
                     goto failed;
                 }
             }
         }
 
-        if (ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0) {
+        if ((ps->hls_on && ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0)
+            || (ps->dash_on
+                && ngx_ams_dash_frame(&ps->dash, &frame, ps->frame) != 0))
+        {
             goto failed;
         }
     }
 
-    if (ngx_ams_hls_flush(&ps->hls) != 0) {
+    if (ps->hls_on && ngx_ams_hls_flush(&ps->hls) != 0) {
         goto failed;
     }
 
@@ -272,7 +292,9 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
     if (ngx_ams_bus_sub_ended(&ps->sub)
         && !ngx_ams_ring_has_news(ring, &ps->sub.reader))
     {
-        if (ngx_ams_hls_finish(&ps->hls) != 0) {
+        if ((ps->hls_on && ngx_ams_hls_finish(&ps->hls) != 0)
+            || (ps->dash_on && ngx_ams_dash_finish(&ps->dash) != 0))
+        {
             goto failed;
         }
 
@@ -284,7 +306,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
 
 failed:
 
-    ngx_cpystrn((u_char *) ps->error, (u_char *) ps->hls.error,
+    ngx_cpystrn((u_char *) ps->error,
+                (u_char *) (ps->hls.error[0] ? ps->hls.error : ps->dash.error),
                 sizeof(ps->error));
     ps->failed = 1;
 }
@@ -365,7 +388,13 @@ ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
 {
     ngx_ams_packager_stream_t  *ps = data;
 
-    ngx_ams_hls_remove(&ps->hls, ps->ended_at);
+    if (ps->hls_on) {
+        ngx_ams_hls_remove(&ps->hls, ps->ended_at);
+    }
+
+    if (ps->dash_on) {
+        ngx_ams_dash_remove(&ps->dash, ps->ended_at);
+    }
 }
 
 
@@ -377,6 +406,7 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
     }
 
     ngx_ams_hls_close(&ps->hls);
+    ngx_ams_dash_close(&ps->dash);
 
     if (ps->frame) {
         ngx_free(ps->frame);

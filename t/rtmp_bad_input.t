@@ -92,7 +92,7 @@ expect_drop('media before publish', qr/media before publish/, sub {
 
 # a real encoder with a codec we do not take (Sorenson H.263)
 my $flv1 = publish("rtmp://127.0.0.1:$port/LiveApp/flv1", seconds => 3,
-                   vcodec => 'flv');
+                   vcodec => 'flv', log => $ng->prefix . '/flv1.log');
 isnt(wait_publisher($flv1, 20), 0, 'an H.263 publisher is refused');
 ok(poll_until(sub { $ng->error_log =~ /video codec is not supported, only H.264/ }, 5),
    'with a log line naming the codec problem');

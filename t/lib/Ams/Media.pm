@@ -13,7 +13,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(publish wait_publisher poll_until ffprobe slurp
-                 playlist_segments);
+                 playlist_segments video_span);
 
 # Publishes testsrc2 + sine to $url in the background; returns the pid.
 # Options: seconds (default 6), size (1280x720), rate (30), format (flv),
@@ -76,6 +76,24 @@ sub ffprobe {
     my ($url, @extra) = @_;
     my $out = `ffprobe -v error -show_format -show_streams -of json @extra '$url' 2>/dev/null`;
     return eval { decode_json($out) } || {};
+}
+
+# Seconds of video ffprobe finds in a URL, from its packets: last pts plus
+# its duration minus the first pts.  (ffmpeg's DASH demuxer reports the
+# presentation duration in whole seconds, too coarse to check against.)
+sub video_span {
+    my ($url) = @_;
+    my @pts;
+    my $dur = 0;
+    for (`ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,duration_time -of csv=p=0 '$url' 2>/dev/null`) {
+        my ($pts, $d) = split /,/;
+        next unless defined $pts && $pts =~ /^[\d.]+$/;
+        push @pts, $pts;
+        $dur = $d if defined $d && $d =~ /^[\d.]+$/;
+    }
+    return 0 unless @pts;
+    my ($min, $max) = (sort { $a <=> $b } @pts)[0, -1];
+    return $max + $dur - $min;
 }
 
 sub slurp {
