@@ -6,6 +6,12 @@
  * subscribes to the bus and hands the muxing and file writing to a thread
  * pool, one task in flight per stream so the muxer state stays sequential.
  * The event loop only notices new frames and posts tasks.
+ *
+ * A task per frame would cost a thread hand-off and an eventfd wake-up
+ * per frame, so frames are batched: a task is posted at once when a
+ * keyframe is waiting (it may close a segment, and the playlist should
+ * name it without delay) or the stream ended, otherwise after
+ * NGX_AMS_PACKAGER_BATCH frames or NGX_AMS_PACKAGER_PERIOD ms.
  */
 
 
@@ -18,6 +24,10 @@
 #include "ngx_ams_dash.h"
 
 
+#define NGX_AMS_PACKAGER_BATCH    512
+#define NGX_AMS_PACKAGER_PERIOD   1000
+
+
 typedef struct {
     ngx_ams_sub_t            sub;
     ngx_ams_app_conf_t      *app;
@@ -25,6 +35,7 @@ typedef struct {
     ngx_log_t                log;
     ngx_thread_task_t       *task;
     ngx_event_t              cleanup;
+    ngx_event_t              batch;
 
     /* owned by the task while "busy" */
     ngx_ams_hls_t            hls;
@@ -38,7 +49,6 @@ typedef struct {
     unsigned                 hls_on:1;
     unsigned                 dash_on:1;
     unsigned                 busy:1;
-    unsigned                 again:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
 } ngx_ams_packager_stream_t;
@@ -48,6 +58,8 @@ static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_packager_wake(ngx_ams_sub_t *sub);
+static void ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps);
+static void ngx_ams_packager_batch(ngx_event_t *ev);
 static void ngx_ams_packager_post(ngx_ams_packager_stream_t *ps);
 static void ngx_ams_packager_thread(void *data, ngx_log_t *log);
 static void ngx_ams_packager_done(ngx_event_t *ev);
@@ -177,6 +189,11 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->cleanup.log = &ps->log;
     ps->cleanup.cancelable = 1;
 
+    ps->batch.handler = ngx_ams_packager_batch;
+    ps->batch.data = ps;
+    ps->batch.log = &ps->log;
+    ps->batch.cancelable = 1;
+
     ps->sub.handler = ngx_ams_packager_wake;
     ps->sub.data = ps;
 
@@ -198,14 +215,49 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 static void
 ngx_ams_packager_wake(ngx_ams_sub_t *sub)
 {
-    ngx_ams_packager_stream_t  *ps = sub->data;
+    ngx_ams_packager_schedule(sub->data);
+}
 
-    if (ps->busy) {
-        ps->again = 1;
+
+static void
+ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps)
+{
+    uint64_t         key;
+    ngx_ams_ring_t  *ring;
+
+    /* while a task runs it owns the reader; "done" schedules again */
+    if (ps->busy || ps->finished || ps->failed) {
         return;
     }
 
-    ngx_ams_packager_post(ps);
+    ring = ps->sub.stream->ring;
+    key = ring->last_key_seq;
+
+    if (ngx_ams_bus_sub_ended(&ps->sub)
+        || (key != NGX_AMS_RING_NO_SEQ && key >= ps->sub.reader.next_seq
+            && key < ring->write_seq)
+        || ring->write_seq - ps->sub.reader.next_seq >= NGX_AMS_PACKAGER_BATCH)
+    {
+        ngx_ams_packager_post(ps);
+        return;
+    }
+
+    if (ngx_ams_ring_has_news(ring, &ps->sub.reader) && !ps->batch.timer_set) {
+        ngx_add_timer(&ps->batch, NGX_AMS_PACKAGER_PERIOD);
+    }
+}
+
+
+static void
+ngx_ams_packager_batch(ngx_event_t *ev)
+{
+    ngx_ams_packager_stream_t  *ps = ev->data;
+
+    if (!ps->busy && !ps->finished && !ps->failed
+        && ngx_ams_ring_has_news(ps->sub.stream->ring, &ps->sub.reader))
+    {
+        ngx_ams_packager_post(ps);
+    }
 }
 
 
@@ -216,13 +268,16 @@ ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
+    if (ps->batch.timer_set) {
+        ngx_del_timer(&ps->batch);
+    }
+
     ps->busy = 1;
-    ps->again = 0;
 
     if (ngx_thread_task_post(amcf->thread_pool, ps->task) != NGX_OK) {
-        /* queue full: retry on the next wake-up */
+        /* queue full: try again a little later */
         ps->busy = 0;
-        ps->again = 1;
+        ngx_add_timer(&ps->batch, NGX_AMS_PACKAGER_PERIOD);
     }
 }
 
@@ -347,12 +402,7 @@ ngx_ams_packager_done(ngx_event_t *ev)
         return;
     }
 
-    if (ps->again || ngx_ams_ring_has_news(ps->sub.stream->ring,
-                                           &ps->sub.reader)
-        || ngx_ams_bus_sub_ended(&ps->sub))
-    {
-        ngx_ams_packager_post(ps);
-    }
+    ngx_ams_packager_schedule(ps);
 }
 
 
@@ -403,6 +453,10 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
 {
     if (ps->cleanup.timer_set) {
         ngx_del_timer(&ps->cleanup);
+    }
+
+    if (ps->batch.timer_set) {
+        ngx_del_timer(&ps->batch);
     }
 
     ngx_ams_hls_close(&ps->hls);

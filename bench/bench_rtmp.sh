@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# RTMP ingest, fan-out, memory and packaging delay: nginx-ams beside
+# nginx-rtmp-module (Debian's libnginx-mod-rtmp), same machine, same run,
+# same input (a pre-encoded 720p ~1.5 Mb/s FLV replayed at real time by
+# bench/ams_rtmp_load.c), HLS on with 2 s fragments.  Publishing runs
+# with two workers each (nginx-rtmp without rtmp_auto_push, its cheapest
+# setup); fan-out with one worker each.
+#
+# Run it with ./build.sh bench (which builds the modules and sets
+# AMS_MODULES).  BENCH_SECONDS (default 30) sets each run's length;
+# BENCH_PUBLISHERS (default "20 50 100") and BENCH_PLAYERS (default
+# "200 1000") the loads.  Benchmarks are not tests: they print figures.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT="$ROOT/build/bench"
+MODULES=${AMS_MODULES:-$ROOT/build/modules}
+SECONDS_RUN=${BENCH_SECONDS:-30}
+PUBLISHERS=${BENCH_PUBLISHERS:-20 50 100}
+PLAYERS=${BENCH_PLAYERS:-200 1000}
+PORT=19350
+TICK=$(getconf CLK_TCK)
+
+mkdir -p "$OUT"
+ulimit -n 20000 2>/dev/null || true
+
+cc -O2 -Wall -I"$ROOT/ngx_ams_ingest" -o "$OUT/ams_rtmp_load" \
+    "$ROOT/bench/ams_rtmp_load.c" "$ROOT/ngx_ams_ingest/ngx_ams_rtmp_chunk.c" \
+    "$ROOT/ngx_ams_ingest/ngx_ams_amf0.c"
+
+INPUT="$OUT/input.flv"
+if [ ! -s "$INPUT" ]; then
+    ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
+        -f lavfi -i sine=frequency=440:sample_rate=44100 -t $((SECONDS_RUN + 40)) \
+        -c:v libx264 -preset veryfast -b:v 1500k -maxrate 1500k -bufsize 3000k \
+        -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p \
+        -c:a aac -b:a 96k -f flv "$INPUT"
+fi
+
+# --- servers ---------------------------------------------------------------
+
+conf_common() {
+    local p=$1
+    cat <<EOF
+worker_processes  ${WORKERS:-2};
+pid               $p/nginx.pid;
+error_log         $p/error.log warn;
+events { worker_connections 8192; }
+EOF
+}
+
+conf_ams() {
+    local p=$1
+    cat <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+load_module $MODULES/ngx_ams_core_module.so;
+load_module $MODULES/ngx_ams_ingest_module.so;
+load_module $MODULES/ngx_ams_packager_module.so;
+$(conf_common "$p")
+thread_pool ams threads=2;
+ams {
+    storage        $p/media;
+    thread_pool    ams;
+    bus_zone_size  1024m;
+    max_streams    200;
+    application LiveApp {
+        hls_time       2s;
+        hls_list_size  15;
+        delete_hls_files_on_ended  off;
+    }
+}
+stream { server { listen 127.0.0.1:$PORT; ams_rtmp; } }
+EOF
+}
+
+conf_rtmp() {
+    local p=$1
+    cat <<EOF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+$(conf_common "$p")
+rtmp {
+    server {
+        listen 127.0.0.1:$PORT;
+        chunk_size 4096;
+        application LiveApp {
+            live on;
+            hls on;
+            hls_path $p/media/LiveApp/streams;
+            hls_fragment 2s;
+            hls_playlist_length 30s;
+        }
+    }
+}
+EOF
+}
+
+start_server() {   # kind; WORKERS in the environment
+    local kind=$1 p="$OUT/srv-$1"
+    rm -rf "$p"
+    mkdir -p "$p/media/LiveApp/streams"
+    chmod -R 0777 "$p/media"
+    if [ "$kind" = ams ]; then conf_ams "$p" >"$p/nginx.conf"
+    else conf_rtmp "$p" >"$p/nginx.conf"; fi
+    nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log"
+    for _ in $(seq 100); do [ -s "$p/nginx.pid" ] && break; sleep 0.05; done
+    sleep 0.5
+    SERVER_PREFIX=$p
+    SERVER_PID=$(cat "$p/nginx.pid")
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+}
+
+server_pids() { echo "$SERVER_PID" $(pgrep -P "$SERVER_PID"); }
+
+cpu_ticks() {   # user+system of master and workers, all their threads
+    local t=0 pid
+    for pid in $(server_pids); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo $t
+}
+
+pss_kb() {
+    local t=0 pid
+    for pid in $(server_pids); do
+        t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+    done
+    echo $t
+}
+
+field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# --- publish ---------------------------------------------------------------
+
+bench_publish() {   # kind n -> "cpu_s_per_pub_min pss_kb_per_stream delay_median"
+    local kind=$1 n=$2 c0 c1 pss0 pss1 log
+    start_server "$kind"
+    pss0=$(pss_kb)
+    c0=$(cpu_ticks)
+    log="$OUT/publish-$kind-$n.txt"
+    "$OUT/ams_rtmp_load" publish $PORT LiveApp bench "$n" "$SECONDS_RUN" "$INPUT" \
+        "$SERVER_PREFIX/media/LiveApp/streams" >"$log" &
+    local client=$!
+    sleep $((SECONDS_RUN - 2))
+    pss1=$(pss_kb)
+    wait $client
+    c1=$(cpu_ticks)
+    stop_server
+    awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
+        -v p0="$pss0" -v p1="$pss1" -v d="$(field packaging_delay_median_ms "$log")" \
+        'BEGIN { printf "%.3f %.0f %s\n", c / t / (n * s / 60), (p1 - p0) / n, d == "" ? "n/a" : d }'
+}
+
+# --- fan-out ---------------------------------------------------------------
+
+# One worker each: nginx-rtmp's players on a second worker depend on
+# rtmp_auto_push relays, which here left some players without frames.
+bench_play() {   # kind n -> "cpu_ms_per_player_min sent min_received closed"
+    local kind=$1 n=$2 c0 c1 log plog
+    WORKERS=1 start_server "$kind"
+    log="$OUT/play-$kind-$n.txt"
+    plog="$OUT/play-pub-$kind-$n.txt"
+    c0=$(cpu_ticks)
+    "$OUT/ams_rtmp_load" play $PORT LiveApp fan "$n" "$SECONDS_RUN" >"$log" &
+    local players=$!
+    sleep 2
+    "$OUT/ams_rtmp_load" publish $PORT LiveApp fan 1 $((SECONDS_RUN - 5)) "$INPUT" >"$plog"
+    wait $players
+    c1=$(cpu_ticks)
+    stop_server
+    awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
+        -v sent="$(field video_frames_sent "$plog")" \
+        -v min="$(field video_frames_min "$log")" \
+        -v closed="$(field closed "$log")" \
+        'BEGIN { printf "%.1f %s %s %s\n", c / t * 1000 / (n * s / 60), sent, min, closed }'
+}
+
+echo "# nginx-ams vs nginx-rtmp-module, $(nproc) cores, ${SECONDS_RUN}s runs, $(date -u +%F)"
+echo "# input: $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$INPUT") b/s FLV, 720p30"
+echo
+
+printf '%-28s %12s %12s %8s\n' "publish (HLS on)" nginx-ams nginx-rtmp ratio
+for n in $PUBLISHERS; do
+    read -r a_cpu a_mem a_delay < <(bench_publish ams "$n")
+    read -r r_cpu r_mem r_delay < <(bench_publish rtmp "$n")
+    printf '%-28s %12s %12s %8s\n' "CPU s/publisher-min, $n" "$a_cpu" "$r_cpu" "$(ratio "$a_cpu" "$r_cpu")"
+    printf '%-28s %12s %12s %8s\n' "PSS KiB/stream, $n" "$a_mem" "$r_mem" "$(ratio "$a_mem" "$r_mem")"
+    printf '%-28s %12s %12s %8s\n' "packaging delay ms, $n" "$a_delay" "$r_delay" "$(ratio "$a_delay" "$r_delay")"
+done
+echo
+
+printf '%-28s %12s %12s %8s\n' "fan-out (1 publisher)" nginx-ams nginx-rtmp ratio
+for n in $PLAYERS; do
+    read -r a_cpu a_sent a_min a_closed < <(bench_play ams "$n")
+    read -r r_cpu r_sent r_min r_closed < <(bench_play rtmp "$n")
+    printf '%-28s %12s %12s %8s\n' "CPU ms/player-min, $n" "$a_cpu" "$r_cpu" "$(ratio "$a_cpu" "$r_cpu")"
+    printf '%-28s %12s %12s\n' "frames sent/min got, $n" "$a_sent/$a_min" "$r_sent/$r_min"
+    printf '%-28s %12s %12s\n' "players cut off, $n" "$a_closed" "$r_closed"
+done
