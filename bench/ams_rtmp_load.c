@@ -226,6 +226,17 @@ on_message(void *ctx, ngx_ams_rtmp_msg_t *msg, const char **err)
         c->video++;
     }
 
+    /* answer pings as real players do: PingRequest (6) -> PingResponse */
+    if (msg->type == 4 && msg->length >= 6 && msg->data[1] == 6
+        && c->out_len + 32 < sizeof(c->out))
+    {
+        uint8_t  pong[6] = { 0, 7 };
+
+        memcpy(pong + 2, msg->data + 2, 4);
+        c->out_len += ngx_ams_rtmp_chunk_write(c->out + c->out_len, CHUNK, 2,
+                                               0, 4, 0, pong, 6);
+    }
+
     return 0;
 }
 
@@ -256,6 +267,10 @@ static void
 pump(conn_t *c, double elapsed)
 {
     ssize_t  n;
+
+    if (c->out_pos == c->out_len) {
+        c->out_pos = c->out_len = 0;
+    }
 
     while (c->out_pos < c->out_len) {
         n = write(c->fd, c->out + c->out_pos, c->out_len - c->out_pos);
@@ -425,6 +440,8 @@ main(int argc, char **argv)
 
                 } else if (!publisher) {
                     if (ngx_ams_rtmp_chunk_parse(&c->parser, buf, r) != 0) {
+                        fprintf(stderr, "player %d: %s\n", (int) (c - conns),
+                                c->parser.error);
                         c->closed = 1;
                     }
                 }

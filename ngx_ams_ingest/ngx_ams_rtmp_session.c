@@ -147,8 +147,9 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
     if (rev->timedout) {
         rev->timedout = 0;
 
-        /* a quiet player is asked to answer a ping before it is dropped */
-        if (rs->playing && !rs->ping_sent) {
+        /* a quiet player (playing, or waiting for a publisher) is asked
+         * to answer a ping before it is dropped */
+        if ((rs->playing || rs->waiting) && !rs->ping_sent) {
             rs->ping_sent = 1;
             ngx_ams_rtmp_send_user(rs, NGX_AMS_USER_PING_REQUEST,
                                    (uint32_t) ngx_current_msec);

@@ -3,10 +3,10 @@
  * Copyright (C) nginx-ams authors
  *
  * HLS of one stream, in MPEG-TS or fragmented MP4 segments: cuts segments
- * on keyframes once hls_time has passed, keeps a sliding playlist, removes segments that left it,
- * writes the playlist atomically (temporary file, rename) and ends it with
- * EXT-X-ENDLIST.  Blocking file I/O: call it from a thread, never from the
- * event loop.  Free of nginx types.
+ * on keyframes once hls_time has passed, keeps a sliding playlist, removes
+ * segments that left it, writes the playlist atomically (temporary file,
+ * rename) and ends it with EXT-X-ENDLIST.  Blocking file I/O: call it
+ * from a thread, never from the event loop.  Free of nginx types.
  */
 
 

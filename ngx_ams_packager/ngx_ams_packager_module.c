@@ -331,7 +331,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
             }
         }
 
-        if ((ps->hls_on && ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0)
+        if ((ps->hls_on
+             && ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0)
             || (ps->dash_on
                 && ngx_ams_dash_frame(&ps->dash, &frame, ps->frame) != 0))
         {

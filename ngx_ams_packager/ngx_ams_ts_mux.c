@@ -400,7 +400,7 @@ ngx_ams_ts_mux_video(ngx_ams_ts_mux_t *mux, int64_t dts, int32_t cts,
         }
 
         if (nal_len == 0 || (data[off] & 0x1f) == 9) {
-            continue;                /* we wrote our own access unit delimiter */
+            continue;          /* we wrote our own access unit delimiter */
         }
 
         if (ngx_ams_buf_append(&mux->pes, start, 4) != 0
