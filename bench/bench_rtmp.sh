@@ -64,6 +64,7 @@ ams {
     thread_pool    ams;
     bus_zone_size  1024m;
     max_streams    200;
+    wake_interval  ${BENCH_WAKE_INTERVAL:-40ms};
     application LiveApp {
         hls_time       2s;
         hls_list_size  15;

@@ -14,6 +14,13 @@
  * sends one datagram, or posts an event in its own worker) and cleared by
  * the woken worker before it looks at its readers, so no frame is missed
  * and a burst of frames costs one wake-up.
+ *
+ * Readers run at most once per "wake_interval": a wake-up that comes
+ * sooner leaves "pending" set (so writers send nothing more) and arms a
+ * timer.  Each player then sends several frames per system call instead
+ * of one, at the price of that much latency.  A keyframe written in this
+ * worker runs its readers at once: it may close an HLS segment, and the
+ * playlist should name it without delay.
  */
 
 
@@ -52,6 +59,10 @@ typedef struct {
     ngx_int_t                slot;
     ngx_connection_t        *conn;
     ngx_event_t              local_wake;
+    ngx_event_t              tick;
+    ngx_msec_t               interval;
+    ngx_msec_t               last_run;
+    ngx_uint_t               urgent;
     ngx_queue_t              subs;
     uint32_t                *local_readers;  /* per stream index */
     struct sockaddr_un       addr[NGX_AMS_MAX_WORKERS];
@@ -65,6 +76,7 @@ static ngx_int_t ngx_ams_bus_claim_slot(ngx_cycle_t *cycle);
 static void ngx_ams_bus_release_slot_locked(ngx_uint_t slot);
 static ngx_int_t ngx_ams_bus_open_socket(ngx_cycle_t *cycle);
 static void ngx_ams_bus_wake_handler(ngx_event_t *ev);
+static void ngx_ams_bus_run_readers(ngx_event_t *ev);
 static void ngx_ams_bus_notify(ngx_ams_stream_t *st);
 static void ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st);
 static ngx_uint_t ngx_ams_bus_pid_alive(ngx_pid_t pid);
@@ -171,6 +183,11 @@ ngx_ams_bus_init_worker(ngx_cycle_t *cycle)
     w->local_wake.handler = ngx_ams_bus_wake_handler;
     w->local_wake.log = cycle->log;
     w->local_wake.data = NULL;
+
+    w->tick.handler = ngx_ams_bus_run_readers;
+    w->tick.log = cycle->log;
+    w->tick.cancelable = 1;
+    w->interval = amcf->wake_interval;
 
     if (ngx_ams_bus_claim_slot(cycle) != NGX_OK) {
         return NGX_ERROR;
@@ -332,6 +349,10 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
 
     w->slot = -1;
 
+    if (w->tick.timer_set) {
+        ngx_del_timer(&w->tick);
+    }
+
     if (w->conn) {
         ngx_close_connection(w->conn);
         w->conn = NULL;
@@ -339,14 +360,13 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
 }
 
 
-/* Context: any worker; runs the readers of streams that moved */
+/* Context: any worker; a writer said that streams moved */
 
 static void
 ngx_ams_bus_wake_handler(ngx_event_t *ev)
 {
     u_char                 buf[64];
-    ngx_queue_t           *q, *next;
-    ngx_ams_sub_t         *sub;
+    ngx_msec_t             since;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     if (ev != &w->local_wake) {
@@ -358,6 +378,37 @@ ngx_ams_bus_wake_handler(ngx_event_t *ev)
     if (w->slot == -1) {
         return;
     }
+
+    since = ngx_current_msec - w->last_run;
+
+    if (w->interval && since < w->interval && !w->urgent) {
+        if (!w->tick.timer_set) {
+            ngx_add_timer(&w->tick, w->interval - since);
+        }
+        return;
+    }
+
+    if (w->tick.timer_set) {
+        ngx_del_timer(&w->tick);
+    }
+
+    ngx_ams_bus_run_readers(&w->tick);
+}
+
+
+static void
+ngx_ams_bus_run_readers(ngx_event_t *ev)
+{
+    ngx_queue_t           *q, *next;
+    ngx_ams_sub_t         *sub;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return;
+    }
+
+    w->last_run = ngx_current_msec;
+    w->urgent = 0;
 
     /* clear before looking, so a frame written meanwhile wakes us again */
     __atomic_store_n(&w->sh->slots[w->slot].pending, 0, __ATOMIC_SEQ_CST);
@@ -529,6 +580,8 @@ ngx_int_t
 ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     const u_char *data)
 {
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
     if (ngx_ams_ring_write(st->ring, frame, data) != NGX_AMS_RING_OK) {
         (void) ngx_atomic_fetch_add(&st->rejected, 1);
         return NGX_DECLINED;
@@ -538,6 +591,13 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     (void) ngx_atomic_fetch_add(&st->frames, 1);
 
     ngx_ams_bus_notify(st);
+
+    if ((frame->flags & NGX_AMS_FRAME_KEY) && w->tick.timer_set
+        && (st->readers_mask & ((uint64_t) 1 << w->slot)))
+    {
+        w->urgent = 1;
+        ngx_post_event(&w->local_wake, &ngx_posted_events);
+    }
 
     return NGX_OK;
 }

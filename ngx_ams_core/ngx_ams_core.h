@@ -53,6 +53,7 @@ typedef struct {
     size_t                    bus_size;
     ngx_uint_t                max_streams;
     size_t                    stream_buffer;
+    ngx_msec_t                wake_interval;
     ngx_str_t                 storage;
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;

@@ -69,6 +69,13 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       offsetof(ngx_ams_main_conf_t, stream_buffer),
       NULL },
 
+    { ngx_string("wake_interval"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, wake_interval),
+      NULL },
+
     { ngx_string("storage"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -172,6 +179,7 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->bus_size = NGX_CONF_UNSET_SIZE;
     amcf->max_streams = NGX_CONF_UNSET_UINT;
     amcf->stream_buffer = NGX_CONF_UNSET_SIZE;
+    amcf->wake_interval = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
@@ -222,6 +230,7 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_size_value(amcf->bus_size, 512 * 1024 * 1024);
     ngx_conf_init_uint_value(amcf->max_streams, 1000);
     ngx_conf_init_size_value(amcf->stream_buffer, 4 * 1024 * 1024);
+    ngx_conf_init_msec_value(amcf->wake_interval, 40);
 
     if (amcf->storage.data == NULL) {
         ngx_str_set(&amcf->storage, "media");
@@ -237,6 +246,10 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (amcf->max_streams == 0 || amcf->max_streams > 100000) {
         return "\"max_streams\" must be between 1 and 100000";
+    }
+
+    if (amcf->wake_interval > 1000) {
+        return "\"wake_interval\" must be at most 1s";
     }
 
     if (amcf->stream_buffer < 256 * 1024

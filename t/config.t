@@ -32,6 +32,7 @@ ams {
     bus_zone_size  64m;
     max_streams    100;
     stream_buffer  2m;
+    wake_interval  10ms;
 
     application LiveApp {
         hls                        on;
@@ -127,3 +128,26 @@ ams {
 --- must_die
 --- error_log
 "max_streams" must be between 1 and 100000
+
+=== TEST 10: wake_interval over a second
+--- main_config
+ams {
+    wake_interval  5s;
+}
+--- must_die
+--- error_log
+"wake_interval" must be at most 1s
+
+=== TEST 11: the media location serves playlists with their MIME type
+--- config
+location ~ ^/[^/]+/streams/ {
+    root  $PREFIX/www;
+    types {
+        application/vnd.apple.mpegurl  m3u8;
+    }
+}
+--- request
+GET /LiveApp/streams/missing.m3u8
+--- error_code: 404
+--- response_body_like
+<center>nginx/1\.\d+\.\d+</center>
