@@ -70,4 +70,6 @@ $probe = ffprobe("$http/dash1.m3u8");
 $dur = $probe->{format}{duration} // 0;
 ok(abs($dur - $seconds) <= $seconds * 0.1, "and the HLS beside it: $dur s");
 
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
 done_testing();

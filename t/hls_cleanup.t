@@ -49,4 +49,6 @@ ok($after >= 2, sprintf('not before players had time (%.1f s)', $after));
 ok(poll_until(sub { !-e "$dir/gone/gone.mpd" && !-d "$dir/gone" }, 5),
    'and the DASH files with their directory');
 
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
 done_testing();

@@ -51,4 +51,6 @@ ok(abs($dur - $seconds) <= $seconds * 0.1,
 my $out = `ffmpeg -v error -i '$http/cmaf.m3u8' -f null - 2>&1`;
 is($out, '', 'decodes without errors');
 
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
 done_testing();

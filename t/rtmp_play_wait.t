@@ -46,4 +46,6 @@ my $dur = $probe->{format}{duration} // 0;
 ok($dur >= 4, "about all of it ($dur s of 5)");
 unlike($ng->error_log, qr/client timed out/, 'no one timed out');
 
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
 done_testing();

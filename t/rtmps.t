@@ -47,4 +47,6 @@ ok(abs($dur - 6) <= 0.6, "HLS duration $dur s is within 10% of 6 s");
 
 like($ng->error_log, qr/ams rtmp: publish "LiveApp\/secure"/, 'publish logged');
 
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
 done_testing();

@@ -247,6 +247,13 @@ sub error_log {
     return $log;
 }
 
+# Lines that show a worker died or a sanitizer complained: '' when none.
+sub crashes {
+    my ($self) = @_;
+    return join "\n", grep { /exited on signal|AddressSanitizer|runtime error:|\[alert\]|\[emerg\]/ }
+        split /\n/, $self->error_log;
+}
+
 sub stop {
     my ($self) = @_;
     return unless $self->{started};

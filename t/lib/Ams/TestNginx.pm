@@ -131,6 +131,8 @@ sub run_blocks {
                 like($log, qr/\Q$l\E/, "error.log has \"$l\"");
             }
 
+            is($ng->crashes, '', 'no worker crashed');
+
             for my $l (_lines($b->{no_error_log})) {
                 unlike($log, qr/\Q$l\E/, "error.log lacks \"$l\"");
             }
