@@ -9,7 +9,9 @@
 # Run it with ./build.sh bench (which builds the modules and sets
 # AMS_MODULES).  BENCH_SECONDS (default 30) sets each run's length;
 # BENCH_PUBLISHERS (default "20 50 100") and BENCH_PLAYERS (default
-# "200 1000") the loads.  Benchmarks are not tests: they print figures.
+# "200 1000") the loads; BENCH_REPEAT (default 3) how many times each
+# pair runs (alternating servers): figures are medians.  Benchmarks are
+# not tests: they print figures.
 
 set -euo pipefail
 
@@ -19,6 +21,7 @@ MODULES=${AMS_MODULES:-$ROOT/build/modules}
 SECONDS_RUN=${BENCH_SECONDS:-30}
 PUBLISHERS=${BENCH_PUBLISHERS:-20 50 100}
 PLAYERS=${BENCH_PLAYERS:-200 1000}
+REPEAT=${BENCH_REPEAT:-3}
 PORT=19350
 TICK=$(getconf CLK_TCK)
 
@@ -182,25 +185,48 @@ bench_play() {   # kind n -> "cpu_ms_per_player_min sent min_received closed"
         'BEGIN { printf "%.1f %s %s %s\n", c / t * 1000 / (n * s / 60), sent, min, closed }'
 }
 
-echo "# nginx-ams vs nginx-rtmp-module, $(nproc) cores, ${SECONDS_RUN}s runs, $(date -u +%F)"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
+
+echo "# nginx-ams vs nginx-rtmp-module, $(nproc) cores, ${SECONDS_RUN}s runs, medians of $REPEAT, $(date -u +%F)"
 echo "# input: $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$INPUT") b/s FLV, 720p30"
 echo
 
 printf '%-28s %12s %12s %8s\n' "publish (HLS on)" nginx-ams nginx-rtmp ratio
 for n in $PUBLISHERS; do
-    read -r a_cpu a_mem a_delay < <(bench_publish ams "$n")
-    read -r r_cpu r_mem r_delay < <(bench_publish rtmp "$n")
-    printf '%-28s %12s %12s %8s\n' "CPU s/publisher-min, $n" "$a_cpu" "$r_cpu" "$(ratio "$a_cpu" "$r_cpu")"
-    printf '%-28s %12s %12s %8s\n' "PSS KiB/stream, $n" "$a_mem" "$r_mem" "$(ratio "$a_mem" "$r_mem")"
-    printf '%-28s %12s %12s %8s\n' "packaging delay ms, $n" "$a_delay" "$r_delay" "$(ratio "$a_delay" "$r_delay")"
+    declare -A v=()
+    for _ in $(seq "$REPEAT"); do
+        read -r cpu mem delay < <(bench_publish ams "$n")
+        v[a_cpu]+=" $cpu"; v[a_mem]+=" $mem"; v[a_delay]+=" $delay"
+        read -r cpu mem delay < <(bench_publish rtmp "$n")
+        v[r_cpu]+=" $cpu"; v[r_mem]+=" $mem"; v[r_delay]+=" $delay"
+    done
+    for k in cpu mem delay; do
+        a=$(echo "${v[a_$k]}" | median)
+        r=$(echo "${v[r_$k]}" | median)
+        case $k in
+            cpu) label="CPU s/publisher-min, $n" ;;
+            mem) label="PSS KiB/stream, $n" ;;
+            delay) label="packaging delay ms, $n" ;;
+        esac
+        printf '%-28s %12s %12s %8s\n' "$label" "$a" "$r" "$(ratio "$a" "$r")"
+    done
+    unset v
 done
 echo
 
 printf '%-28s %12s %12s %8s\n' "fan-out (1 publisher)" nginx-ams nginx-rtmp ratio
 for n in $PLAYERS; do
-    read -r a_cpu a_sent a_min a_closed < <(bench_play ams "$n")
-    read -r r_cpu r_sent r_min r_closed < <(bench_play rtmp "$n")
-    printf '%-28s %12s %12s %8s\n' "CPU ms/player-min, $n" "$a_cpu" "$r_cpu" "$(ratio "$a_cpu" "$r_cpu")"
-    printf '%-28s %12s %12s\n' "frames sent/min got, $n" "$a_sent/$a_min" "$r_sent/$r_min"
-    printf '%-28s %12s %12s\n' "players cut off, $n" "$a_closed" "$r_closed"
+    declare -A v=()
+    for _ in $(seq "$REPEAT"); do
+        read -r cpu sent min closed < <(bench_play ams "$n")
+        v[a_cpu]+=" $cpu"; v[a_got]+=" $sent/$min"; v[a_closed]+=" $closed"
+        read -r cpu sent min closed < <(bench_play rtmp "$n")
+        v[r_cpu]+=" $cpu"; v[r_got]+=" $sent/$min"; v[r_closed]+=" $closed"
+    done
+    a=$(echo "${v[a_cpu]}" | median)
+    r=$(echo "${v[r_cpu]}" | median)
+    printf '%-28s %12s %12s %8s\n' "CPU ms/player-min, $n" "$a" "$r" "$(ratio "$a" "$r")"
+    printf '%-28s %s | %s\n' "frames sent/min got, $n" "${v[a_got]# }" "${v[r_got]# }"
+    printf '%-28s %s | %s\n' "players cut off, $n" "${v[a_closed]# }" "${v[r_closed]# }"
+    unset v
 done

@@ -592,7 +592,7 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
 
     ngx_ams_bus_notify(st);
 
-    if ((frame->flags & NGX_AMS_FRAME_KEY) && w->tick.timer_set
+    if ((frame->flags & NGX_AMS_FRAME_KEY)
         && (st->readers_mask & ((uint64_t) 1 << w->slot)))
     {
         w->urgent = 1;
