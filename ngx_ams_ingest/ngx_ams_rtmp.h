@@ -62,8 +62,10 @@ typedef struct {
 
     /* publishing */
     ngx_ams_stream_t             *stream;
-    ngx_msec_t                    publish_start;
-    uint64_t                      publish_bytes;  /* in_bytes at start */
+    ngx_msec_t                    rate_start;     /* bitrate measurement */
+    uint64_t                      rate_bytes;
+    int                           lowat;          /* SO_RCVLOWAT, 0: none */
+    ngx_msec_t                    last_read;
     uint32_t                      last_ts;
     uint64_t                      ts_wrap;
     unsigned                      nal_length_size:3;
@@ -82,7 +84,6 @@ typedef struct {
     unsigned                      playing:1;
     unsigned                      waiting:1;
     unsigned                      ping_sent:1;
-    unsigned                      lowat_set:1;
     unsigned                      closing:1;      /* after the flush */
 } ngx_ams_rtmp_session_t;
 

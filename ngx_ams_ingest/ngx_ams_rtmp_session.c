@@ -38,13 +38,16 @@
 
 #define NGX_AMS_RTMP_WAIT_PERIOD   500
 
-/* publishers: after this long their rate sets the socket's low watermark */
+/* publishers: their bitrate over each period sets the socket's low
+ * watermark; while one is set, a timer looks for bytes held below it */
 #define NGX_AMS_RTMP_RATE_PERIOD   2000
 #define NGX_AMS_RTMP_MAX_LOWAT     16384
+#define NGX_AMS_RTMP_LOWAT_POLL    500
 
 
 static void ngx_ams_rtmp_read_handler(ngx_event_t *rev);
-static void ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs);
+static void ngx_ams_rtmp_tune_lowat(ngx_ams_rtmp_session_t *rs);
+static void ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs, int lowat);
 static void ngx_ams_rtmp_write_handler(ngx_event_t *wev);
 static ngx_int_t ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p,
     size_t n);
@@ -141,7 +144,7 @@ static void
 ngx_ams_rtmp_read_handler(ngx_event_t *rev)
 {
     ssize_t                  n;
-    ngx_uint_t               timedout;
+    ngx_uint_t               poll;
     ngx_connection_t        *c;
     ngx_stream_session_t    *s;
     ngx_ams_rtmp_session_t  *rs;
@@ -149,7 +152,7 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
     c = rev->data;
     s = c->data;
     rs = ngx_stream_get_module_ctx(s, ngx_ams_ingest_module);
-    timedout = 0;
+    poll = 0;
 
     if (rev->timedout) {
         rev->timedout = 0;
@@ -165,15 +168,15 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
             return;
         }
 
-        /* below the low watermark bytes may wait unannounced: look */
-        if (!rs->lowat_set) {
+        if (!rs->lowat) {
             ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                           "ams rtmp: client timed out");
             ngx_ams_rtmp_finalize(rs);
             return;
         }
 
-        timedout = 1;
+        /* a low watermark may hold bytes back without an event: look */
+        poll = 1;
         rev->ready = 1;
 #if (NGX_HAVE_EPOLLRDHUP)
         rev->available = -1;
@@ -184,7 +187,8 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
         n = c->recv(c, ngx_ams_rtmp_read_buf, NGX_AMS_RTMP_READ_BUF);
 
         if (n == NGX_AGAIN) {
-            if (timedout) {
+            if (poll && ngx_current_msec - rs->last_read >= rs->conf->timeout)
+            {
                 ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                               "ams rtmp: client timed out");
                 ngx_ams_rtmp_finalize(rs);
@@ -193,8 +197,6 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
             break;
         }
 
-        timedout = 0;
-
         if (n == 0 || n == NGX_ERROR) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0,
                           "ams rtmp: client closed the connection");
@@ -202,6 +204,7 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
             return;
         }
 
+        rs->last_read = ngx_current_msec;
         rs->ping_sent = 0;
 
         if (ngx_ams_rtmp_feed(rs, ngx_ams_rtmp_read_buf, n) != NGX_OK) {
@@ -214,14 +217,16 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (!rs->closing) {
-        ngx_add_timer(rev, rs->conf->timeout);
+    if (rs->publishing
+        && ngx_current_msec - rs->rate_start >= NGX_AMS_RTMP_RATE_PERIOD)
+    {
+        ngx_ams_rtmp_tune_lowat(rs);
     }
 
-    if (rs->publishing && !rs->lowat_set
-        && ngx_current_msec - rs->publish_start >= NGX_AMS_RTMP_RATE_PERIOD)
-    {
-        ngx_ams_rtmp_set_lowat(rs);
+    if (!rs->closing) {
+        ngx_add_timer(rev, rs->lowat ? ngx_min(NGX_AMS_RTMP_LOWAT_POLL,
+                                               rs->conf->timeout)
+                                     : rs->conf->timeout);
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -237,36 +242,54 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
 
 /*
  * A publisher's frames arrive a few kilobytes at a time, each waking the
- * worker.  Once its rate is known, the socket is told to wake us only when
- * about wake_interval's worth of bytes is waiting: far fewer wake-ups, and
- * no more delay than the bus adds anyway.  A timer still looks at bytes
- * below the mark (see the read handler).
+ * worker.  Its bitrate, measured over each NGX_AMS_RTMP_RATE_PERIOD, sets
+ * the socket's low watermark to about wake_interval's worth of bytes: the
+ * worker wakes a few times per interval instead of once per frame, with
+ * no more delay than the bus adds anyway.  If the bitrate falls, a poll
+ * timer bounds how long bytes below the mark can wait.
  */
 
 static void
-ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs)
+ngx_ams_rtmp_tune_lowat(ngx_ams_rtmp_session_t *rs)
 {
     int                   lowat;
     uint64_t              rate;
     ngx_ams_main_conf_t  *amcf;
 
-    rs->lowat_set = 1;
-
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
-    rate = (rs->in_bytes - rs->publish_bytes) * 1000
-           / ngx_max(ngx_current_msec - rs->publish_start, 1);
+    rate = (rs->in_bytes - rs->rate_bytes) * 1000
+           / ngx_max(ngx_current_msec - rs->rate_start, 1);
+
+    rs->rate_start = ngx_current_msec;
+    rs->rate_bytes = rs->in_bytes;
+
     lowat = (int) ngx_min(rate * amcf->wake_interval / 1000,
                           NGX_AMS_RTMP_MAX_LOWAT);
-
     if (lowat < 1024) {
-        rs->lowat_set = 0;
-        rs->publish_start = ngx_current_msec;
-        rs->publish_bytes = rs->in_bytes;
+        lowat = 0;
+    }
+
+    /* small changes are not worth a system call */
+    if (lowat == rs->lowat
+        || (lowat && rs->lowat && ngx_abs(lowat - rs->lowat) < rs->lowat / 4))
+    {
         return;
     }
 
-    if (setsockopt(rs->connection->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
+                   "ams rtmp: %uL bytes/s, low watermark %d", rate, lowat);
+
+    ngx_ams_rtmp_set_lowat(rs, lowat);
+}
+
+
+static void
+ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs, int lowat)
+{
+    int  v = lowat ? lowat : 1;
+
+    if (setsockopt(rs->connection->fd, SOL_SOCKET, SO_RCVLOWAT, &v,
                    sizeof(int))
         == -1)
     {
@@ -275,8 +298,7 @@ ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs)
         return;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
-                   "ams rtmp: %uL bytes/s, low watermark %d", rate, lowat);
+    rs->lowat = lowat;
 }
 
 
@@ -717,8 +739,8 @@ ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
     }
 
     rs->publishing = 1;
-    rs->publish_start = ngx_current_msec;
-    rs->publish_bytes = rs->in_bytes;
+    rs->rate_start = ngx_current_msec;
+    rs->rate_bytes = rs->in_bytes;
 
     ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                   "ams rtmp: publish \"%V/%V\"", &rs->app->name, &rs->name);
@@ -802,6 +824,11 @@ ngx_ams_rtmp_stop(ngx_ams_rtmp_session_t *rs)
 {
     if (rs->publishing) {
         rs->publishing = 0;
+
+        if (rs->lowat) {
+            /* commands that may follow must not wait for company */
+            ngx_ams_rtmp_set_lowat(rs, 0);
+        }
 
         ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                       "ams rtmp: unpublish \"%V/%V\", %uA frames",

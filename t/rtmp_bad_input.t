@@ -83,8 +83,26 @@ expect_drop('media before publish', qr/media before publish/, sub {
 });
 
 {
+    # a second publisher of a live id hears NetStream.Publish.BadName
+    my $c = Ams::Rtmp->new($port);
+    $c->handshake->connect_app('LiveApp');
+    $c->command(Ams::Rtmp::amf_string('createStream'),
+                Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null);
+    $c->message(type => 20, msid => 1, chunk => 4096,
+                payload => Ams::Rtmp::amf_string('publish')
+                    . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null
+                    . Ams::Rtmp::amf_string('good')
+                    . Ams::Rtmp::amf_string('live'));
+    my $reply = $c->read_for(3);
+    like($reply, qr/NetStream\.Publish\.BadName/,
+         'a second publisher of "good" gets NetStream.Publish.BadName');
+}
+
+{
     my $c = Ams::Rtmp->new($port);
     $c->handshake->connect_app('NoSuchApp');
+    like($c->read_for(2), qr/NetConnection\.Connect\.Rejected/,
+         'unknown application: NetConnection.Connect.Rejected');
     ok($c->closed_by_server(5), 'unknown application: disconnected');
     like($ng->error_log, qr/connect to unknown application "NoSuchApp"/,
          'unknown application: logged');

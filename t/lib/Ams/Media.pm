@@ -17,7 +17,8 @@ our @EXPORT = qw(publish wait_publisher poll_until ffprobe slurp
 
 # Publishes testsrc2 + sine to $url in the background; returns the pid.
 # Options: seconds (default 6), size (1280x720), rate (30), format (flv),
-# vcodec (libx264), extra (array ref of more output options), log (file).
+# vcodec (libx264), extra (array ref of more output options), log (file),
+# video (a lavfi graph for the picture instead of testsrc2), audio (0: none).
 sub publish {
     my ($url, %o) = @_;
     my $seconds = $o{seconds} // 6;
@@ -27,11 +28,14 @@ sub publish {
         : ('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
            '-g', $rate * 2, '-keyint_min', $rate * 2, '-sc_threshold', 0);
 
+    my @audio = ($o{audio} // 1)
+        ? ('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100') : ();
+    my @acodec = @audio ? ('-c:a', 'aac', '-b:a', '64k') : ('-an');
+
     my @cmd = ('ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error',
-               '-re', '-f', 'lavfi', '-i', "testsrc2=size=$size:rate=$rate",
-               '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-               '-t', $seconds, @vcodec, '-pix_fmt', 'yuv420p',
-               '-c:a', 'aac', '-b:a', '64k', @{ $o{extra} // [] },
+               '-re', '-f', 'lavfi', '-i', $o{video} // "testsrc2=size=$size:rate=$rate",
+               @audio, '-t', $seconds, @vcodec, '-pix_fmt', 'yuv420p',
+               @acodec, @{ $o{extra} // [] },
                '-f', $o{format} // 'flv', $url);
 
     my $pid = fork // die "fork: $!";
