@@ -44,7 +44,16 @@ deps_build() {
 
 deps_test() {
     deps_build
-    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev
+    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium
+    command -v node >/dev/null && command -v npm >/dev/null \
+        || need_pkgs nodejs npm
+    # hls.js, dash.js and playwright-core for the browser tests, pinned by
+    # t/browser/package-lock.json
+    if [ ! -d "$ROOT/t/browser/node_modules/playwright-core" ] \
+        || [ "$ROOT/t/browser/package-lock.json" -nt "$ROOT/t/browser/node_modules" ]; then
+        log "installing the browser test packages"
+        (cd "$ROOT/t/browser" && npm ci --silent --no-audit --no-fund)
+    fi
 }
 
 deps_bench() {
