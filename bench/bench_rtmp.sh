@@ -9,7 +9,10 @@
 # Run it with ./build.sh bench (which builds the modules and sets
 # AMS_MODULES).  BENCH_SECONDS (default 30) sets each run's length;
 # BENCH_PUBLISHERS (default "20 50 100") and BENCH_PLAYERS (default
-# "200 1000") the loads; BENCH_REPEAT (default 3) how many times each
+# "200 1000") the loads; BENCH_WARMUP (default 0) how many seconds of each
+# publish run pass before CPU is counted (a new stream's frame ring costs
+# page faults until it has filled once); BENCH_REPEAT (default 3) how many
+# times each
 # pair runs (alternating servers): figures are medians.  Benchmarks are
 # not tests: they print figures.
 
@@ -22,6 +25,7 @@ SECONDS_RUN=${BENCH_SECONDS:-30}
 PUBLISHERS=${BENCH_PUBLISHERS:-20 50 100}
 PLAYERS=${BENCH_PLAYERS:-200 1000}
 REPEAT=${BENCH_REPEAT:-3}
+WARMUP=${BENCH_WARMUP:-0}
 PORT=19350
 TICK=$(getconf CLK_TCK)
 
@@ -146,17 +150,18 @@ bench_publish() {   # kind n -> "cpu_s_per_pub_min pss_kb_per_stream delay_media
     local kind=$1 n=$2 c0 c1 pss0 pss1 log
     start_server "$kind"
     pss0=$(pss_kb)
-    c0=$(cpu_ticks)
     log="$OUT/publish-$kind-$n.txt"
     "$OUT/ams_rtmp_load" publish $PORT LiveApp bench "$n" "$SECONDS_RUN" "$INPUT" \
         "$SERVER_PREFIX/media/LiveApp/streams" >"$log" &
     local client=$!
-    sleep $((SECONDS_RUN - 2))
+    sleep "$WARMUP"
+    c0=$(cpu_ticks)
+    sleep $((SECONDS_RUN - WARMUP - 2))
     pss1=$(pss_kb)
     wait $client
     c1=$(cpu_ticks)
     stop_server
-    awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
+    awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$n" -v s="$((SECONDS_RUN - WARMUP))" \
         -v p0="$pss0" -v p1="$pss1" -v d="$(field packaging_delay_median_ms "$log")" \
         'BEGIN { printf "%.3f %.0f %s\n", c / t / (n * s / 60), (p1 - p0) / n, d == "" ? "n/a" : d }'
 }
@@ -187,7 +192,7 @@ bench_play() {   # kind n -> "cpu_ms_per_player_min sent min_received closed"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
 
-echo "# nginx-ams vs nginx-rtmp-module, $(nproc) cores, ${SECONDS_RUN}s runs, medians of $REPEAT, $(date -u +%F)"
+echo "# nginx-ams vs nginx-rtmp-module, $(nproc) cores, ${SECONDS_RUN}s runs (publish CPU after ${WARMUP}s), medians of $REPEAT, $(date -u +%F)"
 echo "# input: $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$INPUT") b/s FLV, 720p30"
 echo
 

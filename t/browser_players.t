@@ -23,7 +23,8 @@ my ($node) = `node --version 2>/dev/null` =~ /^v(\d+)/;
 plan skip_all => 'playwright-core needs Node.js 20 or later'
     unless $node && $node >= 20;
 
-my $ng = Ams::Nginx->new(workers => 2, main_config => <<'EOF2', config => <<'EOF3');
+my $ng = Ams::Nginx->new(workers => 2, main_config => <<'EOF2',
+                         config => Ams::Nginx::default_server() . <<'EOF3');
 ams {
     storage      $MEDIA;
     thread_pool  ams;
@@ -40,17 +41,6 @@ ams {
 EOF2
 location /www/ {
     root  $PREFIX;
-}
-
-location ~ ^/[^/]+/streams/ {
-    root  $MEDIA;
-    types {
-        application/vnd.apple.mpegurl  m3u8;
-        video/mp2t                     ts;
-        application/dash+xml           mpd;
-        video/mp4                      mp4 m4s;
-    }
-    add_header  Cache-Control  no-cache;
 }
 EOF3
 

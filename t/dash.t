@@ -46,8 +46,7 @@ ok(-s "$dir/dash1/video_init.mp4" && -s "$dir/dash1/audio_init.mp4",
    'init segments per track');
 
 my $probe = ffprobe("$http/dash1/dash1.mpd");
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
-my ($a) = grep { $_->{codec_type} eq 'audio' } @{ $probe->{streams} || [] };
+my ($v, $a) = av_streams($probe);
 is($v && $v->{codec_name}, 'h264', 'DASH video is H.264');
 is($v && "$v->{width}x$v->{height}", '854x480', 'at the published size');
 is($a && $a->{codec_name}, 'aac', 'DASH audio is AAC');

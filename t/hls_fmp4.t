@@ -38,8 +38,7 @@ like($m3u8, qr/#EXT-X-ENDLIST/, 'and it ended');
 ok(-s "$dir/cmaf_init.mp4", 'the init segment exists');
 
 my $probe = ffprobe("$http/cmaf.m3u8");
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
-my ($a) = grep { $_->{codec_type} eq 'audio' } @{ $probe->{streams} || [] };
+my ($v, $a) = av_streams($probe);
 is($v && $v->{codec_name}, 'h264', 'video is H.264');
 is($v && "$v->{width}x$v->{height}", '960x540', 'at the published size');
 is($a && $a->{codec_name}, 'aac', 'audio is AAC');

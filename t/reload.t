@@ -33,7 +33,7 @@ ok(poll_until(sub {
 }, 15), 'HLS keeps advancing after the reload');
 
 my $probe = ffprobe("rtmp://127.0.0.1:$port/LiveApp/live", '-rw_timeout', '5000000');
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
+my ($v) = av_streams($probe);
 is($v && "$v->{width}x$v->{height}", '1280x720',
    'a player served by a new worker gets the stream');
 

@@ -44,7 +44,7 @@ ok($pub_pid, "publisher runs in worker $pub_pid");
 my $other;
 for my $try (1 .. 20) {
     my $probe = ffprobe("$rtmp/stream1", '-rw_timeout', '5000000');
-    my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
+    my ($v) = av_streams($probe);
     my @plays = $ng->error_log =~ /(\d+)#\d+: \*\d+ ams rtmp: play "LiveApp\/stream1"/g;
     if ($v && @plays && $plays[-1] ne $pub_pid) {
         $other = $v;
@@ -66,8 +66,7 @@ my $bad = grep { $_->[0] > 2 * 1.5 || $_->[0] < 0.5 } @$segs[0 .. $#$segs - 1];
 is($bad, 0, 'segments are cut near hls_time (2 s)');
 
 my $probe = ffprobe("$http/stream1.m3u8");
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
-my ($a) = grep { $_->{codec_type} eq 'audio' } @{ $probe->{streams} || [] };
+my ($v, $a) = av_streams($probe);
 is($v && $v->{codec_name}, 'h264', 'HLS video is H.264');
 is($v && "$v->{width}x$v->{height}", '1280x720', 'at the published size');
 is($a && $a->{codec_name}, 'aac', 'HLS audio is AAC');

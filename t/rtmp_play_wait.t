@@ -40,7 +40,7 @@ is(wait_publisher($pub, 30), 0, 'the publisher came and went');
 is(wait_publisher($player, 20), 0, 'the player ended by itself after it');
 
 my $probe = ffprobe($out);
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
+my ($v) = av_streams($probe);
 is($v && "$v->{width}x$v->{height}", '640x360', 'it got the video');
 my $dur = $probe->{format}{duration} // 0;
 ok($dur >= 4, "about all of it ($dur s of 5)");

@@ -36,7 +36,7 @@ ok(poll_until(sub { -s "$dir/secure.m3u8" }, 15),
    'publishing over RTMPS makes HLS');
 
 my $probe = ffprobe($url, '-rw_timeout', '5000000');
-my ($v) = grep { $_->{codec_type} eq 'video' } @{ $probe->{streams} || [] };
+my ($v) = av_streams($probe);
 is($v && "$v->{width}x$v->{height}", '640x360', 'playing over RTMPS decodes');
 
 is(wait_publisher($pub, 30), 0, 'the RTMPS publisher ran to its end');

@@ -12,7 +12,7 @@ use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(publish wait_publisher poll_until ffprobe slurp
+our @EXPORT = qw(publish wait_publisher poll_until ffprobe av_streams slurp
                  playlist_segments video_span);
 
 # Publishes testsrc2 + sine to $url in the background; returns the pid.
@@ -80,6 +80,15 @@ sub ffprobe {
     my ($url, @extra) = @_;
     my $out = `ffprobe -v error -show_format -show_streams -of json @extra '$url' 2>/dev/null`;
     return eval { decode_json($out) } || {};
+}
+
+# The first video and the first audio stream of an ffprobe result.
+sub av_streams {
+    my ($probe) = @_;
+    my @s = @{ $probe->{streams} || [] };
+    my ($v) = grep { $_->{codec_type} eq 'video' } @s;
+    my ($a) = grep { $_->{codec_type} eq 'audio' } @s;
+    return ($v, $a);
 }
 
 # Seconds of video ffprobe finds in a URL, from its packets: last pts plus
