@@ -23,8 +23,15 @@ my ($node) = `node --version 2>/dev/null` =~ /^v(\d+)/;
 plan skip_all => 'playwright-core needs Node.js 20 or later'
     unless $node && $node >= 20;
 
-my $ng = Ams::Nginx->new(workers => 2, main_config => <<'EOF2',
-                         config => Ams::Nginx::default_server() . <<'EOF3');
+my $www_location = <<'EOF1';
+location /www/ {
+    root  $PREFIX;
+}
+EOF1
+
+my $ng = Ams::Nginx->new(workers => 2,
+                         config => Ams::Nginx::default_server() . $www_location,
+                         main_config => <<'EOF2');
 ams {
     storage      $MEDIA;
     thread_pool  ams;
@@ -39,10 +46,6 @@ ams {
     }
 }
 EOF2
-location /www/ {
-    root  $PREFIX;
-}
-EOF3
 
 # the page and the players, where the workers may read them
 my $www = $ng->prefix . '/www';
