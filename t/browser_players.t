@@ -31,19 +31,13 @@ EOF1
 
 my $ng = Ams::Nginx->new(workers => 2,
                          config => Ams::Nginx::default_server() . $www_location,
-                         main_config => <<'EOF2');
-ams {
-    storage      $MEDIA;
-    thread_pool  ams;
-    bus_zone_size  64m;
+                         applications => <<'EOF2');
+application LiveApp {
+    dash  on;
+}
 
-    application LiveApp {
-        dash  on;
-    }
-
-    application CmafApp {
-        hls_segment_type  fmp4;
-    }
+application CmafApp {
+    hls_segment_type  fmp4;
 }
 EOF2
 

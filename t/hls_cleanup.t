@@ -11,17 +11,11 @@ use Time::HiRes qw(time);
 use Ams::Nginx;
 use Ams::Media;
 
-my $ng = Ams::Nginx->new(main_config => <<'EOF2')->start;
-ams {
-    storage      $MEDIA;
-    thread_pool  ams;
-    bus_zone_size  64m;
-
-    application LiveApp {
-        hls_time       1s;
-        hls_list_size  2;
-        dash           on;
-    }
+my $ng = Ams::Nginx->new(applications => <<'EOF2')->start;
+application LiveApp {
+    hls_time       1s;
+    hls_list_size  2;
+    dash           on;
 }
 EOF2
 

@@ -9,16 +9,10 @@ use Test::More;
 use Ams::Nginx;
 use Ams::Media;
 
-my $ng = Ams::Nginx->new(main_config => <<'EOF2')->start;
-ams {
-    storage      $MEDIA;
-    thread_pool  ams;
-    bus_zone_size  64m;
-
-    application LiveApp {
-        hls_segment_type           fmp4;
-        delete_hls_files_on_ended  off;
-    }
+my $ng = Ams::Nginx->new(applications => <<'EOF2')->start;
+application LiveApp {
+    hls_segment_type           fmp4;
+    delete_hls_files_on_ended  off;
 }
 EOF2
 

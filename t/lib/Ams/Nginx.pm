@@ -28,8 +28,9 @@ sub free_port {
 }
 
 # Options: main_config (holds the ams {} block; a default one otherwise),
-# stream_config, http_config (inside http {}), config (inside a server {}
-# listening on $HTTP_PORT), workers, log_level.
+# applications (application {} blocks for the default ams {} block, in
+# place of its LiveApp), stream_config, http_config (inside http {}),
+# config (inside a server {} listening on $HTTP_PORT), workers, log_level.
 sub new {
     my ($class, %args) = @_;
 
@@ -73,15 +74,19 @@ sub expand {
 }
 
 sub default_ams {
-    return <<'EOF';
+    my ($applications) = @_;
+    $applications //= <<'EOF';
+application LiveApp {
+    delete_hls_files_on_ended  off;
+}
+EOF
+    return <<"EOF";
 ams {
-    storage        $MEDIA;
+    storage        \$MEDIA;
     thread_pool    ams;
     bus_zone_size  128m;
 
-    application LiveApp {
-        delete_hls_files_on_ended  off;
-    }
+$applications
 }
 EOF
 }
@@ -115,7 +120,8 @@ sub render {
     my $p = $self->{prefix};
 
     my $main = $self->{main_config} // '';
-    $main = default_ams() . $main unless $main =~ /^\s*ams\s*\{/m;
+    $main = default_ams($self->{applications}) . $main
+        unless $main =~ /^\s*ams\s*\{/m;
 
     my $stream = $self->{stream_config} // default_stream();
     my $server = $self->{config} // default_server();
