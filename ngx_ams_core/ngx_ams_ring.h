@@ -117,10 +117,13 @@ int ngx_ams_ring_get_config(ngx_ams_ring_t *ring, unsigned track,
     uint32_t *codec, uint8_t *buf, uint32_t *len, uint32_t *version);
 uint32_t ngx_ams_ring_config_version(ngx_ams_ring_t *ring, unsigned track);
 
+/* the event loop may ask this of a reader a thread-pool task advances
+ * (the packager's): a stale answer only costs a spurious call */
 static inline int
 ngx_ams_ring_has_news(ngx_ams_ring_t *ring, ngx_ams_ring_reader_t *rd)
 {
-    return ring->write_seq > rd->next_seq;
+    return __atomic_load_n(&ring->write_seq, __ATOMIC_ACQUIRE)
+           > __atomic_load_n(&rd->next_seq, __ATOMIC_RELAXED);
 }
 
 
