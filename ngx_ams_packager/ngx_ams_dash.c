@@ -61,7 +61,7 @@ ngx_ams_dash_open(ngx_ams_dash_t *dash, const char *dir, const char *name,
         }
     }
 
-    return ngx_ams_file_mkdir(dash->dir, dash->error, sizeof(dash->error));
+    return 0;
 }
 
 
@@ -193,6 +193,16 @@ ngx_ams_dash_cut(ngx_ams_dash_t *dash, int64_t end)
     ngx_ams_mp4_track_t     *mp4;
     ngx_ams_dash_track_t    *t;
     ngx_ams_dash_segment_t  *seg;
+
+    if (!dash->dir_ready) {
+        if (ngx_ams_file_mkdir(dash->dir, dash->error, sizeof(dash->error))
+            != 0)
+        {
+            return -1;
+        }
+
+        dash->dir_ready = 1;
+    }
 
     dash->fragments++;
 

@@ -48,6 +48,7 @@ typedef struct {
     ngx_ams_dash_track_t  track[2];      /* NGX_AMS_MP4_VIDEO, _AUDIO */
 
     unsigned              open:1;
+    unsigned              dir_ready:1;   /* made by the first thread task */
     int64_t               seg_start;
     int64_t               first_dts;     /* where the presentation starts */
     time_t                available;     /* wall clock of first_dts */
@@ -60,7 +61,8 @@ typedef struct {
 } ngx_ams_dash_t;
 
 
-/* 0, or -1 with dash->error set; dir gets a subdirectory named "name" */
+/* 0, or -1 with dash->error set; dir gets a subdirectory named "name",
+ * made with the first segment (open runs on the event loop: no I/O) */
 int ngx_ams_dash_open(ngx_ams_dash_t *dash, const char *dir,
     const char *name, unsigned seg_ms, unsigned list_size);
 int ngx_ams_dash_config(ngx_ams_dash_t *dash, unsigned track,

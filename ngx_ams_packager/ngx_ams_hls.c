@@ -64,7 +64,7 @@ ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
         return -1;
     }
 
-    return ngx_ams_file_mkdir(hls->dir, hls->error, sizeof(hls->error));
+    return 0;
 }
 
 
@@ -270,6 +270,16 @@ static int
 ngx_ams_hls_start_segment(ngx_ams_hls_t *hls, int64_t dts)
 {
     char  path[NGX_AMS_HLS_PATH_LEN];
+
+    if (!hls->dir_ready) {
+        if (ngx_ams_file_mkdir(hls->dir, hls->error, sizeof(hls->error))
+            != 0)
+        {
+            return -1;
+        }
+
+        hls->dir_ready = 1;
+    }
 
     ngx_ams_hls_segment_path(hls, hls->seq, path, sizeof(path));
 

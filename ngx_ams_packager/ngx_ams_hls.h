@@ -46,6 +46,7 @@ typedef struct {
     unsigned          list_size;
 
     unsigned          fmp4:1;
+    unsigned          dir_ready:1;     /* made by the first thread task */
     unsigned          init_written:1;
     ngx_ams_ts_mux_t  mux;             /* TS muxer; its out buffer for both */
     ngx_ams_mp4_track_t  video;        /* fMP4 tracks */
@@ -65,7 +66,8 @@ typedef struct {
 } ngx_ams_hls_t;
 
 
-/* 0, or -1 with hls->error set */
+/* 0, or -1 with hls->error set; open only sets up memory (it runs on the
+ * event loop), the directory is made with the first segment */
 int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
     unsigned hls_time_ms, unsigned list_size, int fmp4);
 int ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track,
