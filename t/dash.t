@@ -30,7 +30,7 @@ like(slurp("$dir/dash1/dash1.mpd"), qr/type="dynamic"/, 'and is dynamic');
 
 is(wait_publisher($pub, 40), 0, 'published');
 
-my $mpd = slurp("$dir/dash1/dash1.mpd") // '';
+my $mpd = wait_closed("$dir/dash1/dash1.mpd");
 like($mpd, qr/type="static"/, 'the MPD turns static at the end');
 like($mpd, qr/codecs="avc1\.[0-9a-f]{6}" width="854" height="480"/,
      'video representation with codec and size');

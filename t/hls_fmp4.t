@@ -24,7 +24,7 @@ my $pub = publish('rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/cmaf',
                   seconds => $seconds, size => '960x540');
 is(wait_publisher($pub, 40), 0, 'published');
 
-my $m3u8 = slurp("$dir/cmaf.m3u8") // '';
+my $m3u8 = wait_closed("$dir/cmaf.m3u8");
 like($m3u8, qr/#EXT-X-VERSION:7/, 'playlist version 7');
 like($m3u8, qr/#EXT-X-MAP:URI="cmaf_init.mp4"/, 'with EXT-X-MAP');
 like($m3u8, qr/cmaf000000000\.m4s/, 'segments are .m4s');

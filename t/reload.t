@@ -39,7 +39,7 @@ is($v && "$v->{width}x$v->{height}", '1280x720',
 
 is(wait_publisher($pub, 40), 0, 'the publisher was never cut');
 
-my ($all, $ended) = playlist_segments(slurp("$dir/live.m3u8"));
+my ($all, $ended) = playlist_segments(wait_closed("$dir/live.m3u8"));
 ok($ended, 'its playlist ends normally');
 my $dur = 0;
 $dur += $_->[0] for @$all;

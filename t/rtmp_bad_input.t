@@ -121,7 +121,7 @@ ok(poll_until(sub { my $s = segments_now(); $s && $s ne $before }, 15),
 is_deeply([$ng->worker_pids], [$worker], 'the worker is still the same process');
 
 is(wait_publisher($good, 40), 0, 'the good publisher finished normally');
-my ($segs, $ended) = playlist_segments(slurp("$dir/good.m3u8"));
+my ($segs, $ended) = playlist_segments(wait_closed("$dir/good.m3u8"));
 ok($ended, 'and its playlist was closed');
 
 

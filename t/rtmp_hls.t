@@ -58,7 +58,7 @@ is($other && "$other->{width}x$other->{height}", '1280x720',
 is(wait_publisher($pub, 40), 0, 'the first publisher ran to its end');
 my $published = time - $t0;
 
-my ($segs, $ended) = playlist_segments(slurp("$dir/stream1.m3u8"));
+my ($segs, $ended) = playlist_segments(wait_closed("$dir/stream1.m3u8"));
 ok($ended, 'the playlist ends with EXT-X-ENDLIST after the publisher stops');
 ok(@$segs >= 3, scalar(@$segs) . ' segments listed');
 

@@ -13,7 +13,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(publish wait_publisher poll_until ffprobe av_streams slurp
-                 playlist_segments video_span);
+                 playlist_segments video_span wait_closed);
 
 # Publishes testsrc2 + sine to $url in the background; returns the pid.
 # Options: seconds (default 6), size (1280x720), rate (30), format (flv),
@@ -80,6 +80,19 @@ sub ffprobe {
     my ($url, @extra) = @_;
     my $out = `ffprobe -v error -show_format -show_streams -of json @extra '$url' 2>/dev/null`;
     return eval { decode_json($out) } || {};
+}
+
+# After a publisher stops, the packager closes its playlist (ENDLIST) or
+# MPD (type="static") in a thread a moment later: wait for that, up to
+# $timeout seconds, and return the file's text.
+sub wait_closed {
+    my ($file, $timeout) = @_;
+    my $text = '';
+    poll_until(sub {
+        $text = slurp($file) // '';
+        $text =~ /#EXT-X-ENDLIST|type="static"/;
+    }, $timeout // 5);
+    return $text;
 }
 
 # The first video and the first audio stream of an ffprobe result.

@@ -13,6 +13,7 @@ use File::Path qw(make_path);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+use Ams::Media ();
 
 my $MODULES = $ENV{AMS_MODULES}
     || die "AMS_MODULES is not set: run the suite with ./build.sh test\n";
@@ -246,11 +247,7 @@ sub reload {
 
 sub error_log {
     my ($self) = @_;
-    open my $fh, '<', "$self->{prefix}/logs/error.log" or return '';
-    local $/;
-    my $log = <$fh>;
-    close $fh;
-    return $log;
+    return Ams::Media::slurp("$self->{prefix}/logs/error.log") // '';
 }
 
 # Lines that show a worker died or a sanitizer complained: '' when none.
