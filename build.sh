@@ -39,7 +39,7 @@ deps_build() {
     need_pkgs build-essential pkg-config nginx nginx-dev libnginx-mod-stream \
         libssl-dev libpcre2-dev zlib1g-dev \
         libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-        libswresample-dev
+        libswresample-dev libsqlite3-dev libjansson-dev
 }
 
 deps_test() {

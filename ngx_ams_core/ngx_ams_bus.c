@@ -31,6 +31,8 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
+#include "ngx_ams_viewers.h"
+#include "ngx_ams_broadcast.h"
 
 
 #define NGX_AMS_RING_INDEX   4096
@@ -48,6 +50,7 @@ typedef struct {
     size_t                   ring_data_size;
     ngx_uint_t               generation;
     ngx_ams_worker_slot_t    slots[NGX_AMS_MAX_WORKERS];
+    ngx_ams_node_stats_t     stats;
     ngx_ams_stream_t         streams[1];
 } ngx_ams_bus_sh_t;
 
@@ -484,10 +487,63 @@ ngx_ams_bus_find_locked(ngx_str_t *app, ngx_str_t *name)
 }
 
 
+ngx_ams_stream_t *
+ngx_ams_bus_find(ngx_str_t *app, ngx_str_t *name)
+{
+    ngx_ams_stream_t      *st;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return NULL;
+    }
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+    st = ngx_ams_bus_find_locked(app, name);
+    ngx_shmtx_unlock(&w->shpool->mutex);
+
+    /* a slot is reused only after its stream ended and every reader left:
+     * callers read counters of "st" and check its state */
+    return st;
+}
+
+
+void
+ngx_ams_bus_each(void (*handler)(ngx_ams_stream_t *st, void *data),
+    void *data)
+{
+    ngx_uint_t             i;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return;
+    }
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+
+    for (i = 0; i < w->sh->max_streams; i++) {
+        if (w->sh->streams[i].state == NGX_AMS_STREAM_ACTIVE) {
+            handler(&w->sh->streams[i], data);
+        }
+    }
+
+    ngx_shmtx_unlock(&w->shpool->mutex);
+}
+
+
+ngx_ams_node_stats_t *
+ngx_ams_bus_node_stats(void)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    return w->slot == -1 ? NULL : &w->sh->stats;
+}
+
+
 ngx_int_t
 ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
-    ngx_log_t *log, ngx_ams_stream_t **out)
+    const char *publish_type, ngx_log_t *log, ngx_ams_stream_t **out)
 {
+    void                  *viewers;
     size_t                 size;
     ngx_uint_t             i;
     ngx_ams_ring_t        *ring;
@@ -547,6 +603,16 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
         return NGX_ERROR;
     }
 
+    viewers = ngx_slab_calloc_locked(w->shpool, ngx_ams_viewers_size());
+    if (viewers == NULL) {
+        ngx_slab_free_locked(w->shpool, ring);
+        ngx_shmtx_unlock(&w->shpool->mutex);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ams bus: zone full, no room for a viewer table "
+                      "(bus_zone_size)");
+        return NGX_ERROR;
+    }
+
     ngx_ams_ring_init(ring, NGX_AMS_RING_INDEX, w->sh->ring_data_size);
 
     st->ring = ring;
@@ -564,6 +630,12 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->rejected = 0;
     st->width = 0;
     st->height = 0;
+    ngx_cpystrn((u_char *) st->publish_type, (u_char *) publish_type,
+                sizeof(st->publish_type));
+    st->rtmp_viewers = 0;
+    st->stop = 0;
+    st->viewers_lock = 0;
+    st->viewers = viewers;
 
     ngx_memory_barrier();
     st->state = NGX_AMS_STREAM_ACTIVE;
@@ -616,6 +688,11 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 {
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
+    /* the record first, while the stream's counters are still its own */
+    if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_pid == ngx_pid) {
+        ngx_ams_broadcast_ended(st, log);
+    }
+
     ngx_shmtx_lock(&w->shpool->mutex);
 
     if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_pid == ngx_pid) {
@@ -642,6 +719,11 @@ ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
     if (st->ring) {
         ngx_slab_free_locked(w->shpool, st->ring);
         st->ring = NULL;
+    }
+
+    if (st->viewers) {
+        ngx_slab_free_locked(w->shpool, st->viewers);
+        st->viewers = NULL;
     }
 
     st->state = NGX_AMS_STREAM_FREE;

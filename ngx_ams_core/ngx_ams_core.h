@@ -46,6 +46,22 @@ typedef struct {
     ngx_uint_t                hls_segment_type;
     ngx_flag_t                dash;
     ngx_flag_t                delete_hls_files_on_ended;
+
+    /* stream security (AMS: acceptOnlyStreamsInDataStore, ...) */
+    ngx_flag_t                accept_only_streams_in_data_store;
+    ngx_flag_t                publish_token_control;
+    ngx_flag_t                play_token_control;
+    ngx_flag_t                publish_jwt_control;
+    ngx_flag_t                play_jwt_control;
+    ngx_str_t                 jwt_stream_secret_key;
+
+    /* the application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
+    ngx_flag_t                jwt_control;
+    ngx_str_t                 jwt_secret_key;
+
+    ngx_str_t                 listener_hook_url;
+    void                     *listener_hook;  /* ngx_ams_webhook_target_t */
+    ngx_msec_t                viewer_timeout;
 } ngx_ams_app_conf_t;
 
 
@@ -58,6 +74,14 @@ typedef struct {
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;
     ngx_array_t               apps;          /* ngx_ams_app_conf_t * */
+    ngx_str_t                 database;      /* the embedded store */
+    ngx_str_t                 node_address;  /* AMS originAdress */
+    ngx_uint_t                cpu_limit;     /* percent */
+    ngx_uint_t                memory_limit;  /* percent */
+    ngx_str_t                 status_webhook_url;
+    void                     *status_webhook; /* ngx_ams_webhook_target_t */
+    ngx_flag_t                jwt_server_control;
+    ngx_str_t                 jwt_server_secret_key;
     ngx_shm_zone_t           *shm_zone;
 } ngx_ams_main_conf_t;
 
@@ -84,7 +108,38 @@ typedef struct {
     ngx_atomic_t              rejected;      /* frames too big for the ring */
     uint32_t                  width;
     uint32_t                  height;
+
+    char                      publish_type[8];   /* "RTMP", ... */
+    ngx_atomic_t              rtmp_viewers;
+    ngx_atomic_t              stop;          /* asked to end (REST delete) */
+    ngx_atomic_t              viewers_lock;
+    void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
 } ngx_ams_stream_t;
+
+
+/* the node's resources, sampled by the StatsCollector (ngx_ams_stats.c) */
+typedef struct {
+    ngx_atomic_t              sampled_at;    /* seconds, claims a sample */
+    ngx_atomic_t              cpu_percent;   /* 5-sample moving average */
+    ngx_atomic_t              cpu_instant;
+    ngx_atomic_t              memory_percent;
+    uint64_t                  memory_total;  /* bytes */
+    uint64_t                  memory_available;
+    uint64_t                  swap_total;
+    uint64_t                  swap_free;
+    uint64_t                  disk_total;
+    uint64_t                  disk_free;
+    uint64_t                  disk_usable;
+    ngx_atomic_t              cpu_count;
+    ngx_atomic_t              overloaded;    /* 0, or which limit: 1 cpu,
+                                                2 memory */
+    ngx_atomic_t              refused_publishers;
+    ngx_atomic_t              refused_viewers;
+    uint64_t                  prev_total;    /* /proc/stat jiffies */
+    uint64_t                  prev_idle;
+    ngx_uint_t                recent[5];     /* last 5 one-second loads */
+    ngx_uint_t                samples;
+} ngx_ams_node_stats_t;
 
 
 typedef struct ngx_ams_sub_s  ngx_ams_sub_t;
@@ -122,7 +177,7 @@ ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
 
 /* writer side: NGX_OK, NGX_BUSY (name taken), NGX_ERROR (no room) */
 ngx_int_t ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
-    ngx_log_t *log, ngx_ams_stream_t **out);
+    const char *publish_type, ngx_log_t *log, ngx_ams_stream_t **out);
 ngx_int_t ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     const u_char *data);
 void ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
@@ -136,6 +191,14 @@ ngx_int_t ngx_ams_bus_subscribe_stream(ngx_ams_sub_t *sub,
     ngx_ams_stream_t *st, ngx_log_t *log);
 void ngx_ams_bus_unsubscribe(ngx_ams_sub_t *sub);
 ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
+
+ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
+
+/* a live stream by name, for counters; NULL if none */
+ngx_ams_stream_t *ngx_ams_bus_find(ngx_str_t *app, ngx_str_t *name);
+/* calls "handler" for every live stream (under the registry lock) */
+void ngx_ams_bus_each(void (*handler)(ngx_ams_stream_t *st, void *data),
+    void *data);
 
 
 #endif /* _NGX_AMS_CORE_H_INCLUDED_ */

@@ -11,6 +11,12 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
+#include "ngx_ams_store.h"
+#include "ngx_ams_broadcast.h"
+#include "ngx_ams_stats.h"
+#include "ngx_ams_webhook.h"
+#include <ifaddrs.h>
+#include <net/if.h>
 
 
 /* our own directive contexts, below nginx's main context */
@@ -25,7 +31,9 @@ static char *ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_ams_publish_end(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
+static ngx_int_t ngx_ams_core_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_core_init_process(ngx_cycle_t *cycle);
+static char *ngx_ams_node_address(ngx_conf_t *cf, ngx_str_t *addr);
 static void ngx_ams_core_exit_process(ngx_cycle_t *cycle);
 
 
@@ -139,6 +147,125 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       offsetof(ngx_ams_app_conf_t, delete_hls_files_on_ended),
       NULL },
 
+    { ngx_string("database"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, database),
+      NULL },
+
+    { ngx_string("node_address"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, node_address),
+      NULL },
+
+    { ngx_string("cpu_limit"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, cpu_limit),
+      NULL },
+
+    { ngx_string("memory_limit"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, memory_limit),
+      NULL },
+
+    { ngx_string("status_webhook_url"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, status_webhook_url),
+      NULL },
+
+    { ngx_string("jwt_server_control_enabled"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, jwt_server_control),
+      NULL },
+
+    { ngx_string("jwt_server_secret_key"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, jwt_server_secret_key),
+      NULL },
+
+    { ngx_string("accept_only_streams_in_data_store"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, accept_only_streams_in_data_store),
+      NULL },
+
+    { ngx_string("publish_token_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, publish_token_control),
+      NULL },
+
+    { ngx_string("play_token_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, play_token_control),
+      NULL },
+
+    { ngx_string("publish_jwt_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, publish_jwt_control),
+      NULL },
+
+    { ngx_string("play_jwt_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, play_jwt_control),
+      NULL },
+
+    { ngx_string("jwt_stream_secret_key"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, jwt_stream_secret_key),
+      NULL },
+
+    { ngx_string("jwt_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, jwt_control),
+      NULL },
+
+    { ngx_string("jwt_secret_key"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, jwt_secret_key),
+      NULL },
+
+    { ngx_string("listener_hook_url"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, listener_hook_url),
+      NULL },
+
+    { ngx_string("viewer_timeout"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_app_conf_t, viewer_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -156,7 +283,7 @@ ngx_module_t  ngx_ams_core_module = {
     ngx_ams_core_commands,                 /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_ams_core_init_module,              /* init module */
     ngx_ams_core_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -180,6 +307,9 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->max_streams = NGX_CONF_UNSET_UINT;
     amcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     amcf->wake_interval = NGX_CONF_UNSET_MSEC;
+    amcf->cpu_limit = NGX_CONF_UNSET_UINT;
+    amcf->memory_limit = NGX_CONF_UNSET_UINT;
+    amcf->jwt_server_control = NGX_CONF_UNSET;
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
@@ -238,6 +368,41 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_conf_full_name(cf->cycle, &amcf->storage, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    if (amcf->database.data == NULL) {
+        ngx_str_set(&amcf->database, "data/ams.db");
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &amcf->database, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (amcf->node_address.data == NULL) {
+        rv = ngx_ams_node_address(cf, &amcf->node_address);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    /* AMS's defaults: cpuLimit 75, memoryLimit 75 */
+    ngx_conf_init_uint_value(amcf->cpu_limit, 75);
+    ngx_conf_init_uint_value(amcf->memory_limit, 75);
+    ngx_conf_init_value(amcf->jwt_server_control, 0);
+
+    if (amcf->cpu_limit > 100 || amcf->memory_limit > 100) {
+        return "\"cpu_limit\" and \"memory_limit\" are percentages, 0..100";
+    }
+
+    if (amcf->jwt_server_control && amcf->jwt_server_secret_key.len < 32) {
+        return "\"jwt_server_secret_key\" must be at least 32 characters";
+    }
+
+    rv = ngx_ams_webhook_parse(cf, &amcf->status_webhook_url,
+                               (ngx_ams_webhook_target_t **)
+                               &amcf->status_webhook);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     if (amcf->thread_pool_name.data == NULL) {
@@ -326,6 +491,13 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     app->hls_segment_type = NGX_CONF_UNSET_UINT;
     app->dash = NGX_CONF_UNSET;
     app->delete_hls_files_on_ended = NGX_CONF_UNSET;
+    app->accept_only_streams_in_data_store = NGX_CONF_UNSET;
+    app->publish_token_control = NGX_CONF_UNSET;
+    app->play_token_control = NGX_CONF_UNSET;
+    app->publish_jwt_control = NGX_CONF_UNSET;
+    app->play_jwt_control = NGX_CONF_UNSET;
+    app->jwt_control = NGX_CONF_UNSET;
+    app->viewer_timeout = NGX_CONF_UNSET_MSEC;
 
     appp = ngx_array_push(&amcf->apps);
     if (appp == NULL) {
@@ -362,6 +534,31 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(app->dash, 0);
     ngx_conf_init_value(app->delete_hls_files_on_ended, 1);
 
+    ngx_conf_init_value(app->accept_only_streams_in_data_store, 0);
+    ngx_conf_init_value(app->publish_token_control, 0);
+    ngx_conf_init_value(app->play_token_control, 0);
+    ngx_conf_init_value(app->publish_jwt_control, 0);
+    ngx_conf_init_value(app->play_jwt_control, 0);
+    ngx_conf_init_value(app->jwt_control, 0);
+    ngx_conf_init_msec_value(app->viewer_timeout, 10000);
+
+    if ((app->publish_jwt_control || app->play_jwt_control)
+        && app->jwt_stream_secret_key.len < 32)
+    {
+        return "\"jwt_stream_secret_key\" must be at least 32 characters";
+    }
+
+    if (app->jwt_control && app->jwt_secret_key.len < 32) {
+        return "\"jwt_secret_key\" must be at least 32 characters";
+    }
+
+    rv = ngx_ams_webhook_parse(cf, &app->listener_hook_url,
+                               (ngx_ams_webhook_target_t **)
+                               &app->listener_hook);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
     if (app->hls_time < 100) {
         return "\"hls_time\" must be at least 100ms";
     }
@@ -378,7 +575,52 @@ static ngx_int_t
 ngx_ams_publish_end(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
+    ngx_ams_broadcast_started(st, app, log);
+
     return NGX_OK;
+}
+
+
+/* AMS's originAdress: this host's first non-loopback IPv4 address */
+static char *
+ngx_ams_node_address(ngx_conf_t *cf, ngx_str_t *addr)
+{
+    u_char          *p;
+    struct ifaddrs  *ifa, *i;
+
+    ngx_str_set(addr, "127.0.0.1");
+
+    if (getifaddrs(&ifa) == -1) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = ifa; i; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET
+            && !(i->ifa_flags & IFF_LOOPBACK))
+        {
+            p = ngx_pnalloc(cf->pool, NGX_INET_ADDRSTRLEN);
+            if (p == NULL) {
+                freeifaddrs(ifa);
+                return NGX_CONF_ERROR;
+            }
+
+            addr->len = ngx_sock_ntop(i->ifa_addr, sizeof(struct sockaddr_in),
+                                      p, NGX_INET_ADDRSTRLEN, 0);
+            addr->data = p;
+            break;
+        }
+    }
+
+    freeifaddrs(ifa);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_core_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_ams_store_init_module(cycle);
 }
 
 
@@ -421,7 +663,19 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_ams_bus_init_worker(cycle);
+    if (ngx_ams_get_main_conf(cycle) == NULL
+        || ngx_ams_get_main_conf(cycle)->shm_zone == NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_ams_bus_init_worker(cycle) != NGX_OK
+        || ngx_ams_broadcast_init_worker(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_ams_stats_init_worker(cycle);
 }
 
 

@@ -17,6 +17,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_ams_core.h"
+#include "ngx_ams_access.h"
 #include "ngx_ams_rtmp_chunk.h"
 #include "ngx_ams_rtmp_handshake.h"
 
@@ -59,6 +60,8 @@ typedef struct {
     ngx_ams_app_conf_t           *app;
     ngx_str_t                     name;
     u_char                        name_buf[NGX_AMS_NAME_LEN];
+    ngx_str_t                     token;          /* "?token=" */
+    ngx_ams_access_t             *access;         /* being admitted */
 
     /* publishing */
     ngx_ams_stream_t             *stream;
@@ -85,6 +88,8 @@ typedef struct {
     unsigned                      waiting:1;
     unsigned                      ping_sent:1;
     unsigned                      closing:1;      /* after the flush */
+    unsigned                      admitting:1;
+    unsigned                      admitting_publisher:1;
 } ngx_ams_rtmp_session_t;
 
 

@@ -18,6 +18,8 @@
 #include "ngx_ams_flv.h"
 #include "ngx_ams_avc.h"
 #include "ngx_ams_aac.h"
+#include "ngx_ams_access.h"
+#include "ngx_ams_jwt.h"
 
 
 #define NGX_AMS_RTMP_READ_BUF      65536
@@ -69,6 +71,13 @@ static int ngx_ams_rtmp_on_data(ngx_ams_rtmp_session_t *rs,
 static ngx_int_t ngx_ams_rtmp_take_name(ngx_ams_rtmp_session_t *rs,
     ngx_ams_amf_t *v);
 static void ngx_ams_rtmp_wait_handler(ngx_event_t *ev);
+static void ngx_ams_rtmp_admit(ngx_ams_rtmp_session_t *rs,
+    ngx_uint_t publisher);
+static void ngx_ams_rtmp_admitted(void *data, const char *refused);
+static void ngx_ams_rtmp_admission(ngx_ams_rtmp_session_t *rs,
+    ngx_uint_t publisher, const char *refused);
+static void ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs);
+static void ngx_ams_rtmp_play_start(ngx_ams_rtmp_session_t *rs);
 static void ngx_ams_rtmp_sub_handler(ngx_ams_sub_t *sub);
 static void ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs);
 static ngx_int_t ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs,
@@ -215,6 +224,14 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
         if (rs->closing) {
             break;
         }
+    }
+
+    if (rs->publishing && rs->stream->stop) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ams rtmp: \"%V/%V\" stopped: its broadcast was "
+                      "deleted", &rs->app->name, &rs->name);
+        ngx_ams_rtmp_finalize(rs);
+        return;
     }
 
     if (rs->publishing
@@ -659,8 +676,9 @@ ngx_ams_rtmp_connect(ngx_ams_rtmp_session_t *rs, double txn,
 static ngx_int_t
 ngx_ams_rtmp_take_name(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *v)
 {
-    size_t   i, len;
-    u_char   ch;
+    size_t      i, len;
+    u_char      ch;
+    ngx_str_t   token;
 
     if (!ngx_ams_amf_is_string(v)) {
         return NGX_ERROR;
@@ -689,6 +707,28 @@ ngx_ams_rtmp_take_name(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *v)
     rs->name.data = rs->name_buf;
     rs->name.len = len;
 
+    /* the AMF arena is reused by the next message: keep a copy */
+    rs->token.len = 0;
+
+    if (len < v->len) {
+        ngx_ams_access_token_arg((u_char *) v->str + len + 1,
+                                 v->len - len - 1, &token);
+
+        if (token.len > NGX_AMS_JWT_MAX_LEN) {
+            return NGX_ERROR;
+        }
+
+        if (token.len) {
+            rs->token.data = ngx_pnalloc(rs->connection->pool, token.len);
+            if (rs->token.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(rs->token.data, token.data, token.len);
+            rs->token.len = token.len;
+        }
+    }
+
     return NGX_OK;
 }
 
@@ -697,9 +737,7 @@ static int
 ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
     const char **err)
 {
-    ngx_int_t  rc;
-
-    if (rs->publishing || rs->playing || rs->waiting) {
+    if (rs->publishing || rs->playing || rs->waiting || rs->admitting) {
         *err = "publish on a busy stream";
         return -1;
     }
@@ -713,8 +751,106 @@ ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
         return 0;
     }
 
-    rc = ngx_ams_bus_publish(rs->app, &rs->name, rs->connection->log,
-                             &rs->stream);
+    ngx_ams_rtmp_admit(rs, 1);
+
+    return 0;
+}
+
+
+/*
+ * Limits, tokens and acceptOnlyStreamsInDataStore, before any media:
+ * at once, or when the store has answered (ffmpeg and OBS wait for
+ * NetStream.Publish.Start / Play.Start before they go on).
+ */
+static void
+ngx_ams_rtmp_admit(ngx_ams_rtmp_session_t *rs, ngx_uint_t publisher)
+{
+    ngx_int_t    rc;
+    const char  *refused;
+
+    refused = NULL;
+
+    rc = ngx_ams_access_check(rs->app, &rs->name, publisher, &rs->token,
+                              rs->connection->log, ngx_ams_rtmp_admitted, rs,
+                              &refused, &rs->access);
+
+    if (rc == NGX_AGAIN) {
+        rs->admitting = 1;
+        rs->admitting_publisher = publisher;
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        refused = "error";
+    }
+
+    ngx_ams_rtmp_admission(rs, publisher, refused);
+}
+
+
+static void
+ngx_ams_rtmp_admitted(void *data, const char *refused)
+{
+    ngx_ams_rtmp_session_t *rs = data;
+
+    rs->access = NULL;
+    rs->admitting = 0;
+
+    ngx_ams_rtmp_admission(rs, rs->admitting_publisher, refused);
+
+    if (ngx_ams_rtmp_flush(rs) != NGX_OK) {
+        ngx_ams_rtmp_finalize(rs);
+    }
+}
+
+
+static void
+ngx_ams_rtmp_admission(ngx_ams_rtmp_session_t *rs, ngx_uint_t publisher,
+    const char *refused)
+{
+    if (refused == NULL) {
+        if (publisher) {
+            ngx_ams_rtmp_publish_start(rs);
+
+        } else {
+            ngx_ams_rtmp_play_start(rs);
+        }
+
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, rs->connection->log, 0,
+                  "ams rtmp: %s of \"%V/%V\" refused: %s",
+                  publisher ? "publish" : "play", &rs->app->name, &rs->name,
+                  refused);
+
+    /* what Ant Media Server (Red5) answers */
+    if (ngx_strcmp(refused, NGX_AMS_REFUSED_RESOURCES) == 0) {
+        ngx_ams_rtmp_send_status(rs, "error", publisher
+                                 ? "NetStream.Publish.Failed"
+                                 : "NetStream.Play.Failed",
+                                 NGX_AMS_REFUSED_RESOURCES);
+
+    } else if (publisher) {
+        ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.BadName",
+                                 "You are not allowed to publish the stream.");
+
+    } else {
+        ngx_ams_rtmp_send_status(rs, "error", "NetStream.Failed",
+                                 "You are not allowed to play the stream.");
+    }
+
+    rs->closing = 1;
+}
+
+
+static void
+ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_ams_bus_publish(rs->app, &rs->name, "RTMP",
+                             rs->connection->log, &rs->stream);
 
     if (rc == NGX_BUSY) {
         ngx_log_error(NGX_LOG_ERR, rs->connection->log, 0,
@@ -723,7 +859,7 @@ ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
         ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.BadName",
                                  "Stream already publishing");
         rs->closing = 1;
-        return 0;
+        return;
     }
 
     if (rc != NGX_OK) {
@@ -735,7 +871,7 @@ ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
         ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.Failed",
                                  "Cannot publish");
         rs->closing = 1;
-        return 0;
+        return;
     }
 
     rs->publishing = 1;
@@ -748,8 +884,6 @@ ngx_ams_rtmp_publish(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
     ngx_ams_rtmp_send_user(rs, NGX_AMS_USER_STREAM_BEGIN, NGX_AMS_RTMP_MSID);
     ngx_ams_rtmp_send_status(rs, "status", "NetStream.Publish.Start",
                              "Start publishing");
-
-    return 0;
 }
 
 
@@ -757,12 +891,7 @@ static int
 ngx_ams_rtmp_play(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
     const char **err)
 {
-    static u_char  access[] = {
-        0x02, 0x00, 0x11, '|', 'R', 't', 'm', 'p', 'S', 'a', 'm', 'p', 'l',
-        'e', 'A', 'c', 'c', 'e', 's', 's', 0x01, 0x01, 0x01, 0x01
-    };
-
-    if (rs->publishing || rs->playing || rs->waiting) {
+    if (rs->publishing || rs->playing || rs->waiting || rs->admitting) {
         *err = "play on a busy stream";
         return -1;
     }
@@ -773,6 +902,20 @@ ngx_ams_rtmp_play(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
         rs->closing = 1;
         return 0;
     }
+
+    ngx_ams_rtmp_admit(rs, 0);
+
+    return 0;
+}
+
+
+static void
+ngx_ams_rtmp_play_start(ngx_ams_rtmp_session_t *rs)
+{
+    static u_char  access[] = {
+        0x02, 0x00, 0x11, '|', 'R', 't', 'm', 'p', 'S', 'a', 'm', 'p', 'l',
+        'e', 'A', 'c', 'c', 'e', 's', 's', 0x01, 0x01, 0x01, 0x01
+    };
 
     ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                   "ams rtmp: play \"%V/%V\"", &rs->app->name, &rs->name);
@@ -788,8 +931,6 @@ ngx_ams_rtmp_play(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
     /* until the stream is live the player waits, as with nginx-rtmp */
     rs->waiting = 1;
     ngx_ams_rtmp_wait_handler(&rs->wait);
-
-    return 0;
 }
 
 
@@ -805,6 +946,7 @@ ngx_ams_rtmp_wait_handler(ngx_event_t *ev)
     if (rc == NGX_OK) {
         rs->waiting = 0;
         rs->playing = 1;
+        (void) ngx_atomic_fetch_add(&rs->sub.stream->rtmp_viewers, 1);
         ngx_memzero(rs->sent_config, sizeof(rs->sent_config));
 
         ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
@@ -840,6 +982,7 @@ ngx_ams_rtmp_stop(ngx_ams_rtmp_session_t *rs)
 
     if (rs->playing) {
         rs->playing = 0;
+        (void) ngx_atomic_fetch_add(&rs->sub.stream->rtmp_viewers, -1);
         ngx_ams_bus_unsubscribe(&rs->sub);
 
         if (rs->sub.reader.dropped) {
@@ -1437,6 +1580,9 @@ ngx_ams_rtmp_write_handler(ngx_event_t *wev)
 static void
 ngx_ams_rtmp_finalize(ngx_ams_rtmp_session_t *rs)
 {
+    ngx_ams_access_cancel(rs->access);
+    rs->access = NULL;
+
     ngx_ams_rtmp_stop(rs);
 
     ngx_ams_rtmp_chunk_free(&rs->parser);

@@ -1,0 +1,293 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * Publish/play admission.  JWTs and limits are checked at once; a
+ * one-time token (taken from the store: found and deleted in one step, so
+ * it admits exactly once) and the record lookup of
+ * acceptOnlyStreamsInDataStore go through the thread pool as one chain.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+#include "ngx_ams_access.h"
+#include "ngx_ams_jwt.h"
+#include "ngx_ams_stats.h"
+#include "ngx_ams_store.h"
+
+
+struct ngx_ams_access_s {
+    ngx_ams_access_pt         handler;
+    void                     *data;
+    ngx_uint_t                publish;
+    ngx_uint_t                cancelled;
+    ngx_log_t                *log;
+};
+
+
+static ngx_int_t ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
+    ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log);
+static void ngx_ams_access_done(ngx_ams_store_op_t *ops);
+static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_store_op_t *op,
+    ngx_uint_t publish);
+
+
+ngx_int_t
+ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
+    ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log,
+    ngx_ams_access_pt handler, void *data, const char **refused,
+    ngx_ams_access_t **pending)
+{
+    ngx_uint_t           one_time, in_store;
+    ngx_ams_access_t    *acc;
+    ngx_ams_store_op_t  *chain, *op;
+
+    *pending = NULL;
+
+    if (ngx_ams_stats_admit(publish, log) != 0) {
+        *refused = NGX_AMS_REFUSED_RESOURCES;
+        return NGX_DECLINED;
+    }
+
+    if (publish ? app->publish_jwt_control : app->play_jwt_control) {
+        if (ngx_ams_access_jwt(app, id, publish, token, log) != NGX_OK) {
+            *refused = NGX_AMS_REFUSED_TOKEN;
+            return NGX_DECLINED;
+        }
+    }
+
+    one_time = publish ? app->publish_token_control
+                       : app->play_token_control;
+    in_store = publish && app->accept_only_streams_in_data_store;
+
+    if (!one_time && !in_store) {
+        return NGX_OK;
+    }
+
+    if (one_time && (token->len == 0 || token->len >= NGX_AMS_STORE_ID_LEN)) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "ams access: %s of \"%V\" refused: no valid token",
+                      publish ? "publish" : "play", id);
+        *refused = NGX_AMS_REFUSED_TOKEN;
+        return NGX_DECLINED;
+    }
+
+    acc = ngx_calloc(sizeof(ngx_ams_access_t), log);
+    if (acc == NULL) {
+        return NGX_ERROR;
+    }
+
+    acc->handler = handler;
+    acc->data = data;
+    acc->publish = publish;
+    acc->log = log;
+
+    chain = NULL;
+
+    if (in_store) {
+        chain = ngx_ams_store_op(NGX_AMS_STORE_GET, NGX_AMS_COLL_BROADCAST,
+                                 &app->name, id, log);
+        if (chain == NULL) {
+            ngx_free(acc);
+            return NGX_ERROR;
+        }
+    }
+
+    if (one_time) {
+        op = ngx_ams_store_op(NGX_AMS_STORE_TAKE, NGX_AMS_COLL_TOKEN,
+                              &app->name, token, log);
+        if (op == NULL) {
+            ngx_ams_store_free(chain);
+            ngx_free(acc);
+            return NGX_ERROR;
+        }
+
+        /* the stream the token must name travels in "search" */
+        ngx_cpystrn((u_char *) op->search, id->data,
+                    ngx_min(id->len + 1, sizeof(op->search)));
+
+        op->next = chain;
+        chain = op;
+    }
+
+    chain->handler = ngx_ams_access_done;
+    chain->data = acc;
+
+    if (ngx_ams_store_post(chain) != NGX_OK) {
+        ngx_ams_store_free(chain);
+        ngx_free(acc);
+        return NGX_ERROR;
+    }
+
+    *pending = acc;
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_ams_access_cancel(ngx_ams_access_t *pending)
+{
+    if (pending) {
+        pending->cancelled = 1;
+    }
+}
+
+
+static void
+ngx_ams_access_done(ngx_ams_store_op_t *ops)
+{
+    ngx_ams_access_t *acc = ops->data;
+
+    const char          *refused;
+    ngx_ams_store_op_t  *op;
+
+    refused = NULL;
+
+    for (op = ops; op; op = op->next) {
+        if (ngx_strcmp(op->collection, NGX_AMS_COLL_TOKEN) == 0) {
+            if (!ngx_ams_access_token_valid(op, acc->publish)) {
+                refused = NGX_AMS_REFUSED_TOKEN;
+            }
+
+        } else if (op->rc != NGX_OK && refused == NULL) {
+            ngx_log_error(NGX_LOG_WARN, acc->log, 0,
+                          "ams access: publish of \"%s\" refused: no such "
+                          "broadcast (accept_only_streams_in_data_store)",
+                          op->id);
+            refused = NGX_AMS_REFUSED_NOT_IN_STORE;
+        }
+    }
+
+    ngx_ams_store_free(ops);
+
+    if (!acc->cancelled) {
+        acc->handler(acc->data, refused);
+    }
+
+    ngx_free(acc);
+}
+
+
+/* AMS's Token: {tokenId, streamId, expireDate (s), type} */
+static ngx_uint_t
+ngx_ams_access_token_valid(ngx_ams_store_op_t *op, ngx_uint_t publish)
+{
+    json_t      *stream, *type, *expire;
+    const char  *why;
+
+    if (op->rc != NGX_OK) {
+        why = op->rc == NGX_DECLINED ? "unknown or used token" : "store error";
+        goto invalid;
+    }
+
+    stream = json_object_get(op->doc, "streamId");
+    type = json_object_get(op->doc, "type");
+    expire = json_object_get(op->doc, "expireDate");
+
+    if (!json_is_string(stream)
+        || ngx_strcmp(json_string_value(stream), op->search) != 0)
+    {
+        why = "token of another stream";
+        goto invalid;
+    }
+
+    if (!json_is_string(type)
+        || ngx_strcmp(json_string_value(type), publish ? "publish" : "play")
+           != 0)
+    {
+        why = "token of the other type";
+        goto invalid;
+    }
+
+    if (!json_is_integer(expire)
+        || json_integer_value(expire) <= (json_int_t) ngx_time())
+    {
+        why = "expired token";
+        goto invalid;
+    }
+
+    return 1;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_WARN, op->log, 0,
+                  "ams access: %s of \"%s\" refused: %s",
+                  publish ? "publish" : "play", op->search, why);
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
+    ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log)
+{
+    json_t      *claims, *stream, *type;
+    const char  *error;
+
+    if (ngx_ams_jwt_verify(token->data, token->len,
+                           app->jwt_stream_secret_key.data,
+                           app->jwt_stream_secret_key.len, ngx_time(),
+                           &claims, &error)
+        != 0)
+    {
+        goto refused;
+    }
+
+    stream = json_object_get(claims, "streamId");
+    type = json_object_get(claims, "type");
+
+    if (!json_is_string(stream)
+        || ngx_strlen(json_string_value(stream)) != id->len
+        || ngx_strncmp(json_string_value(stream), id->data, id->len) != 0)
+    {
+        error = "token of another stream";
+
+    } else if (!json_is_string(type)
+               || ngx_strcmp(json_string_value(type),
+                             publish ? "publish" : "play") != 0)
+    {
+        error = "token of the other type";
+
+    } else {
+        json_decref(claims);
+        return NGX_OK;
+    }
+
+    json_decref(claims);
+
+refused:
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "ams access: %s of \"%V\" refused: JWT: %s",
+                  publish ? "publish" : "play", id, error);
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_ams_access_token_arg(u_char *args, size_t len, ngx_str_t *token)
+{
+    u_char  *p, *last, *end;
+
+    token->len = 0;
+    token->data = NULL;
+
+    last = args + len;
+
+    for (p = args; p < last; p = end + 1) {
+        end = ngx_strlchr(p, last, '&');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (end - p > 6 && ngx_strncmp(p, "token=", 6) == 0) {
+            token->data = p + 6;
+            token->len = end - p - 6;
+            return;
+        }
+    }
+}

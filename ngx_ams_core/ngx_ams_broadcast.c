@@ -1,0 +1,475 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * Broadcast records: the lifecycle of a stream in the store.
+ *
+ * The publishing worker owns the record of each stream it publishes.  One
+ * timer per worker, each second, collects the streams due for their 10 s
+ * refresh and writes them in one transaction, so 500 streams cost 50 row
+ * updates a second in a handful of thread-pool tasks.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_ams_core.h"
+#include "ngx_ams_store.h"
+#include "ngx_ams_broadcast.h"
+#include "ngx_ams_viewers.h"
+#include "ngx_ams_webhook.h"
+
+
+#define NGX_AMS_BROADCAST_TICK   1000
+
+
+typedef struct {
+    ngx_queue_t               queue;
+    ngx_ams_stream_t         *stream;
+    ngx_uint_t                generation;
+    ngx_ams_app_conf_t       *app;
+    ngx_msec_t                refreshed;
+    uint64_t                  bytes;         /* at the last refresh */
+} ngx_ams_broadcast_local_t;
+
+
+typedef struct {
+    const char               *name;
+    json_type                 type;          /* JSON_TRUE: any boolean */
+    ngx_uint_t                writable;
+} ngx_ams_broadcast_field_t;
+
+
+static void ngx_ams_broadcast_tick(ngx_event_t *ev);
+static json_t *ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b,
+    ngx_msec_t elapsed);
+static void ngx_ams_broadcast_post(ngx_ams_store_op_t *op);
+
+
+static ngx_queue_t   ngx_ams_broadcast_local;
+static ngx_event_t   ngx_ams_broadcast_timer;
+
+
+/* the Broadcast fields of AMS's REST API this node knows */
+static ngx_ams_broadcast_field_t  ngx_ams_broadcast_schema[] = {
+    { "streamId",            JSON_STRING,  1 },
+    { "name",                JSON_STRING,  1 },
+    { "description",         JSON_STRING,  1 },
+    { "type",                JSON_STRING,  1 },
+    { "publishType",         JSON_STRING,  1 },
+    { "category",            JSON_STRING,  1 },
+    { "username",            JSON_STRING,  1 },
+    { "password",            JSON_STRING,  1 },
+    { "listenerHookURL",     JSON_STRING,  1 },
+    { "streamUrl",           JSON_STRING,  1 },
+    { "ipAddr",              JSON_STRING,  1 },
+    { "metaData",            JSON_STRING,  1 },
+    { "subFolder",           JSON_STRING,  1 },
+    { "mainTrackStreamId",   JSON_STRING,  1 },
+    { "latitude",            JSON_STRING,  1 },
+    { "longitude",           JSON_STRING,  1 },
+    { "altitude",            JSON_STRING,  1 },
+    { "publicStream",        JSON_TRUE,    1 },
+    { "publish",             JSON_TRUE,    1 },
+    { "is360",               JSON_TRUE,    1 },
+    { "plannedStartDate",    JSON_INTEGER, 1 },
+    { "plannedEndDate",      JSON_INTEGER, 1 },
+    { "expireDurationMS",    JSON_INTEGER, 1 },
+    { "hlsViewerLimit",      JSON_INTEGER, 1 },
+    { "dashViewerLimit",     JSON_INTEGER, 1 },
+    { "webRTCViewerLimit",   JSON_INTEGER, 1 },
+    { "endPointList",        JSON_ARRAY,   1 },
+
+    /* the server's to write */
+    { "status",              JSON_STRING,  0 },
+    { "date",                JSON_INTEGER, 0 },
+    { "startTime",           JSON_INTEGER, 0 },
+    { "updateTime",          JSON_INTEGER, 0 },
+    { "duration",            JSON_INTEGER, 0 },
+    { "originAdress",        JSON_STRING,  0 },
+    { "receivedBytes",       JSON_INTEGER, 0 },
+    { "bitrate",             JSON_INTEGER, 0 },
+    { "width",               JSON_INTEGER, 0 },
+    { "height",              JSON_INTEGER, 0 },
+    { "hlsViewerCount",      JSON_INTEGER, 0 },
+    { "dashViewerCount",     JSON_INTEGER, 0 },
+    { "rtmpViewerCount",     JSON_INTEGER, 0 },
+    { "webRTCViewerCount",   JSON_INTEGER, 0 },
+    { "absoluteStartTimeMs", JSON_INTEGER, 0 },
+    { "zombi",               JSON_TRUE,    0 },
+    { NULL, 0, 0 }
+};
+
+
+json_t *
+ngx_ams_broadcast_new(const char *id, int64_t now_ms)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:I,"
+                     " s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I,"
+                     " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[]}",
+                     "streamId", id,
+                     "name", id,
+                     "description", "",
+                     "status", NGX_AMS_STATUS_CREATED,
+                     "type", "liveStream",
+                     "publish", 1,
+                     "publicStream", 1,
+                     "zombi", 0,
+                     "date", (json_int_t) now_ms,
+                     "startTime", (json_int_t) 0,
+                     "updateTime", (json_int_t) now_ms,
+                     "duration", (json_int_t) 0,
+                     "absoluteStartTimeMs", (json_int_t) 0,
+                     "listenerHookURL", "",
+                     "originAdress", "",
+                     "receivedBytes", (json_int_t) 0,
+                     "bitrate", (json_int_t) 0,
+                     "width", (json_int_t) 0,
+                     "height", (json_int_t) 0,
+                     "hlsViewerCount", (json_int_t) 0,
+                     "dashViewerCount", (json_int_t) 0,
+                     "rtmpViewerCount", (json_int_t) 0,
+                     "webRTCViewerCount", (json_int_t) 0,
+                     "hlsViewerLimit", (json_int_t) -1,
+                     "dashViewerLimit", (json_int_t) -1,
+                     "webRTCViewerLimit", (json_int_t) -1,
+                     "expireDurationMS", (json_int_t) 0,
+                     "plannedStartDate", (json_int_t) 0,
+                     "endPointList");
+}
+
+
+ngx_int_t
+ngx_ams_broadcast_fields(json_t *body, json_t **fields, char *error,
+    size_t size)
+{
+    json_t                     *value, *out;
+    ngx_uint_t                  ok;
+    const char                 *key;
+    ngx_ams_broadcast_field_t  *f;
+
+    if (!json_is_object(body)) {
+        snprintf(error, size, "the body must be a JSON object");
+        return NGX_ERROR;
+    }
+
+    out = json_object();
+    if (out == NULL) {
+        snprintf(error, size, "out of memory");
+        return NGX_ERROR;
+    }
+
+    json_object_foreach(body, key, value) {
+
+        for (f = ngx_ams_broadcast_schema; f->name; f++) {
+            if (ngx_strcmp(f->name, key) == 0) {
+                break;
+            }
+        }
+
+        /* unknown fields and null values are ignored, as AMS does */
+        if (f->name == NULL || json_is_null(value)) {
+            continue;
+        }
+
+        switch (f->type) {
+        case JSON_TRUE:
+            ok = json_is_boolean(value);
+            break;
+        case JSON_INTEGER:
+            ok = json_is_integer(value);
+            break;
+        default:
+            ok = json_typeof(value) == f->type;
+        }
+
+        if (!ok) {
+            snprintf(error, size, "field \"%s\" must be %s", key,
+                     f->type == JSON_TRUE ? "a boolean"
+                     : f->type == JSON_INTEGER ? "an integer"
+                     : f->type == JSON_ARRAY ? "an array" : "a string");
+            json_decref(out);
+            return NGX_ERROR;
+        }
+
+        if (f->writable && ngx_strcmp(key, "streamId") != 0) {
+            json_object_set(out, key, value);
+        }
+    }
+
+    *fields = out;
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_ams_broadcast_valid_id(const u_char *id, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len >= NGX_AMS_NAME_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!(isalnum(id[i]) || id[i] == '_' || id[i] == '-'
+              || id[i] == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return id[0] != '.';
+}
+
+
+ngx_int_t
+ngx_ams_broadcast_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_queue_init(&ngx_ams_broadcast_local);
+
+    ngx_ams_broadcast_timer.handler = ngx_ams_broadcast_tick;
+    ngx_ams_broadcast_timer.log = cycle->log;
+    ngx_ams_broadcast_timer.cancelable = 1;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_log_t *log)
+{
+    json_t                     *set;
+    int64_t                     now;
+    ngx_str_t                   id;
+    ngx_ams_store_op_t         *op;
+    ngx_ams_main_conf_t        *amcf;
+    ngx_ams_broadcast_local_t  *b;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    b = ngx_calloc(sizeof(ngx_ams_broadcast_local_t), log);
+    if (b == NULL) {
+        return;
+    }
+
+    b->stream = st;
+    b->generation = st->generation;
+    b->app = app;
+    b->refreshed = ngx_current_msec;
+
+    ngx_queue_insert_tail(&ngx_ams_broadcast_local, &b->queue);
+
+    if (!ngx_ams_broadcast_timer.timer_set) {
+        ngx_add_timer(&ngx_ams_broadcast_timer, NGX_AMS_BROADCAST_TICK);
+    }
+
+    id.data = st->name;
+    id.len = st->name_len;
+
+    op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_BROADCAST,
+                          &app->name, &id, log);
+    if (op == NULL) {
+        return;
+    }
+
+    now = op->now_ms;
+
+    set = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s#, s:I, s:I, s:I, s:I,"
+                    " s:I, s:I, s:I}",
+                    "status", NGX_AMS_STATUS_BROADCASTING,
+                    "publishType", st->publish_type,
+                    "startTime", (json_int_t) now,
+                    "absoluteStartTimeMs", (json_int_t) now,
+                    "updateTime", (json_int_t) now,
+                    "originAdress", amcf->node_address.data,
+                    (int) amcf->node_address.len,
+                    "duration", (json_int_t) 0,
+                    "receivedBytes", (json_int_t) 0,
+                    "bitrate", (json_int_t) 0,
+                    "hlsViewerCount", (json_int_t) 0,
+                    "dashViewerCount", (json_int_t) 0,
+                    "rtmpViewerCount", (json_int_t) 0,
+                    "webRTCViewerCount", (json_int_t) 0);
+
+    op->set = set;
+    op->on_insert = ngx_ams_broadcast_new(op->id, now);
+
+    if (set == NULL || op->on_insert == NULL) {
+        ngx_ams_store_free(op);
+        return;
+    }
+
+    ngx_ams_broadcast_post(op);
+
+    ngx_ams_webhook_stream(app, &id, "liveStreamStarted", log);
+}
+
+
+void
+ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
+{
+    json_t                     *set;
+    ngx_str_t                   id;
+    ngx_queue_t                *q;
+    ngx_ams_store_op_t         *op;
+    ngx_ams_broadcast_local_t  *b;
+
+    b = NULL;
+
+    for (q = ngx_queue_head(&ngx_ams_broadcast_local);
+         q != ngx_queue_sentinel(&ngx_ams_broadcast_local);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_ams_broadcast_local_t, queue);
+
+        if (b->stream == st && b->generation == st->generation) {
+            break;
+        }
+
+        b = NULL;
+    }
+
+    if (b == NULL) {
+        return;
+    }
+
+    ngx_queue_remove(&b->queue);
+
+    id.data = st->name;
+    id.len = st->name_len;
+
+    op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST,
+                          &b->app->name, &id, log);
+    if (op) {
+        set = ngx_ams_broadcast_figures(b, ngx_current_msec - b->refreshed);
+
+        if (set) {
+            json_object_set_new(set, "status",
+                                json_string(NGX_AMS_STATUS_FINISHED));
+            json_object_set_new(set, "duration", json_integer(
+                (json_int_t) (ngx_time() - st->started) * 1000));
+            json_object_set_new(set, "hlsViewerCount", json_integer(0));
+            json_object_set_new(set, "dashViewerCount", json_integer(0));
+            json_object_set_new(set, "rtmpViewerCount", json_integer(0));
+            json_object_set_new(set, "bitrate", json_integer(0));
+            op->set = set;
+            ngx_ams_broadcast_post(op);
+
+        } else {
+            ngx_ams_store_free(op);
+        }
+    }
+
+    ngx_ams_webhook_stream(b->app, &id, "liveStreamEnded", log);
+
+    ngx_free(b);
+}
+
+
+/* the refreshed fields of a live record */
+static json_t *
+ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
+{
+    uint64_t           bytes, bitrate;
+    ngx_ams_stream_t  *st;
+
+    st = b->stream;
+    bytes = st->in_bytes;
+    bitrate = elapsed ? (bytes - b->bytes) * 8 * 1000 / elapsed : 0;
+
+    b->bytes = bytes;
+
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "updateTime", (json_int_t) ngx_ams_store_now_ms(),
+                     "receivedBytes", (json_int_t) bytes,
+                     "bitrate", (json_int_t) bitrate,
+                     "width", (json_int_t) st->width,
+                     "height", (json_int_t) st->height,
+                     "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
+                     "hlsViewerCount", (json_int_t)
+                         ngx_ams_broadcast_viewers(st, b->app,
+                                                   NGX_AMS_VIEWER_HLS),
+                     "dashViewerCount", (json_int_t)
+                         ngx_ams_broadcast_viewers(st, b->app,
+                                                   NGX_AMS_VIEWER_DASH));
+}
+
+
+ngx_uint_t
+ngx_ams_broadcast_viewers(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_uint_t type)
+{
+    return ngx_ams_viewer_count(st, type, app->viewer_timeout);
+}
+
+
+static void
+ngx_ams_broadcast_tick(ngx_event_t *ev)
+{
+    ngx_str_t                   id;
+    ngx_queue_t                *q;
+    ngx_msec_t                  elapsed;
+    ngx_ams_store_op_t         *op, *chain, **last;
+    ngx_ams_broadcast_local_t  *b;
+
+    chain = NULL;
+    last = &chain;
+
+    for (q = ngx_queue_head(&ngx_ams_broadcast_local);
+         q != ngx_queue_sentinel(&ngx_ams_broadcast_local);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_ams_broadcast_local_t, queue);
+
+        elapsed = ngx_current_msec - b->refreshed;
+        if (elapsed < NGX_AMS_BROADCAST_REFRESH_MS) {
+            continue;
+        }
+
+        b->refreshed = ngx_current_msec;
+
+        id.data = b->stream->name;
+        id.len = b->stream->name_len;
+
+        op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST,
+                              &b->app->name, &id, ev->log);
+        if (op == NULL) {
+            continue;
+        }
+
+        op->set = ngx_ams_broadcast_figures(b, elapsed);
+        if (op->set == NULL) {
+            ngx_ams_store_free(op);
+            continue;
+        }
+
+        *last = op;
+        last = &op->next;
+    }
+
+    if (chain) {
+        ngx_ams_broadcast_post(chain);
+    }
+
+    if (!ngx_queue_empty(&ngx_ams_broadcast_local)) {
+        ngx_add_timer(ev, NGX_AMS_BROADCAST_TICK);
+    }
+}
+
+
+static void
+ngx_ams_broadcast_post(ngx_ams_store_op_t *op)
+{
+    /* no handler: failures are logged by the store, records fixed by the
+     * next refresh */
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, op->log, 0,
+                      "ams broadcast: cannot queue a store update");
+        ngx_ams_store_free(op);
+    }
+}

@@ -1,0 +1,56 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * Broadcast records: what Ant Media Server keeps about each stream (its
+ * "Broadcast" object, same field names), kept in the store.  A publish
+ * makes the record "broadcasting", a live stream refreshes it every
+ * 10 s (updateTime, bitrate, receivedBytes, viewer counts), its end makes
+ * it "finished".
+ */
+
+
+#ifndef _NGX_AMS_BROADCAST_H_INCLUDED_
+#define _NGX_AMS_BROADCAST_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <jansson.h>
+
+#include "ngx_ams_core.h"
+
+
+#define NGX_AMS_BROADCAST_REFRESH_MS   10000
+
+#define NGX_AMS_STATUS_CREATED         "created"
+#define NGX_AMS_STATUS_BROADCASTING    "broadcasting"
+#define NGX_AMS_STATUS_FINISHED        "finished"
+
+
+/* a new record with AMS's defaults; NULL on no memory */
+json_t *ngx_ams_broadcast_new(const char *id, int64_t now_ms);
+
+/*
+ * Checks a REST body: known fields must have AMS's types; only fields a
+ * user may write are copied into *fields (the rest are ignored, as AMS
+ * ignores them).  NGX_ERROR with "error" filled for a wrong type.
+ */
+ngx_int_t ngx_ams_broadcast_fields(json_t *body, json_t **fields,
+    char *error, size_t size);
+
+/* a valid stream id: 1..127 of [A-Za-z0-9_.-] */
+ngx_uint_t ngx_ams_broadcast_valid_id(const u_char *id, size_t len);
+
+void ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_log_t *log);
+void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
+
+/* viewer counts of a live stream as AMS reports them */
+ngx_uint_t ngx_ams_broadcast_viewers(ngx_ams_stream_t *st,
+    ngx_ams_app_conf_t *app, ngx_uint_t type);
+
+ngx_int_t ngx_ams_broadcast_init_worker(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_AMS_BROADCAST_H_INCLUDED_ */

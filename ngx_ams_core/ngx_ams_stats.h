@@ -1,0 +1,34 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The StatsCollector: once a second one worker samples the node's CPU
+ * (/proc/stat, moving average of 5 samples), memory (/proc/meminfo) and
+ * the storage disk into the bus zone, off the event loop.  Above
+ * cpu_limit or memory_limit the node refuses new publishers and viewers
+ * and tells status_webhook_url ("highResourceUsage").
+ */
+
+
+#ifndef _NGX_AMS_STATS_H_INCLUDED_
+#define _NGX_AMS_STATS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+
+
+#define NGX_AMS_STATS_OK          0
+#define NGX_AMS_STATS_CPU         1
+#define NGX_AMS_STATS_MEMORY      2
+
+
+/* NGX_AMS_STATS_OK, or the limit that is crossed; counts the refusal */
+ngx_uint_t ngx_ams_stats_admit(ngx_uint_t publisher, ngx_log_t *log);
+
+ngx_int_t ngx_ams_stats_init_worker(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_AMS_STATS_H_INCLUDED_ */

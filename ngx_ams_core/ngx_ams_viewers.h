@@ -1,0 +1,44 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * HLS and DASH viewers of a live stream.  HTTP has no "disconnect", so a
+ * viewer is a client (a cookie, a subscriberId, or its address) that
+ * fetched a playlist or segment within the application's viewer_timeout.
+ * Each stream has a fixed table in the bus zone; lookups probe a short
+ * window, so the cost per request stays constant.
+ */
+
+
+#ifndef _NGX_AMS_VIEWERS_H_INCLUDED_
+#define _NGX_AMS_VIEWERS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+
+
+#define NGX_AMS_VIEWER_HLS       1
+#define NGX_AMS_VIEWER_DASH      2
+
+#define NGX_AMS_VIEWERS_SLOTS    4096   /* per stream and node */
+
+
+size_t ngx_ams_viewers_size(void);
+
+/*
+ * A request of viewer "key": NGX_OK and its time refreshed if it is a
+ * viewer already, NGX_DECLINED if not (the caller admits it or not).
+ */
+ngx_int_t ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key,
+    ngx_uint_t type, ngx_msec_t timeout);
+/* an admitted viewer; NGX_BUSY when the table is full (not counted) */
+ngx_int_t ngx_ams_viewer_add(ngx_ams_stream_t *st, uint64_t key,
+    ngx_uint_t type, ngx_msec_t timeout);
+ngx_uint_t ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
+    ngx_msec_t timeout);
+
+
+#endif /* _NGX_AMS_VIEWERS_H_INCLUDED_ */

@@ -1,0 +1,41 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * Webhooks: HTTP POSTs sent from the event loop with nginx's own
+ * connection machinery, retried, never waited for.  Ant Media Server's
+ * actions: liveStreamStarted / liveStreamEnded to an application's
+ * listener_hook_url (form-encoded, as AMS sends them), highResourceUsage
+ * to the node's status_webhook_url (JSON).
+ */
+
+
+#ifndef _NGX_AMS_WEBHOOK_H_INCLUDED_
+#define _NGX_AMS_WEBHOOK_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+
+
+/* a webhook address, parsed (and its host resolved) with the config */
+typedef struct {
+    ngx_url_t                 url;
+    ngx_str_t                 host;          /* Host: header */
+    ngx_str_t                 uri;
+} ngx_ams_webhook_target_t;
+
+
+char *ngx_ams_webhook_parse(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_ams_webhook_target_t **target);
+
+void ngx_ams_webhook_post(ngx_ams_webhook_target_t *target,
+    const char *content_type, u_char *body, size_t len, ngx_log_t *log);
+
+void ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
+    const char *action, ngx_log_t *log);
+
+
+#endif /* _NGX_AMS_WEBHOOK_H_INCLUDED_ */
