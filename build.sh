@@ -15,7 +15,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD="$ROOT/build"
 [ "${AMS_ASAN:-0}" = 1 ] && BUILD="$ROOT/build-asan"
-MODULES="ngx_ams_core_module ngx_ams_ingest_module ngx_ams_packager_module"
+MODULES="ngx_ams_core_module ngx_ams_ingest_module ngx_ams_packager_module
+    ngx_ams_api_module"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

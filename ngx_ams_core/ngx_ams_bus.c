@@ -530,6 +530,27 @@ ngx_ams_bus_each(void (*handler)(ngx_ams_stream_t *st, void *data),
 }
 
 
+ngx_uint_t
+ngx_ams_bus_workers(void)
+{
+    ngx_uint_t             i, n;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return 0;
+    }
+
+    n = 0;
+    for (i = 0; i < NGX_AMS_MAX_WORKERS; i++) {
+        if (w->sh->slots[i].pid) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
 ngx_ams_node_stats_t *
 ngx_ams_bus_node_stats(void)
 {

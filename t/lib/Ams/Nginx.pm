@@ -105,6 +105,7 @@ sub default_server {
     return <<'EOF';
 location ~ ^/[^/]+/streams/ {
     root  $MEDIA;
+    ams_media  on;
     types {
         application/vnd.apple.mpegurl  m3u8;
         video/mp2t                     ts;
@@ -112,6 +113,15 @@ location ~ ^/[^/]+/streams/ {
         video/mp4                      mp4 m4s;
     }
     add_header  Cache-Control  no-cache;
+}
+location ~ ^/[^/]+/rest/ {
+    ams_rest;
+}
+location /rest/ {
+    ams_rest;
+}
+location = /metrics {
+    ams_metrics;
 }
 EOF
 }
@@ -133,6 +143,7 @@ load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 load_module $MODULES/ngx_ams_core_module.so;
 load_module $MODULES/ngx_ams_ingest_module.so;
 load_module $MODULES/ngx_ams_packager_module.so;
+load_module $MODULES/ngx_ams_api_module.so;
 
 worker_processes  $self->{workers};
 pid               $p/nginx.pid;

@@ -1,0 +1,66 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * ngx_ams_api: what a node shows over HTTP.  Ant Media Server's REST API
+ * v2 (ams_rest), Prometheus metrics (ams_metrics), and the gate in front
+ * of HLS/DASH files (ams_media: tokens, limits, viewer counting).
+ */
+
+
+#ifndef _NGX_AMS_API_H_INCLUDED_
+#define _NGX_AMS_API_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_ams_core.h"
+
+
+/* REST bodies are Broadcast objects: a few hundred bytes */
+#define NGX_AMS_REST_MAX_BODY    16384
+
+
+typedef struct {
+    ngx_flag_t                media;
+} ngx_ams_api_loc_conf_t;
+
+
+/* one REST call */
+typedef struct {
+    ngx_http_request_t       *request;
+    ngx_ams_app_conf_t       *app;           /* NULL: server level */
+    ngx_str_t                 segment[6];    /* the path after rest/v2/ */
+    ngx_uint_t                segments;
+    json_t                   *body;
+} ngx_ams_rest_t;
+
+
+extern ngx_module_t  ngx_ams_api_module;
+
+
+ngx_int_t ngx_ams_rest_handler(ngx_http_request_t *r);
+ngx_int_t ngx_ams_metrics_handler(ngx_http_request_t *r);
+ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);
+
+/* ngx_ams_rest.c: responses; each finalizes the request */
+void ngx_ams_rest_json(ngx_ams_rest_t *rest, ngx_uint_t status,
+    json_t *doc);
+void ngx_ams_rest_text(ngx_ams_rest_t *rest, ngx_uint_t status,
+    const char *text, size_t len);
+void ngx_ams_rest_error(ngx_ams_rest_t *rest, ngx_uint_t status,
+    const char *fmt, ...);
+void ngx_ams_rest_success(ngx_ams_rest_t *rest, const char *data_id);
+ngx_int_t ngx_ams_rest_arg(ngx_ams_rest_t *rest, const char *name,
+    ngx_str_t *value);
+
+/* ngx_ams_rest_broadcasts.c and ngx_ams_rest_server.c */
+void ngx_ams_rest_broadcasts(ngx_ams_rest_t *rest);
+void ngx_ams_rest_server(ngx_ams_rest_t *rest);
+void ngx_ams_rest_version(ngx_ams_rest_t *rest);
+
+
+#endif /* _NGX_AMS_API_H_INCLUDED_ */

@@ -1,0 +1,365 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The gate in front of HLS and DASH files ("ams_media on" in their
+ * location), in nginx's access phase:
+ *
+ *  - which stream a request is for, from the packager's file names;
+ *  - who is asking: a subscriberId argument, else an AMSVIEWER cookie
+ *    (set on a viewer's first request; ffmpeg, hls.js and dash.js send it
+ *    back), else a new viewer;
+ *  - a known viewer passes at once; a new one is admitted like an RTMP
+ *    player (limits, JWT, one-time token from the store) and counted.
+ *
+ * A client that keeps no cookies and sends no subscriberId is a new viewer
+ * on every request, as with Ant Media Server's HTTP sessions.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_ams_api.h"
+#include "ngx_ams_access.h"
+#include "ngx_ams_viewers.h"
+
+
+typedef struct {
+    ngx_ams_app_conf_t       *app;
+    ngx_str_t                 id;
+    ngx_uint_t                type;
+    uint64_t                  key;
+    ngx_uint_t                pending;
+    ngx_uint_t                done;
+    const char               *refused;
+} ngx_ams_media_ctx_t;
+
+
+static ngx_int_t ngx_ams_media_parse(ngx_http_request_t *r,
+    ngx_ams_media_ctx_t *ctx);
+static ngx_uint_t ngx_ams_media_viewer(ngx_http_request_t *r,
+    ngx_ams_media_ctx_t *ctx);
+static ngx_int_t ngx_ams_media_admit(ngx_http_request_t *r,
+    ngx_ams_media_ctx_t *ctx, ngx_uint_t cookie);
+static void ngx_ams_media_admitted(void *data, const char *refused);
+static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
+    uint64_t key);
+
+
+static ngx_str_t  ngx_ams_media_cookie = ngx_string("AMSVIEWER");
+
+
+ngx_int_t
+ngx_ams_media_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_str_t                token;
+    ngx_uint_t               cookie;
+    const char              *refused;
+    ngx_ams_stream_t        *st;
+    ngx_ams_access_t        *pending;
+    ngx_ams_media_ctx_t     *ctx;
+    ngx_ams_api_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_ams_api_module);
+
+    if (!alcf->media || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
+
+    if (ctx) {
+        if (!ctx->done) {
+            return NGX_DONE;            /* still waiting for the store */
+        }
+
+        if (ctx->refused) {
+            return NGX_HTTP_FORBIDDEN;
+        }
+
+        return ngx_ams_media_admit(r, ctx, 0);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_ams_media_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_ams_media_parse(r, ctx) != NGX_OK) {
+        return NGX_DECLINED;            /* not a stream's file */
+    }
+
+    cookie = ngx_ams_media_viewer(r, ctx);
+
+    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
+
+    if (st && cookie != 2
+        && ngx_ams_viewer_find(st, ctx->key, ctx->type,
+                               ctx->app->viewer_timeout)
+           == NGX_OK)
+    {
+        return NGX_OK;                  /* a viewer already admitted */
+    }
+
+    token.len = 0;
+    if (r->args.len) {
+        ngx_ams_access_token_arg(r->args.data, r->args.len, &token);
+    }
+
+    refused = NULL;
+
+    rc = ngx_ams_access_check(ctx->app, &ctx->id, 0, &token,
+                              r->connection->log, ngx_ams_media_admitted, r,
+                              &refused, &pending);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_ams_media_admit(r, ctx, cookie == 2);
+
+    case NGX_DECLINED:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams media: \"%V/%V\" refused: %s",
+                      &ctx->app->name, &ctx->id, refused);
+        return NGX_HTTP_FORBIDDEN;
+
+    case NGX_AGAIN:
+        /* the request stays until the store answers */
+        ngx_http_set_ctx(r, ctx, ngx_ams_api_module);
+        ctx->pending = (cookie == 2);
+        r->main->count++;
+        return NGX_DONE;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static void
+ngx_ams_media_admitted(void *data, const char *refused)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_connection_t     *c;
+    ngx_ams_media_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
+    ctx->done = 1;
+    ctx->refused = refused;
+
+    if (refused) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams media: \"%V/%V\" refused: %s",
+                      &ctx->app->name, &ctx->id, refused);
+    }
+
+    c = r->connection;
+
+    r->main->count--;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* an admitted viewer: counted while the stream is live */
+static ngx_int_t
+ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
+    ngx_uint_t new_cookie)
+{
+    ngx_ams_stream_t  *st;
+
+    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
+    if (st == NULL) {
+        return NGX_OK;
+    }
+
+    (void) ngx_ams_viewer_add(st, ctx->key, ctx->type,
+                              ctx->app->viewer_timeout);
+
+    if (new_cookie || ctx->pending) {
+        return ngx_ams_media_set_cookie(r, ctx->key);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * "/{App}/streams/{id}.m3u8", "{id}NNNNNNNNN.ts|.m4s", "{id}_init.mp4"
+ * are HLS; "/{App}/streams/{id}/{file}" is DASH.
+ */
+static ngx_int_t
+ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
+{
+    u_char     *p, *last, *slash, *dot, *name;
+    size_t      len;
+    ngx_str_t   app;
+    ngx_uint_t  digits;
+
+    p = r->uri.data;
+    last = p + r->uri.len;
+
+    if (p == last || *p++ != '/') {
+        return NGX_DECLINED;
+    }
+
+    slash = ngx_strlchr(p, last, '/');
+    if (slash == NULL) {
+        return NGX_DECLINED;
+    }
+
+    app.data = p;
+    app.len = slash - p;
+
+    ctx->app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &app);
+    if (ctx->app == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = slash + 1;
+
+    if (last - p < 9 || ngx_strncmp(p, "streams/", 8) != 0) {
+        return NGX_DECLINED;
+    }
+
+    p += 8;
+    slash = ngx_strlchr(p, last, '/');
+
+    if (slash) {
+        ctx->type = NGX_AMS_VIEWER_DASH;
+        ctx->id.data = p;
+        ctx->id.len = slash - p;
+        return ctx->id.len ? NGX_OK : NGX_DECLINED;
+    }
+
+    ctx->type = NGX_AMS_VIEWER_HLS;
+    name = p;
+
+    dot = NULL;
+    for (p = last - 1; p > name; p--) {
+        if (*p == '.') {
+            dot = p;
+            break;
+        }
+    }
+
+    if (dot == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = dot - name;
+
+    if (last - dot == 5 && ngx_strncmp(dot, ".m3u8", 5) == 0) {
+        if (len > 9 && ngx_strncmp(dot - 9, "_adaptive", 9) == 0) {
+            len -= 9;
+        }
+
+    } else if (len > 5 && ngx_strncmp(dot - 5, "_init", 5) == 0) {
+        len -= 5;
+
+    } else {
+        for (digits = 0; digits < 9 && len > digits
+                         && dot[-1 - (ngx_int_t) digits] >= '0'
+                         && dot[-1 - (ngx_int_t) digits] <= '9'; digits++)
+        {
+            /* void */
+        }
+
+        if (digits != 9 || len == 9) {
+            return NGX_DECLINED;
+        }
+
+        len -= 9;
+    }
+
+    ctx->id.data = name;
+    ctx->id.len = len;
+
+    return NGX_OK;
+}
+
+
+/* 0: known by subscriberId or cookie, 2: a new key (cookie to set) */
+static ngx_uint_t
+ngx_ams_media_viewer(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
+{
+    size_t     i;
+    uint64_t   h;
+    ngx_str_t  value;
+
+    if (ngx_http_arg(r, (u_char *) "subscriberId", 12, &value) == NGX_OK
+        && value.len)
+    {
+        /* FNV-1a */
+        h = 0xcbf29ce484222325ULL;
+        for (i = 0; i < value.len; i++) {
+            h = (h ^ value.data[i]) * 0x100000001b3ULL;
+        }
+
+        ctx->key = h;
+        return 0;
+    }
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &ngx_ams_media_cookie, &value)
+        != NGX_DECLINED
+        && value.len == 16)
+    {
+        h = 0;
+        for (i = 0; i < 16; i++) {
+            u_char  c = ngx_tolower(value.data[i]);
+
+            if (c >= '0' && c <= '9') {
+                h = h << 4 | (uint64_t) (c - '0');
+
+            } else if (c >= 'a' && c <= 'f') {
+                h = h << 4 | (uint64_t) (c - 'a' + 10);
+
+            } else {
+                break;
+            }
+        }
+
+        if (i == 16) {
+            ctx->key = h;
+            return 0;
+        }
+    }
+
+    ctx->key = (uint64_t) ngx_random() << 33 ^ (uint64_t) ngx_random() << 2
+               ^ (uint64_t) ngx_random() ^ (uint64_t) r->connection->number;
+
+    return 2;
+}
+
+
+static ngx_int_t
+ngx_ams_media_set_cookie(ngx_http_request_t *r, uint64_t key)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    p = ngx_pnalloc(r->pool, sizeof("AMSVIEWER=; Path=/; SameSite=Lax") + 16);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "AMSVIEWER=%016xL; Path=/; SameSite=Lax",
+                               key)
+                   - p;
+
+    return NGX_OK;
+}
