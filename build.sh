@@ -45,7 +45,8 @@ deps_build() {
 
 deps_test() {
     deps_build
-    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium
+    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium \
+        prometheus
     command -v node >/dev/null && command -v npm >/dev/null \
         || need_pkgs nodejs npm
     # hls.js, dash.js and playwright-core for the browser tests, pinned by
@@ -59,7 +60,7 @@ deps_test() {
 
 deps_bench() {
     deps_test
-    need_pkgs libnginx-mod-rtmp
+    need_pkgs libnginx-mod-rtmp wrk
 }
 
 build() {

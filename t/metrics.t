@@ -1,0 +1,95 @@
+# /metrics in Prometheus' text format: promtool (Debian's prometheus
+# package) accepts it, it counts a live stream and its viewers, and a
+# real Prometheus server scrapes it and answers a query for
+# ams_streams_active.
+
+use strict;
+use warnings;
+
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+use Ams::Nginx;
+use Ams::Media;
+
+my $ng = Ams::Nginx->new(workers => 2)->start;
+my $port = $ng->http_port;
+my $metrics_url = "http://127.0.0.1:$port/metrics";
+
+sub metrics { scalar `curl -s $metrics_url` }
+
+like(metrics(), qr/^ams_streams_active 0$/m, 'no streams at first');
+
+my $pub = publish('rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/cam',
+                  seconds => 120, size => '320x240', rate => 25,
+                  log => $ng->prefix . '/publisher.log');
+ok(poll_until(sub { metrics() =~ /^ams_streams_active 1$/m }, 20),
+   'ams_streams_active 1 with a live stream');
+
+my $player = fork // die;
+if ($player == 0) {
+    open STDERR, '>', '/dev/null';
+    exec 'ffmpeg', '-nostdin', '-i',
+         'rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/cam',
+         '-f', 'null', '-';
+    exit 127;
+}
+ok(poll_until(sub { metrics() =~ /^ams_stream_viewers\{app="LiveApp",stream="cam",protocol="rtmp"\} 1$/m }, 20),
+   'with its RTMP viewer');
+like(metrics(), qr/^ams_stream_received_bytes_total\{app="LiveApp",stream="cam"\} [1-9]\d*$/m,
+     'and the bytes it received');
+
+my $text = metrics();
+my $file = $ng->prefix . '/metrics.txt';
+open my $fh, '>', $file or die;
+print $fh $text;
+close $fh;
+my $check = `promtool check metrics < $file 2>&1`;
+is($?, 0, 'promtool check metrics accepts it') or diag $check;
+
+# a real Prometheus scraping the node every second
+my $prom_port = Ams::Nginx::free_port();
+my $dir = $ng->prefix . '/prometheus';
+mkdir $dir;
+open $fh, '>', "$dir/prometheus.yml" or die;
+print $fh <<"EOF2";
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: ams
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+EOF2
+close $fh;
+
+my $prom = fork // die;
+if ($prom == 0) {
+    open STDOUT, '>', "$dir/log";
+    open STDERR, '>&', \*STDOUT;
+    exec 'prometheus', "--config.file=$dir/prometheus.yml",
+         "--storage.tsdb.path=$dir/data",
+         "--web.listen-address=127.0.0.1:$prom_port";
+    exit 127;
+}
+
+my $answer;
+ok(poll_until(sub {
+        my $q = `curl -s 'http://127.0.0.1:$prom_port/api/v1/query?query=ams_streams_active'`;
+        my $doc = eval { decode_json($q) } or return;
+        my $r = $doc->{data}{result}[0] or return;
+        $answer = $r->{value}[1];
+        return $answer eq '1';
+    }, 60),
+   'Prometheus scraped it: ams_streams_active is 1')
+    or diag slurp("$dir/log");
+
+kill 'TERM', $prom;
+waitpid $prom, 0;
+kill 'KILL', $player;
+waitpid $player, 0;
+kill 'INT', $pub;
+wait_publisher($pub, 20);
+
+is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
+done_testing();
