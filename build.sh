@@ -115,7 +115,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_ingest/ngx_ams_rtmp_chunk.c ngx_ams_ingest/ngx_ams_amf0.c
     ngx_ams_ingest/ngx_ams_flv.c ngx_ams_packager/ngx_ams_ts_mux.c ngx_ams_packager/ngx_ams_mp4_mux.c
     ngx_ams_packager/ngx_ams_hls.c ngx_ams_packager/ngx_ams_dash.c
-    ngx_ams_packager/ngx_ams_file.c"
+    ngx_ams_packager/ngx_ams_file.c ngx_ams_core/ngx_ams_jwt.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager"
 
 build_unit() {
@@ -130,7 +130,7 @@ build_unit() {
         local bin="$out/$(basename "$t" .c)"
         # shellcheck disable=SC2086
         cc $cflags $PURE_INCS -I"$ROOT/t/unit" -o "$bin" "$t" "${srcs[@]}" \
-            -lcrypto -lpthread
+            -lcrypto -ljansson -lpthread
     done
 }
 
@@ -142,7 +142,7 @@ build_fuzz() {
         local bin="$out/$(basename "$f" .c)"
         # shellcheck disable=SC2086
         clang -g -O1 -fsanitize=fuzzer,address,undefined $PURE_INCS \
-            -o "$bin" "$f" "${srcs[@]}" -lcrypto
+            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson
     done
 }
 
@@ -181,6 +181,7 @@ fuzz() {
     build_fuzz
     local secs=${1:-60}
     for bin in "$BUILD"/fuzz/fuzz_*; do
+        [[ -x $bin && $bin != *.log ]] || continue
         local name corpus
         name=$(basename "$bin")
         corpus="$BUILD/fuzz/corpus-$name"
