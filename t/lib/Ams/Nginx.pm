@@ -14,6 +14,15 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use Ams::Media ();
+use Scalar::Util qw(weaken);
+
+# every nginx started, stopped before File::Temp removes its prefix (END
+# blocks run last-defined first, and File::Temp's was defined before ours)
+my @running;
+END {
+    local $?;
+    $_ && $_->stop for @running;
+}
 
 my $MODULES = $ENV{AMS_MODULES}
     || die "AMS_MODULES is not set: run the suite with ./build.sh test\n";
@@ -203,6 +212,8 @@ sub try_start {
     return (0, $out) if $? != 0;
 
     $self->{started} = 1;
+    push @running, $self;
+    weaken($running[-1]);
 
     my $deadline = time + 10;
     until ($self->pid && $self->_listening) {
@@ -234,10 +245,11 @@ sub _listening {
 
 sub pid {
     my ($self) = @_;
-    open my $fh, '<', "$self->{prefix}/nginx.pid" or return;
+    open my $fh, '<', "$self->{prefix}/nginx.pid" or return $self->{master};
     my $pid = <$fh>;
     close $fh;
     chomp $pid if defined $pid;
+    $self->{master} = $pid if $pid;
     return $pid;
 }
 
