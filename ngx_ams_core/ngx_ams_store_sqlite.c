@@ -4,8 +4,8 @@
  *
  * The embedded store: one SQLite database in WAL mode, one table of JSON
  * documents keyed by (collection, app, id).  Fields that lists sort and
- * filter on are generated columns with indexes, so the documents stay the
- * shape MongoDB will hold.
+ * filter on are generated columns (computed on write) with indexes, so
+ * the documents stay the shape MongoDB will hold.
  *
  * Every worker process opens its own connection in each thread-pool
  * thread that runs an operation (thread-local, never shared), so reads
@@ -63,12 +63,16 @@ static const char  ngx_ams_sqlite_schema[] =
     "CREATE TABLE IF NOT EXISTS docs ("
     "  coll TEXT NOT NULL, app TEXT NOT NULL, id TEXT NOT NULL,"
     "  doc TEXT NOT NULL,"
-    "  name TEXT GENERATED ALWAYS AS (json_extract(doc, '$.name')),"
-    "  status TEXT GENERATED ALWAYS AS (json_extract(doc, '$.status')),"
-    "  date INTEGER GENERATED ALWAYS AS (json_extract(doc, '$.date')),"
+    "  name TEXT GENERATED ALWAYS AS (json_extract(doc, '$.name')) STORED,"
+    "  status TEXT"
+    "    GENERATED ALWAYS AS (json_extract(doc, '$.status')) STORED,"
+    "  date INTEGER"
+    "    GENERATED ALWAYS AS (json_extract(doc, '$.date')) STORED,"
     "  update_time INTEGER"
-    "    GENERATED ALWAYS AS (json_extract(doc, '$.updateTime')),"
+    "    GENERATED ALWAYS AS (json_extract(doc, '$.updateTime')) STORED,"
     "  UNIQUE (coll, app, id));"
+    /* (coll, app) is also (coll, app, rowid): creation order, no sort */
+    "CREATE INDEX IF NOT EXISTS docs_app ON docs (coll, app);"
     "CREATE INDEX IF NOT EXISTS docs_name ON docs (coll, app, name);"
     "CREATE INDEX IF NOT EXISTS docs_date ON docs (coll, app, date);"
     "CREATE INDEX IF NOT EXISTS docs_status ON docs (coll, app, status);";

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# REST API and store throughput: nginx-ams beside nginx serving a static
+# file of the same bytes (the ceiling: no store, no JSON), same nginx, same
+# run, measured with wrk.  The store holds 10,000 broadcast records.
+#
+#   list        GET /LiveApp/rest/v2/broadcasts/list/0/50 vs the same body
+#               as a static file
+#   statistics  GET .../broadcasts/{id}/broadcast-statistics vs its body as
+#               a static file
+#   update      PUT .../broadcasts/{id} (one SQLite transaction each, over
+#               500 records) vs Python's sqlite3 doing the same UPDATE in
+#               one process (the store without nginx-ams around it)
+#
+# BENCH_REST_SECONDS (default 10) per wrk run, BENCH_REPEAT (default 3)
+# runs of each (figures are medians), BENCH_RECORDS (default 10000).
+# Benchmarks are not tests: they print figures.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT="$ROOT/build/bench"
+MODULES=${AMS_MODULES:-$ROOT/build/modules}
+D=${BENCH_REST_SECONDS:-10}
+REPEAT=${BENCH_REPEAT:-3}
+RECORDS=${BENCH_RECORDS:-10000}
+PORT=15080
+P="$OUT/srv-rest"
+
+command -v wrk >/dev/null || { echo "wrk is needed (apt install wrk)"; exit 1; }
+
+rm -rf "$P"
+mkdir -p "$P/media" "$P/temp"
+chmod 0777 "$P/media"
+
+cat >"$P/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+load_module $MODULES/ngx_ams_core_module.so;
+load_module $MODULES/ngx_ams_ingest_module.so;
+load_module $MODULES/ngx_ams_packager_module.so;
+load_module $MODULES/ngx_ams_api_module.so;
+worker_processes  2;
+pid               $P/nginx.pid;
+error_log         $P/error.log warn;
+events { worker_connections 4096; }
+thread_pool ams threads=4;
+ams {
+    storage        $P/media;
+    database       $P/data/ams.db;
+    thread_pool    ams;
+    bus_zone_size  64m;
+    application LiveApp { }
+}
+http {
+    access_log  off;
+    client_body_temp_path  $P/temp/body;
+    proxy_temp_path        $P/temp/proxy;
+    fastcgi_temp_path      $P/temp/fastcgi;
+    uwsgi_temp_path        $P/temp/uwsgi;
+    scgi_temp_path         $P/temp/scgi;
+    server {
+        listen 127.0.0.1:$PORT;
+        location ~ ^/[^/]+/rest/ { ams_rest; }
+        location /static/ { root $P; default_type application/json; }
+    }
+}
+CONF
+
+nginx -p "$P/" -c "$P/nginx.conf" -e "$P/error.log"
+trap 'kill $(cat "$P/nginx.pid") 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$P/nginx.pid" ] && break; sleep 0.05; done
+sleep 0.5
+
+BASE="http://127.0.0.1:$PORT"
+API="$BASE/LiveApp/rest/v2"
+
+echo "== filling the store with $RECORDS records"
+# one write per request (a client that sends headers and body apart waits
+# out delayed ACKs), keep-alive, one request in flight
+perl -MIO::Socket::INET -MTime::HiRes=time -e '
+    my ($port, $n) = @ARGV;
+    my ($s, $t) = (undef, time);
+    for my $i (1 .. $n) {
+        # nginx closes a keep-alive connection after 1000 requests
+        $s = IO::Socket::INET->new("127.0.0.1:$port") or die "$!"
+            if $i % 500 == 1;
+        my $body = sprintf(q({"streamId":"rec%05d","name":"Camera %05d",)
+                           . q("description":"bench record"}), $i, $i);
+        print $s "POST /LiveApp/rest/v2/broadcasts/create HTTP/1.1\r\n"
+            . "Host: b\r\nContent-Type: application/json\r\n"
+            . "Content-Length: " . length($body) . "\r\n\r\n$body";
+        my ($head, $len) = ("", 0);
+        while (my $l = <$s>) {
+            $head .= $l;
+            $len = $1 if $l =~ /^Content-Length: (\d+)/i;
+            last if $l eq "\r\n";
+        }
+        read $s, my $resp, $len;
+        die "create: $head$resp\n" unless $head =~ /^HTTP\/1.1 200/;
+    }
+    printf "created %d records, %.0f creates/s (one client, keep-alive)\n",
+        $n, $n / (time - $t);
+' "$PORT" "$RECORDS"
+
+mkdir -p "$P/static"
+curl -s "$API/broadcasts/list/0/50" >"$P/static/list.json"
+curl -s "$API/broadcasts/rec05000/broadcast-statistics" >"$P/static/stats.json"
+echo "list/0/50 body: $(stat -c %s "$P/static/list.json") bytes;" \
+     "statistics body: $(stat -c %s "$P/static/stats.json") bytes"
+
+cat >"$OUT/put.lua" <<'LUA'
+local n = 0
+request = function()
+    n = n + 1
+    return wrk.format("PUT", string.format(
+        "/LiveApp/rest/v2/broadcasts/rec%05d", n % 500 + 1),
+        { ["Content-Type"] = "application/json" },
+        '{"description":"update ' .. n .. '"}')
+end
+LUA
+
+rps() {   # wrk's Requests/sec for a URL (and an optional script)
+    local url=$1 script=${2:-}
+    wrk -t2 -c32 -d"${D}s" ${script:+-s "$script"} "$url" 2>/dev/null \
+        | awk '/^Requests\/sec/ {printf "%d", $2}'
+}
+
+median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A R
+for i in $(seq "$REPEAT"); do
+    R[static_list]+="$(rps "$BASE/static/list.json") "
+    R[list]+="$(rps "$API/broadcasts/list/0/50") "
+    R[static_stats]+="$(rps "$BASE/static/stats.json") "
+    R[stats]+="$(rps "$API/broadcasts/rec05000/broadcast-statistics") "
+    R[put]+="$(rps "$BASE" "$OUT/put.lua") "
+done
+
+# the peer for updates: the same statement through Python's sqlite3
+cp "$P/data/ams.db" "$OUT/peer.db"
+PEER_PUT=$(python3 - "$OUT/peer.db" "$D" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=NORMAL")
+n, end = 0, time.time() + float(sys.argv[2])
+while time.time() < end:
+    n += 1
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE docs SET doc = json_patch(doc, ?) WHERE coll = "
+               "'broadcast' AND app = 'LiveApp' AND id = ?",
+               ('{"description":"update %d"}' % n, "rec%05d" % (n % 500 + 1)))
+    db.execute("COMMIT")
+print(int(n / float(sys.argv[2])))
+PY
+)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+
+L=$(echo ${R[list]} | median); SL=$(echo ${R[static_list]} | median)
+S=$(echo ${R[stats]} | median); SS=$(echo ${R[static_stats]} | median)
+U=$(echo ${R[put]} | median)
+
+echo
+echo "== REST with $RECORDS records (requests/s, median of $REPEAT, wrk -t2 -c32 -d${D}s, 2 workers)"
+printf "%-34s %10s %12s %7s\n" "" "nginx-ams" "peer" "ratio"
+printf "%-34s %10s %12s %7s\n" "broadcasts/list/0/50" "$L" "$SL static" "$(ratio "$L" "$SL")"
+printf "%-34s %10s %12s %7s\n" "broadcast-statistics" "$S" "$SS static" "$(ratio "$S" "$SS")"
+printf "%-34s %10s %12s %7s\n" "PUT broadcasts/{id} (store write)" "$U" "$PEER_PUT py" "$(ratio "$U" "$PEER_PUT")"
+echo "runs: list ${R[list]}| static ${R[static_list]}| stats ${R[stats]}| static ${R[static_stats]}| put ${R[put]}"
