@@ -4,7 +4,9 @@
 # run, measured with wrk.  The store holds 10,000 broadcast records.
 #
 #   list        GET /LiveApp/rest/v2/broadcasts/list/0/50 vs the same body
-#               as a static file
+#               as a static file; again with the offset changing on every
+#               request, so each one goes to the store (the read cache
+#               cannot help)
 #   statistics  GET .../broadcasts/{id}/broadcast-statistics vs its body as
 #               a static file
 #   update      PUT .../broadcasts/{id} (one SQLite transaction each, over
@@ -107,6 +109,16 @@ curl -s "$API/broadcasts/rec05000/broadcast-statistics" >"$P/static/stats.json"
 echo "list/0/50 body: $(stat -c %s "$P/static/list.json") bytes;" \
      "statistics body: $(stat -c %s "$P/static/stats.json") bytes"
 
+# every request a different page: the read cache cannot answer
+cat >"$OUT/pages.lua" <<'LUA'
+local n = 0
+request = function()
+    n = n + 1
+    return wrk.format("GET", string.format(
+        "/LiveApp/rest/v2/broadcasts/list/%d/50", (n * 37) % 9000))
+end
+LUA
+
 cat >"$OUT/put.lua" <<'LUA'
 local n = 0
 request = function()
@@ -130,6 +142,7 @@ declare -A R
 for i in $(seq "$REPEAT"); do
     R[static_list]+="$(rps "$BASE/static/list.json") "
     R[list]+="$(rps "$API/broadcasts/list/0/50") "
+    R[pages]+="$(rps "$BASE" "$OUT/pages.lua") "
     R[static_stats]+="$(rps "$BASE/static/stats.json") "
     R[stats]+="$(rps "$API/broadcasts/rec05000/broadcast-statistics") "
     R[put]+="$(rps "$BASE" "$OUT/put.lua") "
@@ -157,12 +170,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 
 L=$(echo ${R[list]} | median); SL=$(echo ${R[static_list]} | median)
 S=$(echo ${R[stats]} | median); SS=$(echo ${R[static_stats]} | median)
+G=$(echo ${R[pages]} | median)
 U=$(echo ${R[put]} | median)
 
 echo
 echo "== REST with $RECORDS records (requests/s, median of $REPEAT, wrk -t2 -c32 -d${D}s, 2 workers)"
 printf "%-34s %10s %12s %7s\n" "" "nginx-ams" "peer" "ratio"
 printf "%-34s %10s %12s %7s\n" "broadcasts/list/0/50" "$L" "$SL static" "$(ratio "$L" "$SL")"
+printf "%-34s %10s %12s %7s\n" "list/{N}/50, N changing (no cache)" "$G" "$SL static" "$(ratio "$G" "$SL")"
 printf "%-34s %10s %12s %7s\n" "broadcast-statistics" "$S" "$SS static" "$(ratio "$S" "$SS")"
 printf "%-34s %10s %12s %7s\n" "PUT broadcasts/{id} (store write)" "$U" "$PEER_PUT py" "$(ratio "$U" "$PEER_PUT")"
-echo "runs: list ${R[list]}| static ${R[static_list]}| stats ${R[stats]}| static ${R[static_stats]}| put ${R[put]}"
+echo "runs: list ${R[list]}| pages ${R[pages]}| static ${R[static_list]}| stats ${R[stats]}| static ${R[static_stats]}| put ${R[put]}"

@@ -194,6 +194,7 @@ ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
 
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);
+ngx_atomic_t *ngx_ams_bus_store_generation(void);
 
 /* a live stream by name, for counters; NULL if none */
 ngx_ams_stream_t *ngx_ams_bus_find(ngx_str_t *app, ngx_str_t *name);

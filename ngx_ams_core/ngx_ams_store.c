@@ -13,6 +13,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_store.h"
+#include "ngx_ams_store_cache.h"
 
 
 static void ngx_ams_store_thread(void *data, ngx_log_t *log);
@@ -90,6 +91,13 @@ ngx_ams_store_post(ngx_ams_store_op_t *ops)
     ops->task.event.data = ops;
     ops->task.event.log = ops->log;
 
+    if (ngx_ams_store_cache_get(ops) == NGX_OK) {
+        /* answered later in this loop iteration, as if from the thread */
+        ops->cached = 1;
+        ngx_post_event(&ops->task.event, &ngx_posted_events);
+        return NGX_OK;
+    }
+
     return ngx_thread_task_post(amcf->thread_pool, &ops->task);
 }
 
@@ -107,6 +115,10 @@ static void
 ngx_ams_store_done(ngx_event_t *ev)
 {
     ngx_ams_store_op_t  *ops = ev->data, *op;
+
+    if (!ops->cached) {
+        ngx_ams_store_cache_put(ops);
+    }
 
     for (op = ops; op; op = op->next) {
         if (op->rc == NGX_ERROR) {

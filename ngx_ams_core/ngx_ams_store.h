@@ -37,6 +37,8 @@
 #define NGX_AMS_STORE_RESET      8   /* left broadcasting -> terminated */
 
 #define NGX_AMS_STORE_ID_LEN     NGX_AMS_NAME_LEN
+#define NGX_AMS_STORE_KEY_LEN    (NGX_AMS_APP_LEN + 2 * NGX_AMS_STORE_ID_LEN \
+                                  + 96)
 
 /* a broadcast whose updateTime is older than this is not live any more */
 #define NGX_AMS_BROADCAST_STALE_MS   20000
@@ -75,6 +77,11 @@ struct ngx_ams_store_op_s {
     size_t                    text_len;
     uint64_t                  count; /* COUNT, RESET */
     char                      error[128];
+
+    /* the read cache (ngx_ams_store_cache.c) */
+    char                      cache_key[NGX_AMS_STORE_KEY_LEN];
+    ngx_atomic_uint_t         cache_generation;
+    ngx_uint_t                cached;       /* answered from the cache */
 
     /* where it goes back to */
     ngx_ams_store_handler_pt  handler;

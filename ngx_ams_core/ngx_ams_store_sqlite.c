@@ -39,6 +39,8 @@ static ngx_int_t ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op);
+static sqlite3_stmt *ngx_ams_sqlite_cached(sqlite3 *db, const char *sql);
+static void ngx_ams_sqlite_release(sqlite3_stmt *stmt);
 static sqlite3_stmt *ngx_ams_sqlite_prepare(sqlite3 *db,
     ngx_ams_store_op_t *op, const char *sql);
 static ngx_int_t ngx_ams_sqlite_fail(sqlite3 *db, ngx_ams_store_op_t *op,
@@ -54,8 +56,21 @@ ngx_ams_store_backend_t  ngx_ams_store_sqlite = {
 };
 
 
+#define NGX_AMS_SQLITE_STMTS     32
+
+
+/* statements are compiled once per connection, by their text */
+typedef struct {
+    char                     *sql;
+    sqlite3_stmt             *stmt;
+} ngx_ams_sqlite_stmt_t;
+
+
 static char               ngx_ams_sqlite_path[NGX_MAX_PATH];
 static __thread sqlite3  *ngx_ams_sqlite_db;
+static __thread ngx_ams_sqlite_stmt_t  ngx_ams_sqlite_stmts[
+                                           NGX_AMS_SQLITE_STMTS];
+static __thread ngx_uint_t             ngx_ams_sqlite_next_stmt;
 
 
 static const char  ngx_ams_sqlite_schema[] =
@@ -364,11 +379,77 @@ ngx_ams_sqlite_exec(sqlite3 *db, ngx_ams_store_op_t *op)
 
 
 static sqlite3_stmt *
+ngx_ams_sqlite_cached(sqlite3 *db, const char *sql)
+{
+    ngx_uint_t              i;
+    ngx_ams_sqlite_stmt_t  *s;
+
+    if (db != ngx_ams_sqlite_db) {
+        /* the master's one-off connection: nothing to keep */
+        sqlite3_stmt  *stmt;
+
+        return sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
+               ? stmt : NULL;
+    }
+
+    for (i = 0; i < NGX_AMS_SQLITE_STMTS; i++) {
+        s = &ngx_ams_sqlite_stmts[i];
+
+        if (s->sql && ngx_strcmp(s->sql, sql) == 0) {
+            sqlite3_clear_bindings(s->stmt);
+            return s->stmt;
+        }
+    }
+
+    /* a new text replaces the oldest one kept */
+    s = &ngx_ams_sqlite_stmts[ngx_ams_sqlite_next_stmt++
+                              % NGX_AMS_SQLITE_STMTS];
+
+    if (s->sql) {
+        sqlite3_finalize(s->stmt);
+        free(s->sql);
+        s->sql = NULL;
+    }
+
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt,
+                           NULL)
+        != SQLITE_OK)
+    {
+        return NULL;
+    }
+
+    s->sql = strdup(sql);
+    if (s->sql == NULL) {
+        sqlite3_finalize(s->stmt);
+        return NULL;
+    }
+
+    return s->stmt;
+}
+
+
+/* done with a statement: reset (kept) or finalized (master) */
+static void
+ngx_ams_sqlite_release(sqlite3_stmt *stmt)
+{
+    if (sqlite3_db_handle(stmt) == ngx_ams_sqlite_db) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);   /* no pointers into freed ops */
+        return;
+    }
+
+    sqlite3_finalize(stmt);
+}
+
+
+static sqlite3_stmt *
 ngx_ams_sqlite_prepare(sqlite3 *db, ngx_ams_store_op_t *op, const char *sql)
 {
     sqlite3_stmt  *stmt;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    stmt = ngx_ams_sqlite_cached(db, sql);
+
+    if (stmt == NULL) {
         snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(db));
         return NULL;
     }
@@ -390,7 +471,7 @@ ngx_ams_sqlite_fail(sqlite3 *db, ngx_ams_store_op_t *op, sqlite3_stmt *stmt)
         snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(db));
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return NGX_ERROR;
 }
@@ -416,7 +497,7 @@ ngx_ams_sqlite_get(sqlite3 *db, ngx_ams_store_op_t *op, ngx_uint_t take)
     rc = sqlite3_step(stmt);
 
     if (rc == SQLITE_DONE) {
-        sqlite3_finalize(stmt);
+        ngx_ams_sqlite_release(stmt);
         return NGX_DECLINED;
     }
 
@@ -442,7 +523,7 @@ ngx_ams_sqlite_get(sqlite3 *db, ngx_ams_store_op_t *op, ngx_uint_t take)
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return NGX_OK;
 }
@@ -479,7 +560,7 @@ ngx_ams_sqlite_insert(sqlite3 *db, ngx_ams_store_op_t *op, json_t *doc)
     rc = sqlite3_step(stmt);
 
     if (rc == SQLITE_CONSTRAINT) {
-        sqlite3_finalize(stmt);
+        ngx_ams_sqlite_release(stmt);
         return NGX_BUSY;
     }
 
@@ -487,7 +568,7 @@ ngx_ams_sqlite_insert(sqlite3 *db, ngx_ams_store_op_t *op, json_t *doc)
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return NGX_OK;
 }
@@ -567,7 +648,7 @@ ngx_ams_sqlite_update(sqlite3 *db, ngx_ams_store_op_t *op)
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return sqlite3_changes(db) ? NGX_OK : NGX_DECLINED;
 }
@@ -589,7 +670,7 @@ ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op)
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return sqlite3_changes(db) ? NGX_OK : NGX_DECLINED;
 }
@@ -680,7 +761,7 @@ ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op)
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     op->text[len++] = ']';
     op->text_len = len;
@@ -710,7 +791,7 @@ ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op)
 
     op->count = sqlite3_column_int64(stmt, 0);
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return NGX_OK;
 }
@@ -739,7 +820,7 @@ ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op)
 
     op->count = sqlite3_changes(db);
 
-    sqlite3_finalize(stmt);
+    ngx_ams_sqlite_release(stmt);
 
     return NGX_OK;
 }
