@@ -76,32 +76,7 @@ BASE="http://127.0.0.1:$PORT"
 API="$BASE/LiveApp/rest/v2"
 
 echo "== filling the store with $RECORDS records"
-# one write per request (a client that sends headers and body apart waits
-# out delayed ACKs), keep-alive, one request in flight
-perl -MIO::Socket::INET -MTime::HiRes=time -e '
-    my ($port, $n) = @ARGV;
-    my ($s, $t) = (undef, time);
-    for my $i (1 .. $n) {
-        # nginx closes a keep-alive connection after 1000 requests
-        $s = IO::Socket::INET->new("127.0.0.1:$port") or die "$!"
-            if $i % 500 == 1;
-        my $body = sprintf(q({"streamId":"rec%05d","name":"Camera %05d",)
-                           . q("description":"bench record"}), $i, $i);
-        print $s "POST /LiveApp/rest/v2/broadcasts/create HTTP/1.1\r\n"
-            . "Host: b\r\nContent-Type: application/json\r\n"
-            . "Content-Length: " . length($body) . "\r\n\r\n$body";
-        my ($head, $len) = ("", 0);
-        while (my $l = <$s>) {
-            $head .= $l;
-            $len = $1 if $l =~ /^Content-Length: (\d+)/i;
-            last if $l eq "\r\n";
-        }
-        read $s, my $resp, $len;
-        die "create: $head$resp\n" unless $head =~ /^HTTP\/1.1 200/;
-    }
-    printf "created %d records, %.0f creates/s (one client, keep-alive)\n",
-        $n, $n / (time - $t);
-' "$PORT" "$RECORDS"
+perl "$ROOT/bench/fill_records.pl" "$PORT" "$RECORDS" rec 5
 
 mkdir -p "$P/static"
 curl -s "$API/broadcasts/list/0/50" >"$P/static/list.json"
