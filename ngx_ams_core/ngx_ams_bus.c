@@ -665,7 +665,6 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
                 sizeof(st->publish_type));
     st->rtmp_viewers = 0;
     st->stop = 0;
-    st->viewers_lock = 0;
     st->viewers = viewers;
 
     ngx_memory_barrier();
@@ -745,6 +744,7 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 static void
 ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
 {
+    void                  *viewers;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     if (st->ring) {
@@ -752,9 +752,9 @@ ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
         st->ring = NULL;
     }
 
-    if (st->viewers) {
-        ngx_slab_free_locked(w->shpool, st->viewers);
-        st->viewers = NULL;
+    viewers = ngx_ams_viewers_release(st);
+    if (viewers) {
+        ngx_slab_free_locked(w->shpool, viewers);
     }
 
     st->state = NGX_AMS_STREAM_FREE;

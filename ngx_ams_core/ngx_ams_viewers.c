@@ -48,15 +48,18 @@ ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
     ngx_uint_t         i, n;
     ngx_ams_viewer_t  *table, *v;
 
-    table = st->viewers;
-    if (table == NULL) {
-        return NGX_DECLINED;
-    }
-
     now = (uint32_t) ngx_current_msec;
     rc = NGX_DECLINED;
 
+    /* under the lock: the bus frees the table under it when the stream
+     * ends (ngx_ams_viewers_release) */
     ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+
+    table = st->viewers;
+    if (table == NULL) {
+        ngx_unlock(&st->viewers_lock);
+        return NGX_DECLINED;
+    }
 
     for (n = 0; n < NGX_AMS_VIEWERS_PROBE; n++) {
         i = (key + n) % NGX_AMS_VIEWERS_SLOTS;
@@ -86,16 +89,17 @@ ngx_ams_viewer_add(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
     ngx_uint_t         i, n;
     ngx_ams_viewer_t  *table, *v, *free;
 
-    table = st->viewers;
-    if (table == NULL) {
-        return NGX_BUSY;
-    }
-
     now = (uint32_t) ngx_current_msec;
     free = NULL;
     rc = NGX_BUSY;
 
     ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+
+    table = st->viewers;
+    if (table == NULL) {
+        ngx_unlock(&st->viewers_lock);
+        return NGX_BUSY;
+    }
 
     for (n = 0; n < NGX_AMS_VIEWERS_PROBE; n++) {
         i = (key + n) % NGX_AMS_VIEWERS_SLOTS;
@@ -143,7 +147,8 @@ ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
     now = (uint32_t) ngx_current_msec;
     count = 0;
 
-    /* no lock: a torn entry is miscounted for one reading at worst */
+    /* no lock: a torn entry is miscounted for one reading at worst, and a
+     * table freed meanwhile is still mapped shared memory */
     for (i = 0; i < NGX_AMS_VIEWERS_SLOTS; i++) {
         if (table[i].type == type
             && ngx_ams_viewer_fresh(&table[i], now, timeout))
@@ -153,4 +158,19 @@ ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
     }
 
     return count;
+}
+
+
+/* the stream's slot is being freed: take the table out under the lock */
+void *
+ngx_ams_viewers_release(ngx_ams_stream_t *st)
+{
+    void  *table;
+
+    ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+    table = st->viewers;
+    st->viewers = NULL;
+    ngx_unlock(&st->viewers_lock);
+
+    return table;
 }
