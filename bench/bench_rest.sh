@@ -50,6 +50,8 @@ ams {
     database       $P/data/ams.db;
     thread_pool    ams;
     bus_zone_size  64m;
+    cpu_limit      100;   # measure, do not refuse
+    memory_limit   100;
     application LiveApp { }
 }
 http {

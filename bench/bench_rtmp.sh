@@ -71,6 +71,8 @@ ams {
     thread_pool    ams;
     bus_zone_size  1024m;
     max_streams    200;
+    cpu_limit      100;   # measure, do not refuse
+    memory_limit   100;
     wake_interval  ${BENCH_WAKE_INTERVAL:-40ms};
     application LiveApp {
         hls_time       2s;

@@ -66,6 +66,8 @@ ams {
     thread_pool    ams;
     bus_zone_size  512m;
     stream_buffer  256k;
+    cpu_limit      100;   # measure, do not refuse
+    memory_limit   100;
     application LiveApp { hls off; }
 }
 stream { server { listen 127.0.0.1:$RTMP_PORT; ams_rtmp; } }

@@ -32,7 +32,8 @@ for my $i (1 .. $n) {
         $len = $1 if $l =~ /^Content-Length: (\d+)/i;
         last if $l eq "\r\n";
     }
-    read $s, my $resp, $len;
+    my $resp;
+    read($s, $resp, $len);
     die "create: $head$resp\n" unless $head =~ m{^HTTP/1.1 200};
 }
 printf "created %d records, %.0f creates/s (one client, keep-alive)\n",

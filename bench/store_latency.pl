@@ -28,7 +28,8 @@ sub http_get {
         $len = $1 if $l =~ /^Content-Length: (\d+)/i;
         last if $l eq "\r\n";
     }
-    read $s, my $body, $len;
+    my $body;
+    read($s, $body, $len);
     return $body // '';
 }
 
