@@ -24,6 +24,7 @@
 #include "ngx_ams_api.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_media_name.h"
 
 
 typedef struct {
@@ -189,96 +190,27 @@ ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
 }
 
 
-/*
- * "/{App}/streams/{id}.m3u8", "{id}NNNNNNNNN.ts|.m4s", "{id}_init.mp4"
- * are HLS; "/{App}/streams/{id}/{file}" is DASH.
- */
 static ngx_int_t
 ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 {
-    u_char     *p, *last, *slash, *dot, *name;
-    size_t      len;
-    ngx_str_t   app;
-    ngx_uint_t  digits;
+    ngx_str_t              app;
+    ngx_ams_media_name_t   name;
 
-    p = r->uri.data;
-    last = p + r->uri.len;
-
-    if (p == last || *p++ != '/') {
+    if (ngx_ams_media_name(r->uri.data, r->uri.len, &name) != 0) {
         return NGX_DECLINED;
     }
 
-    slash = ngx_strlchr(p, last, '/');
-    if (slash == NULL) {
-        return NGX_DECLINED;
-    }
-
-    app.data = p;
-    app.len = slash - p;
+    app.data = (u_char *) name.app;
+    app.len = name.app_len;
 
     ctx->app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &app);
     if (ctx->app == NULL) {
         return NGX_DECLINED;
     }
 
-    p = slash + 1;
-
-    if (last - p < 9 || ngx_strncmp(p, "streams/", 8) != 0) {
-        return NGX_DECLINED;
-    }
-
-    p += 8;
-    slash = ngx_strlchr(p, last, '/');
-
-    if (slash) {
-        ctx->type = NGX_AMS_VIEWER_DASH;
-        ctx->id.data = p;
-        ctx->id.len = slash - p;
-        return ctx->id.len ? NGX_OK : NGX_DECLINED;
-    }
-
-    ctx->type = NGX_AMS_VIEWER_HLS;
-    name = p;
-
-    dot = NULL;
-    for (p = last - 1; p > name; p--) {
-        if (*p == '.') {
-            dot = p;
-            break;
-        }
-    }
-
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    len = dot - name;
-
-    if (last - dot == 5 && ngx_strncmp(dot, ".m3u8", 5) == 0) {
-        if (len > 9 && ngx_strncmp(dot - 9, "_adaptive", 9) == 0) {
-            len -= 9;
-        }
-
-    } else if (len > 5 && ngx_strncmp(dot - 5, "_init", 5) == 0) {
-        len -= 5;
-
-    } else {
-        for (digits = 0; digits < 9 && len > digits
-                         && dot[-1 - (ngx_int_t) digits] >= '0'
-                         && dot[-1 - (ngx_int_t) digits] <= '9'; digits++)
-        {
-            /* void */
-        }
-
-        if (digits != 9 || len == 9) {
-            return NGX_DECLINED;
-        }
-
-        len -= 9;
-    }
-
-    ctx->id.data = name;
-    ctx->id.len = len;
+    ctx->id.data = (u_char *) name.id;
+    ctx->id.len = name.id_len;
+    ctx->type = name.dash ? NGX_AMS_VIEWER_DASH : NGX_AMS_VIEWER_HLS;
 
     return NGX_OK;
 }

@@ -187,7 +187,7 @@ ngx_ams_rest_create(ngx_ams_rest_t *rest)
     }
 
     if (ngx_ams_broadcast_fields(rest->body, &fields, error, sizeof(error))
-        != NGX_OK)
+        != 0)
     {
         ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST, "%s", error);
         return;
@@ -357,7 +357,7 @@ ngx_ams_rest_update(ngx_ams_rest_t *rest, ngx_str_t *id)
     }
 
     if (ngx_ams_broadcast_fields(rest->body, &fields, error, sizeof(error))
-        != NGX_OK)
+        != 0)
     {
         ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST, "%s", error);
         return;

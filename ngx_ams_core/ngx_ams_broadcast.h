@@ -19,28 +19,12 @@
 #include <jansson.h>
 
 #include "ngx_ams_core.h"
+#include "ngx_ams_broadcast_schema.h"
 
 
 #define NGX_AMS_BROADCAST_REFRESH_MS   10000
 
-#define NGX_AMS_STATUS_CREATED         "created"
-#define NGX_AMS_STATUS_BROADCASTING    "broadcasting"
-#define NGX_AMS_STATUS_FINISHED        "finished"
 
-
-/* a new record with AMS's defaults; NULL on no memory */
-json_t *ngx_ams_broadcast_new(const char *id, int64_t now_ms);
-
-/*
- * Checks a REST body: known fields must have AMS's types; only fields a
- * user may write are copied into *fields (the rest are ignored, as AMS
- * ignores them).  NGX_ERROR with "error" filled for a wrong type.
- */
-ngx_int_t ngx_ams_broadcast_fields(json_t *body, json_t **fields,
-    char *error, size_t size);
-
-/* a valid stream id: 1..127 of [A-Za-z0-9_.-] */
-ngx_uint_t ngx_ams_broadcast_valid_id(const u_char *id, size_t len);
 
 void ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log);
