@@ -42,6 +42,8 @@ typedef struct {
 extern ngx_module_t  ngx_ams_api_module;
 
 
+ngx_int_t ngx_ams_api_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_buf_t *b);
 ngx_int_t ngx_ams_rest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ams_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);

@@ -55,7 +55,6 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     size_t                  size;
     ngx_int_t               rc;
     ngx_buf_t              *b;
-    ngx_chain_t             out;
     ngx_ams_main_conf_t    *amcf;
     ngx_ams_node_stats_t   *ns;
     ngx_ams_metrics_out_t   m;
@@ -147,25 +146,9 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     ngx_ams_bus_each(ngx_ams_metrics_stream, &m);
 
     b->last = m.pos;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_ams_api_send(r, NGX_HTTP_OK,
+                            "text/plain; version=0.0.4; charset=utf-8", b);
 }
 
 

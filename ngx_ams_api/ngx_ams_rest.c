@@ -388,9 +388,7 @@ static ngx_int_t
 ngx_ams_rest_send(ngx_http_request_t *r, ngx_uint_t status, const char *text,
     size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_buf_t  *b;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -398,22 +396,6 @@ ngx_ams_rest_send(ngx_http_request_t *r, ngx_uint_t status, const char *text,
     }
 
     b->last = ngx_cpymem(b->pos, text, len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_ams_api_send(r, status, "application/json", b);
 }

@@ -42,8 +42,12 @@ static void ngx_ams_rest_counted(ngx_ams_store_op_t *op);
 static void ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id,
     ngx_uint_t jwt);
 static void ngx_ams_rest_token_made(ngx_ams_store_op_t *op);
+static ngx_ams_store_op_t *ngx_ams_rest_op(ngx_ams_rest_t *rest,
+    ngx_uint_t type, const char *collection, ngx_str_t *id);
 static void ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
     ngx_ams_store_handler_pt handler);
+static void ngx_ams_rest_failed(ngx_ams_rest_t *rest,
+    ngx_ams_store_op_t *op);
 static void ngx_ams_rest_random_id(char *out, size_t len);
 
 
@@ -158,6 +162,40 @@ ngx_ams_rest_method(ngx_ams_rest_t *rest, ngx_uint_t allowed)
 }
 
 
+/* a store operation for this call, or NULL and the call answered */
+static ngx_ams_store_op_t *
+ngx_ams_rest_op(ngx_ams_rest_t *rest, ngx_uint_t type, const char *collection,
+    ngx_str_t *id)
+{
+    ngx_ams_store_op_t  *op;
+
+    op = ngx_ams_store_op(type, collection, &rest->app->name, id,
+                          rest->request->connection->log);
+    if (op == NULL) {
+        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "out of memory");
+    }
+
+    return op;
+}
+
+
+/* what did not go: no such record (404) or the store failed (500) */
+static void
+ngx_ams_rest_failed(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
+{
+    if (op->rc == NGX_DECLINED) {
+        ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND,
+                           "broadcast \"%s\" not found", op->id);
+    } else {
+        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "store error");
+    }
+
+    ngx_ams_store_free(op);
+}
+
+
 static void
 ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
     ngx_ams_store_handler_pt handler)
@@ -214,12 +252,9 @@ ngx_ams_rest_create(ngx_ams_rest_t *rest)
         sid.len = 15;
     }
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_INSERT, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, &sid, rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_INSERT, NGX_AMS_COLL_BROADCAST, &sid);
     if (op == NULL) {
         json_decref(fields);
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -268,11 +303,8 @@ ngx_ams_rest_get(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t statistics)
 {
     ngx_ams_store_op_t  *op;
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_GET, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, id, rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_GET, NGX_AMS_COLL_BROADCAST, id);
     if (op == NULL) {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -292,15 +324,7 @@ ngx_ams_rest_got(ngx_ams_store_op_t *op)
     ngx_ams_stream_t    *st;
 
     if (op->rc != NGX_OK) {
-        if (op->rc == NGX_DECLINED) {
-            ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND,
-                               "broadcast \"%s\" not found", op->id);
-        } else {
-            ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               "store error");
-        }
-
-        ngx_ams_store_free(op);
+        ngx_ams_rest_failed(rest, op);
         return;
     }
 
@@ -363,12 +387,9 @@ ngx_ams_rest_update(ngx_ams_rest_t *rest, ngx_str_t *id)
         return;
     }
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, id, rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST, id);
     if (op == NULL) {
         json_decref(fields);
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -385,11 +406,8 @@ ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id)
     ngx_ams_stream_t    *st;
     ngx_ams_store_op_t  *op;
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, id, rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST, id);
     if (op == NULL) {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -407,18 +425,12 @@ ngx_ams_rest_changed(ngx_ams_store_op_t *op)
 {
     ngx_ams_rest_t *rest = op->data;
 
-    if (op->rc == NGX_OK) {
-        ngx_ams_rest_success(rest, op->id);
-
-    } else if (op->rc == NGX_DECLINED) {
-        ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND,
-                           "broadcast \"%s\" not found", op->id);
-
-    } else {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "store error");
+    if (op->rc != NGX_OK) {
+        ngx_ams_rest_failed(rest, op);
+        return;
     }
 
+    ngx_ams_rest_success(rest, op->id);
     ngx_ams_store_free(op);
 }
 
@@ -440,12 +452,8 @@ ngx_ams_rest_list(ngx_ams_rest_t *rest)
         return;
     }
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_LIST, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, NULL,
-                          rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_LIST, NGX_AMS_COLL_BROADCAST, NULL);
     if (op == NULL) {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -507,14 +515,12 @@ ngx_ams_rest_listed(ngx_ams_store_op_t *op)
 {
     ngx_ams_rest_t  *rest = op->data;
 
-    if (op->rc == NGX_OK) {
-        ngx_ams_rest_text(rest, NGX_HTTP_OK, op->text, op->text_len);
-
-    } else {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "store error");
+    if (op->rc != NGX_OK) {
+        ngx_ams_rest_failed(rest, op);
+        return;
     }
 
+    ngx_ams_rest_text(rest, NGX_HTTP_OK, op->text, op->text_len);
     ngx_ams_store_free(op);
 }
 
@@ -525,12 +531,8 @@ ngx_ams_rest_count(ngx_ams_rest_t *rest, ngx_uint_t live)
 {
     ngx_ams_store_op_t  *op;
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_COUNT, NGX_AMS_COLL_BROADCAST,
-                          &rest->app->name, NULL,
-                          rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_COUNT, NGX_AMS_COLL_BROADCAST, NULL);
     if (op == NULL) {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -545,16 +547,13 @@ ngx_ams_rest_counted(ngx_ams_store_op_t *op)
 {
     ngx_ams_rest_t  *rest = op->data;
 
-    if (op->rc == NGX_OK) {
-        ngx_ams_rest_json(rest, NGX_HTTP_OK,
-                          json_pack("{s:I}", "number",
-                                    (json_int_t) op->count));
-
-    } else {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "store error");
+    if (op->rc != NGX_OK) {
+        ngx_ams_rest_failed(rest, op);
+        return;
     }
 
+    ngx_ams_rest_json(rest, NGX_HTTP_OK,
+                      json_pack("{s:I}", "number", (json_int_t) op->count));
     ngx_ams_store_free(op);
 }
 
@@ -635,12 +634,8 @@ ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t jwt)
     tid.data = (u_char *) token;
     tid.len = NGX_AMS_TOKEN_LEN;
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_INSERT, NGX_AMS_COLL_TOKEN,
-                          &rest->app->name, &tid,
-                          rest->request->connection->log);
+    op = ngx_ams_rest_op(rest, NGX_AMS_STORE_INSERT, NGX_AMS_COLL_TOKEN, &tid);
     if (op == NULL) {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
         return;
     }
 
@@ -664,14 +659,12 @@ ngx_ams_rest_token_made(ngx_ams_store_op_t *op)
 {
     ngx_ams_rest_t  *rest = op->data;
 
-    if (op->rc == NGX_OK) {
-        ngx_ams_rest_json(rest, NGX_HTTP_OK, json_incref(op->set));
-
-    } else {
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "store error");
+    if (op->rc != NGX_OK) {
+        ngx_ams_rest_failed(rest, op);
+        return;
     }
 
+    ngx_ams_rest_json(rest, NGX_HTTP_OK, json_incref(op->set));
     ngx_ams_store_free(op);
 }
 

@@ -151,3 +151,46 @@ GET /LiveApp/streams/missing.m3u8
 --- error_code: 404
 --- response_body_like
 <center>nginx/1\.\d+\.\d+</center>
+
+=== TEST 12: cpu_limit is a percentage
+--- main_config
+ams {
+    cpu_limit  150;
+}
+--- must_die
+--- error_log
+"cpu_limit" and "memory_limit" are percentages, 0..100
+
+=== TEST 13: a JWT key too short to be safe
+--- main_config
+ams {
+    application LiveApp {
+        publish_jwt_control_enabled  on;
+        jwt_stream_secret_key        short;
+    }
+}
+--- must_die
+--- error_log
+"jwt_stream_secret_key" must be at least 32 characters
+
+=== TEST 14: webhooks are http://
+--- main_config
+ams {
+    application LiveApp {
+        listener_hook_url  https://hooks.example.com/ams;
+    }
+}
+--- must_die
+--- error_log
+only http:// webhooks are supported
+
+=== TEST 15: the REST API answers with AMS's Result when an application is unknown
+--- config
+location ~ ^/[^/]+/rest/ {
+    ams_rest;
+}
+--- request
+GET /NoSuchApp/rest/v2/broadcasts/count
+--- error_code: 404
+--- response_body_like
+^\{"success":false,"message":"no such application or not a REST v2 path"

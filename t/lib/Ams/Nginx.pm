@@ -95,6 +95,9 @@ ams {
     storage        \$MEDIA;
     thread_pool    ams;
     bus_zone_size  128m;
+    # the suite loads a shared machine: only t/resource_limits.t limits
+    cpu_limit      100;
+    memory_limit   100;
 
 $applications
 }
