@@ -1,6 +1,6 @@
 # "nginx -s reload" while publishing: the old worker keeps the publisher,
-# the bus zone survives, HLS keeps advancing and players on the new
-# workers find the stream.
+# the bus zone survives, HLS keeps advancing, players on the new workers
+# find the stream, and its broadcast record stays "broadcasting".
 
 use strict;
 use warnings;
@@ -8,6 +8,7 @@ use warnings;
 use Test::More;
 use Ams::Nginx;
 use Ams::Media;
+use Ams::Rest;
 
 my $ng = Ams::Nginx->new(workers => 2)->start;
 my $port = $ng->rtmp_port;
@@ -31,6 +32,10 @@ ok(poll_until(sub {
     my ($s) = playlist_segments(slurp("$dir/live.m3u8"));
     @$s && $s->[-1][1] ne $last;
 }, 15), 'HLS keeps advancing after the reload');
+
+my ($st, $doc) = rest($ng, 'GET', '/LiveApp/rest/v2/broadcasts/live');
+is($doc && $doc->{status}, 'broadcasting',
+   'the record is still broadcasting (a reload is not a cold start)');
 
 my $probe = ffprobe("rtmp://127.0.0.1:$port/LiveApp/live", '-rw_timeout', '5000000');
 my ($v) = av_streams($probe);
