@@ -50,6 +50,7 @@ static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
 
 
 static ngx_str_t  ngx_ams_media_cookie = ngx_string("AMSVIEWER");
+static time_t     ngx_ams_media_full_logged;
 
 
 ngx_int_t
@@ -179,8 +180,17 @@ ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
         return NGX_OK;
     }
 
-    (void) ngx_ams_viewer_add(st, ctx->key, ctx->type,
-                              ctx->app->viewer_timeout);
+    if (ngx_ams_viewer_add(st, ctx->key, ctx->type, ctx->app->viewer_timeout)
+        == NGX_BUSY
+        && ngx_time() - ngx_ams_media_full_logged >= 10)
+    {
+        /* served all the same; said at most every 10 s per worker */
+        ngx_ams_media_full_logged = ngx_time();
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ams media: viewer table of \"%V/%V\" is full, "
+                      "new viewers are not counted", &ctx->app->name,
+                      &ctx->id);
+    }
 
     if (new_cookie || ctx->pending) {
         return ngx_ams_media_set_cookie(r, ctx->key);

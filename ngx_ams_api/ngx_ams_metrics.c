@@ -97,6 +97,10 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
         "one-second samples.\n"
         "# TYPE ams_node_cpu_percent gauge\n"
         "ams_node_cpu_percent %uA\n"
+        "# HELP ams_process_cpu_percent CPU load of nginx's own processes, "
+        "percent of the machine.\n"
+        "# TYPE ams_process_cpu_percent gauge\n"
+        "ams_process_cpu_percent %uA\n"
         "# HELP ams_node_cpu_limit_percent Load above which new work is "
         "refused (cpu_limit).\n"
         "# TYPE ams_node_cpu_limit_percent gauge\n"
@@ -137,7 +141,7 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
         "# TYPE ams_bus_workers gauge\n"
         "ams_bus_workers %ui\n"
         "%s",
-        m.streams, ns->cpu_percent, amcf->cpu_limit, ns->memory_percent,
+        m.streams, ns->cpu_percent, ns->process_cpu_percent, amcf->cpu_limit, ns->memory_percent,
         amcf->memory_limit, ns->memory_total, ns->memory_available,
         ns->disk_total, ns->disk_free, ns->overloaded ? 1 : 0,
         ns->refused_publishers, ns->refused_viewers, amcf->max_streams,

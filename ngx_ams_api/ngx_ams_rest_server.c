@@ -143,14 +143,15 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
 }
 
 
-/* AMS reports loads in percent; the process figures are the node's */
+/* AMS's figures: loads in percent of the machine, process CPU time in
+ * ms; "the process" is nginx: its master and workers */
 static json_t *
 ngx_ams_rest_cpu(ngx_ams_node_stats_t *ns)
 {
-    return json_pack("{s:i, s:i, s:i}",
+    return json_pack("{s:i, s:i, s:I}",
                      "systemCPULoad", (int) ns->cpu_percent,
-                     "processCPULoad", (int) ns->cpu_percent,
-                     "processCPUTime", 0);
+                     "processCPULoad", (int) ns->process_cpu_percent,
+                     "processCPUTime", (json_int_t) ns->process_cpu_ms);
 }
 
 

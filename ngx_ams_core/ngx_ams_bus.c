@@ -552,6 +552,27 @@ ngx_ams_bus_workers(void)
 }
 
 
+ngx_uint_t
+ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max)
+{
+    ngx_uint_t             i, n;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return 0;
+    }
+
+    n = 0;
+    for (i = 0; i < NGX_AMS_MAX_WORKERS && n < max; i++) {
+        if (w->sh->slots[i].pid) {
+            pids[n++] = (ngx_pid_t) w->sh->slots[i].pid;
+        }
+    }
+
+    return n;
+}
+
+
 ngx_atomic_t *
 ngx_ams_bus_store_generation(void)
 {

@@ -122,6 +122,9 @@ typedef struct {
     ngx_atomic_t              sampled_at;    /* seconds, claims a sample */
     ngx_atomic_t              cpu_percent;   /* 5-sample moving average */
     ngx_atomic_t              cpu_instant;
+    ngx_atomic_t              process_cpu_percent;  /* nginx's processes */
+    uint64_t                  process_cpu_ms;       /* their CPU time */
+    uint64_t                  prev_process;         /* their jiffies */
     ngx_atomic_t              memory_percent;
     uint64_t                  memory_total;  /* bytes */
     uint64_t                  memory_available;
@@ -194,6 +197,7 @@ ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
 
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);
+ngx_uint_t ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max);
 ngx_atomic_t *ngx_ams_bus_store_generation(void);
 
 /* a live stream by name, for counters; NULL if none */

@@ -35,8 +35,12 @@ typedef struct {
     uint64_t                  disk_total;
     uint64_t                  disk_free;
     uint64_t                  disk_usable;
+    uint64_t                  process;       /* nginx's jiffies */
     ngx_uint_t                cpus;
     ngx_uint_t                ok;
+
+    ngx_pid_t                 pids[NGX_AMS_MAX_WORKERS + 1];
+    ngx_uint_t                npids;
 
     ngx_thread_task_t         task;
     ngx_uint_t                busy;
@@ -54,6 +58,7 @@ static void ngx_ams_stats_webhook(ngx_ams_node_stats_t *ns,
 static ngx_event_t             ngx_ams_stats_timer;
 static ngx_ams_stats_sample_t  ngx_ams_stats_sample;
 static time_t                  ngx_ams_stats_hooked;
+static uint64_t                ngx_ams_stats_ticks_per_s = 100;
 
 
 ngx_int_t
@@ -72,6 +77,10 @@ ngx_ams_stats_init_worker(ngx_cycle_t *cycle)
     ngx_ams_stats_sample.task.event.handler = ngx_ams_stats_done;
     ngx_ams_stats_sample.task.event.data = &ngx_ams_stats_sample;
     ngx_ams_stats_sample.task.event.log = cycle->log;
+
+    if (sysconf(_SC_CLK_TCK) > 0) {
+        ngx_ams_stats_ticks_per_s = (uint64_t) sysconf(_SC_CLK_TCK);
+    }
 
     ngx_ams_stats_timer.handler = ngx_ams_stats_tick;
     ngx_ams_stats_timer.log = cycle->log;
@@ -110,6 +119,13 @@ ngx_ams_stats_tick(ngx_event_t *ev)
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
+    /* whose CPU is "the process's": the master and every worker */
+    ngx_ams_stats_sample.npids = ngx_ams_bus_worker_pids(
+        ngx_ams_stats_sample.pids, NGX_AMS_MAX_WORKERS);
+    if (ngx_process == NGX_PROCESS_WORKER) {
+        ngx_ams_stats_sample.pids[ngx_ams_stats_sample.npids++] = getppid();
+    }
+
     ngx_ams_stats_sample.busy = 1;
 
     if (ngx_thread_task_post(amcf->thread_pool, &ngx_ams_stats_sample.task)
@@ -127,7 +143,8 @@ ngx_ams_stats_read(void *data, ngx_log_t *log)
     ngx_ams_stats_sample_t *s = data;
 
     FILE                *f;
-    char                 line[256];
+    char                 line[512], *p;
+    ngx_uint_t           i;
     unsigned long long   v[8], kb;
     struct statvfs       vfs;
 
@@ -176,6 +193,28 @@ ngx_ams_stats_read(void *data, ngx_log_t *log)
         fclose(f);
     }
 
+    s->process = 0;
+
+    for (i = 0; i < s->npids; i++) {
+        ngx_sprintf((u_char *) line, "/proc/%P/stat%Z", s->pids[i]);
+
+        f = fopen(line, "r");
+        if (f == NULL) {
+            continue;
+        }
+
+        /* after "(comm)": state and 10 more fields, then utime stime */
+        if (fgets(line, sizeof(line), f)
+            && (p = strrchr(line, ')')) != NULL
+            && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                      "%llu %llu", &v[0], &v[1]) == 2)
+        {
+            s->process += v[0] + v[1];
+        }
+
+        fclose(f);
+    }
+
     if (statvfs(s->storage, &vfs) == 0) {
         s->disk_total = (uint64_t) vfs.f_blocks * vfs.f_frsize;
         s->disk_free = (uint64_t) vfs.f_bfree * vfs.f_frsize;
@@ -213,6 +252,14 @@ ngx_ams_stats_done(ngx_event_t *ev)
         ns->cpu_instant = (ngx_atomic_uint_t) ((dt - di) * 100 / dt);
     }
 
+    /* a worker that left takes its jiffies along: skip that second */
+    if (ns->prev_total && dt > 0 && s->process >= ns->prev_process) {
+        ns->process_cpu_percent = (ngx_atomic_uint_t)
+            ((s->process - ns->prev_process) * 100 / dt);
+    }
+
+    ns->prev_process = s->process;
+    ns->process_cpu_ms = s->process * 1000 / ngx_ams_stats_ticks_per_s;
     ns->prev_total = s->total;
     ns->prev_idle = s->idle;
 

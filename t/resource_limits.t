@@ -70,6 +70,10 @@ ok(poll_until(sub { metric('ams_node_overloaded') == 1 }, 20),
    'with the CPU busy the node is overloaded')
     or diag 'cpu ' . cpu();
 ok(cpu() > 60, 'cpu-status reports the load above cpu_limit');
+my (undef, $status) = rest($ng, 'GET', '/rest/v2/cpu-status');
+ok($status->{processCPULoad} < $status->{systemCPULoad} - 20,
+   "processCPULoad is nginx's own ($status->{processCPULoad}%), not the "
+   . "burners' ($status->{systemCPULoad}%)");
 
 my $log = $ng->prefix . '/refused.log';
 my $pid = publish("$rtmp/after", seconds => 2, size => '320x240',

@@ -110,7 +110,9 @@ ok(exists $doc->{cpuUsage}{systemCPULoad}, 'reports the CPU load');
 is($doc->{totalLiveStreamSize}, 0, 'no live streams');
 
 ($st, $doc) = rest($ng, 'GET', '/rest/v2/cpu-status');
-ok($st == 200 && exists $doc->{systemCPULoad}, 'cpu-status');
+ok($st == 200 && exists $doc->{systemCPULoad}
+   && exists $doc->{processCPULoad} && $doc->{processCPUTime} >= 0,
+   'cpu-status');
 
 ($st, $doc) = rest($ng, 'GET', "$api/version");
 ok($st == 200 && $doc->{versionName}, 'version');
