@@ -32,7 +32,7 @@ typedef struct {
     ngx_str_t                 id;
     ngx_uint_t                type;
     uint64_t                  key;
-    ngx_uint_t                pending;
+    ngx_uint_t                new_cookie;    /* the key is ours: set it */
     ngx_uint_t                done;
     const char               *refused;
 } ngx_ams_media_ctx_t;
@@ -43,7 +43,7 @@ static ngx_int_t ngx_ams_media_parse(ngx_http_request_t *r,
 static ngx_uint_t ngx_ams_media_viewer(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static ngx_int_t ngx_ams_media_admit(ngx_http_request_t *r,
-    ngx_ams_media_ctx_t *ctx, ngx_uint_t cookie);
+    ngx_ams_media_ctx_t *ctx, ngx_uint_t new_cookie);
 static void ngx_ams_media_admitted(void *data, const char *refused);
 static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
     uint64_t key);
@@ -131,7 +131,7 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     case NGX_AGAIN:
         /* the request stays until the store answers */
         ngx_http_set_ctx(r, ctx, ngx_ams_api_module);
-        ctx->pending = (cookie == 2);
+        ctx->new_cookie = (cookie == 2);
         r->main->count++;
         return NGX_DONE;
 
@@ -192,7 +192,7 @@ ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
                       &ctx->id);
     }
 
-    if (new_cookie || ctx->pending) {
+    if (new_cookie || ctx->new_cookie) {
         return ngx_ams_media_set_cookie(r, ctx->key);
     }
 
