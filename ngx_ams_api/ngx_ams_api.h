@@ -36,6 +36,7 @@ typedef struct {
     ngx_str_t                 segment[6];    /* the path after rest/v2/ */
     ngx_uint_t                segments;
     json_t                   *body;
+    ngx_uint_t                statistics;    /* broadcast-statistics */
 } ngx_ams_rest_t;
 
 

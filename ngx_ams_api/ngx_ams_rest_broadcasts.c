@@ -308,7 +308,7 @@ ngx_ams_rest_get(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t statistics)
         return;
     }
 
-    op->live_only = statistics;   /* marks the kind of answer */
+    rest->statistics = statistics;
 
     ngx_ams_rest_post(rest, op, ngx_ams_rest_got);
 }
@@ -345,7 +345,7 @@ ngx_ams_rest_got(ngx_ams_store_op_t *op)
             ngx_ams_broadcast_viewers(st, rest->app, NGX_AMS_VIEWER_DASH)));
     }
 
-    if (op->live_only) {
+    if (rest->statistics) {
         doc = json_pack("{s:O?, s:O?, s:O?, s:O?}",
                         "totalRTMPWatchersCount",
                         json_object_get(op->doc, "rtmpViewerCount"),

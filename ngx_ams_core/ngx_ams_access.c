@@ -25,14 +25,15 @@ struct ngx_ams_access_s {
     ngx_uint_t                publish;
     ngx_uint_t                cancelled;
     ngx_log_t                *log;
+    char                      id[NGX_AMS_STORE_ID_LEN];  /* the stream */
 };
 
 
 static ngx_int_t ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log);
 static void ngx_ams_access_done(ngx_ams_store_op_t *ops);
-static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_store_op_t *op,
-    ngx_uint_t publish);
+static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_access_t *acc,
+    ngx_ams_store_op_t *op);
 
 
 ngx_int_t
@@ -84,6 +85,8 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     acc->data = data;
     acc->publish = publish;
     acc->log = log;
+    ngx_cpystrn((u_char *) acc->id, id->data,
+                ngx_min(id->len + 1, sizeof(acc->id)));
 
     chain = NULL;
 
@@ -104,10 +107,6 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
             ngx_free(acc);
             return NGX_ERROR;
         }
-
-        /* the stream the token must name travels in "search" */
-        ngx_cpystrn((u_char *) op->search, id->data,
-                    ngx_min(id->len + 1, sizeof(op->search)));
 
         op->next = chain;
         chain = op;
@@ -149,7 +148,7 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 
     for (op = ops; op; op = op->next) {
         if (ngx_strcmp(op->collection, NGX_AMS_COLL_TOKEN) == 0) {
-            if (!ngx_ams_access_token_valid(op, acc->publish)) {
+            if (!ngx_ams_access_token_valid(acc, op)) {
                 refused = NGX_AMS_REFUSED_TOKEN;
             }
 
@@ -174,10 +173,13 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 
 /* AMS's Token: {tokenId, streamId, expireDate (s), type} */
 static ngx_uint_t
-ngx_ams_access_token_valid(ngx_ams_store_op_t *op, ngx_uint_t publish)
+ngx_ams_access_token_valid(ngx_ams_access_t *acc, ngx_ams_store_op_t *op)
 {
     json_t      *stream, *type, *expire;
+    ngx_uint_t   publish;
     const char  *why;
+
+    publish = acc->publish;
 
     if (op->rc != NGX_OK) {
         why = op->rc == NGX_DECLINED ? "unknown or used token" : "store error";
@@ -189,7 +191,7 @@ ngx_ams_access_token_valid(ngx_ams_store_op_t *op, ngx_uint_t publish)
     expire = json_object_get(op->doc, "expireDate");
 
     if (!json_is_string(stream)
-        || ngx_strcmp(json_string_value(stream), op->search) != 0)
+        || ngx_strcmp(json_string_value(stream), acc->id) != 0)
     {
         why = "token of another stream";
         goto invalid;
@@ -216,7 +218,7 @@ invalid:
 
     ngx_log_error(NGX_LOG_WARN, op->log, 0,
                   "ams access: %s of \"%s\" refused: %s",
-                  publish ? "publish" : "play", op->search, why);
+                  publish ? "publish" : "play", acc->id, why);
     return 0;
 }
 

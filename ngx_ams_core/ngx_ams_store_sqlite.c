@@ -97,8 +97,13 @@ static const char  ngx_ams_sqlite_schema[] =
  * A document as readers see it: "broadcasting" with no refresh for
  * NGX_AMS_BROADCAST_STALE_MS was left by a node that died.  ?1 is now.
  */
+#define NGX_AMS_SQLITE_STR(n)    NGX_AMS_SQLITE_STR2(n)
+#define NGX_AMS_SQLITE_STR2(n)   #n
+#define NGX_AMS_SQLITE_STALE     NGX_AMS_SQLITE_STR(NGX_AMS_BROADCAST_STALE_MS)
+
 #define NGX_AMS_SQLITE_DOC                                                    \
-    "CASE WHEN status = 'broadcasting' AND update_time < ?1 - 20000"          \
+    "CASE WHEN status = 'broadcasting'"                                       \
+    " AND update_time < ?1 - " NGX_AMS_SQLITE_STALE                           \
     " THEN json_set(doc, '$.status', 'terminated_unexpectedly')"              \
     " ELSE doc END"
 
@@ -778,7 +783,7 @@ ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op)
     stmt = ngx_ams_sqlite_prepare(db, op, op->live_only
         ? "SELECT count(*) FROM docs WHERE coll = ?2 AND app = ?3"
           " AND ?4 IS NOT NULL AND status = 'broadcasting'"
-          " AND update_time >= ?1 - 20000"
+          " AND update_time >= ?1 - " NGX_AMS_SQLITE_STALE
         : "SELECT count(*) FROM docs WHERE ?1 IS NOT NULL AND coll = ?2"
           " AND app = ?3 AND ?4 IS NOT NULL");
     if (stmt == NULL) {
