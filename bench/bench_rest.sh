@@ -31,49 +31,15 @@ P="$OUT/srv-rest"
 
 command -v wrk >/dev/null || { echo "wrk is needed (apt install wrk)"; exit 1; }
 
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 rm -rf "$P"
-mkdir -p "$P/media" "$P/temp"
-chmod 0777 "$P/media"
-
-cat >"$P/nginx.conf" <<CONF
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-load_module $MODULES/ngx_ams_core_module.so;
-load_module $MODULES/ngx_ams_ingest_module.so;
-load_module $MODULES/ngx_ams_packager_module.so;
-load_module $MODULES/ngx_ams_api_module.so;
-worker_processes  2;
-pid               $P/nginx.pid;
-error_log         $P/error.log warn;
-events { worker_connections 4096; }
-thread_pool ams threads=4;
-ams {
-    storage        $P/media;
-    database       $P/data/ams.db;
-    thread_pool    ams;
-    bus_zone_size  64m;
-    cpu_limit      100;   # measure, do not refuse
-    memory_limit   100;
-    application LiveApp { }
-}
-http {
-    access_log  off;
-    client_body_temp_path  $P/temp/body;
-    proxy_temp_path        $P/temp/proxy;
-    fastcgi_temp_path      $P/temp/fastcgi;
-    uwsgi_temp_path        $P/temp/uwsgi;
-    scgi_temp_path         $P/temp/scgi;
-    server {
-        listen 127.0.0.1:$PORT;
-        location ~ ^/[^/]+/rest/ { ams_rest; }
-        location /static/ { root $P; default_type application/json; }
-    }
-}
-CONF
-
-nginx -p "$P/" -c "$P/nginx.conf" -e "$P/error.log"
-trap 'kill $(cat "$P/nginx.pid") 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$P/nginx.pid" ] && break; sleep 0.05; done
-sleep 0.5
+bench_ams_api_conf "$P" "$PORT" "" \
+    "bus_zone_size 64m; application LiveApp { }" \
+    "location /static/ { root $P; default_type application/json; }"
+bench_start "$P"
+trap 'bench_stop "$P"' EXIT
 
 BASE="http://127.0.0.1:$PORT"
 API="$BASE/LiveApp/rest/v2"

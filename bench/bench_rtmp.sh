@@ -32,9 +32,9 @@ TICK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
 ulimit -n 20000 2>/dev/null || true
 
-cc -O2 -Wall -I"$ROOT/ngx_ams_ingest" -o "$OUT/ams_rtmp_load" \
-    "$ROOT/bench/ams_rtmp_load.c" "$ROOT/ngx_ams_ingest/ngx_ams_rtmp_chunk.c" \
-    "$ROOT/ngx_ams_ingest/ngx_ams_amf0.c"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_load_client
 
 INPUT="$OUT/input.flv"
 if [ ! -s "$INPUT" ]; then

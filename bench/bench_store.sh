@@ -27,63 +27,18 @@ HOOK_PORT=15082
 mkdir -p "$OUT"
 ulimit -n 20000 2>/dev/null || true
 
-cc -O2 -Wall -I"$ROOT/ngx_ams_ingest" -o "$OUT/ams_rtmp_load" \
-    "$ROOT/bench/ams_rtmp_load.c" "$ROOT/ngx_ams_ingest/ngx_ams_rtmp_chunk.c" \
-    "$ROOT/ngx_ams_ingest/ngx_ams_amf0.c"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_load_client
 
 SMALL="$OUT/small.flv"
 [ -s "$SMALL" ] || ffmpeg -v error -y -f lavfi -i testsrc2=size=160x90:rate=10 \
     -t 90 -c:v libx264 -preset veryfast -b:v 40k -g 20 -pix_fmt yuv420p \
     -an -f flv "$SMALL"
 
-start() {   # prefix, config
-    local p=$1
-    nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log"
-    for _ in $(seq 100); do [ -s "$p/nginx.pid" ] && break; sleep 0.05; done
-    sleep 0.5
-}
-
-stop() { kill "$(cat "$1/nginx.pid")" 2>/dev/null || true; sleep 1; }
-
 ams_conf() {
-    local p=$1
-    mkdir -p "$p/media" "$p/temp"
-    chmod 0777 "$p/media"
-    cat >"$p/nginx.conf" <<CONF
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-load_module $MODULES/ngx_ams_core_module.so;
-load_module $MODULES/ngx_ams_ingest_module.so;
-load_module $MODULES/ngx_ams_packager_module.so;
-load_module $MODULES/ngx_ams_api_module.so;
-worker_processes  2;
-pid               $p/nginx.pid;
-error_log         $p/error.log warn;
-events { worker_connections 8192; }
-thread_pool ams threads=4;
-ams {
-    storage        $p/media;
-    database       $p/data/ams.db;
-    thread_pool    ams;
-    bus_zone_size  512m;
-    stream_buffer  256k;
-    cpu_limit      100;   # measure, do not refuse
-    memory_limit   100;
-    application LiveApp { hls off; }
-}
-stream { server { listen 127.0.0.1:$RTMP_PORT; ams_rtmp; } }
-http {
-    access_log  off;
-    client_body_temp_path  $p/temp/body;
-    proxy_temp_path        $p/temp/proxy;
-    fastcgi_temp_path      $p/temp/fastcgi;
-    uwsgi_temp_path        $p/temp/uwsgi;
-    scgi_temp_path         $p/temp/scgi;
-    server {
-        listen 127.0.0.1:$HTTP_PORT;
-        location ~ ^/[^/]+/rest/ { ams_rest; }
-    }
-}
-CONF
+    bench_ams_api_conf "$1" "$HTTP_PORT" "$RTMP_PORT" \
+        "bus_zone_size 512m; stream_buffer 256k; application LiveApp { hls off; }"
 }
 
 median() { sort -n | awk '$1 >= 0 {a[++n]=$1} END {print n ? a[int((n+1)/2)] : -1}'; }
@@ -93,9 +48,9 @@ median() { sort -n | awk '$1 >= 0 {a[++n]=$1} END {print n ? a[int((n+1)/2)] : -
 P="$OUT/srv-store"
 rm -rf "$P"; mkdir -p "$P"
 ams_conf "$P"
-start "$P"
+bench_start "$P"
 AMS_MS=$(perl "$ROOT/bench/store_latency.pl" ams $RTMP_PORT $HTTP_PORT "$TRIES" | median)
-stop "$P"
+bench_stop "$P"
 
 R="$OUT/srv-store-rtmp"
 rm -rf "$R"; mkdir -p "$R"
@@ -115,9 +70,9 @@ rtmp {
     }
 }
 CONF
-start "$R"
+bench_start "$R"
 RTMP_MS=$(perl "$ROOT/bench/store_latency.pl" rtmp $RTMP_PORT $HOOK_PORT "$TRIES" | median)
-stop "$R"
+bench_stop "$R"
 
 # --- 2. 500 live streams refreshing -----------------------------------------
 
@@ -138,7 +93,7 @@ LUA
 
 rm -rf "$P"; mkdir -p "$P"
 ams_conf "$P"
-start "$P"
+bench_start "$P"
 perl "$ROOT/bench/fill_records.pl" "$HTTP_PORT" 400 s >/dev/null
 IDLE_PUT=$(put_rate)
 
@@ -160,7 +115,7 @@ FRESH=$(curl -s "http://127.0.0.1:$HTTP_PORT/LiveApp/rest/v2/broadcasts/list/0/2
         }
         print "$fresh/$n";')
 wait $LOAD || true
-stop "$P"
+bench_stop "$P"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 

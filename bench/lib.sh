@@ -1,0 +1,62 @@
+# Sourced by the bench scripts (ROOT, OUT and MODULES set): the RTMP load
+# client, an nginx-ams node with the REST API, starting and stopping one.
+
+bench_load_client() {
+    cc -O2 -Wall -I"$ROOT/ngx_ams_ingest" -o "$OUT/ams_rtmp_load" \
+        "$ROOT/bench/ams_rtmp_load.c" "$ROOT/ngx_ams_ingest/ngx_ams_rtmp_chunk.c" \
+        "$ROOT/ngx_ams_ingest/ngx_ams_amf0.c"
+}
+
+# bench_ams_api_conf PREFIX HTTP_PORT [RTMP_PORT] [AMS_LINES] [LOCATIONS]:
+# 2 workers, the store under PREFIX/data, limits that never refuse (a
+# benchmark measures), REST on HTTP_PORT, RTMP when RTMP_PORT is given
+bench_ams_api_conf() {
+    local p=$1 http=$2 rtmp=${3:-} ams=${4:-} locations=${5:-} stream=
+    [ -n "$rtmp" ] \
+        && stream="stream { server { listen 127.0.0.1:$rtmp; ams_rtmp; } }"
+    mkdir -p "$p/media" "$p/temp"
+    chmod 0777 "$p/media"
+    cat >"$p/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+load_module $MODULES/ngx_ams_core_module.so;
+load_module $MODULES/ngx_ams_ingest_module.so;
+load_module $MODULES/ngx_ams_packager_module.so;
+load_module $MODULES/ngx_ams_api_module.so;
+worker_processes  2;
+pid               $p/nginx.pid;
+error_log         $p/error.log warn;
+events { worker_connections 8192; }
+thread_pool ams threads=4;
+ams {
+    storage        $p/media;
+    database       $p/data/ams.db;
+    thread_pool    ams;
+    cpu_limit      100;   # measure, do not refuse
+    memory_limit   100;
+    $ams
+}
+$stream
+http {
+    access_log  off;
+    client_body_temp_path  $p/temp/body;
+    proxy_temp_path        $p/temp/proxy;
+    fastcgi_temp_path      $p/temp/fastcgi;
+    uwsgi_temp_path        $p/temp/uwsgi;
+    scgi_temp_path         $p/temp/scgi;
+    server {
+        listen 127.0.0.1:$http;
+        location ~ ^/[^/]+/rest/ { ams_rest; }
+        $locations
+    }
+}
+CONF
+}
+
+bench_start() {   # PREFIX holding nginx.conf
+    local p=$1
+    nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log"
+    for _ in $(seq 100); do [ -s "$p/nginx.pid" ] && break; sleep 0.05; done
+    sleep 0.5
+}
+
+bench_stop() { kill "$(cat "$1/nginx.pid")" 2>/dev/null || true; sleep 1; }
