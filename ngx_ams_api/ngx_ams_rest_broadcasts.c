@@ -413,7 +413,7 @@ ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id)
 
     st = ngx_ams_bus_find(&rest->app->name, id);
     if (st) {
-        st->stop = 1;
+        ngx_ams_bus_request(st, NGX_AMS_REQUEST_STOP);
     }
 
     ngx_ams_rest_post(rest, op, ngx_ams_rest_changed);

@@ -2,7 +2,12 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Broadcast records: the lifecycle of a stream in the store.
+ * Broadcast records: the lifecycle of a stream in the store, following
+ * the publish and unpublish chains.  What a stream writes depends on its
+ * source: a publisher owns its record (status, originAdress, figures); a
+ * relay (an edge pulling from an origin) only adds its viewers, never
+ * taking the record from the origin that owns it; a transcoder's rung
+ * has no record of its own, as in Ant Media Server.
  *
  * The publishing worker owns the record of each stream it publishes.  One
  * timer per worker, each second, collects the streams due for their 10 s
@@ -19,7 +24,6 @@
 #include "ngx_ams_store.h"
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
-#include "ngx_ams_webhook.h"
 
 
 #define NGX_AMS_BROADCAST_TICK   1000
@@ -32,6 +36,7 @@ typedef struct {
     ngx_ams_app_conf_t       *app;
     ngx_msec_t                refreshed;
     uint64_t                  bytes;         /* at the last refresh */
+    ngx_uint_t                relay;
 } ngx_ams_broadcast_local_t;
 
 
@@ -39,6 +44,13 @@ static void ngx_ams_broadcast_tick(ngx_event_t *ev);
 static json_t *ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b,
     ngx_msec_t elapsed);
 static void ngx_ams_broadcast_post(ngx_ams_store_op_t *op);
+static ngx_int_t ngx_ams_broadcast_started(ngx_ams_stream_t *st,
+    ngx_ams_app_conf_t *app, ngx_log_t *log);
+static void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
+
+
+static ngx_ams_publish_pt    ngx_ams_broadcast_next_publish;
+static ngx_ams_unpublish_pt  ngx_ams_broadcast_next_unpublish;
 
 
 static ngx_queue_t   ngx_ams_broadcast_local;
@@ -59,6 +71,17 @@ ngx_ams_broadcast_init_worker(ngx_cycle_t *cycle)
 
 
 void
+ngx_ams_broadcast_init_chains(void)
+{
+    ngx_ams_broadcast_next_publish = ngx_ams_publish_handler;
+    ngx_ams_publish_handler = ngx_ams_broadcast_started;
+
+    ngx_ams_broadcast_next_unpublish = ngx_ams_unpublish_handler;
+    ngx_ams_unpublish_handler = ngx_ams_broadcast_ended;
+}
+
+
+static ngx_int_t
 ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
@@ -71,20 +94,30 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
+    if (st->source_kind == NGX_AMS_SOURCE_RENDITION) {
+        return ngx_ams_broadcast_next_publish(st, app, log);
+    }
+
     b = ngx_calloc(sizeof(ngx_ams_broadcast_local_t), log);
     if (b == NULL) {
-        return;
+        return ngx_ams_broadcast_next_publish(st, app, log);
     }
 
     b->stream = st;
     b->generation = st->generation;
     b->app = app;
     b->refreshed = ngx_current_msec;
+    b->relay = (st->source_kind == NGX_AMS_SOURCE_RELAY);
 
     ngx_queue_insert_tail(&ngx_ams_broadcast_local, &b->queue);
 
     if (!ngx_ams_broadcast_timer.timer_set) {
         ngx_add_timer(&ngx_ams_broadcast_timer, NGX_AMS_BROADCAST_TICK);
+    }
+
+    if (b->relay) {
+        /* the origin owns the record: refreshes add this node's viewers */
+        return ngx_ams_broadcast_next_publish(st, app, log);
     }
 
     id.data = st->name;
@@ -93,7 +126,7 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_BROADCAST,
                           &app->name, &id, log);
     if (op == NULL) {
-        return;
+        return ngx_ams_broadcast_next_publish(st, app, log);
     }
 
     now = op->now_ms;
@@ -120,16 +153,16 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     if (set == NULL || op->on_insert == NULL) {
         ngx_ams_store_free(op);
-        return;
+
+    } else {
+        ngx_ams_broadcast_post(op);
     }
 
-    ngx_ams_broadcast_post(op);
-
-    ngx_ams_webhook_stream(app, &id, "liveStreamStarted", log);
+    return ngx_ams_broadcast_next_publish(st, app, log);
 }
 
 
-void
+static void
 ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 {
     json_t                     *set;
@@ -154,6 +187,7 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
     }
 
     if (b == NULL) {
+        ngx_ams_broadcast_next_unpublish(st, log);
         return;
     }
 
@@ -164,7 +198,20 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 
     op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST,
                           &b->app->name, &id, log);
-    if (op) {
+
+    if (op && b->relay) {
+        /* this node's viewers leave with the relay; the record stays */
+        op->set = json_pack("{s:I, s:I, s:I}",
+                            "hlsViewerCount", (json_int_t) 0,
+                            "dashViewerCount", (json_int_t) 0,
+                            "rtmpViewerCount", (json_int_t) 0);
+        if (op->set) {
+            ngx_ams_broadcast_post(op);
+        } else {
+            ngx_ams_store_free(op);
+        }
+
+    } else if (op) {
         set = ngx_ams_broadcast_figures(b, ngx_current_msec - b->refreshed);
 
         if (set) {
@@ -184,9 +231,9 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
         }
     }
 
-    ngx_ams_webhook_stream(b->app, &id, "liveStreamEnded", log);
-
     ngx_free(b);
+
+    ngx_ams_broadcast_next_unpublish(st, log);
 }
 
 
@@ -202,6 +249,17 @@ ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
     bitrate = elapsed ? (bytes - b->bytes) * 8 * 1000 / elapsed : 0;
 
     b->bytes = bytes;
+
+    if (b->relay) {
+        return json_pack("{s:I, s:I, s:I}",
+                         "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
+                         "hlsViewerCount", (json_int_t)
+                             ngx_ams_broadcast_viewers(st, b->app,
+                                                       NGX_AMS_VIEWER_HLS),
+                         "dashViewerCount", (json_int_t)
+                             ngx_ams_broadcast_viewers(st, b->app,
+                                                       NGX_AMS_VIEWER_DASH));
+    }
 
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                      "updateTime", (json_int_t) ngx_ams_store_now_ms(),

@@ -26,9 +26,8 @@
 
 
 
-void ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
-    ngx_log_t *log);
-void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
+/* records follow the publish and unpublish chains */
+void ngx_ams_broadcast_init_chains(void);
 
 /* viewer counts of a live stream as AMS reports them */
 ngx_uint_t ngx_ams_broadcast_viewers(ngx_ams_stream_t *st,

@@ -2,9 +2,13 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * The media bus: the stream registry in a shared-memory zone, and the
- * wake-ups that carry "new frames" from the writing worker to readers in
- * any worker.
+ * The media bus: the stream registry in a shared-memory zone, the wake-ups
+ * that carry "new frames" from the writing worker to readers in any
+ * worker, and the requests readers send back to a stream's source.
+ *
+ * Streams are found by a hash of (application, name) chained through the
+ * stream slots, under the zone mutex: an HLS request or a player joining
+ * costs the same with one live stream or a thousand.
  *
  * Each worker claims a slot in the zone and binds a datagram socket in the
  * abstract namespace named after the zone and the slot.  A stream keeps a
@@ -15,12 +19,19 @@
  * the woken worker before it looks at its readers, so no frame is missed
  * and a burst of frames costs one wake-up.
  *
- * Readers run at most once per "wake_interval": a wake-up that comes
- * sooner leaves "pending" set (so writers send nothing more) and arms a
- * timer.  Each player then sends several frames per system call instead
- * of one, at the price of that much latency.  A keyframe written in this
+ * Batched readers run at most once per "wake_interval": a wake-up that
+ * comes sooner leaves "pending" set (so writers send nothing more) and
+ * arms a timer.  Each player then sends several frames per system call
+ * instead of one, at the price of that much latency.  Immediate readers
+ * (WebRTC) run on every wake-up; a worker that has any clears "pending"
+ * each time, so its writers wake it per frame.  A keyframe written in this
  * worker runs its readers at once: it may close an HLS segment, and the
  * playlist should name it without delay.
+ *
+ * The same wake-up carries two other kinds of news: a request to one of
+ * this worker's sources (stop, keyframe), flagged in the worker's slot,
+ * and "a stream was published" for workers with readers waiting for one,
+ * noticed by the zone's publish counter moving.
  */
 
 
@@ -31,24 +42,30 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
-#include "ngx_ams_viewers.h"
-#include "ngx_ams_broadcast.h"
 
 
-#define NGX_AMS_RING_INDEX   4096
+#define NGX_AMS_RING_INITIAL_INDEX   1024
+#define NGX_AMS_RING_INITIAL_DATA    (256 * 1024)
+#define NGX_AMS_RING_MAX_INDEX       65536
+#define NGX_AMS_RING_GRACE           10000   /* ms a retired ring lives */
 
 
 typedef struct {
     ngx_atomic_t             pid;
     ngx_atomic_t             pending;
+    ngx_atomic_t             requests;       /* a source here was asked */
 } ngx_ams_worker_slot_t;
 
 
 typedef struct {
     uint64_t                 token;          /* names this zone's sockets */
     ngx_uint_t               max_streams;
-    size_t                   ring_data_size;
+    size_t                   ring_data_size; /* the most a ring may hold */
     ngx_uint_t               generation;
+    ngx_atomic_t             publishes;      /* moves on every publish */
+    volatile uint64_t        waiters_mask;   /* slots with waiting readers */
+    ngx_uint_t               hash_mask;
+    ngx_int_t               *hash;           /* first stream of a bucket */
     ngx_ams_worker_slot_t    slots[NGX_AMS_MAX_WORKERS];
     ngx_ams_node_stats_t     stats;
     ngx_atomic_t             store_generation;  /* bumped by every write */
@@ -67,7 +84,11 @@ typedef struct {
     ngx_msec_t               interval;
     ngx_msec_t               last_run;
     ngx_uint_t               urgent;
-    ngx_queue_t              subs;
+    ngx_uint_t               seen_publishes;
+    ngx_queue_t              batched;        /* open readers */
+    ngx_queue_t              immediate;
+    ngx_queue_t              waiting;        /* readers waiting for a stream */
+    ngx_queue_t              sources;        /* streams published here */
     uint32_t                *local_readers;  /* per stream index */
     struct sockaddr_un       addr[NGX_AMS_MAX_WORKERS];
     socklen_t                addr_len;
@@ -81,13 +102,25 @@ static void ngx_ams_bus_release_slot_locked(ngx_uint_t slot);
 static ngx_int_t ngx_ams_bus_open_socket(ngx_cycle_t *cycle);
 static void ngx_ams_bus_wake_handler(ngx_event_t *ev);
 static void ngx_ams_bus_run_readers(ngx_event_t *ev);
+static void ngx_ams_bus_run_queue(ngx_queue_t *queue);
+static void ngx_ams_bus_run_requests(void);
+static void ngx_ams_bus_run_waiting(void);
+static void ngx_ams_bus_wake_slot(ngx_uint_t i);
 static void ngx_ams_bus_notify(ngx_ams_stream_t *st);
+static ngx_uint_t ngx_ams_bus_hash(u_char *app, size_t app_len, u_char *name,
+    size_t name_len);
+static void ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st);
+static void ngx_ams_bus_end_locked(ngx_ams_stream_t *st);
 static void ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st);
 static ngx_uint_t ngx_ams_bus_pid_alive(ngx_pid_t pid);
 static ngx_ams_stream_t *ngx_ams_bus_find_locked(ngx_str_t *app,
     ngx_str_t *name);
-static void ngx_ams_bus_subscribe_locked(ngx_ams_sub_t *sub,
+static void ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd,
     ngx_ams_stream_t *st);
+static void ngx_ams_bus_stream_missing(ngx_str_t *app, ngx_str_t *name,
+    ngx_log_t *log);
+static ngx_uint_t ngx_ams_reader_ended(ngx_ams_reader_t *rd);
+static ngx_int_t ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f);
 
 
 static ngx_ams_bus_worker_t  ngx_ams_bus_worker = { .slot = -1 };
@@ -99,7 +132,7 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_ams_main_conf_t *amcf = shm_zone->data;
 
     size_t             size;
-    ngx_uint_t         i;
+    ngx_uint_t         i, buckets;
     ngx_slab_pool_t   *shpool;
     ngx_ams_bus_sh_t  *sh;
 
@@ -121,6 +154,24 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    /* at least two buckets a stream keeps chains short */
+    for (buckets = 64; buckets < 2 * amcf->max_streams; buckets <<= 1) {
+        /* void */
+    }
+
+    sh->hash = ngx_slab_alloc(shpool, buckets * sizeof(ngx_int_t));
+    if (sh->hash == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ams: bus_zone_size too small for %ui streams",
+                      amcf->max_streams);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < buckets; i++) {
+        sh->hash[i] = -1;
+    }
+
+    sh->hash_mask = buckets - 1;
     sh->token = ((uint64_t) ngx_random() << 32) ^ (uint64_t) ngx_random()
                 ^ ((uint64_t) ngx_pid << 16) ^ (uint64_t) ngx_time();
     sh->max_streams = amcf->max_streams;
@@ -128,6 +179,7 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     for (i = 0; i < sh->max_streams; i++) {
         sh->streams[i].index = i;
+        sh->streams[i].hash_next = -1;
     }
 
     shpool->data = sh;
@@ -172,7 +224,10 @@ ngx_ams_bus_init_worker(ngx_cycle_t *cycle)
     w->shpool = (ngx_slab_pool_t *) amcf->shm_zone->shm.addr;
     w->sh = w->shpool->data;
 
-    ngx_queue_init(&w->subs);
+    ngx_queue_init(&w->batched);
+    ngx_queue_init(&w->immediate);
+    ngx_queue_init(&w->waiting);
+    ngx_queue_init(&w->sources);
 
     w->local_readers = ngx_pcalloc(cycle->pool,
                                    w->sh->max_streams * sizeof(uint32_t));
@@ -238,7 +293,10 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
     if (found != -1) {
         w->sh->slots[found].pid = ngx_pid;
         w->sh->slots[found].pending = 0;
+        w->sh->slots[found].requests = 0;
     }
+
+    w->seen_publishes = w->sh->publishes;
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
@@ -273,7 +331,7 @@ ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
                            __ATOMIC_SEQ_CST);
 
         if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_slot == slot) {
-            st->state = NGX_AMS_STREAM_ENDED;
+            ngx_ams_bus_end_locked(st);
         }
 
         if (st->state == NGX_AMS_STREAM_ENDED && st->readers_mask == 0) {
@@ -281,8 +339,12 @@ ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
         }
     }
 
+    __atomic_and_fetch(&w->sh->waiters_mask, ~((uint64_t) 1 << slot),
+                       __ATOMIC_SEQ_CST);
+
     w->sh->slots[slot].pid = 0;
     w->sh->slots[slot].pending = 0;
+    w->sh->slots[slot].requests = 0;
 }
 
 
@@ -334,17 +396,22 @@ void
 ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
 {
     ngx_queue_t           *q;
-    ngx_ams_sub_t         *sub;
+    ngx_ams_reader_t      *rd;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    ngx_queue_t           *queues[] = { &w->batched, &w->immediate,
+                                        &w->waiting };
+    ngx_uint_t             i;
 
     if (w->slot == -1) {
         return;
     }
 
-    while (!ngx_queue_empty(&w->subs)) {
-        q = ngx_queue_head(&w->subs);
-        sub = ngx_queue_data(q, ngx_ams_sub_t, queue);
-        ngx_ams_bus_unsubscribe(sub);
+    for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+        while (!ngx_queue_empty(queues[i])) {
+            q = ngx_queue_head(queues[i]);
+            rd = ngx_queue_data(q, ngx_ams_reader_t, queue);
+            ngx_ams_reader_close(rd);
+        }
     }
 
     ngx_shmtx_lock(&w->shpool->mutex);
@@ -389,6 +456,14 @@ ngx_ams_bus_wake_handler(ngx_event_t *ev)
         if (!w->tick.timer_set) {
             ngx_add_timer(&w->tick, w->interval - since);
         }
+
+        if (!ngx_queue_empty(&w->immediate)) {
+            /* the tick runs the batched ones; these cannot wait */
+            __atomic_store_n(&w->sh->slots[w->slot].pending, 0,
+                             __ATOMIC_SEQ_CST);
+            ngx_ams_bus_run_queue(&w->immediate);
+        }
+
         return;
     }
 
@@ -403,8 +478,6 @@ ngx_ams_bus_wake_handler(ngx_event_t *ev)
 static void
 ngx_ams_bus_run_readers(ngx_event_t *ev)
 {
-    ngx_queue_t           *q, *next;
-    ngx_ams_sub_t         *sub;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     if (w->slot == -1) {
@@ -417,62 +490,231 @@ ngx_ams_bus_run_readers(ngx_event_t *ev)
     /* clear before looking, so a frame written meanwhile wakes us again */
     __atomic_store_n(&w->sh->slots[w->slot].pending, 0, __ATOMIC_SEQ_CST);
 
-    for (q = ngx_queue_head(&w->subs);
-         q != ngx_queue_sentinel(&w->subs);
+    ngx_ams_bus_run_requests();
+    ngx_ams_bus_run_queue(&w->immediate);
+    ngx_ams_bus_run_queue(&w->batched);
+    ngx_ams_bus_run_waiting();
+}
+
+
+static void
+ngx_ams_bus_run_queue(ngx_queue_t *queue)
+{
+    ngx_queue_t       *q, *next;
+    ngx_ams_reader_t  *rd;
+
+    for (q = ngx_queue_head(queue);
+         q != ngx_queue_sentinel(queue);
          q = next)
     {
         next = ngx_queue_next(q);
-        sub = ngx_queue_data(q, ngx_ams_sub_t, queue);
+        rd = ngx_queue_data(q, ngx_ams_reader_t, queue);
 
-        if (ngx_ams_ring_has_news(sub->stream->ring, &sub->reader)
-            || ngx_ams_bus_sub_ended(sub))
-        {
-            sub->handler(sub);
+        if (ngx_ams_reader_has_news(rd)) {
+            rd->handler(rd);
         }
     }
+}
+
+
+/* the sources of this worker that readers asked something of */
+
+static void
+ngx_ams_bus_run_requests(void)
+{
+    ngx_uint_t             req;
+    ngx_queue_t           *q, *next;
+    ngx_ams_source_t      *src;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (!ngx_atomic_cmp_set(&w->sh->slots[w->slot].requests, 1, 0)) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&w->sources);
+         q != ngx_queue_sentinel(&w->sources);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        src = ngx_queue_data(q, ngx_ams_source_t, queue);
+
+        req = __atomic_exchange_n(&src->stream->requests, 0,
+                                  __ATOMIC_SEQ_CST);
+
+        if ((req & NGX_AMS_REQUEST_KEYFRAME) && src->request_keyframe) {
+            src->request_keyframe(src);
+        }
+
+        /* last: stopping may unpublish and free the source */
+        if ((req & NGX_AMS_REQUEST_STOP) && src->stop) {
+            src->stop(src);
+        }
+    }
+}
+
+
+/* readers waiting for a stream, once something was published anywhere */
+
+static void
+ngx_ams_bus_run_waiting(void)
+{
+    ngx_queue_t           *q, *next;
+    ngx_ams_stream_t      *st;
+    ngx_ams_reader_t      *rd;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (ngx_queue_empty(&w->waiting)
+        || w->seen_publishes == w->sh->publishes)
+    {
+        return;
+    }
+
+    w->seen_publishes = w->sh->publishes;
+
+    for (q = ngx_queue_head(&w->waiting);
+         q != ngx_queue_sentinel(&w->waiting);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        rd = ngx_queue_data(q, ngx_ams_reader_t, queue);
+
+        ngx_shmtx_lock(&w->shpool->mutex);
+
+        st = ngx_ams_bus_find_locked(&rd->wait_app, &rd->wait_name);
+
+        if (st == NULL) {
+            ngx_shmtx_unlock(&w->shpool->mutex);
+            continue;
+        }
+
+        ngx_queue_remove(&rd->queue);
+        rd->waiting = 0;
+        ngx_ams_bus_reader_attach_locked(rd, st);
+
+        if (ngx_queue_empty(&w->waiting)) {
+            __atomic_and_fetch(&w->sh->waiters_mask,
+                               ~((uint64_t) 1 << w->slot), __ATOMIC_SEQ_CST);
+        }
+
+        ngx_shmtx_unlock(&w->shpool->mutex);
+
+        /* the handler may close other waiting readers: start over */
+        rd->handler(rd);
+        next = ngx_queue_head(&w->waiting);
+    }
+}
+
+
+static void
+ngx_ams_bus_wake_slot(ngx_uint_t i)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (!ngx_atomic_cmp_set(&w->sh->slots[i].pending, 0, 1)) {
+        return;
+    }
+
+    if ((ngx_int_t) i == w->slot) {
+        ngx_post_event(&w->local_wake, &ngx_posted_events);
+        return;
+    }
+
+    /* a full queue means that worker has wake-ups waiting already */
+    (void) sendto(w->conn->fd, "", 1, MSG_DONTWAIT,
+                  (struct sockaddr *) &w->addr[i], w->addr_len);
 }
 
 
 static void
 ngx_ams_bus_notify(ngx_ams_stream_t *st)
 {
-    ngx_uint_t              i;
-    uint64_t                mask;
-    ngx_ams_worker_slot_t  *slot;
-    ngx_ams_bus_worker_t   *w = &ngx_ams_bus_worker;
+    uint64_t  mask;
 
     mask = __atomic_load_n(&st->readers_mask, __ATOMIC_SEQ_CST);
 
     while (mask) {
-        i = __builtin_ctzll(mask);
+        ngx_ams_bus_wake_slot(__builtin_ctzll(mask));
         mask &= mask - 1;
-
-        slot = &w->sh->slots[i];
-
-        if (!ngx_atomic_cmp_set(&slot->pending, 0, 1)) {
-            continue;
-        }
-
-        if ((ngx_int_t) i == w->slot) {
-            ngx_post_event(&w->local_wake, &ngx_posted_events);
-            continue;
-        }
-
-        /* a full queue means that worker has wake-ups waiting already */
-        (void) sendto(w->conn->fd, "", 1, MSG_DONTWAIT,
-                      (struct sockaddr *) &w->addr[i], w->addr_len);
     }
+}
+
+
+/* FNV-1a over "app/name" */
+
+static ngx_uint_t
+ngx_ams_bus_hash(u_char *app, size_t app_len, u_char *name, size_t name_len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < app_len; i++) {
+        h = (h ^ app[i]) * 16777619u;
+    }
+
+    h = (h ^ '/') * 16777619u;
+
+    for (i = 0; i < name_len; i++) {
+        h = (h ^ name[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+static void
+ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st)
+{
+    ngx_uint_t             b;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    b = ngx_ams_bus_hash(st->app, st->app_len, st->name, st->name_len)
+        & w->sh->hash_mask;
+
+    st->hash_next = w->sh->hash[b];
+    w->sh->hash[b] = st->index;
+}
+
+
+/* an active stream ends: out of the registry, readers drain what is left */
+
+static void
+ngx_ams_bus_end_locked(ngx_ams_stream_t *st)
+{
+    ngx_int_t             *link;
+    ngx_uint_t             b;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    b = ngx_ams_bus_hash(st->app, st->app_len, st->name, st->name_len)
+        & w->sh->hash_mask;
+
+    for (link = &w->sh->hash[b]; *link != -1;
+         link = &w->sh->streams[*link].hash_next)
+    {
+        if (*link == (ngx_int_t) st->index) {
+            *link = st->hash_next;
+            break;
+        }
+    }
+
+    st->hash_next = -1;
+    st->state = NGX_AMS_STREAM_ENDED;
 }
 
 
 static ngx_ams_stream_t *
 ngx_ams_bus_find_locked(ngx_str_t *app, ngx_str_t *name)
 {
-    ngx_uint_t             i;
+    ngx_int_t              i;
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    for (i = 0; i < w->sh->max_streams; i++) {
+    i = w->sh->hash[ngx_ams_bus_hash(app->data, app->len, name->data,
+                                     name->len)
+                    & w->sh->hash_mask];
+
+    for ( /* void */ ; i != -1; i = st->hash_next) {
         st = &w->sh->streams[i];
 
         if (st->state == NGX_AMS_STREAM_ACTIVE
@@ -591,25 +833,55 @@ ngx_ams_bus_node_stats(void)
 }
 
 
+void *
+ngx_ams_bus_shm_calloc(size_t size)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        return NULL;
+    }
+
+    return ngx_slab_calloc(w->shpool, size);
+}
+
+
+void
+ngx_ams_bus_shm_free_locked(void *p)
+{
+    ngx_slab_free_locked(ngx_ams_bus_worker.shpool, p);
+}
+
+
+/* Context: the publishing worker's event loop */
+
 ngx_int_t
 ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
-    const char *publish_type, ngx_log_t *log, ngx_ams_stream_t **out)
+    ngx_ams_source_t *src, ngx_log_t *log, ngx_ams_stream_t **out)
 {
-    void                  *viewers;
-    size_t                 size;
+    size_t                 size, data_size;
+    uint64_t               waiters;
     ngx_uint_t             i;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    *out = NULL;
 
     if (w->slot == -1) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams bus: no \"ams\" block");
         return NGX_ERROR;
     }
 
-    if (name->len == 0 || name->len >= NGX_AMS_NAME_LEN) {
+    if (name->len == 0 || name->len >= NGX_AMS_NAME_LEN
+        || src->parent.len >= NGX_AMS_NAME_LEN)
+    {
         return NGX_ERROR;
     }
+
+    /* a ring starts small and grows with the stream's bitrate */
+    data_size = ngx_min(NGX_AMS_RING_INITIAL_DATA, w->sh->ring_data_size);
+    size = ngx_ams_ring_size(NGX_AMS_RING_INITIAL_INDEX, data_size);
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
@@ -621,7 +893,8 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
             return NGX_BUSY;
         }
 
-        st->state = NGX_AMS_STREAM_ENDED;
+        ngx_ams_bus_end_locked(st);
+
         if (st->readers_mask == 0) {
             ngx_ams_bus_free_stream_locked(st);
         }
@@ -644,35 +917,28 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    size = ngx_ams_ring_size(NGX_AMS_RING_INDEX, w->sh->ring_data_size);
-
     ring = ngx_slab_alloc_locked(w->shpool, size);
     if (ring == NULL) {
         ngx_shmtx_unlock(&w->shpool->mutex);
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "ams bus: zone full, no room for a %uz byte ring "
-                      "(bus_zone_size, stream_buffer)", size);
+                      "(bus_zone_size)", size);
         return NGX_ERROR;
     }
 
-    viewers = ngx_slab_calloc_locked(w->shpool, ngx_ams_viewers_size());
-    if (viewers == NULL) {
-        ngx_slab_free_locked(w->shpool, ring);
-        ngx_shmtx_unlock(&w->shpool->mutex);
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "ams bus: zone full, no room for a viewer table "
-                      "(bus_zone_size)");
-        return NGX_ERROR;
-    }
-
-    ngx_ams_ring_init(ring, NGX_AMS_RING_INDEX, w->sh->ring_data_size);
+    ngx_ams_ring_init(ring, NGX_AMS_RING_INITIAL_INDEX, data_size);
 
     st->ring = ring;
+    ngx_memzero(st->retired, sizeof(st->retired));
     st->generation = ++w->sh->generation;
     ngx_memcpy(st->app, app->name.data, app->name.len);
     st->app_len = app->name.len;
     ngx_memcpy(st->name, name->data, name->len);
     st->name_len = name->len;
+    st->source_kind = src->kind;
+    ngx_memcpy(st->parent, src->parent.data, src->parent.len);
+    st->parent_len = src->parent.len;
+    st->requests = 0;
     st->writer_pid = ngx_pid;
     st->writer_slot = w->slot;
     st->readers_mask = 0;
@@ -682,18 +948,34 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->rejected = 0;
     st->width = 0;
     st->height = 0;
-    ngx_cpystrn((u_char *) st->publish_type, (u_char *) publish_type,
+    st->gop_bytes = 0;
+    st->gop_frames = 0;
+    st->key_pos = 0;
+    st->key_seq = 0;
+    ngx_cpystrn((u_char *) st->publish_type, (u_char *) src->publish_type,
                 sizeof(st->publish_type));
     st->rtmp_viewers = 0;
-    st->stop = 0;
-    st->viewers = viewers;
+    st->viewers = NULL;
 
     ngx_memory_barrier();
     st->state = NGX_AMS_STREAM_ACTIVE;
+    ngx_ams_bus_hash_insert_locked(st);
+
+    (void) ngx_atomic_fetch_add(&w->sh->publishes, 1);
+    waiters = w->sh->waiters_mask;
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
+    src->stream = st;
+    ngx_queue_insert_tail(&w->sources, &src->queue);
+
     *out = st;
+
+    /* workers with readers waiting for a stream look for theirs */
+    while (waiters) {
+        ngx_ams_bus_wake_slot(__builtin_ctzll(waiters));
+        waiters &= waiters - 1;
+    }
 
     return ngx_ams_publish_handler(st, app, log);
 }
@@ -703,9 +985,39 @@ ngx_int_t
 ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     const u_char *data)
 {
+    uint64_t               gop;
+    ngx_ams_ring_t        *ring;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    if (ngx_ams_ring_write(st->ring, frame, data) != NGX_AMS_RING_OK) {
+    ring = st->ring;
+
+    if (frame->flags & NGX_AMS_FRAME_KEY) {
+        /* a GOP closes: measure it */
+        if (st->frames) {
+            st->gop_bytes = ngx_max(st->gop_bytes, ring->head - st->key_pos);
+            st->gop_frames = ngx_max(st->gop_frames,
+                                     ring->write_seq - st->key_seq);
+        }
+
+        st->key_pos = ring->head;
+        st->key_seq = ring->write_seq;
+    }
+
+    /* two GOPs and a half, the one growing included, and this frame twice
+     * over must fit; else the ring grows before it overwrites them */
+    gop = ngx_max(st->gop_bytes, ring->head + frame->size - st->key_pos);
+
+    if ((ring->data_size < w->sh->ring_data_size
+         || ring->index_size < NGX_AMS_RING_MAX_INDEX)
+        && (gop * 5 / 2 > ring->data_size || frame->size > ring->data_size / 2
+            || (ring->write_seq - st->key_seq) * 5 / 2 > ring->index_size
+            || st->gop_frames * 5 / 2 > ring->index_size)
+        && ngx_ams_bus_grow(st, frame) == NGX_OK)
+    {
+        ring = st->ring;
+    }
+
+    if (ngx_ams_ring_write(ring, frame, data) != NGX_AMS_RING_OK) {
         (void) ngx_atomic_fetch_add(&st->rejected, 1);
         return NGX_DECLINED;
     }
@@ -726,6 +1038,103 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
 }
 
 
+/*
+ * Ring growth.  A stream starts with a small ring.  The writer measures
+ * its GOPs (bytes and frames, the one in progress included) and, when two
+ * and a half of them no longer fit, moves the stream to a ring twice as
+ * large or more (at most stream_buffer), before anything a reader may
+ * still want is overwritten.  Frames and codec configurations are copied
+ * with their sequence numbers, so readers carry on across the switch:
+ * they look up "st->ring" on every peek, and a frame they were copying
+ * from the old ring stays intact because nothing writes there any more.
+ * An outgrown ring is freed NGX_AMS_RING_GRACE later, far longer than any
+ * reader holds a frame.
+ */
+
+static ngx_int_t
+ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
+{
+    size_t                 want, size;
+    uint32_t               index, data;
+    uint64_t               gop, frames;
+    ngx_uint_t             i, slot;
+    ngx_ams_ring_t        *ring, *fresh;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    ring = st->ring;
+    slot = NGX_AMS_RETIRED_RINGS;
+
+    for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
+        if (st->retired[i]
+            && ngx_current_msec - st->retired_at[i] >= NGX_AMS_RING_GRACE)
+        {
+            ngx_shmtx_lock(&w->shpool->mutex);
+            ngx_slab_free_locked(w->shpool, st->retired[i]);
+            st->retired[i] = NULL;
+            ngx_shmtx_unlock(&w->shpool->mutex);
+        }
+
+        if (st->retired[i] == NULL) {
+            slot = i;
+        }
+    }
+
+    if (slot == NGX_AMS_RETIRED_RINGS) {
+        return NGX_DECLINED;
+    }
+
+    gop = ngx_max(st->gop_bytes, ring->head + f->size - st->key_pos);
+    frames = ngx_max(st->gop_frames, ring->write_seq + 1 - st->key_seq);
+
+    want = ngx_max(gop * 5 / 2, (size_t) f->size * 2);
+    want = ngx_min(want, w->sh->ring_data_size);
+
+    index = ring->index_size;
+    while (index < frames * 5 / 2 && index < NGX_AMS_RING_MAX_INDEX) {
+        index <<= 1;
+    }
+
+    if (want <= ring->data_size && index == ring->index_size) {
+        return NGX_DECLINED;
+    }
+
+    data = ring->data_size;
+    while (data < want) {
+        data *= 2;
+    }
+
+    data = ngx_min(data, w->sh->ring_data_size);
+    size = ngx_ams_ring_size(index, data);
+
+    fresh = ngx_slab_alloc(w->shpool, size);
+    if (fresh == NULL) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ams bus: \"%*s\" keeps a %uD byte ring: zone full "
+                      "(bus_zone_size)", st->name_len, st->name,
+                      ring->data_size);
+        return NGX_DECLINED;
+    }
+
+    ngx_ams_ring_init(fresh, index, data);
+    ngx_ams_ring_move(fresh, ring);
+
+    /* positions are the ring's own: carry the GOP's start across */
+    gop = ring->head - st->key_pos;
+    st->key_pos = fresh->head > gop ? fresh->head - gop : 0;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                   "ams bus: \"%*s\" ring grows to %uD bytes, %uD frames",
+                   st->name_len, st->name, data, index);
+
+    __atomic_store_n(&st->ring, fresh, __ATOMIC_RELEASE);
+
+    st->retired[slot] = ring;
+    st->retired_at[slot] = ngx_current_msec;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
     ngx_uint_t codec, const u_char *data, size_t len)
@@ -737,17 +1146,32 @@ ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
 void
 ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 {
+    ngx_queue_t           *q;
+    ngx_ams_source_t      *src;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    /* the record first, while the stream's counters are still its own */
+    for (q = ngx_queue_head(&w->sources);
+         q != ngx_queue_sentinel(&w->sources);
+         q = ngx_queue_next(q))
+    {
+        src = ngx_queue_data(q, ngx_ams_source_t, queue);
+
+        if (src->stream == st) {
+            ngx_queue_remove(&src->queue);
+            src->stream = NULL;
+            break;
+        }
+    }
+
+    /* observers first, while the stream's counters are still its own */
     if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_pid == ngx_pid) {
-        ngx_ams_broadcast_ended(st, log);
+        ngx_ams_unpublish_handler(st, log);
     }
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
     if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_pid == ngx_pid) {
-        st->state = NGX_AMS_STREAM_ENDED;
+        ngx_ams_bus_end_locked(st);
     }
 
     ngx_memory_barrier();
@@ -762,47 +1186,90 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 }
 
 
+void
+ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1 || st->state != NGX_AMS_STREAM_ACTIVE) {
+        return;
+    }
+
+    __atomic_or_fetch(&st->requests, what, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&w->sh->slots[st->writer_slot].requests, 1,
+                     __ATOMIC_SEQ_CST);
+
+    /* run at once, not after the writer's next batching interval */
+    if ((ngx_int_t) st->writer_slot == w->slot) {
+        w->urgent = 1;
+    }
+
+    ngx_ams_bus_wake_slot(st->writer_slot);
+}
+
+
 static void
 ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
 {
-    void                  *viewers;
+    ngx_uint_t             i;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    ngx_ams_stream_free_handler(st);
 
     if (st->ring) {
         ngx_slab_free_locked(w->shpool, st->ring);
         st->ring = NULL;
     }
 
-    viewers = ngx_ams_viewers_release(st);
-    if (viewers) {
-        ngx_slab_free_locked(w->shpool, viewers);
+    for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
+        if (st->retired[i]) {
+            ngx_slab_free_locked(w->shpool, st->retired[i]);
+            st->retired[i] = NULL;
+        }
     }
 
     st->state = NGX_AMS_STREAM_FREE;
 }
 
 
+/* Readers.  Context: the reader's worker (or the one thread owning it) */
+
 static void
-ngx_ams_bus_subscribe_locked(ngx_ams_sub_t *sub, ngx_ams_stream_t *st)
+ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd, ngx_ams_stream_t *st)
 {
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    sub->stream = st;
-    sub->generation = st->generation;
-    ngx_ams_ring_reader_join(st->ring, &sub->reader);
+    rd->stream = st;
+    rd->generation = st->generation;
+    rd->ended = 0;
+    ngx_ams_ring_cursor_join(st->ring, &rd->cursor);
 
     if (w->local_readers[st->index]++ == 0) {
         __atomic_or_fetch(&st->readers_mask, (uint64_t) 1 << w->slot,
                           __ATOMIC_SEQ_CST);
     }
 
-    ngx_queue_insert_tail(&w->subs, &sub->queue);
-    sub->active = 1;
+    ngx_queue_insert_tail(rd->latency == NGX_AMS_LATENCY_IMMEDIATE
+                          ? &w->immediate : &w->batched, &rd->queue);
+    rd->open = 1;
+}
+
+
+static void
+ngx_ams_bus_stream_missing(ngx_str_t *app, ngx_str_t *name, ngx_log_t *log)
+{
+    ngx_ams_app_conf_t  *conf;
+
+    conf = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, app);
+
+    if (conf) {
+        (void) ngx_ams_stream_missing_handler(conf, name, log);
+    }
 }
 
 
 ngx_int_t
-ngx_ams_bus_subscribe(ngx_ams_sub_t *sub, ngx_str_t *app, ngx_str_t *name,
+ngx_ams_reader_open(ngx_ams_reader_t *rd, ngx_str_t *app, ngx_str_t *name,
     ngx_log_t *log)
 {
     ngx_ams_stream_t      *st;
@@ -816,23 +1283,26 @@ ngx_ams_bus_subscribe(ngx_ams_sub_t *sub, ngx_str_t *app, ngx_str_t *name,
 
     st = ngx_ams_bus_find_locked(app, name);
 
-    if (st == NULL) {
-        ngx_shmtx_unlock(&w->shpool->mutex);
-        return NGX_DECLINED;
+    if (st) {
+        ngx_ams_bus_reader_attach_locked(rd, st);
     }
 
-    ngx_ams_bus_subscribe_locked(sub, st);
-
     ngx_shmtx_unlock(&w->shpool->mutex);
+
+    if (st == NULL) {
+        ngx_ams_bus_stream_missing(app, name, log);
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }
 
 
 ngx_int_t
-ngx_ams_bus_subscribe_stream(ngx_ams_sub_t *sub, ngx_ams_stream_t *st,
+ngx_ams_reader_open_stream(ngx_ams_reader_t *rd, ngx_ams_stream_t *st,
     ngx_log_t *log)
 {
+    ngx_int_t              rc;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     if (w->slot == -1) {
@@ -841,33 +1311,82 @@ ngx_ams_bus_subscribe_stream(ngx_ams_sub_t *sub, ngx_ams_stream_t *st,
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    if (st->state != NGX_AMS_STREAM_ACTIVE) {
-        ngx_shmtx_unlock(&w->shpool->mutex);
-        return NGX_DECLINED;
-    }
+    rc = NGX_DECLINED;
 
-    ngx_ams_bus_subscribe_locked(sub, st);
+    if (st->state == NGX_AMS_STREAM_ACTIVE) {
+        ngx_ams_bus_reader_attach_locked(rd, st);
+        rc = NGX_OK;
+    }
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
-    return NGX_OK;
+    return rc;
 }
 
 
-void
-ngx_ams_bus_unsubscribe(ngx_ams_sub_t *sub)
+ngx_int_t
+ngx_ams_reader_wait(ngx_ams_reader_t *rd, ngx_str_t *app, ngx_str_t *name,
+    ngx_log_t *log)
 {
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    if (!sub->active) {
+    if (w->slot == -1) {
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+
+    st = ngx_ams_bus_find_locked(app, name);
+
+    if (st) {
+        ngx_ams_bus_reader_attach_locked(rd, st);
+        ngx_shmtx_unlock(&w->shpool->mutex);
+        return NGX_OK;
+    }
+
+    /* under the lock: a publish after this is sure to wake us */
+    rd->wait_app = *app;
+    rd->wait_name = *name;
+    rd->waiting = 1;
+    ngx_queue_insert_tail(&w->waiting, &rd->queue);
+    __atomic_or_fetch(&w->sh->waiters_mask, (uint64_t) 1 << w->slot,
+                      __ATOMIC_SEQ_CST);
+
+    ngx_shmtx_unlock(&w->shpool->mutex);
+
+    ngx_ams_bus_stream_missing(app, name, log);
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_ams_reader_close(ngx_ams_reader_t *rd)
+{
+    ngx_ams_stream_t      *st;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (rd->waiting) {
+        rd->waiting = 0;
+        ngx_queue_remove(&rd->queue);
+
+        if (ngx_queue_empty(&w->waiting)) {
+            __atomic_and_fetch(&w->sh->waiters_mask,
+                               ~((uint64_t) 1 << w->slot), __ATOMIC_SEQ_CST);
+        }
+
         return;
     }
 
-    sub->active = 0;
-    ngx_queue_remove(&sub->queue);
+    if (!rd->open) {
+        return;
+    }
 
-    st = sub->stream;
+    rd->open = 0;
+    ngx_queue_remove(&rd->queue);
+
+    st = rd->stream;
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
@@ -884,9 +1403,123 @@ ngx_ams_bus_unsubscribe(ngx_ams_sub_t *sub)
 }
 
 
-ngx_uint_t
-ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub)
+static ngx_uint_t
+ngx_ams_reader_ended(ngx_ams_reader_t *rd)
 {
-    return sub->stream->state != NGX_AMS_STREAM_ACTIVE
-           || sub->stream->generation != sub->generation;
+    return rd->stream->state != NGX_AMS_STREAM_ACTIVE
+           || rd->stream->generation != rd->generation;
+}
+
+
+ngx_uint_t
+ngx_ams_reader_has_news(ngx_ams_reader_t *rd)
+{
+    ngx_ams_ring_t  *ring;
+
+    if (!rd->open) {
+        return 0;
+    }
+
+    ring = __atomic_load_n(&rd->stream->ring, __ATOMIC_ACQUIRE);
+
+    return ngx_ams_reader_ended(rd) || ngx_ams_ring_has_news(ring, &rd->cursor.pos);
+}
+
+
+ngx_uint_t
+ngx_ams_reader_key_waiting(ngx_ams_reader_t *rd)
+{
+    uint64_t         key, next;
+    ngx_ams_ring_t  *ring;
+
+    ring = __atomic_load_n(&rd->stream->ring, __ATOMIC_ACQUIRE);
+    key = __atomic_load_n(&ring->last_key_seq, __ATOMIC_ACQUIRE);
+    next = __atomic_load_n(&rd->cursor.pos.next_seq, __ATOMIC_RELAXED);
+
+    return key != NGX_AMS_RING_NO_SEQ && key >= next
+           && key < __atomic_load_n(&ring->write_seq, __ATOMIC_ACQUIRE);
+}
+
+
+uint64_t
+ngx_ams_reader_backlog(ngx_ams_reader_t *rd)
+{
+    uint64_t         ws, next;
+    ngx_ams_ring_t  *ring;
+
+    ring = __atomic_load_n(&rd->stream->ring, __ATOMIC_ACQUIRE);
+    ws = __atomic_load_n(&ring->write_seq, __ATOMIC_ACQUIRE);
+    next = __atomic_load_n(&rd->cursor.pos.next_seq, __ATOMIC_RELAXED);
+
+    return ws > next ? ws - next : 0;
+}
+
+
+size_t
+ngx_ams_reader_max_frame(ngx_ams_reader_t *rd)
+{
+    return ngx_ams_bus_worker.sh->ring_data_size / 2;
+}
+
+
+ngx_int_t
+ngx_ams_reader_peek(ngx_ams_reader_t *rd, ngx_ams_bus_event_t *ev)
+{
+    ngx_uint_t       ended;
+    ngx_ams_ring_t  *ring;
+
+    /* in this order: once ended, the ring is the last one it will have */
+    ended = ngx_ams_reader_ended(rd);
+    ngx_memory_barrier();
+    ring = __atomic_load_n(&rd->stream->ring, __ATOMIC_ACQUIRE);
+
+    if (ngx_ams_ring_next(ring, &rd->cursor, ended, ev) != NGX_AMS_RING_OK) {
+        return NGX_AGAIN;
+    }
+
+    if (ev->type == NGX_AMS_EVENT_END) {
+        rd->ended = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_ams_reader_commit(ngx_ams_reader_t *rd, ngx_ams_bus_event_t *ev)
+{
+    return ngx_ams_ring_consume(&rd->cursor, ev) == NGX_AMS_RING_OK
+           ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_ams_reader_read(ngx_ams_reader_t *rd, ngx_ams_bus_event_t *ev,
+    u_char *buf, size_t cap)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_ams_reader_peek(rd, ev);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ev->type != NGX_AMS_EVENT_FRAME) {
+            (void) ngx_ams_reader_commit(rd, ev);
+            return NGX_OK;
+        }
+
+        if (ev->len > cap) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(buf, ev->data, ev->len);
+
+        if (ngx_ams_reader_commit(rd, ev) == NGX_OK) {
+            ev->data = buf;
+            return NGX_OK;
+        }
+    }
 }

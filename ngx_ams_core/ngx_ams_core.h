@@ -29,6 +29,7 @@
 #define NGX_AMS_APP_LEN           64
 #define NGX_AMS_NAME_LEN          128
 #define NGX_AMS_MAX_WORKERS       64     /* bits of a readers mask */
+#define NGX_AMS_RETIRED_RINGS     4      /* rings outgrown, still readable */
 
 #define NGX_AMS_HLS_MPEGTS        0
 #define NGX_AMS_HLS_FMP4          1
@@ -86,22 +87,66 @@ typedef struct {
 } ngx_ams_main_conf_t;
 
 
+/*
+ * Sources.  Whoever publishes a stream says what kind of source it is
+ * and what the bus may ask of it.  The operations run on the event loop
+ * of the publishing worker; a reader in any worker asks through
+ * ngx_ams_bus_request(), which wakes that worker.
+ */
+
+#define NGX_AMS_SOURCE_PUBLISHER  0     /* RTMP, SRT, WebRTC ingest */
+#define NGX_AMS_SOURCE_RELAY      1     /* pulled from another node */
+#define NGX_AMS_SOURCE_RENDITION  2     /* a transcoder's rung of "parent" */
+
+#define NGX_AMS_REQUEST_STOP      0x01  /* end the publish (REST delete) */
+#define NGX_AMS_REQUEST_KEYFRAME  0x02  /* a new reader wants one soon */
+
+typedef struct ngx_ams_source_s  ngx_ams_source_t;
+
+typedef void (*ngx_ams_source_op_pt)(ngx_ams_source_t *src);
+
+struct ngx_ams_source_s {
+    ngx_uint_t                kind;
+    const char               *publish_type;  /* AMS publishType: "RTMP" */
+    ngx_str_t                 parent;        /* rendition: its stream id */
+    ngx_ams_source_op_pt      stop;          /* may be NULL */
+    ngx_ams_source_op_pt      request_keyframe;  /* may be NULL */
+    void                     *data;
+
+    /* the bus's */
+    struct ngx_ams_stream_s  *stream;
+    ngx_queue_t               queue;         /* this worker's sources */
+};
+
+
 /* one live stream, in shared memory */
-typedef struct {
+typedef struct ngx_ams_stream_s {
     ngx_atomic_t              state;
     ngx_uint_t                index;
     ngx_uint_t                generation;
+    ngx_int_t                 hash_next;     /* registry chain, -1 ends */
 
     u_char                    app[NGX_AMS_APP_LEN];
     size_t                    app_len;
     u_char                    name[NGX_AMS_NAME_LEN];
     size_t                    name_len;
 
+    ngx_uint_t                source_kind;   /* NGX_AMS_SOURCE_* */
+    u_char                    parent[NGX_AMS_NAME_LEN];
+    size_t                    parent_len;
+    ngx_atomic_t              requests;      /* NGX_AMS_REQUEST_* pending */
+
     ngx_pid_t                 writer_pid;
     ngx_uint_t                writer_slot;
     volatile uint64_t         readers_mask;  /* worker slots with readers */
 
-    ngx_ams_ring_t           *ring;
+    ngx_ams_ring_t           *ring;          /* may be replaced: it grows */
+    ngx_ams_ring_t           *retired[NGX_AMS_RETIRED_RINGS];
+    ngx_msec_t                retired_at[NGX_AMS_RETIRED_RINGS];
+    uint64_t                  gop_bytes;     /* the largest GOP seen */
+    uint64_t                  gop_frames;
+    uint64_t                  key_pos;       /* where this GOP began */
+    uint64_t                  key_seq;
     time_t                    started;
     ngx_atomic_t              in_bytes;
     ngx_atomic_t              frames;
@@ -111,7 +156,6 @@ typedef struct {
 
     char                      publish_type[8];   /* "RTMP", ... */
     ngx_atomic_t              rtmp_viewers;
-    ngx_atomic_t              stop;          /* asked to end (REST delete) */
     ngx_atomic_t              viewers_lock;
     void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
 } ngx_ams_stream_t;
@@ -145,55 +189,133 @@ typedef struct {
 } ngx_ams_node_stats_t;
 
 
-typedef struct ngx_ams_sub_s  ngx_ams_sub_t;
+/*
+ * Readers.  A reader follows one stream from any worker: open, then
+ * peek/commit (or read, which copies) events in order:
+ *
+ *   FRAME   a frame; its bytes stay in the ring, valid until commit,
+ *           which says whether they were overwritten meanwhile
+ *   CONFIG  a track's codec configuration changed (or is first seen):
+ *           avcC, AudioSpecificConfig, or onMetaData for the data track;
+ *           always before the first frame that needs it
+ *   SKIP    the reader was overrun and moved to a keyframe; "dropped"
+ *           frames were lost
+ *   END     the publisher stopped and every frame was read
+ *
+ * The reader's handler runs on its worker's event loop when there is
+ * news.  BATCHED readers (players, HLS/DASH) run at most once per
+ * wake_interval, so each run carries several frames; IMMEDIATE readers
+ * (WebRTC, low-latency parts) run on every frame.  A reader may be
+ * driven by a thread-pool task as long as one thread owns it at a time;
+ * ngx_ams_reader_has_news() is safe to ask from the event loop meanwhile.
+ */
 
-typedef void (*ngx_ams_sub_handler_pt)(ngx_ams_sub_t *sub);
+#define NGX_AMS_LATENCY_BATCHED    0
+#define NGX_AMS_LATENCY_IMMEDIATE  1
+
+/* NGX_AMS_EVENT_FRAME, CONFIG, SKIP, END: see ngx_ams_ring.h */
+typedef ngx_ams_ring_event_t  ngx_ams_bus_event_t;
 
 
-/* a reader of one stream in this worker */
-struct ngx_ams_sub_s {
+typedef struct ngx_ams_reader_s  ngx_ams_reader_t;
+
+typedef void (*ngx_ams_reader_handler_pt)(ngx_ams_reader_t *rd);
+
+struct ngx_ams_reader_s {
+    ngx_uint_t                latency;       /* NGX_AMS_LATENCY_* */
+    ngx_ams_reader_handler_pt handler;       /* news, end, or it opened */
+    void                     *data;
+
+    /* the bus's; "stream" may be read (counters, name) while open */
     ngx_ams_stream_t         *stream;
     ngx_uint_t                generation;
-    ngx_ams_ring_reader_t     reader;
-    ngx_ams_sub_handler_pt    handler;       /* news, or the stream ended */
-    void                     *data;
+    ngx_ams_ring_cursor_t     cursor;
+    ngx_str_t                 wait_app;      /* while waiting: the caller's */
+    ngx_str_t                 wait_name;
     ngx_queue_t               queue;
-    unsigned                  active:1;
+    unsigned                  open:1;
+    unsigned                  waiting:1;
+    unsigned                  ended:1;
 };
 
 
+/* NGX_OK, or NGX_DECLINED (not live here: the "stream missing" chain was
+ * told) */
+ngx_int_t ngx_ams_reader_open(ngx_ams_reader_t *rd, ngx_str_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+ngx_int_t ngx_ams_reader_open_stream(ngx_ams_reader_t *rd,
+    ngx_ams_stream_t *st, ngx_log_t *log);
+/* open now (NGX_OK) or when it is published (NGX_AGAIN; the handler runs
+ * once it is open); "app" and "name" must outlive the wait */
+ngx_int_t ngx_ams_reader_wait(ngx_ams_reader_t *rd, ngx_str_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+/* NGX_OK with an event, NGX_AGAIN when there is none yet */
+ngx_int_t ngx_ams_reader_peek(ngx_ams_reader_t *rd, ngx_ams_bus_event_t *ev);
+/* NGX_OK; NGX_DECLINED: the frame was overwritten while the caller used
+ * its bytes: discard what was made of it and peek again */
+ngx_int_t ngx_ams_reader_commit(ngx_ams_reader_t *rd,
+    ngx_ams_bus_event_t *ev);
+/* peek, copy a frame's bytes into "buf" (ev->data then points there),
+ * commit: NGX_OK, NGX_AGAIN, or NGX_ERROR when a frame exceeds "cap" */
+ngx_int_t ngx_ams_reader_read(ngx_ams_reader_t *rd, ngx_ams_bus_event_t *ev,
+    u_char *buf, size_t cap);
+void ngx_ams_reader_close(ngx_ams_reader_t *rd);
+ngx_uint_t ngx_ams_reader_has_news(ngx_ams_reader_t *rd);
+ngx_uint_t ngx_ams_reader_key_waiting(ngx_ams_reader_t *rd);
+uint64_t ngx_ams_reader_backlog(ngx_ams_reader_t *rd);
+/* the largest frame this stream can carry */
+size_t ngx_ams_reader_max_frame(ngx_ams_reader_t *rd);
+
+
 /*
- * Called in the publishing worker when a stream starts, so consumers that
- * follow every stream (the packager) can subscribe.  Modules chain
- * themselves in their create_conf, nginx-rtmp style: save the current
- * ngx_ams_publish_handler as "next", install their own, call next.
+ * Lifecycle chains, nginx filter style: a module saves the current
+ * handler as its "next" and installs its own in its create_conf (the core
+ * resets each chain first on every configuration cycle), and calls next.
+ *
+ *   publish         in the publishing worker, after the stream is live
+ *   unpublish       in the publishing worker, before readers see the end;
+ *                   the stream's counters are still its own
+ *   stream missing  a reader asked for a stream not live on this node
+ *                   (where an edge starts its pull); NGX_OK if someone
+ *                   will publish it
+ *   free            the stream's slot is released (under the registry
+ *                   lock, in whichever worker let go last): free what
+ *                   was hung on it in shared memory
  */
+
 typedef ngx_int_t (*ngx_ams_publish_pt)(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
+typedef void (*ngx_ams_unpublish_pt)(ngx_ams_stream_t *st, ngx_log_t *log);
+typedef ngx_int_t (*ngx_ams_stream_missing_pt)(ngx_ams_app_conf_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+typedef void (*ngx_ams_stream_free_pt)(ngx_ams_stream_t *st);
 
-extern ngx_ams_publish_pt  ngx_ams_publish_handler;
-extern ngx_module_t        ngx_ams_core_module;
+extern ngx_ams_publish_pt         ngx_ams_publish_handler;
+extern ngx_ams_unpublish_pt       ngx_ams_unpublish_handler;
+extern ngx_ams_stream_missing_pt  ngx_ams_stream_missing_handler;
+extern ngx_ams_stream_free_pt     ngx_ams_stream_free_handler;
+extern ngx_module_t               ngx_ams_core_module;
 
 
 ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
 ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
 
-/* writer side: NGX_OK, NGX_BUSY (name taken), NGX_ERROR (no room) */
+/* writer side, on the publishing worker's event loop: NGX_OK, NGX_BUSY
+ * (name taken), NGX_ERROR (no room) */
 ngx_int_t ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
-    const char *publish_type, ngx_log_t *log, ngx_ams_stream_t **out);
+    ngx_ams_source_t *src, ngx_log_t *log, ngx_ams_stream_t **out);
 ngx_int_t ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     const u_char *data);
 void ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
     ngx_uint_t codec, const u_char *data, size_t len);
 void ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
 
-/* reader side: NGX_OK, NGX_DECLINED (no such live stream), NGX_ERROR */
-ngx_int_t ngx_ams_bus_subscribe(ngx_ams_sub_t *sub, ngx_str_t *app,
-    ngx_str_t *name, ngx_log_t *log);
-ngx_int_t ngx_ams_bus_subscribe_stream(ngx_ams_sub_t *sub,
-    ngx_ams_stream_t *st, ngx_log_t *log);
-void ngx_ams_bus_unsubscribe(ngx_ams_sub_t *sub);
-ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
+/* from any worker: ask a stream's source (NGX_AMS_REQUEST_*) */
+void ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what);
+
+/* shared memory hung on a stream (freed in the "free" chain) */
+void *ngx_ams_bus_shm_calloc(size_t size);
+void ngx_ams_bus_shm_free_locked(void *p);
 
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);

@@ -15,6 +15,7 @@
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_webhook.h"
+#include "ngx_ams_viewers.h"
 #include <ifaddrs.h>
 #include <net/if.h>
 
@@ -31,13 +32,20 @@ static char *ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_ams_publish_end(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
+static void ngx_ams_unpublish_end(ngx_ams_stream_t *st, ngx_log_t *log);
+static ngx_int_t ngx_ams_stream_missing_end(ngx_ams_app_conf_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+static void ngx_ams_stream_free_end(ngx_ams_stream_t *st);
 static ngx_int_t ngx_ams_core_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_core_init_process(ngx_cycle_t *cycle);
 static char *ngx_ams_node_address(ngx_conf_t *cf, ngx_str_t *addr);
 static void ngx_ams_core_exit_process(ngx_cycle_t *cycle);
 
 
-ngx_ams_publish_pt  ngx_ams_publish_handler;
+ngx_ams_publish_pt         ngx_ams_publish_handler;
+ngx_ams_unpublish_pt       ngx_ams_unpublish_handler;
+ngx_ams_stream_missing_pt  ngx_ams_stream_missing_handler;
+ngx_ams_stream_free_pt     ngx_ams_stream_free_handler;
 
 
 static ngx_conf_enum_t  ngx_ams_hls_segment_types[] = {
@@ -318,8 +326,17 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
         return NULL;
     }
 
-    /* every configuration cycle rebuilds the chain of publish observers */
+    /* every configuration cycle rebuilds the lifecycle chains: core's own
+     * observers first, then modules loaded after core put themselves in
+     * front in their create_conf */
     ngx_ams_publish_handler = ngx_ams_publish_end;
+    ngx_ams_unpublish_handler = ngx_ams_unpublish_end;
+    ngx_ams_stream_missing_handler = ngx_ams_stream_missing_end;
+    ngx_ams_stream_free_handler = ngx_ams_stream_free_end;
+
+    ngx_ams_viewers_init_chains();
+    ngx_ams_webhook_init_chains();
+    ngx_ams_broadcast_init_chains();
 
     return amcf;
 }
@@ -575,9 +592,28 @@ static ngx_int_t
 ngx_ams_publish_end(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
-    ngx_ams_broadcast_started(st, app, log);
-
     return NGX_OK;
+}
+
+
+static void
+ngx_ams_unpublish_end(ngx_ams_stream_t *st, ngx_log_t *log)
+{
+}
+
+
+static ngx_int_t
+ngx_ams_stream_missing_end(ngx_ams_app_conf_t *app, ngx_str_t *name,
+    ngx_log_t *log)
+{
+    /* a standalone node has nowhere to pull from */
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_ams_stream_free_end(ngx_ams_stream_t *st)
+{
 }
 
 

@@ -128,6 +128,58 @@ ngx_ams_ring_write(ngx_ams_ring_t *ring, ngx_ams_frame_t *frame,
 }
 
 
+/*
+ * Context: the one writer.  Readers may still be reading "from": nothing
+ * writes there any more, so what they copy stays intact.  "to" is not
+ * visible to readers until the caller publishes it.
+ */
+
+void
+ngx_ams_ring_move(ngx_ams_ring_t *to, ngx_ams_ring_t *from)
+{
+    uint64_t          seq, first, ws;
+    uint32_t          phys;
+    ngx_ams_frame_t   f, *slot;
+
+    ws = from->write_seq;
+    first = ws > from->index_size ? ws - from->index_size : 0;
+
+    /* overwritten frames are the oldest ones: the intact ones follow */
+    while (first < ws
+           && !(ngx_ams_ring_load_frame(from, first, &f)
+                && ngx_ams_ring_intact(from, &f)))
+    {
+        first++;
+    }
+
+    memcpy(to->config, from->config, sizeof(to->config));
+
+    for (seq = first; seq < ws; seq++) {
+        if (!ngx_ams_ring_load_frame(from, seq, &f)
+            || to->head + f.size > to->data_size
+            || seq + to->index_size < ws)
+        {
+            continue;
+        }
+
+        phys = (uint32_t) (to->head % to->data_size);
+
+        memcpy(ngx_ams_ring_data(to) + phys,
+               ngx_ams_ring_data(from) + f.pos % from->data_size, f.size);
+
+        slot = &ngx_ams_ring_index(to)[seq & (to->index_size - 1)];
+        *slot = f;
+        slot->pos = to->head;
+
+        to->head += f.size;
+    }
+
+    to->reserve = to->head;
+    to->last_key_seq = from->last_key_seq;
+    to->write_seq = ws;
+}
+
+
 void
 ngx_ams_ring_set_config(ngx_ams_ring_t *ring, unsigned track, uint32_t codec,
     const uint8_t *data, uint32_t len)
@@ -373,4 +425,116 @@ ngx_ams_ring_read(ngx_ams_ring_t *ring, ngx_ams_ring_reader_t *rd,
 
         return NGX_AMS_RING_OK;
     }
+}
+
+
+/* Context: any reader, any process */
+
+void
+ngx_ams_ring_cursor_join(ngx_ams_ring_t *ring, ngx_ams_ring_cursor_t *c)
+{
+    memset(c, 0, sizeof(ngx_ams_ring_cursor_t));
+    ngx_ams_ring_reader_join(ring, &c->pos);
+}
+
+
+int
+ngx_ams_ring_next(ngx_ams_ring_t *ring, ngx_ams_ring_cursor_t *c, int ended,
+    ngx_ams_ring_event_t *ev)
+{
+    int             rc;
+    uint32_t        codec, len, version;
+    uint64_t        dropped;
+    const uint8_t  *data;
+
+    ev->ring = ring;
+
+    /* metadata belongs to no frame: announce it whenever it changes */
+    if (ngx_ams_ring_config_version(ring, NGX_AMS_TRACK_DATA)
+        != c->config_seen[NGX_AMS_TRACK_DATA]
+        && ngx_ams_ring_get_config(ring, NGX_AMS_TRACK_DATA, &codec,
+                                   ev->config, &len, &version)
+           == NGX_AMS_RING_OK)
+    {
+        ev->type = NGX_AMS_EVENT_CONFIG;
+        ev->track = NGX_AMS_TRACK_DATA;
+        ev->codec = codec;
+        ev->data = ev->config;
+        ev->len = len;
+        ev->frame.config_version = version;
+        return NGX_AMS_RING_OK;
+    }
+
+    dropped = c->pos.dropped;
+
+    rc = ngx_ams_ring_peek(ring, &c->pos, &ev->frame, &data);
+
+    if (rc == NGX_AMS_RING_SKIPPED) {
+        ev->type = NGX_AMS_EVENT_SKIP;
+        ev->dropped = c->pos.dropped - dropped;
+        return NGX_AMS_RING_OK;
+    }
+
+    if (rc != NGX_AMS_RING_OK) {
+        /* the writer ends the stream after its last frame */
+        if (ended) {
+            ev->type = NGX_AMS_EVENT_END;
+            return NGX_AMS_RING_OK;
+        }
+
+        return NGX_AMS_RING_AGAIN;
+    }
+
+    ev->track = ev->frame.track;
+
+    if (ev->frame.config_version != c->config_seen[ev->frame.track]) {
+        if (ngx_ams_ring_get_config(ring, ev->frame.track, &codec,
+                                    ev->config, &len, &version)
+            != NGX_AMS_RING_OK)
+        {
+            return NGX_AMS_RING_AGAIN;
+        }
+
+        ev->type = NGX_AMS_EVENT_CONFIG;
+        ev->codec = codec;
+        ev->data = ev->config;
+        ev->len = len;
+        return NGX_AMS_RING_OK;
+    }
+
+    ev->type = NGX_AMS_EVENT_FRAME;
+    ev->codec = ev->frame.codec;
+    ev->data = data;
+    ev->len = ev->frame.size;
+
+    return NGX_AMS_RING_OK;
+}
+
+
+int
+ngx_ams_ring_consume(ngx_ams_ring_cursor_t *c, ngx_ams_ring_event_t *ev)
+{
+    switch (ev->type) {
+
+    case NGX_AMS_EVENT_FRAME:
+        if (!ngx_ams_ring_intact(ev->ring, &ev->frame)) {
+            /* the next event finds it overwritten and skips */
+            return NGX_AMS_RING_AGAIN;
+        }
+
+        __atomic_store_n(&c->pos.next_seq, ev->frame.seq + 1,
+                         __ATOMIC_RELAXED);
+        break;
+
+    case NGX_AMS_EVENT_CONFIG:
+        /* a frame written under an older version passes too: the reader
+         * has the newest configuration */
+        c->config_seen[ev->track] = ev->frame.config_version;
+        break;
+
+    default:
+        break;
+    }
+
+    return NGX_AMS_RING_OK;
 }

@@ -95,6 +95,41 @@ typedef struct {
 } ngx_ams_ring_reader_t;
 
 
+/*
+ * A reader's view as events, in order (the bus's reader API is built on
+ * these; see ngx_ams_core.h):
+ *   FRAME   a frame, its bytes in the ring until consumed
+ *   CONFIG  a track's codec configuration, before the first frame that
+ *           needs it, and the data track's (onMetaData) when it changes
+ *   SKIP    overrun: moved to a keyframe, "dropped" frames lost
+ *   END     the writer has ended and everything was read
+ */
+
+#define NGX_AMS_EVENT_FRAME         1
+#define NGX_AMS_EVENT_CONFIG        2
+#define NGX_AMS_EVENT_SKIP          3
+#define NGX_AMS_EVENT_END           4
+
+
+typedef struct {
+    int                 type;
+    ngx_ams_frame_t     frame;      /* FRAME; CONFIG: its config_version */
+    const uint8_t      *data;       /* FRAME, CONFIG */
+    uint32_t            len;
+    uint32_t            track;      /* FRAME, CONFIG */
+    uint32_t            codec;
+    uint64_t            dropped;    /* SKIP */
+    ngx_ams_ring_t     *ring;       /* where the frame's bytes are */
+    uint8_t             config[NGX_AMS_CONFIG_MAX];
+} ngx_ams_ring_event_t;
+
+
+typedef struct {
+    ngx_ams_ring_reader_t  pos;
+    uint32_t               config_seen[NGX_AMS_TRACKS];
+} ngx_ams_ring_cursor_t;
+
+
 size_t ngx_ams_ring_size(uint32_t index_size, uint32_t data_size);
 void ngx_ams_ring_init(ngx_ams_ring_t *ring, uint32_t index_size,
     uint32_t data_size);
@@ -104,6 +139,9 @@ int ngx_ams_ring_write(ngx_ams_ring_t *ring, ngx_ams_frame_t *frame,
     const uint8_t *data);
 void ngx_ams_ring_set_config(ngx_ams_ring_t *ring, unsigned track,
     uint32_t codec, const uint8_t *data, uint32_t len);
+/* the writer moves its stream to a fresh, larger ring: the intact frames
+ * keep their sequence numbers, so readers carry on in "to" */
+void ngx_ams_ring_move(ngx_ams_ring_t *to, ngx_ams_ring_t *from);
 
 /* reader side */
 void ngx_ams_ring_reader_join(ngx_ams_ring_t *ring,
@@ -116,6 +154,14 @@ int ngx_ams_ring_read(ngx_ams_ring_t *ring, ngx_ams_ring_reader_t *rd,
 int ngx_ams_ring_get_config(ngx_ams_ring_t *ring, unsigned track,
     uint32_t *codec, uint8_t *buf, uint32_t *len, uint32_t *version);
 uint32_t ngx_ams_ring_config_version(ngx_ams_ring_t *ring, unsigned track);
+
+/* events: "ended" must be read (acquire) before "ring" is looked up */
+void ngx_ams_ring_cursor_join(ngx_ams_ring_t *ring, ngx_ams_ring_cursor_t *c);
+int ngx_ams_ring_next(ngx_ams_ring_t *ring, ngx_ams_ring_cursor_t *c,
+    int ended, ngx_ams_ring_event_t *ev);
+/* NGX_AMS_RING_OK, or NGX_AMS_RING_AGAIN: the frame was overwritten while
+ * the caller used it; the next event says what was lost */
+int ngx_ams_ring_consume(ngx_ams_ring_cursor_t *c, ngx_ams_ring_event_t *ev);
 
 /* the event loop may ask this of a reader a thread-pool task advances
  * (the packager's): a stale answer only costs a spurious call */

@@ -18,6 +18,10 @@
 #define NGX_AMS_VIEWERS_PROBE    32
 
 
+static ngx_ams_publish_pt      ngx_ams_viewers_next_publish;
+static ngx_ams_stream_free_pt  ngx_ams_viewers_next_free;
+
+
 typedef struct {
     uint64_t                  key;
     uint32_t                  last;          /* ngx_current_msec, wraps */
@@ -51,8 +55,8 @@ ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
     now = (uint32_t) ngx_current_msec;
     rc = NGX_DECLINED;
 
-    /* under the lock: the bus frees the table under it when the stream
-     * ends (ngx_ams_viewers_release) */
+    /* under the lock: the table is taken out under it when the stream
+     * is freed (ngx_ams_viewers_free) */
     ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
 
     table = st->viewers;
@@ -161,9 +165,36 @@ ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
 }
 
 
-/* the stream's slot is being freed: take the table out under the lock */
-void *
-ngx_ams_viewers_release(ngx_ams_stream_t *st)
+/* Context: the publishing worker: every live stream gets a table */
+
+static ngx_int_t
+ngx_ams_viewers_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_log_t *log)
+{
+    void  *table;
+
+    table = ngx_ams_bus_shm_calloc(ngx_ams_viewers_size());
+
+    if (table == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ams viewers: zone full, \"%*s\" counts no HLS/DASH "
+                      "viewers (bus_zone_size)", st->name_len, st->name);
+
+    } else {
+        ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+        st->viewers = table;
+        ngx_unlock(&st->viewers_lock);
+    }
+
+    return ngx_ams_viewers_next_publish(st, app, log);
+}
+
+
+/* the stream's slot is being freed (registry locked): take the table out
+ * under its own lock, so no request is counting in it meanwhile */
+
+static void
+ngx_ams_viewers_free(ngx_ams_stream_t *st)
 {
     void  *table;
 
@@ -172,5 +203,20 @@ ngx_ams_viewers_release(ngx_ams_stream_t *st)
     st->viewers = NULL;
     ngx_unlock(&st->viewers_lock);
 
-    return table;
+    if (table) {
+        ngx_ams_bus_shm_free_locked(table);
+    }
+
+    ngx_ams_viewers_next_free(st);
+}
+
+
+void
+ngx_ams_viewers_init_chains(void)
+{
+    ngx_ams_viewers_next_publish = ngx_ams_publish_handler;
+    ngx_ams_publish_handler = ngx_ams_viewers_publish;
+
+    ngx_ams_viewers_next_free = ngx_ams_stream_free_handler;
+    ngx_ams_stream_free_handler = ngx_ams_viewers_free;
 }

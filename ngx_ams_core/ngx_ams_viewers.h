@@ -37,7 +37,7 @@ ngx_int_t ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key,
 /* an admitted viewer; NGX_BUSY when the table is full (not counted) */
 ngx_int_t ngx_ams_viewer_add(ngx_ams_stream_t *st, uint64_t key,
     ngx_uint_t type, ngx_msec_t timeout);
-void *ngx_ams_viewers_release(ngx_ams_stream_t *st);
+void ngx_ams_viewers_init_chains(void);
 ngx_uint_t ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
     ngx_msec_t timeout);
 

@@ -41,6 +41,12 @@ static void ngx_ams_webhook_read(ngx_event_t *rev);
 static void ngx_ams_webhook_finish(ngx_ams_webhook_t *wh, ngx_uint_t ok,
     const char *why);
 static void ngx_ams_webhook_retry(ngx_event_t *ev);
+static void ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
+    const char *action, ngx_log_t *log);
+
+
+static ngx_ams_publish_pt    ngx_ams_webhook_next_publish;
+static ngx_ams_unpublish_pt  ngx_ams_webhook_next_unpublish;
 
 
 char *
@@ -97,7 +103,59 @@ ngx_ams_webhook_parse(ngx_conf_t *cf, ngx_str_t *value,
 }
 
 
+/*
+ * AMS tells the listener about streams its users published: an edge's
+ * relay and a transcoder's rungs are not new broadcasts.
+ */
+
+static ngx_int_t
+ngx_ams_webhook_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_log_t *log)
+{
+    ngx_str_t  id;
+
+    if (st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
+        id.data = st->name;
+        id.len = st->name_len;
+        ngx_ams_webhook_stream(app, &id, "liveStreamStarted", log);
+    }
+
+    return ngx_ams_webhook_next_publish(st, app, log);
+}
+
+
+static void
+ngx_ams_webhook_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
+{
+    ngx_str_t            id, name;
+    ngx_ams_app_conf_t  *app;
+
+    name.data = st->app;
+    name.len = st->app_len;
+    app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &name);
+
+    if (app && st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
+        id.data = st->name;
+        id.len = st->name_len;
+        ngx_ams_webhook_stream(app, &id, "liveStreamEnded", log);
+    }
+
+    ngx_ams_webhook_next_unpublish(st, log);
+}
+
+
 void
+ngx_ams_webhook_init_chains(void)
+{
+    ngx_ams_webhook_next_publish = ngx_ams_publish_handler;
+    ngx_ams_publish_handler = ngx_ams_webhook_publish;
+
+    ngx_ams_webhook_next_unpublish = ngx_ams_unpublish_handler;
+    ngx_ams_unpublish_handler = ngx_ams_webhook_unpublish;
+}
+
+
+static void
 ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
     const char *action, ngx_log_t *log)
 {

@@ -34,8 +34,8 @@ char *ngx_ams_webhook_parse(ngx_conf_t *cf, ngx_str_t *value,
 void ngx_ams_webhook_post(ngx_ams_webhook_target_t *target,
     const char *content_type, u_char *body, size_t len, ngx_log_t *log);
 
-void ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
-    const char *action, ngx_log_t *log);
+/* liveStreamStarted/Ended follow the publish and unpublish chains */
+void ngx_ams_webhook_init_chains(void);
 
 
 #endif /* _NGX_AMS_WEBHOOK_H_INCLUDED_ */

@@ -64,6 +64,7 @@ typedef struct {
     ngx_ams_access_t             *access;         /* being admitted */
 
     /* publishing */
+    ngx_ams_source_t              source;
     ngx_ams_stream_t             *stream;
     ngx_msec_t                    rate_start;     /* bitrate measurement */
     uint64_t                      rate_bytes;
@@ -77,10 +78,10 @@ typedef struct {
     unsigned                      warned_no_config:1;
 
     /* playing */
-    ngx_ams_sub_t                 sub;
-    ngx_event_t                   wait;           /* for a publisher */
-    uint32_t                      sent_config[NGX_AMS_TRACKS];
+    ngx_ams_reader_t              reader;
     uint64_t                      played_frames;
+    uint64_t                      dropped_frames;
+    ngx_uint_t                    skips;
 
     unsigned                      connected:1;
     unsigned                      publishing:1;

@@ -38,7 +38,6 @@
 #define NGX_AMS_USER_PING_REQUEST  6
 #define NGX_AMS_USER_PING_RESPONSE 7
 
-#define NGX_AMS_RTMP_WAIT_PERIOD   500
 
 /* publishers: their bitrate over each period sets the socket's low
  * watermark; while one is set, a timer looks for bytes held below it */
@@ -70,7 +69,9 @@ static int ngx_ams_rtmp_on_data(ngx_ams_rtmp_session_t *rs,
     const u_char *p, size_t len);
 static ngx_int_t ngx_ams_rtmp_take_name(ngx_ams_rtmp_session_t *rs,
     ngx_ams_amf_t *v);
-static void ngx_ams_rtmp_wait_handler(ngx_event_t *ev);
+static void ngx_ams_rtmp_play_wait(ngx_ams_rtmp_session_t *rs);
+static void ngx_ams_rtmp_play_open(ngx_ams_rtmp_session_t *rs);
+static void ngx_ams_rtmp_source_stop(ngx_ams_source_t *src);
 static void ngx_ams_rtmp_admit(ngx_ams_rtmp_session_t *rs,
     ngx_uint_t publisher);
 static void ngx_ams_rtmp_admitted(void *data, const char *refused);
@@ -78,10 +79,10 @@ static void ngx_ams_rtmp_admission(ngx_ams_rtmp_session_t *rs,
     ngx_uint_t publisher, const char *refused);
 static void ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs);
 static void ngx_ams_rtmp_play_start(ngx_ams_rtmp_session_t *rs);
-static void ngx_ams_rtmp_sub_handler(ngx_ams_sub_t *sub);
+static void ngx_ams_rtmp_reader_handler(ngx_ams_reader_t *rd);
 static void ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs);
-static ngx_int_t ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs,
-    ngx_uint_t track);
+static void ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs,
+    ngx_ams_bus_event_t *ev);
 static u_char *ngx_ams_rtmp_reserve(ngx_ams_rtmp_session_t *rs, size_t n);
 static void ngx_ams_rtmp_queue(ngx_ams_rtmp_session_t *rs, uint32_t csid,
     uint32_t ts, uint8_t type, uint32_t msid, const u_char *head,
@@ -131,12 +132,14 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
     ngx_ams_rtmp_chunk_init(&rs->parser, rs->conf->max_message,
                             ngx_ams_rtmp_on_message, rs);
 
-    rs->wait.handler = ngx_ams_rtmp_wait_handler;
-    rs->wait.data = rs;
-    rs->wait.log = c->log;
+    rs->reader.latency = NGX_AMS_LATENCY_BATCHED;
+    rs->reader.handler = ngx_ams_rtmp_reader_handler;
+    rs->reader.data = rs;
 
-    rs->sub.handler = ngx_ams_rtmp_sub_handler;
-    rs->sub.data = rs;
+    rs->source.kind = NGX_AMS_SOURCE_PUBLISHER;
+    rs->source.publish_type = "RTMP";
+    rs->source.stop = ngx_ams_rtmp_source_stop;
+    rs->source.data = rs;
 
     ngx_stream_set_ctx(s, rs, ngx_ams_ingest_module);
 
@@ -224,14 +227,6 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
         if (rs->closing) {
             break;
         }
-    }
-
-    if (rs->publishing && rs->stream->stop) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "ams rtmp: \"%V/%V\" stopped: its broadcast was "
-                      "deleted", &rs->app->name, &rs->name);
-        ngx_ams_rtmp_finalize(rs);
-        return;
     }
 
     if (rs->publishing
@@ -849,7 +844,7 @@ ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
 {
     ngx_int_t  rc;
 
-    rc = ngx_ams_bus_publish(rs->app, &rs->name, "RTMP",
+    rc = ngx_ams_bus_publish(rs->app, &rs->name, &rs->source,
                              rs->connection->log, &rs->stream);
 
     if (rc == NGX_BUSY) {
@@ -928,36 +923,57 @@ ngx_ams_rtmp_play_start(ngx_ams_rtmp_session_t *rs)
     ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_STATUS, 0, NGX_AMS_RTMP_MSG_AMF_DATA,
                        NGX_AMS_RTMP_MSID, access, sizeof(access), NULL, 0);
 
-    /* until the stream is live the player waits, as with nginx-rtmp */
+    ngx_ams_rtmp_play_wait(rs);
+}
+
+
+/* until the stream is live the player waits, as with nginx-rtmp; the bus
+ * opens the reader when it is published */
+
+static void
+ngx_ams_rtmp_play_wait(ngx_ams_rtmp_session_t *rs)
+{
+    ngx_int_t  rc;
+
     rs->waiting = 1;
-    ngx_ams_rtmp_wait_handler(&rs->wait);
+
+    rc = ngx_ams_reader_wait(&rs->reader, &rs->app->name, &rs->name,
+                             rs->connection->log);
+
+    if (rc == NGX_OK) {
+        ngx_ams_rtmp_play_open(rs);
+    }
 }
 
 
 static void
-ngx_ams_rtmp_wait_handler(ngx_event_t *ev)
+ngx_ams_rtmp_play_open(ngx_ams_rtmp_session_t *rs)
 {
-    ngx_int_t                rc;
-    ngx_ams_rtmp_session_t  *rs = ev->data;
+    rs->waiting = 0;
+    rs->playing = 1;
+    (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers, 1);
 
-    rc = ngx_ams_bus_subscribe(&rs->sub, &rs->app->name, &rs->name,
-                               rs->connection->log);
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
+                   "ams rtmp: player joined \"%V\", %uL frames behind",
+                   &rs->name, ngx_ams_reader_backlog(&rs->reader));
 
-    if (rc == NGX_OK) {
-        rs->waiting = 0;
-        rs->playing = 1;
-        (void) ngx_atomic_fetch_add(&rs->sub.stream->rtmp_viewers, 1);
-        ngx_memzero(rs->sent_config, sizeof(rs->sent_config));
+    ngx_ams_rtmp_pump(rs);
+}
 
-        ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
-                       "ams rtmp: player joined \"%V\" at frame %uL",
-                       &rs->name, rs->sub.reader.next_seq);
 
-        ngx_ams_rtmp_pump(rs);
-        return;
-    }
+/* Context: the publishing worker; a reader asked (REST deleted the
+ * broadcast) */
 
-    ngx_add_timer(&rs->wait, NGX_AMS_RTMP_WAIT_PERIOD);
+static void
+ngx_ams_rtmp_source_stop(ngx_ams_source_t *src)
+{
+    ngx_ams_rtmp_session_t  *rs = src->data;
+
+    ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
+                  "ams rtmp: \"%V/%V\" stopped: its broadcast was deleted",
+                  &rs->app->name, &rs->name);
+
+    ngx_ams_rtmp_finalize(rs);
 }
 
 
@@ -982,24 +998,20 @@ ngx_ams_rtmp_stop(ngx_ams_rtmp_session_t *rs)
 
     if (rs->playing) {
         rs->playing = 0;
-        (void) ngx_atomic_fetch_add(&rs->sub.stream->rtmp_viewers, -1);
-        ngx_ams_bus_unsubscribe(&rs->sub);
+        (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers, -1);
 
-        if (rs->sub.reader.dropped) {
+        if (rs->dropped_frames) {
             ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                           "ams rtmp: player of \"%V\" dropped %uL frames "
-                          "in %uL skips", &rs->name,
-                          rs->sub.reader.dropped, rs->sub.reader.skips);
+                          "in %ui skips", &rs->name,
+                          rs->dropped_frames, rs->skips);
         }
     }
 
-    if (rs->waiting) {
-        rs->waiting = 0;
-    }
+    rs->waiting = 0;
 
-    if (rs->wait.timer_set) {
-        ngx_del_timer(&rs->wait);
-    }
+    /* an open reader, or one still waiting for its stream */
+    ngx_ams_reader_close(&rs->reader);
 }
 
 
@@ -1178,9 +1190,15 @@ ngx_ams_rtmp_on_media(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_msg_t *msg,
 /* Context: the bus woke this worker, or the player's socket drained */
 
 static void
-ngx_ams_rtmp_sub_handler(ngx_ams_sub_t *sub)
+ngx_ams_rtmp_reader_handler(ngx_ams_reader_t *rd)
 {
-    ngx_ams_rtmp_session_t  *rs = sub->data;
+    ngx_ams_rtmp_session_t  *rs = rd->data;
+
+    if (rs->waiting) {
+        /* its stream was published */
+        ngx_ams_rtmp_play_open(rs);
+        return;
+    }
 
     ngx_ams_rtmp_pump(rs);
 }
@@ -1189,93 +1207,83 @@ ngx_ams_rtmp_sub_handler(ngx_ams_sub_t *sub)
 static void
 ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs)
 {
-    int                 rc;
-    size_t              mark;
-    uint32_t            ts;
-    ngx_ams_ring_t     *ring;
-    ngx_ams_frame_t     frame;
-    const uint8_t      *data;
-    u_char              head[5];
+    size_t               mark;
+    uint32_t             ts;
+    ngx_ams_bus_event_t  ev;
+    u_char               head[5];
 
     if (!rs->playing || rs->closing) {
         return;
     }
 
-    ring = rs->sub.stream->ring;
-
     while (rs->out_last - rs->out_pos < rs->conf->out_queue) {
 
-        if (ngx_ams_ring_config_version(ring, NGX_AMS_TRACK_DATA)
-            != rs->sent_config[NGX_AMS_TRACK_DATA])
-        {
-            if (ngx_ams_rtmp_send_config(rs, NGX_AMS_TRACK_DATA) != NGX_OK) {
-                break;
-            }
-        }
-
-        rc = ngx_ams_ring_peek(ring, &rs->sub.reader, &frame, &data);
-
-        if (rc == NGX_AMS_RING_SKIPPED) {
-            continue;
-        }
-
-        if (rc != NGX_AMS_RING_OK) {
+        if (ngx_ams_reader_peek(&rs->reader, &ev) != NGX_OK) {
             break;
         }
 
-        if (frame.config_version != rs->sent_config[frame.track]) {
-            if (ngx_ams_rtmp_send_config(rs, frame.track) != NGX_OK) {
-                break;
+        if (ev.type == NGX_AMS_EVENT_END) {
+            ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
+                          "ams rtmp: \"%V\" ended for this player after %uL "
+                          "frames", &rs->name, rs->played_frames);
+
+            ngx_ams_rtmp_stop(rs);
+            ngx_ams_rtmp_send_user(rs, NGX_AMS_USER_STREAM_EOF,
+                                   NGX_AMS_RTMP_MSID);
+            ngx_ams_rtmp_send_status(rs, "status",
+                                     "NetStream.Play.UnpublishNotify",
+                                     "Stream is now unpublished");
+
+            /* stay for a republish, as nginx-rtmp players do */
+            ngx_ams_rtmp_play_wait(rs);
+            break;
+        }
+
+        if (ev.type == NGX_AMS_EVENT_SKIP) {
+            rs->dropped_frames += ev.dropped;
+            rs->skips++;
+            continue;
+        }
+
+        if (ev.type == NGX_AMS_EVENT_CONFIG) {
+            ngx_ams_rtmp_send_config(rs, &ev);
+            (void) ngx_ams_reader_commit(&rs->reader, &ev);
+
+            if (rs->closing) {
+                return;
             }
+
+            continue;
         }
 
         mark = rs->out_last;
-        ts = (uint32_t) (frame.dts / (NGX_AMS_TIMEBASE / 1000));
+        ts = (uint32_t) (ev.frame.dts / (NGX_AMS_TIMEBASE / 1000));
 
-        if (frame.track == NGX_AMS_TRACK_VIDEO) {
-            ngx_ams_flv_video_header(head, frame.flags & NGX_AMS_FRAME_KEY, 0,
-                                     frame.cts / (NGX_AMS_TIMEBASE / 1000));
+        if (ev.track == NGX_AMS_TRACK_VIDEO) {
+            ngx_ams_flv_video_header(head, ev.frame.flags & NGX_AMS_FRAME_KEY,
+                                     0, ev.frame.cts
+                                        / (NGX_AMS_TIMEBASE / 1000));
             ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_VIDEO, ts,
                                NGX_AMS_RTMP_MSG_VIDEO, NGX_AMS_RTMP_MSID,
-                               head, 5, data, frame.size);
+                               head, 5, ev.data, ev.len);
         } else {
             ngx_ams_flv_audio_header(head, 0);
             ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_AUDIO, ts,
                                NGX_AMS_RTMP_MSG_AUDIO, NGX_AMS_RTMP_MSID,
-                               head, 2, data, frame.size);
+                               head, 2, ev.data, ev.len);
         }
 
         if (rs->closing) {
             return;
         }
 
-        if (!ngx_ams_ring_intact(ring, &frame)) {
-            /* overwritten while we copied it: take it back and skip */
+        if (ngx_ams_reader_commit(&rs->reader, &ev) != NGX_OK) {
+            /* overwritten while we copied it: take it back */
             rs->out_last = mark;
             continue;
         }
 
-        rs->sub.reader.next_seq = frame.seq + 1;
         rs->played_frames++;
-    }
-
-    if (ngx_ams_bus_sub_ended(&rs->sub)
-        && !ngx_ams_ring_has_news(ring, &rs->sub.reader))
-    {
-        ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
-                      "ams rtmp: \"%V\" ended for this player after %uL "
-                      "frames", &rs->name, rs->played_frames);
-
-        ngx_ams_rtmp_stop(rs);
-        ngx_ams_rtmp_send_user(rs, NGX_AMS_USER_STREAM_EOF,
-                               NGX_AMS_RTMP_MSID);
-        ngx_ams_rtmp_send_status(rs, "status",
-                                 "NetStream.Play.UnpublishNotify",
-                                 "Stream is now unpublished");
-
-        /* stay for a republish, as nginx-rtmp players do */
-        rs->waiting = 1;
-        ngx_add_timer(&rs->wait, NGX_AMS_RTMP_WAIT_PERIOD);
     }
 
     if (ngx_ams_rtmp_flush(rs) != NGX_OK) {
@@ -1284,47 +1292,34 @@ ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs)
 }
 
 
-static ngx_int_t
-ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs, ngx_uint_t track)
+static void
+ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs, ngx_ams_bus_event_t *ev)
 {
-    uint32_t   codec, len, version;
-    u_char     head[5];
-    u_char     buf[NGX_AMS_CONFIG_MAX];
+    u_char  head[5];
 
-    if (ngx_ams_ring_get_config(rs->sub.stream->ring, track, &codec, buf,
-                                &len, &version)
-        != NGX_AMS_RING_OK)
-    {
-        return NGX_AGAIN;
+    if (ev->len == 0) {
+        return;
     }
 
-    rs->sent_config[track] = version;
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    switch (track) {
+    switch (ev->track) {
 
     case NGX_AMS_TRACK_VIDEO:
         ngx_ams_flv_video_header(head, 1, 1, 0);
         ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_VIDEO, 0, NGX_AMS_RTMP_MSG_VIDEO,
-                           NGX_AMS_RTMP_MSID, head, 5, buf, len);
+                           NGX_AMS_RTMP_MSID, head, 5, ev->data, ev->len);
         break;
 
     case NGX_AMS_TRACK_AUDIO:
         ngx_ams_flv_audio_header(head, 1);
         ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_AUDIO, 0, NGX_AMS_RTMP_MSG_AUDIO,
-                           NGX_AMS_RTMP_MSID, head, 2, buf, len);
+                           NGX_AMS_RTMP_MSID, head, 2, ev->data, ev->len);
         break;
 
     default:
         ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_STATUS, 0,
                            NGX_AMS_RTMP_MSG_AMF_DATA, NGX_AMS_RTMP_MSID,
-                           buf, len, NULL, 0);
+                           ev->data, ev->len, NULL, 0);
     }
-
-    return rs->closing ? NGX_ERROR : NGX_OK;
 }
 
 

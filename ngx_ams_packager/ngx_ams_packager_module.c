@@ -29,7 +29,7 @@
 
 
 typedef struct {
-    ngx_ams_sub_t            sub;
+    ngx_ams_reader_t         reader;
     ngx_ams_app_conf_t      *app;
     ngx_pool_t              *pool;
     ngx_log_t                log;
@@ -40,7 +40,6 @@ typedef struct {
     /* owned by the task while "busy" */
     ngx_ams_hls_t            hls;
     ngx_ams_dash_t           dash;
-    uint32_t                 config_version[NGX_AMS_TRACKS];
     uint8_t                 *frame;
     size_t                   frame_size;
     char                     error[256];
@@ -57,7 +56,7 @@ typedef struct {
 static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
-static void ngx_ams_packager_wake(ngx_ams_sub_t *sub);
+static void ngx_ams_packager_wake(ngx_ams_reader_t *rd);
 static void ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps);
 static void ngx_ams_packager_batch(ngx_event_t *ev);
 static void ngx_ams_packager_post(ngx_ams_packager_stream_t *ps);
@@ -138,13 +137,6 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->app = app;
     ps->log = *ngx_cycle->log;
 
-    /* the largest frame the ring can hold */
-    ps->frame_size = st->ring->data_size / 2;
-    ps->frame = ngx_alloc(ps->frame_size, log);
-    if (ps->frame == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_ERROR;
-    }
 
     p = ngx_snprintf((u_char *) dir, sizeof(dir) - 1, "%V/%V/streams",
                      &amcf->storage, &app->name);
@@ -194,12 +186,23 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->batch.log = &ps->log;
     ps->batch.cancelable = 1;
 
-    ps->sub.handler = ngx_ams_packager_wake;
-    ps->sub.data = ps;
+    ps->reader.latency = NGX_AMS_LATENCY_BATCHED;
+    ps->reader.handler = ngx_ams_packager_wake;
+    ps->reader.data = ps;
 
-    if (ngx_ams_bus_subscribe_stream(&ps->sub, st, log) != NGX_OK) {
+    if (ngx_ams_reader_open_stream(&ps->reader, st, log) != NGX_OK) {
         ngx_ams_packager_free(ps);
         return ngx_ams_packager_next_publish(st, app, log);
+    }
+
+    /* the largest frame the stream can carry; untouched pages cost
+     * nothing */
+    ps->frame_size = ngx_ams_reader_max_frame(&ps->reader);
+    ps->frame = ngx_alloc(ps->frame_size, log);
+    if (ps->frame == NULL) {
+        ngx_ams_reader_close(&ps->reader);
+        ngx_ams_packager_free(ps);
+        return NGX_ERROR;
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
@@ -213,36 +216,29 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 /* Context: event loop, when the bus has news or the stream ended */
 
 static void
-ngx_ams_packager_wake(ngx_ams_sub_t *sub)
+ngx_ams_packager_wake(ngx_ams_reader_t *rd)
 {
-    ngx_ams_packager_schedule(sub->data);
+    ngx_ams_packager_schedule(rd->data);
 }
 
 
 static void
 ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps)
 {
-    uint64_t         key;
-    ngx_ams_ring_t  *ring;
-
     /* while a task runs it owns the reader; "done" schedules again */
     if (ps->busy || ps->finished || ps->failed) {
         return;
     }
 
-    ring = ps->sub.stream->ring;
-    key = ring->last_key_seq;
-
-    if (ngx_ams_bus_sub_ended(&ps->sub)
-        || (key != NGX_AMS_RING_NO_SEQ && key >= ps->sub.reader.next_seq
-            && key < ring->write_seq)
-        || ring->write_seq - ps->sub.reader.next_seq >= NGX_AMS_PACKAGER_BATCH)
+    if (ps->reader.stream->state != NGX_AMS_STREAM_ACTIVE
+        || ngx_ams_reader_key_waiting(&ps->reader)
+        || ngx_ams_reader_backlog(&ps->reader) >= NGX_AMS_PACKAGER_BATCH)
     {
         ngx_ams_packager_post(ps);
         return;
     }
 
-    if (ngx_ams_ring_has_news(ring, &ps->sub.reader) && !ps->batch.timer_set) {
+    if (ngx_ams_reader_has_news(&ps->reader) && !ps->batch.timer_set) {
         ngx_add_timer(&ps->batch, NGX_AMS_PACKAGER_PERIOD);
     }
 }
@@ -254,7 +250,7 @@ ngx_ams_packager_batch(ngx_event_t *ev)
     ngx_ams_packager_stream_t  *ps = ev->data;
 
     if (!ps->busy && !ps->finished && !ps->failed
-        && ngx_ams_ring_has_news(ps->sub.stream->ring, &ps->sub.reader))
+        && ngx_ams_reader_has_news(&ps->reader))
     {
         ngx_ams_packager_post(ps);
     }
@@ -291,71 +287,68 @@ ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
 static void
 ngx_ams_packager_thread(void *data, ngx_log_t *log)
 {
-    int                         rc;
-    uint32_t                    codec, len, version;
-    ngx_ams_ring_t             *ring;
-    ngx_ams_frame_t             frame;
+    ngx_ams_bus_event_t         ev;
     ngx_ams_packager_stream_t  *ps = data;
-    uint8_t                     config[NGX_AMS_CONFIG_MAX];
 
     if (ps->failed || ps->finished) {
         return;
     }
 
-    ring = ps->sub.stream->ring;
+    while (ngx_ams_reader_read(&ps->reader, &ev, ps->frame, ps->frame_size)
+           == NGX_OK)
+    {
+        switch (ev.type) {
 
-    for ( ;; ) {
-        rc = ngx_ams_ring_read(ring, &ps->sub.reader, &frame, ps->frame,
-                               ps->frame_size);
-
-        if (rc != NGX_AMS_RING_OK) {
-            break;
-        }
-
-        if (frame.config_version != ps->config_version[frame.track]) {
-            if (ngx_ams_ring_get_config(ring, frame.track, &codec, config,
-                                        &len, &version)
-                == NGX_AMS_RING_OK)
-            {
-                ps->config_version[frame.track] = frame.config_version;
-
-                if ((ps->hls_on
-                     && ngx_ams_hls_config(&ps->hls, frame.track, config,
-                                           len) != 0)
-                    || (ps->dash_on
-                        && ngx_ams_dash_config(&ps->dash, frame.track,
-                                               config, len) != 0))
-                {
-                    goto failed;
-                }
+        case NGX_AMS_EVENT_CONFIG:
+            if (ev.track == NGX_AMS_TRACK_DATA || ev.len == 0) {
+                break;
             }
-        }
 
-        if ((ps->hls_on
-             && ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0)
-            || (ps->dash_on
-                && ngx_ams_dash_frame(&ps->dash, &frame, ps->frame) != 0))
-        {
-            goto failed;
+            if ((ps->hls_on
+                 && ngx_ams_hls_config(&ps->hls, ev.track, ev.data, ev.len)
+                    != 0)
+                || (ps->dash_on
+                    && ngx_ams_dash_config(&ps->dash, ev.track, ev.data,
+                                           ev.len)
+                       != 0))
+            {
+                goto failed;
+            }
+
+            break;
+
+        case NGX_AMS_EVENT_FRAME:
+            if ((ps->hls_on
+                 && ngx_ams_hls_frame(&ps->hls, &ev.frame, ps->frame) != 0)
+                || (ps->dash_on
+                    && ngx_ams_dash_frame(&ps->dash, &ev.frame, ps->frame)
+                       != 0))
+            {
+                goto failed;
+            }
+
+            break;
+
+        case NGX_AMS_EVENT_END:
+            if ((ps->hls_on
+                 && (ngx_ams_hls_flush(&ps->hls) != 0
+                     || ngx_ams_hls_finish(&ps->hls) != 0))
+                || (ps->dash_on && ngx_ams_dash_finish(&ps->dash) != 0))
+            {
+                goto failed;
+            }
+
+            ps->finished = 1;
+            ps->ended_at = time(NULL);
+            return;
+
+        default:   /* SKIP: the segmenter cuts at the keyframe it lands on */
+            break;
         }
     }
 
     if (ps->hls_on && ngx_ams_hls_flush(&ps->hls) != 0) {
         goto failed;
-    }
-
-    /* the writer ends the stream after its last frame: nothing follows */
-    if (ngx_ams_bus_sub_ended(&ps->sub)
-        && !ngx_ams_ring_has_news(ring, &ps->sub.reader))
-    {
-        if ((ps->hls_on && ngx_ams_hls_finish(&ps->hls) != 0)
-            || (ps->dash_on && ngx_ams_dash_finish(&ps->dash) != 0))
-        {
-            goto failed;
-        }
-
-        ps->finished = 1;
-        ps->ended_at = time(NULL);
     }
 
     return;
@@ -382,15 +375,15 @@ ngx_ams_packager_done(ngx_event_t *ev)
     if (ps->failed) {
         ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
                       "ams packager: \"%*s\" stopped: %s",
-                      ps->sub.stream->name_len, ps->sub.stream->name,
+                      ps->reader.stream->name_len, ps->reader.stream->name,
                       ps->error);
-        ngx_ams_bus_unsubscribe(&ps->sub);
+        ngx_ams_reader_close(&ps->reader);
         ngx_ams_packager_free(ps);
         return;
     }
 
     if (ps->finished) {
-        ngx_ams_bus_unsubscribe(&ps->sub);
+        ngx_ams_reader_close(&ps->reader);
 
         if (!ps->app->delete_hls_files_on_ended) {
             ngx_ams_packager_free(ps);
