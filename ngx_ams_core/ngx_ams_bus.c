@@ -42,6 +42,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
+#include "ngx_ams_stream_index.h"
 
 
 #define NGX_AMS_RING_INITIAL_INDEX   1024
@@ -64,8 +65,7 @@ typedef struct {
     ngx_uint_t               generation;
     ngx_atomic_t             publishes;      /* moves on every publish */
     volatile uint64_t        waiters_mask;   /* slots with waiting readers */
-    ngx_uint_t               hash_mask;
-    ngx_int_t               *hash;           /* first stream of a bucket */
+    ngx_ams_stream_index_t   index;          /* live streams by name */
     ngx_ams_worker_slot_t    slots[NGX_AMS_MAX_WORKERS];
     ngx_ams_node_stats_t     stats;
     ngx_atomic_t             store_generation;  /* bumped by every write */
@@ -107,8 +107,6 @@ static void ngx_ams_bus_run_requests(void);
 static void ngx_ams_bus_run_waiting(void);
 static void ngx_ams_bus_wake_slot(ngx_uint_t i);
 static void ngx_ams_bus_notify(ngx_ams_stream_t *st);
-static ngx_uint_t ngx_ams_bus_hash(u_char *app, size_t app_len, u_char *name,
-    size_t name_len);
 static void ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st);
 static void ngx_ams_bus_end_locked(ngx_ams_stream_t *st);
 static void ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st);
@@ -132,7 +130,9 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_ams_main_conf_t *amcf = shm_zone->data;
 
     size_t             size;
-    ngx_uint_t         i, buckets;
+    int32_t           *bucket, *next;
+    uint32_t           buckets;
+    ngx_uint_t         i;
     ngx_slab_pool_t   *shpool;
     ngx_ams_bus_sh_t  *sh;
 
@@ -154,24 +154,19 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    /* at least two buckets a stream keeps chains short */
-    for (buckets = 64; buckets < 2 * amcf->max_streams; buckets <<= 1) {
-        /* void */
-    }
+    buckets = ngx_ams_stream_index_buckets(amcf->max_streams);
+    bucket = ngx_slab_alloc(shpool, buckets * sizeof(int32_t));
+    next = ngx_slab_alloc(shpool, amcf->max_streams * sizeof(int32_t));
 
-    sh->hash = ngx_slab_alloc(shpool, buckets * sizeof(ngx_int_t));
-    if (sh->hash == NULL) {
+    if (bucket == NULL || next == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "ams: bus_zone_size too small for %ui streams",
                       amcf->max_streams);
         return NGX_ERROR;
     }
 
-    for (i = 0; i < buckets; i++) {
-        sh->hash[i] = -1;
-    }
-
-    sh->hash_mask = buckets - 1;
+    ngx_ams_stream_index_init(&sh->index, buckets, bucket, next,
+                              amcf->max_streams);
     sh->token = ((uint64_t) ngx_random() << 32) ^ (uint64_t) ngx_random()
                 ^ ((uint64_t) ngx_pid << 16) ^ (uint64_t) ngx_time();
     sh->max_streams = amcf->max_streams;
@@ -179,7 +174,6 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     for (i = 0; i < sh->max_streams; i++) {
         sh->streams[i].index = i;
-        sh->streams[i].hash_next = -1;
     }
 
     shpool->data = sh;
@@ -639,41 +633,12 @@ ngx_ams_bus_notify(ngx_ams_stream_t *st)
 }
 
 
-/* FNV-1a over "app/name" */
-
-static ngx_uint_t
-ngx_ams_bus_hash(u_char *app, size_t app_len, u_char *name, size_t name_len)
-{
-    size_t    i;
-    uint32_t  h;
-
-    h = 2166136261u;
-
-    for (i = 0; i < app_len; i++) {
-        h = (h ^ app[i]) * 16777619u;
-    }
-
-    h = (h ^ '/') * 16777619u;
-
-    for (i = 0; i < name_len; i++) {
-        h = (h ^ name[i]) * 16777619u;
-    }
-
-    return h;
-}
-
-
 static void
 ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st)
 {
-    ngx_uint_t             b;
-    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
-
-    b = ngx_ams_bus_hash(st->app, st->app_len, st->name, st->name_len)
-        & w->sh->hash_mask;
-
-    st->hash_next = w->sh->hash[b];
-    w->sh->hash[b] = st->index;
+    ngx_ams_stream_index_insert(&ngx_ams_bus_worker.sh->index, st->index,
+        ngx_ams_stream_index_hash(st->app, st->app_len, st->name,
+                                  st->name_len));
 }
 
 
@@ -682,23 +647,10 @@ ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st)
 static void
 ngx_ams_bus_end_locked(ngx_ams_stream_t *st)
 {
-    ngx_int_t             *link;
-    ngx_uint_t             b;
-    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    ngx_ams_stream_index_remove(&ngx_ams_bus_worker.sh->index, st->index,
+        ngx_ams_stream_index_hash(st->app, st->app_len, st->name,
+                                  st->name_len));
 
-    b = ngx_ams_bus_hash(st->app, st->app_len, st->name, st->name_len)
-        & w->sh->hash_mask;
-
-    for (link = &w->sh->hash[b]; *link != -1;
-         link = &w->sh->streams[*link].hash_next)
-    {
-        if (*link == (ngx_int_t) st->index) {
-            *link = st->hash_next;
-            break;
-        }
-    }
-
-    st->hash_next = -1;
     st->state = NGX_AMS_STREAM_ENDED;
 }
 
@@ -706,16 +658,17 @@ ngx_ams_bus_end_locked(ngx_ams_stream_t *st)
 static ngx_ams_stream_t *
 ngx_ams_bus_find_locked(ngx_str_t *app, ngx_str_t *name)
 {
-    ngx_int_t              i;
-    ngx_ams_stream_t      *st;
-    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    int32_t                  i;
+    ngx_ams_stream_t        *st;
+    ngx_ams_stream_index_t  *ix = &ngx_ams_bus_worker.sh->index;
 
-    i = w->sh->hash[ngx_ams_bus_hash(app->data, app->len, name->data,
-                                     name->len)
-                    & w->sh->hash_mask];
-
-    for ( /* void */ ; i != -1; i = st->hash_next) {
-        st = &w->sh->streams[i];
+    for (i = ngx_ams_stream_index_first(ix,
+             ngx_ams_stream_index_hash(app->data, app->len, name->data,
+                                       name->len));
+         i != NGX_AMS_INDEX_END;
+         i = ngx_ams_stream_index_next(ix, i))
+    {
+        st = &ngx_ams_bus_worker.sh->streams[i];
 
         if (st->state == NGX_AMS_STREAM_ACTIVE
             && st->app_len == app->len && st->name_len == name->len
@@ -946,6 +899,7 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->in_bytes = 0;
     st->frames = 0;
     st->rejected = 0;
+    st->dropped = 0;
     st->width = 0;
     st->height = 0;
     st->gop_bytes = 0;

@@ -22,6 +22,7 @@
 #include <ngx_thread_pool.h>
 
 #include "ngx_ams_ring.h"
+#include "ngx_ams_handoff.h"
 
 
 #define NGX_AMS_VERSION           "0.1.0"
@@ -124,7 +125,6 @@ typedef struct ngx_ams_stream_s {
     ngx_atomic_t              state;
     ngx_uint_t                index;
     ngx_uint_t                generation;
-    ngx_int_t                 hash_next;     /* registry chain, -1 ends */
 
     u_char                    app[NGX_AMS_APP_LEN];
     size_t                    app_len;
@@ -151,6 +151,7 @@ typedef struct ngx_ams_stream_s {
     ngx_atomic_t              in_bytes;
     ngx_atomic_t              frames;
     ngx_atomic_t              rejected;      /* frames too big for the ring */
+    ngx_atomic_t              dropped;       /* a thread could not queue */
     uint32_t                  width;
     uint32_t                  height;
 
@@ -309,6 +310,21 @@ ngx_int_t ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
 void ngx_ams_bus_set_config(ngx_ams_stream_t *st, ngx_uint_t track,
     ngx_uint_t codec, const u_char *data, size_t len);
 void ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
+
+/*
+ * A source on another thread (encoder, libsrt, usrsctp, a pull) publishes
+ * on the event loop as usual, then makes a writer: its thread pushes into
+ * ngx_ams_writer_queue(wr) with ngx_ams_handoff_push_frame() / _config()
+ * and ends with ngx_ams_handoff_end() (ngx_ams_handoff.h), never waiting;
+ * the loop drains the queue into the bus and unpublishes the stream at
+ * its end.  ngx_ams_writer_close() is the loop giving up first (stop).
+ */
+typedef struct ngx_ams_writer_s  ngx_ams_writer_t;
+
+ngx_ams_writer_t *ngx_ams_writer_create(ngx_ams_stream_t *st,
+    size_t capacity, ngx_log_t *log);
+ngx_ams_handoff_t *ngx_ams_writer_queue(ngx_ams_writer_t *wr);
+void ngx_ams_writer_close(ngx_ams_writer_t *wr);
 
 /* from any worker: ask a stream's source (NGX_AMS_REQUEST_*) */
 void ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what);
