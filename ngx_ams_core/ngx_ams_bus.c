@@ -48,6 +48,9 @@
 #define NGX_AMS_RING_INITIAL_INDEX   1024
 #define NGX_AMS_RING_INITIAL_DATA    (256 * 1024)
 #define NGX_AMS_RING_MAX_INDEX       65536
+
+/* what two GOPs of n (bytes or frames) need, with room for a larger one */
+#define ngx_ams_ring_room(n)         ((n) * 9 / 4)
 #define NGX_AMS_RING_GRACE           10000   /* ms a retired ring lives */
 
 
@@ -119,6 +122,8 @@ static void ngx_ams_bus_stream_missing(ngx_str_t *app, ngx_str_t *name,
     ngx_log_t *log);
 static ngx_uint_t ngx_ams_reader_ended(ngx_ams_reader_t *rd);
 static ngx_int_t ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f);
+static ngx_uint_t ngx_ams_bus_retire(ngx_ams_stream_t *st);
+static void ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring);
 
 
 static ngx_ams_bus_worker_t  ngx_ams_bus_worker = { .slot = -1 };
@@ -883,6 +888,7 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
 
     st->ring = ring;
     ngx_memzero(st->retired, sizeof(st->retired));
+    st->retiring = 0;
     st->generation = ++w->sh->generation;
     ngx_memcpy(st->app, app->name.data, app->name.len);
     st->app_len = app->name.len;
@@ -957,18 +963,24 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
         st->key_seq = ring->write_seq;
     }
 
-    /* two GOPs and a half, the one growing included, and this frame twice
-     * over must fit; else the ring grows before it overwrites them */
+    /* two GOPs and some room, the one growing included, and this frame
+     * twice over must fit; else the ring grows before it overwrites them */
     gop = ngx_max(st->gop_bytes, ring->head + frame->size - st->key_pos);
 
     if ((ring->data_size < w->sh->ring_data_size
          || ring->index_size < NGX_AMS_RING_MAX_INDEX)
-        && (gop * 5 / 2 > ring->data_size || frame->size > ring->data_size / 2
-            || (ring->write_seq - st->key_seq) * 5 / 2 > ring->index_size
-            || st->gop_frames * 5 / 2 > ring->index_size)
+        && (ngx_ams_ring_room(gop) > ring->data_size
+            || frame->size > ring->data_size / 2
+            || ngx_ams_ring_room(ring->write_seq - st->key_seq)
+               > ring->index_size
+            || ngx_ams_ring_room(st->gop_frames) > ring->index_size)
         && ngx_ams_bus_grow(st, frame) == NGX_OK)
     {
         ring = st->ring;
+    }
+
+    if (st->retiring && ngx_ams_bus_retire(st) == 0) {
+        st->retiring = 0;
     }
 
     if (ngx_ams_ring_write(ring, frame, data) != NGX_AMS_RING_OK) {
@@ -1018,16 +1030,9 @@ ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
     ring = st->ring;
     slot = NGX_AMS_RETIRED_RINGS;
 
-    for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
-        if (st->retired[i]
-            && ngx_current_msec - st->retired_at[i] >= NGX_AMS_RING_GRACE)
-        {
-            ngx_shmtx_lock(&w->shpool->mutex);
-            ngx_slab_free_locked(w->shpool, st->retired[i]);
-            st->retired[i] = NULL;
-            ngx_shmtx_unlock(&w->shpool->mutex);
-        }
+    (void) ngx_ams_bus_retire(st);
 
+    for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
         if (st->retired[i] == NULL) {
             slot = i;
         }
@@ -1040,11 +1045,13 @@ ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
     gop = ngx_max(st->gop_bytes, ring->head + f->size - st->key_pos);
     frames = ngx_max(st->gop_frames, ring->write_seq + 1 - st->key_seq);
 
-    want = ngx_max(gop * 5 / 2, (size_t) f->size * 2);
+    want = ngx_max(ngx_ams_ring_room(gop), (size_t) f->size * 2);
     want = ngx_min(want, w->sh->ring_data_size);
 
     index = ring->index_size;
-    while (index < frames * 5 / 2 && index < NGX_AMS_RING_MAX_INDEX) {
+    while (index < ngx_ams_ring_room(frames)
+           && index < NGX_AMS_RING_MAX_INDEX)
+    {
         index <<= 1;
     }
 
@@ -1084,8 +1091,64 @@ ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
 
     st->retired[slot] = ring;
     st->retired_at[slot] = ngx_current_msec;
+    st->retiring = 1;
 
     return NGX_OK;
+}
+
+
+/* frees the outgrown rings whose grace has passed; how many remain */
+
+static ngx_uint_t
+ngx_ams_bus_retire(ngx_ams_stream_t *st)
+{
+    ngx_uint_t             i, left;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    left = 0;
+
+    for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
+        if (st->retired[i] == NULL) {
+            continue;
+        }
+
+        if (ngx_current_msec - st->retired_at[i] < NGX_AMS_RING_GRACE) {
+            left++;
+            continue;
+        }
+
+        ngx_shmtx_lock(&w->shpool->mutex);
+        ngx_ams_bus_ring_free_locked(st->retired[i]);
+        st->retired[i] = NULL;
+        ngx_shmtx_unlock(&w->shpool->mutex);
+    }
+
+    return left;
+}
+
+
+/*
+ * A ring is whole pages of the slab pool, data only (the slab keeps its
+ * bookkeeping elsewhere): hand the pages back to the system before the
+ * pool takes the block, so an outgrown or ended ring stops costing memory
+ * until the pool gives it out again.
+ */
+
+static void
+ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring)
+{
+    size_t     size;
+    uintptr_t  start, end;
+
+    size = ngx_ams_ring_size(ring->index_size, ring->data_size);
+    start = ngx_align((uintptr_t) ring, ngx_pagesize);
+    end = ((uintptr_t) ring + size) & ~((uintptr_t) ngx_pagesize - 1);
+
+    if (end > start) {
+        (void) madvise((void *) start, end - start, MADV_REMOVE);
+    }
+
+    ngx_slab_free_locked(ngx_ams_bus_worker.shpool, ring);
 }
 
 
@@ -1165,19 +1228,18 @@ ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what)
 static void
 ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
 {
-    ngx_uint_t             i;
-    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    ngx_uint_t  i;
 
     ngx_ams_stream_free_handler(st);
 
     if (st->ring) {
-        ngx_slab_free_locked(w->shpool, st->ring);
+        ngx_ams_bus_ring_free_locked(st->ring);
         st->ring = NULL;
     }
 
     for (i = 0; i < NGX_AMS_RETIRED_RINGS; i++) {
         if (st->retired[i]) {
-            ngx_slab_free_locked(w->shpool, st->retired[i]);
+            ngx_ams_bus_ring_free_locked(st->retired[i]);
             st->retired[i] = NULL;
         }
     }

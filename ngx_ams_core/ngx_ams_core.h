@@ -143,6 +143,7 @@ typedef struct ngx_ams_stream_s {
     ngx_ams_ring_t           *ring;          /* may be replaced: it grows */
     ngx_ams_ring_t           *retired[NGX_AMS_RETIRED_RINGS];
     ngx_msec_t                retired_at[NGX_AMS_RETIRED_RINGS];
+    ngx_uint_t                retiring;      /* some wait to be freed */
     uint64_t                  gop_bytes;     /* the largest GOP seen */
     uint64_t                  gop_frames;
     uint64_t                  key_pos;       /* where this GOP began */
