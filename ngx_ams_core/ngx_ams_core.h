@@ -37,6 +37,11 @@
 #define NGX_AMS_STREAM_ACTIVE     1
 #define NGX_AMS_STREAM_ENDED      2
 
+/* directive contexts below nginx's main one: "ams {}" and "application {}";
+ * any core module's directives may use them */
+#define NGX_AMS_MAIN_CONF         0x40000000
+#define NGX_AMS_APP_CONF          0x80000000
+
 
 typedef struct {
     ngx_str_t                 name;
@@ -74,7 +79,10 @@ typedef struct {
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;
     ngx_array_t               apps;          /* ngx_ams_app_conf_t * */
-    ngx_str_t                 database;      /* the embedded store */
+    ngx_str_t                 database;      /* [scheme:]URI of the store */
+    ngx_str_t                 store_thread_pool_name;
+    ngx_msec_t                broadcast_stale_timeout;
+    struct ngx_ams_store_s   *store;         /* ngx_ams_store.h */
     ngx_str_t                 node_address;  /* AMS originAdress */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
@@ -198,7 +206,6 @@ ngx_uint_t ngx_ams_bus_sub_ended(ngx_ams_sub_t *sub);
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);
 ngx_uint_t ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max);
-ngx_atomic_t *ngx_ams_bus_store_generation(void);
 
 /* a live stream by name, for counters; NULL if none */
 ngx_ams_stream_t *ngx_ams_bus_find(ngx_str_t *app, ngx_str_t *name);

@@ -19,9 +19,8 @@
 #include <net/if.h>
 
 
-/* our own directive contexts, below nginx's main context */
-#define NGX_AMS_MAIN_CONF   0x40000000
-#define NGX_AMS_APP_CONF    0x80000000
+/* live records are refreshed every 10 s: a shorter window loses them */
+#define NGX_AMS_STALE_MIN   15000
 
 
 static void *ngx_ams_core_create_conf(ngx_cycle_t *cycle);
@@ -152,6 +151,20 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       ngx_conf_set_str_slot,
       0,
       offsetof(ngx_ams_main_conf_t, database),
+      NULL },
+
+    { ngx_string("store_thread_pool"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, store_thread_pool_name),
+      NULL },
+
+    { ngx_string("broadcast_stale_timeout"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, broadcast_stale_timeout),
       NULL },
 
     { ngx_string("node_address"),
@@ -310,6 +323,7 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->cpu_limit = NGX_CONF_UNSET_UINT;
     amcf->memory_limit = NGX_CONF_UNSET_UINT;
     amcf->jwt_server_control = NGX_CONF_UNSET;
+    amcf->broadcast_stale_timeout = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
@@ -318,8 +332,10 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
         return NULL;
     }
 
-    /* every configuration cycle rebuilds the chain of publish observers */
+    /* every configuration cycle rebuilds the chain of publish observers
+     * and the list of store backends */
     ngx_ams_publish_handler = ngx_ams_publish_end;
+    ngx_ams_store_reset_backends();
 
     return amcf;
 }
@@ -374,10 +390,6 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_str_set(&amcf->database, "data/ams.db");
     }
 
-    if (ngx_conf_full_name(cf->cycle, &amcf->database, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     if (amcf->node_address.data == NULL) {
         rv = ngx_ams_node_address(cf, &amcf->node_address);
         if (rv != NGX_CONF_OK) {
@@ -409,6 +421,18 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_str_set(&amcf->thread_pool_name, "default");
     }
 
+    if (amcf->store_thread_pool_name.data == NULL) {
+        amcf->store_thread_pool_name = amcf->thread_pool_name;
+    }
+
+    ngx_conf_init_msec_value(amcf->broadcast_stale_timeout,
+                             NGX_AMS_STORE_STALE_DEFAULT);
+
+    if (amcf->broadcast_stale_timeout < NGX_AMS_STALE_MIN) {
+        return "\"broadcast_stale_timeout\" must be at least 15s: "
+               "live records are refreshed every 10s";
+    }
+
     if (amcf->max_streams == 0 || amcf->max_streams > 100000) {
         return "\"max_streams\" must be between 1 and 100000";
     }
@@ -428,6 +452,11 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     amcf->thread_pool = ngx_thread_pool_add(cf, &amcf->thread_pool_name);
     if (amcf->thread_pool == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_ams_store_configure(cf, amcf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     amcf->shm_zone = ngx_shared_memory_add(cf, &name, amcf->bus_size,
@@ -670,6 +699,7 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_ams_bus_init_worker(cycle) != NGX_OK
+        || ngx_ams_store_init_worker(cycle) != NGX_OK
         || ngx_ams_broadcast_init_worker(cycle) != NGX_OK)
     {
         return NGX_ERROR;
@@ -682,5 +712,12 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
 static void
 ngx_ams_core_exit_process(ngx_cycle_t *cycle)
 {
+    if (ngx_ams_get_main_conf(cycle) == NULL
+        || ngx_ams_get_main_conf(cycle)->shm_zone == NULL)
+    {
+        return;
+    }
+
+    ngx_ams_store_exit_worker(cycle);
     ngx_ams_bus_exit_worker(cycle);
 }

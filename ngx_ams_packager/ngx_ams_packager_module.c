@@ -54,7 +54,16 @@ typedef struct {
 } ngx_ams_packager_stream_t;
 
 
+typedef struct {
+    ngx_thread_pool_t       *thread_pool;
+} ngx_ams_packager_conf_t;
+
+
 static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
+static char *ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_thread_pool_t *ngx_ams_packager_pool(void);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_packager_wake(ngx_ams_sub_t *sub);
@@ -71,17 +80,31 @@ static void ngx_ams_packager_free(ngx_ams_packager_stream_t *ps);
 static ngx_ams_publish_pt  ngx_ams_packager_next_publish;
 
 
+static ngx_command_t  ngx_ams_packager_commands[] = {
+
+    /* its own pool, so a slow disk stalls segments, not the store */
+    { ngx_string("packager_thread_pool"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_ams_packager_thread_pool,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
 static ngx_core_module_t  ngx_ams_packager_module_ctx = {
     ngx_string("ams_packager"),
     ngx_ams_packager_create_conf,
-    NULL
+    ngx_ams_packager_init_conf
 };
 
 
 ngx_module_t  ngx_ams_packager_module = {
     NGX_MODULE_V1,
     &ngx_ams_packager_module_ctx,          /* module context */
-    NULL,                                  /* module directives */
+    ngx_ams_packager_commands,             /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -97,11 +120,68 @@ ngx_module_t  ngx_ams_packager_module = {
 static void *
 ngx_ams_packager_create_conf(ngx_cycle_t *cycle)
 {
+    ngx_ams_packager_conf_t  *pcf;
+
+    pcf = ngx_pcalloc(cycle->pool, sizeof(ngx_ams_packager_conf_t));
+    if (pcf == NULL) {
+        return NULL;
+    }
+
     /* runs after the core's create_conf, which reset the chain */
     ngx_ams_packager_next_publish = ngx_ams_publish_handler;
     ngx_ams_publish_handler = ngx_ams_packager_publish;
 
-    return NGX_CONF_UNSET_PTR;   /* no configuration of its own */
+    return pcf;
+}
+
+
+static char *
+ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_packager_conf_t *pcf = conf;
+
+    ngx_str_t  *value;
+
+    if (pcf->thread_pool) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* added while parsing: nginx checks every pool named is declared */
+    pcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+
+    return pcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf)
+{
+    ngx_ams_packager_conf_t *pcf = conf;
+
+    ngx_ams_main_conf_t  *amcf;
+
+    /* by default the "ams {}" block's thread_pool */
+    amcf = ngx_ams_get_main_conf(cycle);
+
+    if (pcf->thread_pool == NULL && amcf) {
+        pcf->thread_pool = amcf->thread_pool;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_thread_pool_t *
+ngx_ams_packager_pool(void)
+{
+    ngx_ams_packager_conf_t  *pcf;
+
+    pcf = (ngx_ams_packager_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                                   ngx_ams_packager_module);
+
+    return pcf->thread_pool;
 }
 
 
@@ -264,17 +344,13 @@ ngx_ams_packager_batch(ngx_event_t *ev)
 static void
 ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
 {
-    ngx_ams_main_conf_t  *amcf;
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-
     if (ps->batch.timer_set) {
         ngx_del_timer(&ps->batch);
     }
 
     ps->busy = 1;
 
-    if (ngx_thread_task_post(amcf->thread_pool, ps->task) != NGX_OK) {
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
         /* queue full: try again a little later */
         ps->busy = 0;
         ngx_add_timer(&ps->batch, NGX_AMS_PACKAGER_PERIOD);
@@ -410,10 +486,7 @@ ngx_ams_packager_done(ngx_event_t *ev)
 static void
 ngx_ams_packager_cleanup(ngx_event_t *ev)
 {
-    ngx_ams_main_conf_t        *amcf;
     ngx_ams_packager_stream_t  *ps = ev->data;
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
     ps->task->handler = ngx_ams_packager_remove_thread;
     ps->task->event.handler = ngx_ams_packager_cleanup;
@@ -426,7 +499,7 @@ ngx_ams_packager_cleanup(ngx_event_t *ev)
 
     ps->busy = 1;
 
-    if (ngx_thread_task_post(amcf->thread_pool, ps->task) != NGX_OK) {
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
         ngx_ams_packager_free(ps);
     }
 }
