@@ -43,31 +43,52 @@
 #define NGX_AMS_APP_CONF          0x80000000
 
 
+/* stream security (AMS: acceptOnlyStreamsInDataStore, ...), enforced by
+ * ngx_ams_access.c */
 typedef struct {
-    ngx_str_t                 name;
-    ngx_flag_t                hls;
-    ngx_msec_t                hls_time;
-    ngx_uint_t                hls_list_size;
-    ngx_uint_t                hls_segment_type;
-    ngx_flag_t                dash;
-    ngx_flag_t                delete_hls_files_on_ended;
-
-    /* stream security (AMS: acceptOnlyStreamsInDataStore, ...) */
     ngx_flag_t                accept_only_streams_in_data_store;
     ngx_flag_t                publish_token_control;
     ngx_flag_t                play_token_control;
     ngx_flag_t                publish_jwt_control;
     ngx_flag_t                play_jwt_control;
     ngx_str_t                 jwt_stream_secret_key;
+} ngx_ams_access_conf_t;
 
-    /* the application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
-    ngx_flag_t                jwt_control;
-    ngx_str_t                 jwt_secret_key;
 
-    ngx_str_t                 listener_hook_url;
+/*
+ * An "application NAME {}" block: core's settings here, every other
+ * module's in "ctx", by module index (ngx_ams_app_get_module_conf).
+ */
+typedef struct {
+    ngx_str_t                 name;
+    void                    **ctx;
+
+    ngx_ams_access_conf_t     access;
+
+    ngx_str_t                 listener_hook_url;   /* ngx_ams_webhook.c */
     void                     *listener_hook;  /* ngx_ams_webhook_target_t */
-    ngx_msec_t                viewer_timeout;
+    ngx_msec_t                viewer_timeout;      /* ngx_ams_viewers.c */
 } ngx_ams_app_conf_t;
+
+
+/*
+ * A module with settings in "application {}" blocks registers itself in
+ * its create_conf with ngx_ams_app_module_add() (core's create_conf has
+ * run by then, on every configuration cycle).  Each block then calls
+ * create_app_conf, parses the module's NGX_AMS_APP_CONF|NGX_DIRECT_CONF
+ * directives into that conf (nginx finds it by the module's index), and
+ * calls init_app_conf after the block for defaults and checks: there is
+ * nothing to merge, applications do not nest.  nginx looks directives
+ * up in core modules only at this level: an HTTP or stream module adds a
+ * small core module to its .so for its application settings.
+ */
+typedef struct {
+    ngx_module_t             *module;
+    void                   *(*create_app_conf)(ngx_conf_t *cf);
+    char                   *(*init_app_conf)(ngx_conf_t *cf, void *conf);
+} ngx_ams_app_module_t;
+
+#define ngx_ams_app_get_module_conf(app, m)  ((app)->ctx[(m).index])
 
 
 typedef struct {
@@ -79,6 +100,7 @@ typedef struct {
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;
     ngx_array_t               apps;          /* ngx_ams_app_conf_t * */
+    ngx_array_t               app_modules;   /* ngx_ams_app_module_t * */
     ngx_str_t                 database;      /* [scheme:]URI of the store */
     ngx_str_t                 store_thread_pool_name;
     ngx_msec_t                broadcast_stale_timeout;
@@ -185,6 +207,7 @@ extern ngx_module_t        ngx_ams_core_module;
 
 ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
 ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
+ngx_int_t ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m);
 
 /* writer side: NGX_OK, NGX_BUSY (name taken), NGX_ERROR (no room) */
 ngx_int_t ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,

@@ -39,13 +39,6 @@ static void ngx_ams_core_exit_process(ngx_cycle_t *cycle);
 ngx_ams_publish_pt  ngx_ams_publish_handler;
 
 
-static ngx_conf_enum_t  ngx_ams_hls_segment_types[] = {
-    { ngx_string("mpegts"), NGX_AMS_HLS_MPEGTS },
-    { ngx_string("fmp4"), NGX_AMS_HLS_FMP4 },
-    { ngx_null_string, 0 }
-};
-
-
 static ngx_command_t  ngx_ams_core_commands[] = {
 
     { ngx_string("ams"),
@@ -102,48 +95,6 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       ngx_ams_application,
       0,
       0,
-      NULL },
-
-    { ngx_string("hls"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls),
-      NULL },
-
-    { ngx_string("hls_time"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_time),
-      NULL },
-
-    { ngx_string("hls_list_size"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_list_size),
-      NULL },
-
-    { ngx_string("hls_segment_type"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_segment_type),
-      &ngx_ams_hls_segment_types },
-
-    { ngx_string("dash"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, dash),
-      NULL },
-
-    { ngx_string("delete_hls_files_on_ended"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, delete_hls_files_on_ended),
       NULL },
 
     { ngx_string("database"),
@@ -213,56 +164,42 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, accept_only_streams_in_data_store),
+      offsetof(ngx_ams_app_conf_t, access.accept_only_streams_in_data_store),
       NULL },
 
     { ngx_string("publish_token_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, publish_token_control),
+      offsetof(ngx_ams_app_conf_t, access.publish_token_control),
       NULL },
 
     { ngx_string("play_token_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, play_token_control),
+      offsetof(ngx_ams_app_conf_t, access.play_token_control),
       NULL },
 
     { ngx_string("publish_jwt_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, publish_jwt_control),
+      offsetof(ngx_ams_app_conf_t, access.publish_jwt_control),
       NULL },
 
     { ngx_string("play_jwt_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, play_jwt_control),
+      offsetof(ngx_ams_app_conf_t, access.play_jwt_control),
       NULL },
 
     { ngx_string("jwt_stream_secret_key"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, jwt_stream_secret_key),
-      NULL },
-
-    { ngx_string("jwt_control_enabled"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, jwt_control),
-      NULL },
-
-    { ngx_string("jwt_secret_key"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, jwt_secret_key),
+      offsetof(ngx_ams_app_conf_t, access.jwt_stream_secret_key),
       NULL },
 
     { ngx_string("listener_hook_url"),
@@ -327,7 +264,10 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&amcf->app_modules, cycle->pool, 4,
+                          sizeof(ngx_ams_app_module_t *))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -477,12 +417,14 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ams_main_conf_t *amcf = conf;
 
-    char                 *rv;
-    void                **ctx;
-    ngx_str_t            *value;
-    ngx_uint_t            i;
-    ngx_conf_t            save;
-    ngx_ams_app_conf_t   *app, **appp;
+    char                  *rv;
+    void                 **ctx;
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_conf_t             save;
+    ngx_ams_app_conf_t    *app, **appp;
+    ngx_ams_access_conf_t *access;
+    ngx_ams_app_module_t **m;
 
     value = cf->args->elts;
 
@@ -514,18 +456,12 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     app->name = value[1];
-    app->hls = NGX_CONF_UNSET;
-    app->hls_time = NGX_CONF_UNSET_MSEC;
-    app->hls_list_size = NGX_CONF_UNSET_UINT;
-    app->hls_segment_type = NGX_CONF_UNSET_UINT;
-    app->dash = NGX_CONF_UNSET;
-    app->delete_hls_files_on_ended = NGX_CONF_UNSET;
-    app->accept_only_streams_in_data_store = NGX_CONF_UNSET;
-    app->publish_token_control = NGX_CONF_UNSET;
-    app->play_token_control = NGX_CONF_UNSET;
-    app->publish_jwt_control = NGX_CONF_UNSET;
-    app->play_jwt_control = NGX_CONF_UNSET;
-    app->jwt_control = NGX_CONF_UNSET;
+    access = &app->access;
+    access->accept_only_streams_in_data_store = NGX_CONF_UNSET;
+    access->publish_token_control = NGX_CONF_UNSET;
+    access->play_token_control = NGX_CONF_UNSET;
+    access->publish_jwt_control = NGX_CONF_UNSET;
+    access->play_jwt_control = NGX_CONF_UNSET;
     app->viewer_timeout = NGX_CONF_UNSET_MSEC;
 
     appp = ngx_array_push(&amcf->apps);
@@ -535,13 +471,27 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     *appp = app;
 
-    /* directives of the block find "app" as their direct conf */
-    ctx = ngx_pcalloc(cf->pool, cf->cycle->modules_n * sizeof(void *));
+    /*
+     * directives of the block find their module's conf as their direct
+     * conf; sized for every module nginx may load, so an index is never
+     * out of range
+     */
+    ctx = ngx_pcalloc(cf->pool, ngx_max_module * sizeof(void *));
     if (ctx == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    app->ctx = ctx;
     ctx[ngx_ams_core_module.index] = app;
+
+    m = amcf->app_modules.elts;
+
+    for (i = 0; i < amcf->app_modules.nelts; i++) {
+        ctx[m[i]->module->index] = m[i]->create_app_conf(cf);
+        if (ctx[m[i]->module->index] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     save = *cf;
     cf->ctx = ctx;
@@ -556,29 +506,17 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* defaults follow Ant Media Server's */
-    ngx_conf_init_value(app->hls, 1);
-    ngx_conf_init_msec_value(app->hls_time, 2000);
-    ngx_conf_init_uint_value(app->hls_list_size, 15);
-    ngx_conf_init_uint_value(app->hls_segment_type, NGX_AMS_HLS_MPEGTS);
-    ngx_conf_init_value(app->dash, 0);
-    ngx_conf_init_value(app->delete_hls_files_on_ended, 1);
-
-    ngx_conf_init_value(app->accept_only_streams_in_data_store, 0);
-    ngx_conf_init_value(app->publish_token_control, 0);
-    ngx_conf_init_value(app->play_token_control, 0);
-    ngx_conf_init_value(app->publish_jwt_control, 0);
-    ngx_conf_init_value(app->play_jwt_control, 0);
-    ngx_conf_init_value(app->jwt_control, 0);
+    ngx_conf_init_value(access->accept_only_streams_in_data_store, 0);
+    ngx_conf_init_value(access->publish_token_control, 0);
+    ngx_conf_init_value(access->play_token_control, 0);
+    ngx_conf_init_value(access->publish_jwt_control, 0);
+    ngx_conf_init_value(access->play_jwt_control, 0);
     ngx_conf_init_msec_value(app->viewer_timeout, 10000);
 
-    if ((app->publish_jwt_control || app->play_jwt_control)
-        && app->jwt_stream_secret_key.len < 32)
+    if ((access->publish_jwt_control || access->play_jwt_control)
+        && access->jwt_stream_secret_key.len < 32)
     {
         return "\"jwt_stream_secret_key\" must be at least 32 characters";
-    }
-
-    if (app->jwt_control && app->jwt_secret_key.len < 32) {
-        return "\"jwt_secret_key\" must be at least 32 characters";
     }
 
     rv = ngx_ams_webhook_parse(cf, &app->listener_hook_url,
@@ -588,15 +526,55 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (app->hls_time < 100) {
-        return "\"hls_time\" must be at least 100ms";
-    }
+    for (i = 0; i < amcf->app_modules.nelts; i++) {
+        if (m[i]->init_app_conf == NULL) {
+            continue;
+        }
 
-    if (app->hls_list_size == 0) {
-        return "\"hls_list_size\" must be at least 1";
+        rv = m[i]->init_app_conf(cf, ctx[m[i]->module->index]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Called by a module's create_conf.  A module loaded after the "ams {}"
+ * block would find its applications already parsed without it.
+ */
+ngx_int_t
+ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m)
+{
+    ngx_ams_main_conf_t    *amcf;
+    ngx_ams_app_module_t  **mp;
+
+    amcf = ngx_ams_get_main_conf(cycle);
+
+    if (amcf == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "ams: \"%s\" needs ngx_ams_core_module.so loaded "
+                      "first", m->module->name);
+        return NGX_ERROR;
+    }
+
+    if (amcf->shm_zone) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "ams: \"%s\" must be loaded before the \"ams\" "
+                      "block", m->module->name);
+        return NGX_ERROR;
+    }
+
+    mp = ngx_array_push(&amcf->app_modules);
+    if (mp == NULL) {
+        return NGX_ERROR;
+    }
+
+    *mp = m;
+
+    return NGX_OK;
 }
 
 

@@ -20,6 +20,7 @@
 #include <ngx_event.h>
 
 #include "ngx_ams_core.h"
+#include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
 #include "ngx_ams_dash.h"
 
@@ -31,6 +32,7 @@
 typedef struct {
     ngx_ams_sub_t            sub;
     ngx_ams_app_conf_t      *app;
+    ngx_ams_packager_app_conf_t  *conf;
     ngx_pool_t              *pool;
     ngx_log_t                log;
     ngx_thread_task_t       *task;
@@ -63,6 +65,8 @@ static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
 static char *ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void *ngx_ams_packager_create_app_conf(ngx_conf_t *cf);
+static char *ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf);
 static ngx_thread_pool_t *ngx_ams_packager_pool(void);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
@@ -80,6 +84,13 @@ static void ngx_ams_packager_free(ngx_ams_packager_stream_t *ps);
 static ngx_ams_publish_pt  ngx_ams_packager_next_publish;
 
 
+static ngx_conf_enum_t  ngx_ams_packager_segment_types[] = {
+    { ngx_string("mpegts"), NGX_AMS_HLS_MPEGTS },
+    { ngx_string("fmp4"), NGX_AMS_HLS_FMP4 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_ams_packager_commands[] = {
 
     /* its own pool, so a slow disk stalls segments, not the store */
@@ -90,7 +101,56 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hls"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls),
+      NULL },
+
+    { ngx_string("hls_time"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_time),
+      NULL },
+
+    { ngx_string("hls_list_size"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_list_size),
+      NULL },
+
+    { ngx_string("hls_segment_type"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_segment_type),
+      &ngx_ams_packager_segment_types },
+
+    { ngx_string("dash"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, dash),
+      NULL },
+
+    { ngx_string("delete_hls_files_on_ended"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, delete_hls_files_on_ended),
+      NULL },
+
       ngx_null_command
+};
+
+
+static ngx_ams_app_module_t  ngx_ams_packager_app_owner = {
+    &ngx_ams_packager_module,
+    ngx_ams_packager_create_app_conf,
+    ngx_ams_packager_init_app_conf
 };
 
 
@@ -127,11 +187,64 @@ ngx_ams_packager_create_conf(ngx_cycle_t *cycle)
         return NULL;
     }
 
-    /* runs after the core's create_conf, which reset the chain */
+    /* runs after the core's create_conf, which reset the chain and the
+     * application settings' owners */
+    if (ngx_ams_app_module_add(cycle, &ngx_ams_packager_app_owner)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     ngx_ams_packager_next_publish = ngx_ams_publish_handler;
     ngx_ams_publish_handler = ngx_ams_packager_publish;
 
     return pcf;
+}
+
+
+static void *
+ngx_ams_packager_create_app_conf(ngx_conf_t *cf)
+{
+    ngx_ams_packager_app_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ams_packager_app_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->hls = NGX_CONF_UNSET;
+    conf->hls_time = NGX_CONF_UNSET_MSEC;
+    conf->hls_list_size = NGX_CONF_UNSET_UINT;
+    conf->hls_segment_type = NGX_CONF_UNSET_UINT;
+    conf->dash = NGX_CONF_UNSET;
+    conf->delete_hls_files_on_ended = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+/* defaults follow Ant Media Server's */
+static char *
+ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ams_packager_app_conf_t *pacf = conf;
+
+    ngx_conf_init_value(pacf->hls, 1);
+    ngx_conf_init_msec_value(pacf->hls_time, 2000);
+    ngx_conf_init_uint_value(pacf->hls_list_size, 15);
+    ngx_conf_init_uint_value(pacf->hls_segment_type, NGX_AMS_HLS_MPEGTS);
+    ngx_conf_init_value(pacf->dash, 0);
+    ngx_conf_init_value(pacf->delete_hls_files_on_ended, 1);
+
+    if (pacf->hls_time < 100) {
+        return "\"hls_time\" must be at least 100ms";
+    }
+
+    if (pacf->hls_list_size == 0) {
+        return "\"hls_list_size\" must be at least 1";
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -189,15 +302,18 @@ static ngx_int_t
 ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
-    size_t                      len;
-    u_char                     *p;
-    ngx_pool_t                 *pool;
-    ngx_ams_main_conf_t        *amcf;
-    ngx_ams_packager_stream_t  *ps;
-    char                        dir[NGX_AMS_HLS_DIR_LEN];
-    char                        name[NGX_AMS_NAME_LEN];
+    size_t                        len;
+    u_char                       *p;
+    ngx_pool_t                   *pool;
+    ngx_ams_main_conf_t          *amcf;
+    ngx_ams_packager_stream_t    *ps;
+    ngx_ams_packager_app_conf_t  *conf;
+    char                          dir[NGX_AMS_HLS_DIR_LEN];
+    char                          name[NGX_AMS_NAME_LEN];
 
-    if (!app->hls && !app->dash) {
+    conf = ngx_ams_packager_app_conf(app);
+
+    if (!conf->hls && !conf->dash) {
         return ngx_ams_packager_next_publish(st, app, log);
     }
 
@@ -216,6 +332,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     ps->pool = pool;
     ps->app = app;
+    ps->conf = conf;
     ps->log = *ngx_cycle->log;
 
     /* the largest frame the ring can hold */
@@ -233,17 +350,17 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
 
-    ps->hls_on = app->hls;
-    ps->dash_on = app->dash;
+    ps->hls_on = conf->hls;
+    ps->dash_on = conf->dash;
 
     if ((ps->hls_on
-         && ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
-                             app->hls_list_size,
-                             app->hls_segment_type == NGX_AMS_HLS_FMP4)
+         && ngx_ams_hls_open(&ps->hls, dir, name, conf->hls_time,
+                             conf->hls_list_size,
+                             conf->hls_segment_type == NGX_AMS_HLS_FMP4)
             != 0)
         || (ps->dash_on
-            && ngx_ams_dash_open(&ps->dash, dir, name, app->hls_time,
-                                 app->hls_list_size)
+            && ngx_ams_dash_open(&ps->dash, dir, name, conf->hls_time,
+                                 conf->hls_list_size)
                != 0))
     {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams packager: \"%s\": %s", name,
@@ -468,13 +585,13 @@ ngx_ams_packager_done(ngx_event_t *ev)
     if (ps->finished) {
         ngx_ams_bus_unsubscribe(&ps->sub);
 
-        if (!ps->app->delete_hls_files_on_ended) {
+        if (!ps->conf->delete_hls_files_on_ended) {
             ngx_ams_packager_free(ps);
             return;
         }
 
         /* give players time to fetch the last segments first */
-        delay = ps->app->hls_time * (ps->app->hls_list_size + 1);
+        delay = ps->conf->hls_time * (ps->conf->hls_list_size + 1);
         ngx_add_timer(&ps->cleanup, delay);
         return;
     }

@@ -264,3 +264,76 @@ ams {
 --- must_die
 --- error_log
 unknown thread pool "nosuch"
+
+=== TEST 22: a packager directive needs the packager module
+--- modules: core ingest api
+--- main_config
+ams {
+    application LiveApp {
+        hls_time  4s;
+    }
+}
+--- must_die
+--- error_log
+unknown directive "hls_time"
+
+=== TEST 23: the REST API's application settings need the api module
+--- modules: core ingest packager
+--- main_config
+ams {
+    application LiveApp {
+        jwt_control_enabled  on;
+    }
+}
+--- config
+location / {
+    return 204;
+}
+--- must_die
+--- error_log
+unknown directive "jwt_control_enabled"
+
+=== TEST 24: without the packager and the api, core's application settings still work
+--- modules: core ingest
+--- main_config
+ams {
+    storage  $MEDIA;
+    application LiveApp {
+        viewer_timeout                     20s;
+        accept_only_streams_in_data_store  on;
+        listener_hook_url                  http://127.0.0.1:9/hook;
+    }
+}
+--- config
+location / {
+    return 204;
+}
+--- request
+GET /
+--- error_code: 204
+--- no_error_log
+[emerg]
+
+=== TEST 25: modules with application settings load before the ams block
+--- modules: core ingest api
+--- top_config
+ams {
+    application LiveApp {
+    }
+}
+load_module $MODULES/ngx_ams_packager_module.so;
+--- must_die
+--- error_log
+"ngx_ams_packager_module" must be loaded before the "ams" block
+
+=== TEST 26: the REST API's JWT key too short to be safe
+--- main_config
+ams {
+    application LiveApp {
+        jwt_control_enabled  on;
+        jwt_secret_key       short;
+    }
+}
+--- must_die
+--- error_log
+"jwt_secret_key" must be at least 32 characters
