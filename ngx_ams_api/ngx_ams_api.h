@@ -29,6 +29,13 @@ typedef struct {
 } ngx_ams_api_loc_conf_t;
 
 
+/* an application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
+typedef struct {
+    ngx_flag_t                jwt_control;
+    ngx_str_t                 jwt_secret_key;
+} ngx_ams_api_app_conf_t;
+
+
 /* one REST call */
 typedef struct {
     ngx_http_request_t       *request;
@@ -41,6 +48,7 @@ typedef struct {
 
 
 extern ngx_module_t  ngx_ams_api_module;
+extern ngx_module_t  ngx_ams_api_app_module;   /* ngx_ams_api_app.c */
 
 
 ngx_int_t ngx_ams_api_send(ngx_http_request_t *r, ngx_uint_t status,

@@ -223,18 +223,21 @@ ngx_ams_rest_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_ams_rest_jwt(ngx_ams_rest_t *rest)
 {
-    json_t               *claims;
-    ngx_str_t             token, *key;
-    const char           *error;
-    ngx_ams_main_conf_t  *amcf;
-    ngx_http_request_t   *r = rest->request;
+    json_t                  *claims;
+    ngx_str_t                token, *key;
+    const char              *error;
+    ngx_ams_main_conf_t     *amcf;
+    ngx_ams_api_app_conf_t  *aacf;
+    ngx_http_request_t      *r = rest->request;
 
     if (rest->app) {
-        if (!rest->app->jwt_control) {
+        aacf = ngx_ams_app_get_module_conf(rest->app, ngx_ams_api_app_module);
+
+        if (!aacf->jwt_control) {
             return NGX_OK;
         }
 
-        key = &rest->app->jwt_secret_key;
+        key = &aacf->jwt_secret_key;
 
     } else {
         amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);

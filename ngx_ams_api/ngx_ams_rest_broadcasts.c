@@ -569,7 +569,7 @@ ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t jwt)
     char                *signed_jwt;
     json_t              *doc, *claims;
     ngx_int_t            expire;
-    ngx_str_t            arg, type, tid;
+    ngx_str_t            arg, type, tid, *key;
     ngx_ams_store_op_t  *op;
     char                 token[NGX_AMS_TOKEN_LEN + 1];
 
@@ -595,7 +595,9 @@ ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t jwt)
     }
 
     if (jwt) {
-        if (rest->app->jwt_stream_secret_key.len == 0) {
+        key = &rest->app->access.jwt_stream_secret_key;
+
+        if (key->len == 0) {
             ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST,
                                "jwt_stream_secret_key is not set for %V",
                                &rest->app->name);
@@ -606,9 +608,7 @@ ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id, ngx_uint_t jwt)
                            id->len, "type", type.data, type.len, "exp",
                            (json_int_t) expire);
         signed_jwt = claims
-                     ? ngx_ams_jwt_sign(claims,
-                                        rest->app->jwt_stream_secret_key.data,
-                                        rest->app->jwt_stream_secret_key.len)
+                     ? ngx_ams_jwt_sign(claims, key->data, key->len)
                      : NULL;
         if (claims) {
             json_decref(claims);

@@ -53,16 +53,18 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
         return NGX_DECLINED;
     }
 
-    if (publish ? app->publish_jwt_control : app->play_jwt_control) {
+    if (publish ? app->access.publish_jwt_control
+                : app->access.play_jwt_control)
+    {
         if (ngx_ams_access_jwt(app, id, publish, token, log) != NGX_OK) {
             *refused = NGX_AMS_REFUSED_TOKEN;
             return NGX_DECLINED;
         }
     }
 
-    one_time = publish ? app->publish_token_control
-                       : app->play_token_control;
-    in_store = publish && app->accept_only_streams_in_data_store;
+    one_time = publish ? app->access.publish_token_control
+                       : app->access.play_token_control;
+    in_store = publish && app->access.accept_only_streams_in_data_store;
 
     if (!one_time && !in_store) {
         return NGX_OK;
@@ -228,12 +230,13 @@ ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log)
 {
     json_t      *claims, *stream, *type;
+    ngx_str_t   *key;
     const char  *error;
 
-    if (ngx_ams_jwt_verify(token->data, token->len,
-                           app->jwt_stream_secret_key.data,
-                           app->jwt_stream_secret_key.len, ngx_time(),
-                           &claims, &error)
+    key = &app->access.jwt_stream_secret_key;
+
+    if (ngx_ams_jwt_verify(token->data, token->len, key->data, key->len,
+                           ngx_time(), &claims, &error)
         != 0)
     {
         goto refused;

@@ -71,7 +71,6 @@ typedef struct {
     ngx_ams_stream_index_t   index;          /* live streams by name */
     ngx_ams_worker_slot_t    slots[NGX_AMS_MAX_WORKERS];
     ngx_ams_node_stats_t     stats;
-    ngx_atomic_t             store_generation;  /* bumped by every write */
     ngx_ams_stream_t         streams[1];
 } ngx_ams_bus_sh_t;
 
@@ -770,15 +769,6 @@ ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max)
     }
 
     return n;
-}
-
-
-ngx_atomic_t *
-ngx_ams_bus_store_generation(void)
-{
-    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
-
-    return w->slot == -1 ? NULL : &w->sh->store_generation;
 }
 
 

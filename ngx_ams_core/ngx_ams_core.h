@@ -39,32 +39,58 @@
 #define NGX_AMS_STREAM_ACTIVE     1
 #define NGX_AMS_STREAM_ENDED      2
 
+/* directive contexts below nginx's main one: "ams {}" and "application {}";
+ * any core module's directives may use them */
+#define NGX_AMS_MAIN_CONF         0x40000000
+#define NGX_AMS_APP_CONF          0x80000000
 
+
+/* stream security (AMS: acceptOnlyStreamsInDataStore, ...), enforced by
+ * ngx_ams_access.c */
 typedef struct {
-    ngx_str_t                 name;
-    ngx_flag_t                hls;
-    ngx_msec_t                hls_time;
-    ngx_uint_t                hls_list_size;
-    ngx_uint_t                hls_segment_type;
-    ngx_flag_t                dash;
-    ngx_flag_t                delete_hls_files_on_ended;
-
-    /* stream security (AMS: acceptOnlyStreamsInDataStore, ...) */
     ngx_flag_t                accept_only_streams_in_data_store;
     ngx_flag_t                publish_token_control;
     ngx_flag_t                play_token_control;
     ngx_flag_t                publish_jwt_control;
     ngx_flag_t                play_jwt_control;
     ngx_str_t                 jwt_stream_secret_key;
+} ngx_ams_access_conf_t;
 
-    /* the application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
-    ngx_flag_t                jwt_control;
-    ngx_str_t                 jwt_secret_key;
 
-    ngx_str_t                 listener_hook_url;
+/*
+ * An "application NAME {}" block: core's settings here, every other
+ * module's in "ctx", by module index (ngx_ams_app_get_module_conf).
+ */
+typedef struct {
+    ngx_str_t                 name;
+    void                    **ctx;
+
+    ngx_ams_access_conf_t     access;
+
+    ngx_str_t                 listener_hook_url;   /* ngx_ams_webhook.c */
     void                     *listener_hook;  /* ngx_ams_webhook_target_t */
-    ngx_msec_t                viewer_timeout;
+    ngx_msec_t                viewer_timeout;      /* ngx_ams_viewers.c */
 } ngx_ams_app_conf_t;
+
+
+/*
+ * A module with settings in "application {}" blocks registers itself in
+ * its create_conf with ngx_ams_app_module_add() (core's create_conf has
+ * run by then, on every configuration cycle).  Each block then calls
+ * create_app_conf, parses the module's NGX_AMS_APP_CONF|NGX_DIRECT_CONF
+ * directives into that conf (nginx finds it by the module's index), and
+ * calls init_app_conf after the block for defaults and checks: there is
+ * nothing to merge, applications do not nest.  nginx looks directives
+ * up in core modules only at this level: an HTTP or stream module adds a
+ * small core module to its .so for its application settings.
+ */
+typedef struct {
+    ngx_module_t             *module;
+    void                   *(*create_app_conf)(ngx_conf_t *cf);
+    char                   *(*init_app_conf)(ngx_conf_t *cf, void *conf);
+} ngx_ams_app_module_t;
+
+#define ngx_ams_app_get_module_conf(app, m)  ((app)->ctx[(m).index])
 
 
 typedef struct {
@@ -76,7 +102,11 @@ typedef struct {
     ngx_str_t                 thread_pool_name;
     ngx_thread_pool_t        *thread_pool;
     ngx_array_t               apps;          /* ngx_ams_app_conf_t * */
-    ngx_str_t                 database;      /* the embedded store */
+    ngx_array_t               app_modules;   /* ngx_ams_app_module_t * */
+    ngx_str_t                 database;      /* [scheme:]URI of the store */
+    ngx_str_t                 store_thread_pool_name;
+    ngx_msec_t                broadcast_stale_timeout;
+    struct ngx_ams_store_s   *store;         /* ngx_ams_store.h */
     ngx_str_t                 node_address;  /* AMS originAdress */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
@@ -301,6 +331,7 @@ extern ngx_module_t               ngx_ams_core_module;
 
 ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
 ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
+ngx_int_t ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m);
 
 /* writer side, on the publishing worker's event loop: NGX_OK, NGX_BUSY
  * (name taken), NGX_ERROR (no room) */
@@ -337,7 +368,6 @@ void ngx_ams_bus_shm_free_locked(void *p);
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);
 ngx_uint_t ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max);
-ngx_atomic_t *ngx_ams_bus_store_generation(void);
 
 /* a live stream by name, for counters; NULL if none */
 ngx_ams_stream_t *ngx_ams_bus_find(ngx_str_t *app, ngx_str_t *name);

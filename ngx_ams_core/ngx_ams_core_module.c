@@ -20,9 +20,8 @@
 #include <net/if.h>
 
 
-/* our own directive contexts, below nginx's main context */
-#define NGX_AMS_MAIN_CONF   0x40000000
-#define NGX_AMS_APP_CONF    0x80000000
+/* live records are refreshed every 10 s: a shorter window loses them */
+#define NGX_AMS_STALE_MIN   15000
 
 
 static void *ngx_ams_core_create_conf(ngx_cycle_t *cycle);
@@ -46,13 +45,6 @@ ngx_ams_publish_pt         ngx_ams_publish_handler;
 ngx_ams_unpublish_pt       ngx_ams_unpublish_handler;
 ngx_ams_stream_missing_pt  ngx_ams_stream_missing_handler;
 ngx_ams_stream_free_pt     ngx_ams_stream_free_handler;
-
-
-static ngx_conf_enum_t  ngx_ams_hls_segment_types[] = {
-    { ngx_string("mpegts"), NGX_AMS_HLS_MPEGTS },
-    { ngx_string("fmp4"), NGX_AMS_HLS_FMP4 },
-    { ngx_null_string, 0 }
-};
 
 
 static ngx_command_t  ngx_ams_core_commands[] = {
@@ -113,53 +105,25 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       0,
       NULL },
 
-    { ngx_string("hls"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls),
-      NULL },
-
-    { ngx_string("hls_time"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_time),
-      NULL },
-
-    { ngx_string("hls_list_size"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_list_size),
-      NULL },
-
-    { ngx_string("hls_segment_type"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, hls_segment_type),
-      &ngx_ams_hls_segment_types },
-
-    { ngx_string("dash"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, dash),
-      NULL },
-
-    { ngx_string("delete_hls_files_on_ended"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, delete_hls_files_on_ended),
-      NULL },
-
     { ngx_string("database"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       0,
       offsetof(ngx_ams_main_conf_t, database),
+      NULL },
+
+    { ngx_string("store_thread_pool"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, store_thread_pool_name),
+      NULL },
+
+    { ngx_string("broadcast_stale_timeout"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, broadcast_stale_timeout),
       NULL },
 
     { ngx_string("node_address"),
@@ -208,56 +172,42 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, accept_only_streams_in_data_store),
+      offsetof(ngx_ams_app_conf_t, access.accept_only_streams_in_data_store),
       NULL },
 
     { ngx_string("publish_token_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, publish_token_control),
+      offsetof(ngx_ams_app_conf_t, access.publish_token_control),
       NULL },
 
     { ngx_string("play_token_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, play_token_control),
+      offsetof(ngx_ams_app_conf_t, access.play_token_control),
       NULL },
 
     { ngx_string("publish_jwt_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, publish_jwt_control),
+      offsetof(ngx_ams_app_conf_t, access.publish_jwt_control),
       NULL },
 
     { ngx_string("play_jwt_control_enabled"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, play_jwt_control),
+      offsetof(ngx_ams_app_conf_t, access.play_jwt_control),
       NULL },
 
     { ngx_string("jwt_stream_secret_key"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       0,
-      offsetof(ngx_ams_app_conf_t, jwt_stream_secret_key),
-      NULL },
-
-    { ngx_string("jwt_control_enabled"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, jwt_control),
-      NULL },
-
-    { ngx_string("jwt_secret_key"),
-      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
-      0,
-      offsetof(ngx_ams_app_conf_t, jwt_secret_key),
+      offsetof(ngx_ams_app_conf_t, access.jwt_stream_secret_key),
       NULL },
 
     { ngx_string("listener_hook_url"),
@@ -318,17 +268,21 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->cpu_limit = NGX_CONF_UNSET_UINT;
     amcf->memory_limit = NGX_CONF_UNSET_UINT;
     amcf->jwt_server_control = NGX_CONF_UNSET;
+    amcf->broadcast_stale_timeout = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&amcf->app_modules, cycle->pool, 4,
+                          sizeof(ngx_ams_app_module_t *))
+           != NGX_OK)
     {
         return NULL;
     }
 
-    /* every configuration cycle rebuilds the lifecycle chains: core's own
+    /* every configuration cycle rebuilds the lifecycle chains (core's own
      * observers first, then modules loaded after core put themselves in
-     * front in their create_conf */
+     * front in their create_conf) and the list of store backends */
     ngx_ams_publish_handler = ngx_ams_publish_end;
     ngx_ams_unpublish_handler = ngx_ams_unpublish_end;
     ngx_ams_stream_missing_handler = ngx_ams_stream_missing_end;
@@ -337,6 +291,7 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     ngx_ams_viewers_init_chains();
     ngx_ams_webhook_init_chains();
     ngx_ams_broadcast_init_chains();
+    ngx_ams_store_reset_backends();
 
     return amcf;
 }
@@ -391,10 +346,6 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_str_set(&amcf->database, "data/ams.db");
     }
 
-    if (ngx_conf_full_name(cf->cycle, &amcf->database, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     if (amcf->node_address.data == NULL) {
         rv = ngx_ams_node_address(cf, &amcf->node_address);
         if (rv != NGX_CONF_OK) {
@@ -426,6 +377,18 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_str_set(&amcf->thread_pool_name, "default");
     }
 
+    if (amcf->store_thread_pool_name.data == NULL) {
+        amcf->store_thread_pool_name = amcf->thread_pool_name;
+    }
+
+    ngx_conf_init_msec_value(amcf->broadcast_stale_timeout,
+                             NGX_AMS_STORE_STALE_DEFAULT);
+
+    if (amcf->broadcast_stale_timeout < NGX_AMS_STALE_MIN) {
+        return "\"broadcast_stale_timeout\" must be at least 15s: "
+               "live records are refreshed every 10s";
+    }
+
     if (amcf->max_streams == 0 || amcf->max_streams > 100000) {
         return "\"max_streams\" must be between 1 and 100000";
     }
@@ -447,6 +410,11 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    rv = ngx_ams_store_configure(cf, amcf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
     amcf->shm_zone = ngx_shared_memory_add(cf, &name, amcf->bus_size,
                                            &ngx_ams_core_module);
     if (amcf->shm_zone == NULL) {
@@ -465,12 +433,14 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ams_main_conf_t *amcf = conf;
 
-    char                 *rv;
-    void                **ctx;
-    ngx_str_t            *value;
-    ngx_uint_t            i;
-    ngx_conf_t            save;
-    ngx_ams_app_conf_t   *app, **appp;
+    char                  *rv;
+    void                 **ctx;
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_conf_t             save;
+    ngx_ams_app_conf_t    *app, **appp;
+    ngx_ams_access_conf_t *access;
+    ngx_ams_app_module_t **m;
 
     value = cf->args->elts;
 
@@ -502,18 +472,12 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     app->name = value[1];
-    app->hls = NGX_CONF_UNSET;
-    app->hls_time = NGX_CONF_UNSET_MSEC;
-    app->hls_list_size = NGX_CONF_UNSET_UINT;
-    app->hls_segment_type = NGX_CONF_UNSET_UINT;
-    app->dash = NGX_CONF_UNSET;
-    app->delete_hls_files_on_ended = NGX_CONF_UNSET;
-    app->accept_only_streams_in_data_store = NGX_CONF_UNSET;
-    app->publish_token_control = NGX_CONF_UNSET;
-    app->play_token_control = NGX_CONF_UNSET;
-    app->publish_jwt_control = NGX_CONF_UNSET;
-    app->play_jwt_control = NGX_CONF_UNSET;
-    app->jwt_control = NGX_CONF_UNSET;
+    access = &app->access;
+    access->accept_only_streams_in_data_store = NGX_CONF_UNSET;
+    access->publish_token_control = NGX_CONF_UNSET;
+    access->play_token_control = NGX_CONF_UNSET;
+    access->publish_jwt_control = NGX_CONF_UNSET;
+    access->play_jwt_control = NGX_CONF_UNSET;
     app->viewer_timeout = NGX_CONF_UNSET_MSEC;
 
     appp = ngx_array_push(&amcf->apps);
@@ -523,13 +487,27 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     *appp = app;
 
-    /* directives of the block find "app" as their direct conf */
-    ctx = ngx_pcalloc(cf->pool, cf->cycle->modules_n * sizeof(void *));
+    /*
+     * directives of the block find their module's conf as their direct
+     * conf; sized for every module nginx may load, so an index is never
+     * out of range
+     */
+    ctx = ngx_pcalloc(cf->pool, ngx_max_module * sizeof(void *));
     if (ctx == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    app->ctx = ctx;
     ctx[ngx_ams_core_module.index] = app;
+
+    m = amcf->app_modules.elts;
+
+    for (i = 0; i < amcf->app_modules.nelts; i++) {
+        ctx[m[i]->module->index] = m[i]->create_app_conf(cf);
+        if (ctx[m[i]->module->index] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     save = *cf;
     cf->ctx = ctx;
@@ -544,29 +522,17 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* defaults follow Ant Media Server's */
-    ngx_conf_init_value(app->hls, 1);
-    ngx_conf_init_msec_value(app->hls_time, 2000);
-    ngx_conf_init_uint_value(app->hls_list_size, 15);
-    ngx_conf_init_uint_value(app->hls_segment_type, NGX_AMS_HLS_MPEGTS);
-    ngx_conf_init_value(app->dash, 0);
-    ngx_conf_init_value(app->delete_hls_files_on_ended, 1);
-
-    ngx_conf_init_value(app->accept_only_streams_in_data_store, 0);
-    ngx_conf_init_value(app->publish_token_control, 0);
-    ngx_conf_init_value(app->play_token_control, 0);
-    ngx_conf_init_value(app->publish_jwt_control, 0);
-    ngx_conf_init_value(app->play_jwt_control, 0);
-    ngx_conf_init_value(app->jwt_control, 0);
+    ngx_conf_init_value(access->accept_only_streams_in_data_store, 0);
+    ngx_conf_init_value(access->publish_token_control, 0);
+    ngx_conf_init_value(access->play_token_control, 0);
+    ngx_conf_init_value(access->publish_jwt_control, 0);
+    ngx_conf_init_value(access->play_jwt_control, 0);
     ngx_conf_init_msec_value(app->viewer_timeout, 10000);
 
-    if ((app->publish_jwt_control || app->play_jwt_control)
-        && app->jwt_stream_secret_key.len < 32)
+    if ((access->publish_jwt_control || access->play_jwt_control)
+        && access->jwt_stream_secret_key.len < 32)
     {
         return "\"jwt_stream_secret_key\" must be at least 32 characters";
-    }
-
-    if (app->jwt_control && app->jwt_secret_key.len < 32) {
-        return "\"jwt_secret_key\" must be at least 32 characters";
     }
 
     rv = ngx_ams_webhook_parse(cf, &app->listener_hook_url,
@@ -576,15 +542,55 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (app->hls_time < 100) {
-        return "\"hls_time\" must be at least 100ms";
-    }
+    for (i = 0; i < amcf->app_modules.nelts; i++) {
+        if (m[i]->init_app_conf == NULL) {
+            continue;
+        }
 
-    if (app->hls_list_size == 0) {
-        return "\"hls_list_size\" must be at least 1";
+        rv = m[i]->init_app_conf(cf, ctx[m[i]->module->index]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Called by a module's create_conf.  A module loaded after the "ams {}"
+ * block would find its applications already parsed without it.
+ */
+ngx_int_t
+ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m)
+{
+    ngx_ams_main_conf_t    *amcf;
+    ngx_ams_app_module_t  **mp;
+
+    amcf = ngx_ams_get_main_conf(cycle);
+
+    if (amcf == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "ams: \"%s\" needs ngx_ams_core_module.so loaded "
+                      "first", m->module->name);
+        return NGX_ERROR;
+    }
+
+    if (amcf->shm_zone) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "ams: \"%s\" must be loaded before the \"ams\" "
+                      "block", m->module->name);
+        return NGX_ERROR;
+    }
+
+    mp = ngx_array_push(&amcf->app_modules);
+    if (mp == NULL) {
+        return NGX_ERROR;
+    }
+
+    *mp = m;
+
+    return NGX_OK;
 }
 
 
@@ -706,6 +712,7 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_ams_bus_init_worker(cycle) != NGX_OK
+        || ngx_ams_store_init_worker(cycle) != NGX_OK
         || ngx_ams_broadcast_init_worker(cycle) != NGX_OK)
     {
         return NGX_ERROR;
@@ -718,5 +725,12 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
 static void
 ngx_ams_core_exit_process(ngx_cycle_t *cycle)
 {
+    if (ngx_ams_get_main_conf(cycle) == NULL
+        || ngx_ams_get_main_conf(cycle)->shm_zone == NULL)
+    {
+        return;
+    }
+
+    ngx_ams_store_exit_worker(cycle);
     ngx_ams_bus_exit_worker(cycle);
 }

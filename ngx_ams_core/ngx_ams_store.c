@@ -2,8 +2,10 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Store operations: allocation, hand-off to the thread pool, completion
- * on the event loop.  The backend does the work in the thread.
+ * The store: its backends (registered by URI scheme), operations
+ * (allocation, hand-off to the store's thread pool, completion on the
+ * event loop; the backend does the work in the thread) and its life:
+ * prepared in the master, opened in each worker after fork.
  */
 
 
@@ -16,12 +18,161 @@
 #include "ngx_ams_store_cache.h"
 
 
+#define NGX_AMS_STORE_BACKENDS   8
+
+
 static void ngx_ams_store_thread(void *data, ngx_log_t *log);
 static void ngx_ams_store_done(ngx_event_t *ev);
 static void ngx_ams_store_copy(char *dst, size_t size, ngx_str_t *src);
+static ngx_int_t ngx_ams_store_reset_done(ngx_ams_store_op_t *op);
 
 
-static ngx_ams_store_backend_t  *ngx_ams_store_backend = &ngx_ams_store_sqlite;
+/* this configuration cycle's backends, core's SQLite first */
+static ngx_ams_store_backend_t  *ngx_ams_store_backends[
+                                     NGX_AMS_STORE_BACKENDS];
+static ngx_uint_t                ngx_ams_store_nbackends;
+
+
+void
+ngx_ams_store_reset_backends(void)
+{
+    ngx_ams_store_nbackends = 0;
+
+    (void) ngx_ams_store_register(&ngx_ams_store_sqlite);
+}
+
+
+ngx_int_t
+ngx_ams_store_register(ngx_ams_store_backend_t *backend)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ams_store_nbackends; i++) {
+        if (ngx_ams_store_backends[i]->scheme.len == backend->scheme.len
+            && ngx_strncmp(ngx_ams_store_backends[i]->scheme.data,
+                           backend->scheme.data, backend->scheme.len)
+               == 0)
+        {
+            /* a later module takes the scheme over */
+            ngx_ams_store_backends[i] = backend;
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_ams_store_nbackends == NGX_AMS_STORE_BACKENDS) {
+        return NGX_ERROR;
+    }
+
+    ngx_ams_store_backends[ngx_ams_store_nbackends++] = backend;
+
+    return NGX_OK;
+}
+
+
+/*
+ * "database": "scheme:rest" picks a registered backend; a value without
+ * a scheme (letters, digits, "+-." before a ":") is a SQLite path, as it
+ * always was.  Called at the end of the "ams {}" block: every module's
+ * create_conf, and so every registration, has run by then.
+ */
+char *
+ngx_ams_store_configure(ngx_conf_t *cf, ngx_ams_main_conf_t *amcf)
+{
+    char                     *rv;
+    u_char                   *p, *last;
+    ngx_str_t                 scheme, uri;
+    ngx_uint_t                i;
+    ngx_ams_store_t          *store;
+    ngx_ams_store_backend_t  *backend;
+
+    p = amcf->database.data;
+    last = p + amcf->database.len;
+
+    ngx_str_set(&scheme, "sqlite");
+    uri = amcf->database;
+
+    if (p < last && ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')) {
+        for (p++; p < last; p++) {
+            if (*p == ':') {
+                scheme.data = amcf->database.data;
+                scheme.len = p - scheme.data;
+                uri.data = p + 1;
+                uri.len = last - uri.data;
+                break;
+            }
+
+            if (!(((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+                  || (*p >= '0' && *p <= '9')
+                  || *p == '+' || *p == '-' || *p == '.'))
+            {
+                break;
+            }
+        }
+    }
+
+    backend = NULL;
+
+    for (i = 0; i < ngx_ams_store_nbackends; i++) {
+        if (ngx_ams_store_backends[i]->scheme.len == scheme.len
+            && ngx_strncasecmp(ngx_ams_store_backends[i]->scheme.data,
+                               scheme.data, scheme.len)
+               == 0)
+        {
+            backend = ngx_ams_store_backends[i];
+            break;
+        }
+    }
+
+    if (backend == NULL) {
+        if (scheme.len == 7
+            && ngx_strncasecmp(scheme.data, (u_char *) "mongodb", 7) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"database\" \"%V\" needs ngx_ams_cluster "
+                               "(load ngx_ams_cluster_module.so after the "
+                               "core module)", &amcf->database);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"database\" \"%V\": no store backend for "
+                               "\"%V:\"", &amcf->database, &scheme);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    store = ngx_pcalloc(cf->pool, sizeof(ngx_ams_store_t));
+    if (store == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    store->backend = backend;
+    store->stale = amcf->broadcast_stale_timeout;
+
+    if (backend->configure) {
+        rv = backend->configure(cf, &uri, &store->data);
+
+        if (rv != NGX_CONF_OK) {
+            if (rv != NGX_CONF_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"database\" \"%V\" %s",
+                                   &amcf->database, rv);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    store->thread_pool = ngx_thread_pool_add(cf,
+                                             &amcf->store_thread_pool_name);
+    if (store->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->store = store;
+
+    return NGX_CONF_OK;
+}
 
 
 ngx_ams_store_op_t *
@@ -39,6 +190,9 @@ ngx_ams_store_op(ngx_uint_t type, const char *collection, ngx_str_t *app,
     op->collection = collection;
     op->log = log;
     op->now_ms = ngx_ams_store_now_ms();
+    op->store = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle)->store;
+    op->stale_ms = op->store ? op->store->stale
+                             : NGX_AMS_STORE_STALE_DEFAULT;
 
     if (app) {
         ngx_ams_store_copy(op->app, sizeof(op->app), app);
@@ -77,11 +231,7 @@ ngx_ams_store_now_ms(void)
 ngx_int_t
 ngx_ams_store_post(ngx_ams_store_op_t *ops)
 {
-    ngx_ams_main_conf_t  *amcf;
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-
-    if (amcf == NULL || amcf->thread_pool == NULL) {
+    if (ops->store == NULL) {
         return NGX_ERROR;
     }
 
@@ -98,7 +248,7 @@ ngx_ams_store_post(ngx_ams_store_op_t *ops)
         return NGX_OK;
     }
 
-    return ngx_thread_task_post(amcf->thread_pool, &ops->task);
+    return ngx_thread_task_post(ops->store->thread_pool, &ops->task);
 }
 
 
@@ -107,7 +257,7 @@ ngx_ams_store_thread(void *data, ngx_log_t *log)
 {
     ngx_ams_store_op_t  *ops = data;
 
-    ngx_ams_store_backend->run(ops);
+    ops->store->backend->run(ops, ops->store->data);
 }
 
 
@@ -123,8 +273,9 @@ ngx_ams_store_done(ngx_event_t *ev)
     for (op = ops; op; op = op->next) {
         if (op->rc == NGX_ERROR) {
             ngx_log_error(NGX_LOG_ERR, op->log, 0,
-                          "ams store: %s %s/%s: %s", ngx_ams_store_backend->name,
-                          op->collection, op->id, op->error);
+                          "ams store: %V %s/%s: %s",
+                          &op->store->backend->scheme, op->collection, op->id,
+                          op->error);
         }
     }
 
@@ -168,23 +319,99 @@ ngx_ams_store_free(ngx_ams_store_op_t *ops)
 
 
 /*
- * In the master, before workers start: create the store's directory for
- * the workers' user and, on a cold start (not a reload), mark records a
- * crash left "broadcasting" as terminated_unexpectedly.
+ * In the master, before workers fork, on every configuration cycle: the
+ * backend prepares what workers need (SQLite: the schema, the directory
+ * for the worker user).  On a cold start (not a reload: streams live on
+ * in the bus) this node's records a crash left "broadcasting" become
+ * terminated_unexpectedly, before any worker can read them.
  */
 ngx_int_t
 ngx_ams_store_init_module(ngx_cycle_t *cycle)
 {
-    ngx_uint_t            first_start;
+    ngx_ams_store_t      *store;
+    ngx_ams_store_op_t    reset;
     ngx_ams_main_conf_t  *amcf;
 
     amcf = ngx_ams_get_main_conf(cycle);
 
-    if (amcf == NULL || amcf->shm_zone == NULL || ngx_test_config) {
+    if (amcf == NULL || amcf->store == NULL || ngx_test_config) {
         return NGX_OK;
     }
 
-    first_start = ngx_is_init_cycle(cycle->old_cycle);
+    store = amcf->store;
 
-    return ngx_ams_store_backend->open(cycle, &amcf->database, first_start);
+    if (store->backend->init_module == NULL) {
+        return NGX_OK;
+    }
+
+    if (!ngx_is_init_cycle(cycle->old_cycle)) {
+        return store->backend->init_module(cycle, store->data, NULL);
+    }
+
+    ngx_memzero(&reset, sizeof(ngx_ams_store_op_t));
+    reset.type = NGX_AMS_STORE_RESET;
+    reset.collection = NGX_AMS_COLL_BROADCAST;
+    reset.now_ms = ngx_ams_store_now_ms();
+    reset.stale_ms = store->stale;
+    reset.store = store;
+    reset.log = cycle->log;
+    ngx_cpystrn((u_char *) reset.origin, amcf->node_address.data,
+                ngx_min(amcf->node_address.len + 1, sizeof(reset.origin)));
+
+    if (store->backend->init_module(cycle, store->data, &reset) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ams_store_reset_done(&reset);
+}
+
+
+static ngx_int_t
+ngx_ams_store_reset_done(ngx_ams_store_op_t *op)
+{
+    if (op->rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, op->log, 0,
+                      "ams store: %V: marking this node's broadcasts left "
+                      "by a previous run: %s", &op->store->backend->scheme,
+                      op->error);
+        return NGX_ERROR;
+    }
+
+    if (op->count) {
+        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                      "ams store: %uL broadcasts left by a previous run "
+                      "marked terminated_unexpectedly (originAdress %s)",
+                      op->count, op->origin);
+    }
+
+    return NGX_OK;
+}
+
+
+/* each worker after fork: the backend opens its own connections */
+ngx_int_t
+ngx_ams_store_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_ams_store_t  *store;
+
+    store = ngx_ams_get_main_conf(cycle)->store;
+
+    if (store == NULL || store->backend->init_worker == NULL) {
+        return NGX_OK;
+    }
+
+    return store->backend->init_worker(cycle, store->data);
+}
+
+
+void
+ngx_ams_store_exit_worker(ngx_cycle_t *cycle)
+{
+    ngx_ams_store_t  *store;
+
+    store = ngx_ams_get_main_conf(cycle)->store;
+
+    if (store && store->backend->exit_worker) {
+        store->backend->exit_worker(cycle, store->data);
+    }
 }

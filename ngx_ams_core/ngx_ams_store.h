@@ -8,9 +8,11 @@
  * pool and their handler is called back on the event loop.  A chain of
  * operations (op->next) runs as one transaction.
  *
- * The embedded backend is SQLite (ngx_ams_store_sqlite.c); a MongoDB
- * backend fits the same operations: find, insert, $set/$inc updates,
- * upserts with $setOnInsert, find-and-delete, sorted offset/size listing.
+ * Backends register themselves by URI scheme ("database sqlite:PATH",
+ * "database mongodb://..."): core registers the embedded SQLite one
+ * (ngx_ams_store_sqlite.c); a MongoDB backend fits the same operations:
+ * find, insert, $set/$inc updates, upserts with $setOnInsert,
+ * find-and-delete, sorted offset/size listing, an update of many.
  */
 
 
@@ -34,20 +36,24 @@
 #define NGX_AMS_STORE_TAKE       5   /* find and delete: one-time tokens */
 #define NGX_AMS_STORE_LIST       6   /* offset/size/sort/search: "text" */
 #define NGX_AMS_STORE_COUNT      7
-#define NGX_AMS_STORE_RESET      8   /* left broadcasting -> terminated */
+#define NGX_AMS_STORE_RESET      8   /* this node's broadcasting records
+                                        older than now_ms -> terminated */
 
 #define NGX_AMS_STORE_ID_LEN     NGX_AMS_NAME_LEN
 #define NGX_AMS_STORE_KEY_LEN    (NGX_AMS_APP_LEN + 2 * NGX_AMS_STORE_ID_LEN \
                                   + 96)
 
-/* a broadcast whose updateTime is older than this is not live any more */
-#define NGX_AMS_BROADCAST_STALE_MS   20000
+/* broadcast_stale_timeout: a "broadcasting" record whose updateTime is
+ * older than this reads as terminated_unexpectedly (AMS: 20 s) */
+#define NGX_AMS_STORE_STALE_DEFAULT  20000
 
 #define NGX_AMS_COLL_BROADCAST   "broadcast"
 #define NGX_AMS_COLL_TOKEN       "token"
 
 
-typedef struct ngx_ams_store_op_s  ngx_ams_store_op_t;
+typedef struct ngx_ams_store_s          ngx_ams_store_t;
+typedef struct ngx_ams_store_op_s       ngx_ams_store_op_t;
+typedef struct ngx_ams_store_backend_s  ngx_ams_store_backend_t;
 
 typedef void (*ngx_ams_store_handler_pt)(ngx_ams_store_op_t *op);
 
@@ -68,6 +74,8 @@ struct ngx_ams_store_op_s {
     ngx_uint_t                descending;
     char                      search[NGX_AMS_STORE_ID_LEN];
     int64_t                   now_ms;       /* wall clock, for staleness */
+    ngx_msec_t                stale_ms;     /* broadcast_stale_timeout */
+    char                      origin[NGX_AMS_STORE_ID_LEN]; /* RESET */
 
     /* what came of it */
     ngx_int_t                 rc;    /* NGX_OK, NGX_DECLINED, NGX_BUSY,
@@ -80,7 +88,7 @@ struct ngx_ams_store_op_s {
 
     /* the read cache (ngx_ams_store_cache.c) */
     char                      cache_key[NGX_AMS_STORE_KEY_LEN];
-    ngx_atomic_uint_t         cache_generation;
+    uint64_t                  cache_version;
     ngx_uint_t                cached;       /* answered from the cache */
 
     /* where it goes back to */
@@ -88,17 +96,50 @@ struct ngx_ams_store_op_s {
     void                     *data;
     ngx_log_t                *log;
     ngx_ams_store_op_t       *next;
+    ngx_ams_store_t          *store;        /* set by ngx_ams_store_op() */
     ngx_thread_task_t         task;
 };
 
 
-/* the backend, called in a thread pool thread (run) or the master (open) */
-typedef struct {
-    const char               *name;
-    ngx_int_t               (*open)(ngx_cycle_t *cycle, ngx_str_t *path,
-                                    ngx_uint_t first_start);
-    void                    (*run)(ngx_ams_store_op_t *ops);
-} ngx_ams_store_backend_t;
+/*
+ * A backend.  Each function but "scheme" and "run" may be NULL.
+ *
+ * configure    config time: "uri" is what follows "scheme:"; sets *data
+ * init_module  the master, before workers fork, on every configuration
+ *              cycle: what must exist before workers run (a schema, a
+ *              directory for the worker user).  "reset" is a RESET
+ *              operation on a cold start (NULL on a reload): run it now,
+ *              before any worker reads, or fail.  Connections opened
+ *              here must be closed here.
+ * init_worker  each worker after fork: its own connections (a worker
+ *              may also open one per pool thread in "run")
+ * exit_worker  the worker is leaving
+ * run          a pool thread: one chain of operations, one transaction
+ * version      the event loop, cheap, never blocking: a number that
+ *              grows whenever anyone (any worker, node or tool)
+ *              commits; NGX_DECLINED when it cannot tell.  The read
+ *              cache keeps results only while it is unchanged.
+ */
+struct ngx_ams_store_backend_s {
+    ngx_str_t                 scheme;
+    char                   *(*configure)(ngx_conf_t *cf, ngx_str_t *uri,
+                                         void **data);
+    ngx_int_t               (*init_module)(ngx_cycle_t *cycle, void *data,
+                                           ngx_ams_store_op_t *reset);
+    ngx_int_t               (*init_worker)(ngx_cycle_t *cycle, void *data);
+    void                    (*exit_worker)(ngx_cycle_t *cycle, void *data);
+    void                    (*run)(ngx_ams_store_op_t *ops, void *data);
+    ngx_int_t               (*version)(void *data, uint64_t *version);
+};
+
+
+/* the store of a configuration cycle (ngx_ams_main_conf_t's "store") */
+struct ngx_ams_store_s {
+    ngx_ams_store_backend_t  *backend;
+    void                     *data;         /* the backend's */
+    ngx_thread_pool_t        *thread_pool;  /* store_thread_pool */
+    ngx_msec_t                stale;        /* broadcast_stale_timeout */
+};
 
 
 ngx_ams_store_op_t *ngx_ams_store_op(ngx_uint_t type, const char *collection,
@@ -107,8 +148,19 @@ ngx_int_t ngx_ams_store_post(ngx_ams_store_op_t *ops);
 void ngx_ams_store_free(ngx_ams_store_op_t *ops);
 int64_t ngx_ams_store_now_ms(void);
 
+/*
+ * Backends register in their module's create_conf (it runs on every
+ * configuration cycle, after core's, which empties the list and adds
+ * SQLite), before any "database" directive is resolved.
+ */
+ngx_int_t ngx_ams_store_register(ngx_ams_store_backend_t *backend);
+
 /* ngx_ams_store.c: called by the core module */
+void ngx_ams_store_reset_backends(void);
+char *ngx_ams_store_configure(ngx_conf_t *cf, ngx_ams_main_conf_t *amcf);
 ngx_int_t ngx_ams_store_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_ams_store_init_worker(ngx_cycle_t *cycle);
+void ngx_ams_store_exit_worker(ngx_cycle_t *cycle);
 
 extern ngx_ams_store_backend_t  ngx_ams_store_sqlite;
 

@@ -5,12 +5,16 @@
  * A per-worker cache of read results (GET, LIST, COUNT), so a dashboard
  * polling the REST API does not send each call through the thread pool.
  *
- * Every write anywhere bumps a generation counter in the bus zone once it
- * has committed; an entry is good while the generation it was read under
- * is current, and for at most NGX_AMS_STORE_CACHE_MS (a record's status
- * also depends on the clock: broadcasting turns stale).  The generation
- * is read before a query is posted, so a result that raced a write is
- * filed under the older generation and never served after the write.
+ * An entry is good while the store's version it was read under is
+ * current, and for at most NGX_AMS_STORE_CACHE_MS (a record's status also
+ * depends on the clock: broadcasting turns stale).  The backend's version
+ * changes whenever anyone commits: this worker, another one, another
+ * node, an operator's sqlite3 (SQLite: PRAGMA data_version), so no write
+ * is missed, wherever it came from.  A backend that cannot tell leaves
+ * this worker's own write count as the version: other writers are then
+ * seen within the TTL.  The version is read before a query is posted, so
+ * a result that raced a write is filed under the older version and never
+ * served after the write.
  */
 
 
@@ -30,7 +34,7 @@
 typedef struct {
     ngx_queue_t               queue;         /* most recent first */
     char                      key[NGX_AMS_STORE_KEY_LEN];
-    ngx_atomic_uint_t         generation;
+    uint64_t                  version;
     ngx_msec_t                stored;
     ngx_int_t                 rc;
     json_t                   *doc;
@@ -41,6 +45,8 @@ typedef struct {
 
 
 static ngx_uint_t ngx_ams_store_cache_key(ngx_ams_store_op_t *op, char *key);
+static ngx_int_t ngx_ams_store_cache_version(ngx_ams_store_t *store,
+    uint64_t *version);
 static ngx_ams_store_entry_t *ngx_ams_store_cache_find(char *key);
 static void ngx_ams_store_cache_clear(ngx_ams_store_entry_t *e);
 
@@ -49,6 +55,7 @@ static ngx_queue_t             ngx_ams_store_cache_lru;
 static ngx_ams_store_entry_t   ngx_ams_store_cache_entries[
                                    NGX_AMS_STORE_CACHE_SIZE];
 static ngx_uint_t              ngx_ams_store_cache_ready;
+static uint64_t                ngx_ams_store_cache_writes;  /* this worker's */
 
 
 static void
@@ -71,22 +78,22 @@ ngx_ams_store_cache_init(void)
 ngx_int_t
 ngx_ams_store_cache_get(ngx_ams_store_op_t *op)
 {
-    ngx_atomic_t           *generation;
     ngx_ams_store_entry_t  *e;
 
-    generation = ngx_ams_bus_store_generation();
-
-    if (op->next || generation == NULL
-        || !ngx_ams_store_cache_key(op, op->cache_key))
-    {
+    if (op->next || !ngx_ams_store_cache_key(op, op->cache_key)) {
         return NGX_DECLINED;
     }
 
-    op->cache_generation = *generation;
+    if (ngx_ams_store_cache_version(op->store, &op->cache_version)
+        != NGX_OK)
+    {
+        op->cache_key[0] = '\0';    /* nothing to file the result under */
+        return NGX_DECLINED;
+    }
 
     e = ngx_ams_store_cache_find(op->cache_key);
 
-    if (e == NULL || e->generation != op->cache_generation
+    if (e == NULL || e->version != op->cache_version
         || ngx_current_msec - e->stored >= NGX_AMS_STORE_CACHE_MS)
     {
         return NGX_DECLINED;
@@ -123,26 +130,19 @@ ngx_ams_store_cache_get(ngx_ams_store_op_t *op)
 }
 
 
-/* after a query: keep a read's result, or retire everything after a write */
+/* after a query: keep a read's result; a write moves the local version */
 void
 ngx_ams_store_cache_put(ngx_ams_store_op_t *ops)
 {
     ngx_queue_t            *q;
-    ngx_atomic_t           *generation;
     ngx_ams_store_op_t     *op;
     ngx_ams_store_entry_t  *e;
-
-    generation = ngx_ams_bus_store_generation();
-    if (generation == NULL) {
-        return;
-    }
 
     for (op = ops; op; op = op->next) {
         if (op->type != NGX_AMS_STORE_GET && op->type != NGX_AMS_STORE_LIST
             && op->type != NGX_AMS_STORE_COUNT)
         {
-            /* committed: other workers' entries become stale too */
-            (void) ngx_atomic_fetch_add(generation, 1);
+            ngx_ams_store_cache_writes++;
             return;
         }
     }
@@ -167,7 +167,7 @@ ngx_ams_store_cache_put(ngx_ams_store_op_t *ops)
 
     ngx_ams_store_cache_clear(e);
 
-    e->generation = op->cache_generation;
+    e->version = op->cache_version;
     e->stored = ngx_current_msec;
     e->rc = op->rc;
     e->count = op->count;
@@ -214,6 +214,30 @@ ngx_ams_store_cache_key(ngx_ams_store_op_t *op, char *key)
              (unsigned) op->descending, op->search);
 
     return 1;
+}
+
+
+/*
+ * The backend's version, else this worker's write count.  A backend's
+ * version may be anything; this worker's writes are added in, so they
+ * retire entries even if a backend's version could miss them.
+ */
+static ngx_int_t
+ngx_ams_store_cache_version(ngx_ams_store_t *store, uint64_t *version)
+{
+    uint64_t  v;
+
+    v = 0;
+
+    if (store->backend->version
+        && store->backend->version(store->data, &v) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    *version = v + ngx_ams_store_cache_writes;
+
+    return NGX_OK;
 }
 
 

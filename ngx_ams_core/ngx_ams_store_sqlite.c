@@ -2,15 +2,16 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * The embedded store: one SQLite database in WAL mode, one table of JSON
- * documents keyed by (collection, app, id).  Fields that lists sort and
- * filter on are generated columns (computed on write) with indexes, so
- * the documents stay the shape MongoDB will hold.
+ * The embedded store backend ("database sqlite:PATH", or a plain PATH):
+ * one SQLite database in WAL mode; its SQL is ngx_ams_store_sql.c.
  *
- * Every worker process opens its own connection in each thread-pool
- * thread that runs an operation (thread-local, never shared), so reads
- * run in parallel; writers from several workers queue on SQLite's lock
- * (busy_timeout).
+ * The master opens it only to create the schema, give the directory to
+ * the worker user and, on a cold start, run the reset; it closes it
+ * before the workers fork.  Every worker then opens its own connections:
+ * one in each thread-pool thread that runs an operation (thread-local,
+ * never shared), so reads run in parallel and writers from several
+ * workers queue on SQLite's lock (busy_timeout); and one on the event
+ * loop that only reads PRAGMA data_version for the read cache.
  */
 
 
@@ -20,15 +21,29 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_store.h"
+#include "ngx_ams_store_sql.h"
 
 
 #define NGX_AMS_SQLITE_BUSY_MS   5000
 
 
-static ngx_int_t ngx_ams_sqlite_open(ngx_cycle_t *cycle, ngx_str_t *path,
-    ngx_uint_t first_start);
-static void ngx_ams_sqlite_run(ngx_ams_store_op_t *ops);
-static sqlite3 *ngx_ams_sqlite_connect(char *error, size_t size);
+typedef struct {
+    char                      path[NGX_MAX_PATH];
+    sqlite3                  *version_db;   /* this worker's event loop */
+    sqlite3_stmt             *version;
+} ngx_ams_sqlite_t;
+
+
+static char *ngx_ams_sqlite_configure(ngx_conf_t *cf, ngx_str_t *uri,
+    void **data);
+static ngx_int_t ngx_ams_sqlite_init_module(ngx_cycle_t *cycle, void *data,
+    ngx_ams_store_op_t *reset);
+static ngx_int_t ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data);
+static void ngx_ams_sqlite_exit_worker(ngx_cycle_t *cycle, void *data);
+static ngx_int_t ngx_ams_sqlite_version(void *data, uint64_t *version);
+static void ngx_ams_sqlite_run(ngx_ams_store_op_t *ops, void *data);
+static sqlite3 *ngx_ams_sqlite_connect(const char *path, int busy_ms,
+    char *error, size_t size);
 static ngx_int_t ngx_ams_sqlite_exec(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_get(sqlite3 *db, ngx_ams_store_op_t *op,
     ngx_uint_t take);
@@ -50,9 +65,13 @@ static ngx_int_t ngx_ams_sqlite_script(sqlite3 *db, const char *sql,
 
 
 ngx_ams_store_backend_t  ngx_ams_store_sqlite = {
-    "sqlite",
-    ngx_ams_sqlite_open,
-    ngx_ams_sqlite_run
+    ngx_string("sqlite"),
+    ngx_ams_sqlite_configure,
+    ngx_ams_sqlite_init_module,
+    ngx_ams_sqlite_init_worker,
+    ngx_ams_sqlite_exit_worker,
+    ngx_ams_sqlite_run,
+    ngx_ams_sqlite_version
 };
 
 
@@ -66,141 +85,114 @@ typedef struct {
 } ngx_ams_sqlite_stmt_t;
 
 
-static char               ngx_ams_sqlite_path[NGX_MAX_PATH];
 static __thread sqlite3  *ngx_ams_sqlite_db;
 static __thread ngx_ams_sqlite_stmt_t  ngx_ams_sqlite_stmts[
                                            NGX_AMS_SQLITE_STMTS];
 static __thread ngx_uint_t             ngx_ams_sqlite_next_stmt;
 
 
-static const char  ngx_ams_sqlite_schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "CREATE TABLE IF NOT EXISTS docs ("
-    "  coll TEXT NOT NULL, app TEXT NOT NULL, id TEXT NOT NULL,"
-    "  doc TEXT NOT NULL,"
-    "  name TEXT GENERATED ALWAYS AS (json_extract(doc, '$.name')) STORED,"
-    "  status TEXT"
-    "    GENERATED ALWAYS AS (json_extract(doc, '$.status')) STORED,"
-    "  date INTEGER"
-    "    GENERATED ALWAYS AS (json_extract(doc, '$.date')) STORED,"
-    "  update_time INTEGER"
-    "    GENERATED ALWAYS AS (json_extract(doc, '$.updateTime')) STORED,"
-    "  UNIQUE (coll, app, id));"
-    /* (coll, app) is also (coll, app, rowid): creation order, no sort */
-    "CREATE INDEX IF NOT EXISTS docs_app ON docs (coll, app);"
-    "CREATE INDEX IF NOT EXISTS docs_name ON docs (coll, app, name);"
-    "CREATE INDEX IF NOT EXISTS docs_date ON docs (coll, app, date);"
-    "CREATE INDEX IF NOT EXISTS docs_status ON docs (coll, app, status);";
-
-
-/*
- * A document as readers see it: "broadcasting" with no refresh for
- * NGX_AMS_BROADCAST_STALE_MS was left by a node that died.  ?1 is now.
- */
-#define NGX_AMS_SQLITE_STR(n)    NGX_AMS_SQLITE_STR2(n)
-#define NGX_AMS_SQLITE_STR2(n)   #n
-#define NGX_AMS_SQLITE_STALE     NGX_AMS_SQLITE_STR(NGX_AMS_BROADCAST_STALE_MS)
-
-#define NGX_AMS_SQLITE_DOC                                                    \
-    "CASE WHEN status = 'broadcasting'"                                       \
-    " AND update_time < ?1 - " NGX_AMS_SQLITE_STALE                           \
-    " THEN json_set(doc, '$.status', 'terminated_unexpectedly')"              \
-    " ELSE doc END"
-
-
-static ngx_int_t
-ngx_ams_sqlite_open(ngx_cycle_t *cycle, ngx_str_t *path,
-    ngx_uint_t first_start)
+static char *
+ngx_ams_sqlite_configure(ngx_conf_t *cf, ngx_str_t *uri, void **data)
 {
+    u_char            *p;
+    ngx_str_t          path;
+    ngx_ams_sqlite_t  *sq;
+
+    if (uri->len == 0) {
+        return "needs a path after \"sqlite:\"";
+    }
+
+    path = *uri;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    sq = ngx_pcalloc(cf->pool, sizeof(ngx_ams_sqlite_t));
+    if (sq == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* room for the "-wal" and "-shm" files' names too */
+    if (path.len + 5 >= sizeof(sq->path)) {
+        return "has a path that is too long";
+    }
+
+    p = ngx_cpymem(sq->path, path.data, path.len);
+    *p = '\0';
+
+    *data = sq;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the master: the directory and schema, the reset; closed before fork */
+static ngx_int_t
+ngx_ams_sqlite_init_module(ngx_cycle_t *cycle, void *data,
+    ngx_ams_store_op_t *reset)
+{
+    ngx_ams_sqlite_t *sq = data;
+
     u_char            *p;
     sqlite3           *db;
     ngx_uint_t         i;
     ngx_file_info_t    fi;
     ngx_core_conf_t   *ccf;
-    ngx_ams_store_op_t op;
-    char               error[256];
+    char               error[256], name[NGX_MAX_PATH + 8];
     static const char *suffix[] = { "", "-wal", "-shm" };
-
-    if (path->len + 5 >= sizeof(ngx_ams_sqlite_path)) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "ams store: path too long: \"%V\"", path);
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(ngx_ams_sqlite_path, path->data, path->len);
-    *p = '\0';
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
     /* the directory, writable by the workers (WAL files are made there) */
-    p = (u_char *) strrchr(ngx_ams_sqlite_path, '/');
-    if (p && p != (u_char *) ngx_ams_sqlite_path) {
+    p = (u_char *) strrchr(sq->path, '/');
+    if (p && p != (u_char *) sq->path) {
         *p = '\0';
 
-        if (ngx_file_info(ngx_ams_sqlite_path, &fi) == NGX_FILE_ERROR) {
-            if (ngx_create_full_path((u_char *) ngx_ams_sqlite_path, 0755)
-                != 0
-                || ngx_create_dir(ngx_ams_sqlite_path, 0755)
-                   == NGX_FILE_ERROR)
+        if (ngx_file_info(sq->path, &fi) == NGX_FILE_ERROR) {
+            if (ngx_create_full_path((u_char *) sq->path, 0755) != 0
+                || ngx_create_dir(sq->path, 0755) == NGX_FILE_ERROR)
             {
                 ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                              "ams store: cannot create \"%s\"",
-                              ngx_ams_sqlite_path);
+                              "ams store: cannot create \"%s\"", sq->path);
+                *p = '/';
                 return NGX_ERROR;
             }
         }
 
         if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-            (void) chown(ngx_ams_sqlite_path, ccf->user, -1);
+            (void) chown(sq->path, ccf->user, -1);
         }
 
         *p = '/';
     }
 
-    db = ngx_ams_sqlite_connect(error, sizeof(error));
+    db = ngx_ams_sqlite_connect(sq->path, NGX_AMS_SQLITE_BUSY_MS, error,
+                                sizeof(error));
     if (db == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "ams store: %s", error);
         return NGX_ERROR;
     }
 
-    if (ngx_ams_sqlite_script(db, ngx_ams_sqlite_schema, error, sizeof(error))
+    if (ngx_ams_sqlite_script(db, ngx_ams_store_sql_schema, error,
+                              sizeof(error))
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "ams store: \"%s\": %s", ngx_ams_sqlite_path, error);
+                      "ams store: \"%s\": %s", sq->path, error);
         sqlite3_close(db);
         return NGX_ERROR;
     }
 
-    if (first_start) {
-        ngx_memzero(&op, sizeof(ngx_ams_store_op_t));
-        op.type = NGX_AMS_STORE_RESET;
-        op.collection = NGX_AMS_COLL_BROADCAST;
-        op.now_ms = ngx_ams_store_now_ms();
-
-        if (ngx_ams_sqlite_reset(db, &op) != NGX_OK) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                          "ams store: \"%s\": %s", ngx_ams_sqlite_path,
-                          op.error);
-            sqlite3_close(db);
-            return NGX_ERROR;
-        }
-
-        if (op.count) {
-            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                          "ams store: %uL broadcasts left by a previous run "
-                          "marked terminated_unexpectedly", op.count);
-        }
+    if (reset) {
+        reset->rc = ngx_ams_sqlite_exec(db, reset);
     }
 
     sqlite3_close(db);
 
     if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
         for (i = 0; i < 3; i++) {
-            char  name[NGX_MAX_PATH + 8];
-
-            ngx_sprintf((u_char *) name, "%s%s%Z", ngx_ams_sqlite_path,
-                        suffix[i]);
+            ngx_sprintf((u_char *) name, "%s%s%Z", sq->path, suffix[i]);
             (void) chown(name, ccf->user, -1);
         }
     }
@@ -209,23 +201,97 @@ ngx_ams_sqlite_open(ngx_cycle_t *cycle, ngx_str_t *path,
 }
 
 
+/*
+ * A worker's event-loop connection, for PRAGMA data_version only: it
+ * changes whenever another connection (a pool thread of any worker, the
+ * sqlite3 tool, another node on a shared disk) has committed.  It never
+ * waits for a lock: busy means "cannot tell" and the cache asks the
+ * thread pool instead.
+ */
+static ngx_int_t
+ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data)
+{
+    ngx_ams_sqlite_t *sq = data;
+
+    char  error[256];
+
+    sq->version_db = ngx_ams_sqlite_connect(sq->path, 0, error,
+                                            sizeof(error));
+    if (sq->version_db == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0, "ams store: %s", error);
+        return NGX_OK;
+    }
+
+    if (sqlite3_prepare_v3(sq->version_db, "PRAGMA data_version", -1,
+                           SQLITE_PREPARE_PERSISTENT, &sq->version, NULL)
+        != SQLITE_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "ams store: \"%s\": %s", sq->path,
+                      sqlite3_errmsg(sq->version_db));
+        sqlite3_close(sq->version_db);
+        sq->version_db = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ams_sqlite_exit_worker(ngx_cycle_t *cycle, void *data)
+{
+    ngx_ams_sqlite_t *sq = data;
+
+    if (sq->version_db) {
+        sqlite3_finalize(sq->version);
+        sqlite3_close(sq->version_db);
+        sq->version_db = NULL;
+        sq->version = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_ams_sqlite_version(void *data, uint64_t *version)
+{
+    ngx_ams_sqlite_t *sq = data;
+
+    int  rc;
+
+    if (sq->version == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = sqlite3_step(sq->version);
+
+    if (rc == SQLITE_ROW) {
+        *version = (uint64_t) sqlite3_column_int64(sq->version, 0);
+    }
+
+    sqlite3_reset(sq->version);
+
+    return rc == SQLITE_ROW ? NGX_OK : NGX_DECLINED;
+}
+
+
 static sqlite3 *
-ngx_ams_sqlite_connect(char *error, size_t size)
+ngx_ams_sqlite_connect(const char *path, int busy_ms, char *error,
+    size_t size)
 {
     sqlite3  *db;
 
-    if (sqlite3_open_v2(ngx_ams_sqlite_path, &db,
+    if (sqlite3_open_v2(path, &db,
                         SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
                         |SQLITE_OPEN_NOMUTEX, NULL)
         != SQLITE_OK)
     {
-        snprintf(error, size, "cannot open \"%.150s\": %.80s", ngx_ams_sqlite_path,
+        snprintf(error, size, "cannot open \"%.150s\": %.80s", path,
                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
     }
 
-    sqlite3_busy_timeout(db, NGX_AMS_SQLITE_BUSY_MS);
+    sqlite3_busy_timeout(db, busy_ms);
 
     /* WAL keeps the database consistent; a power cut may lose the last
      * commits, which the next refresh rewrites anyway */
@@ -256,14 +322,18 @@ ngx_ams_sqlite_script(sqlite3 *db, const char *sql, char *error, size_t size)
 
 
 static void
-ngx_ams_sqlite_run(ngx_ams_store_op_t *ops)
+ngx_ams_sqlite_run(ngx_ams_store_op_t *ops, void *data)
 {
+    ngx_ams_sqlite_t *sq = data;
+
     char                 error[128];
     ngx_uint_t           writes, n;
     ngx_ams_store_op_t  *op;
 
     if (ngx_ams_sqlite_db == NULL) {
-        ngx_ams_sqlite_db = ngx_ams_sqlite_connect(error, sizeof(error));
+        ngx_ams_sqlite_db = ngx_ams_sqlite_connect(sq->path,
+                                                   NGX_AMS_SQLITE_BUSY_MS,
+                                                   error, sizeof(error));
 
         if (ngx_ams_sqlite_db == NULL) {
             for (op = ops; op; op = op->next) {
@@ -459,11 +529,15 @@ ngx_ams_sqlite_prepare(sqlite3 *db, ngx_ams_store_op_t *op, const char *sql)
         return NULL;
     }
 
-    /* ?1 now, ?2 collection, ?3 app, ?4 id: every statement's first four */
-    sqlite3_bind_int64(stmt, 1, op->now_ms);
-    sqlite3_bind_text(stmt, 2, op->collection, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, op->app, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, op->id, -1, SQLITE_STATIC);
+    /* every statement's first five (ngx_ams_store_sql.h) */
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_NOW, op->now_ms);
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_COLL, op->collection, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_APP, op->app, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ID, op->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_FRESH,
+                       op->now_ms - (int64_t) op->stale_ms);
 
     return stmt;
 }
@@ -490,11 +564,8 @@ ngx_ams_sqlite_get(sqlite3 *db, ngx_ams_store_op_t *op, ngx_uint_t take)
     json_error_t   jerr;
     sqlite3_stmt  *stmt;
 
-    stmt = ngx_ams_sqlite_prepare(db, op, take
-        ? "DELETE FROM docs WHERE ?1 IS NOT NULL AND coll = ?2 AND app = ?3"
-          " AND id = ?4 RETURNING doc"
-        : "SELECT " NGX_AMS_SQLITE_DOC " FROM docs"
-          " WHERE coll = ?2 AND app = ?3 AND id = ?4");
+    stmt = ngx_ams_sqlite_prepare(db, op, take ? ngx_ams_store_sql_take
+                                               : ngx_ams_store_sql_get);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -552,15 +623,13 @@ ngx_ams_sqlite_insert(sqlite3 *db, ngx_ams_store_op_t *op, json_t *doc)
         return NGX_ERROR;
     }
 
-    stmt = ngx_ams_sqlite_prepare(db, op,
-        "INSERT INTO docs (coll, app, id, doc)"
-        " SELECT ?2, ?3, ?4, ?5 WHERE ?1 IS NOT NULL");
+    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_insert);
     if (stmt == NULL) {
         free(text);
         return NGX_ERROR;
     }
 
-    sqlite3_bind_text(stmt, 5, text, -1, free);
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, text, -1, free);
 
     rc = sqlite3_step(stmt);
 
@@ -579,49 +648,23 @@ ngx_ams_sqlite_insert(sqlite3 *db, ngx_ams_store_op_t *op, json_t *doc)
 }
 
 
-/* $set as a JSON merge patch, each $inc as json_set(path, old + n) */
 static ngx_int_t
 ngx_ams_sqlite_update(sqlite3 *db, ngx_ams_store_op_t *op)
 {
     int            rc, arg;
-    char          *set, *p, *last;
+    char          *set;
     char           sql[2048];
     json_t        *value;
     const char    *key;
     sqlite3_stmt  *stmt;
 
-    p = sql;
-    last = sql + sizeof(sql);
-
-    p += snprintf(p, last - p, "UPDATE docs SET doc = ");
-
-    if (op->inc) {
-        p += snprintf(p, last - p, "json_set(");
+    if (ngx_ams_store_sql_update(sql, sizeof(sql),
+                                 op->inc ? json_object_size(op->inc) : 0)
+        != 0)
+    {
+        snprintf(op->error, sizeof(op->error), "too many $inc");
+        return NGX_ERROR;
     }
-
-    p += snprintf(p, last - p, "json_patch(doc, ?5)");
-
-    if (op->inc) {
-        arg = 6;
-
-        json_object_foreach(op->inc, key, value) {
-            if (p >= last - 128) {
-                snprintf(op->error, sizeof(op->error), "too many $inc");
-                return NGX_ERROR;
-            }
-
-            p += snprintf(p, last - p,
-                          ", '$.' || ?%d,"
-                          " coalesce(json_extract(doc, '$.' || ?%d), 0) + ?%d",
-                          arg, arg, arg + 1);
-            arg += 2;
-        }
-
-        p += snprintf(p, last - p, ")");
-    }
-
-    snprintf(p, last - p,
-             " WHERE ?1 IS NOT NULL AND coll = ?2 AND app = ?3 AND id = ?4");
 
     set = json_dumps(op->set ? op->set : json_object(), JSON_COMPACT);
     if (set == NULL) {
@@ -635,10 +678,10 @@ ngx_ams_sqlite_update(sqlite3 *db, ngx_ams_store_op_t *op)
         return NGX_ERROR;
     }
 
-    sqlite3_bind_text(stmt, 5, set, -1, free);
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, set, -1, free);
 
     if (op->inc) {
-        arg = 6;
+        arg = NGX_AMS_STORE_SQL_ARG + 1;
 
         json_object_foreach(op->inc, key, value) {
             sqlite3_bind_text(stmt, arg, key, -1, SQLITE_TRANSIENT);
@@ -664,9 +707,7 @@ ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op)
 {
     sqlite3_stmt  *stmt;
 
-    stmt = ngx_ams_sqlite_prepare(db, op,
-        "DELETE FROM docs"
-        " WHERE ?1 IS NOT NULL AND coll = ?2 AND app = ?3 AND id = ?4");
+    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_delete);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -687,33 +728,16 @@ ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op)
     int            rc;
     char           sql[1024];
     size_t         len, size, n;
-    const char    *order, *text;
+    const char    *text;
     sqlite3_stmt  *stmt;
 
-    /* sort keys are fixed column names, never text from the request */
-    order = "rowid";
-
-    if (op->sort_by) {
-        if (ngx_strcmp(op->sort_by, "name") == 0) {
-            order = "name";
-
-        } else if (ngx_strcmp(op->sort_by, "date") == 0) {
-            order = "date";
-
-        } else if (ngx_strcmp(op->sort_by, "status") == 0) {
-            order = "status";
-        }
+    if (ngx_ams_store_sql_list(sql, sizeof(sql), op->sort_by,
+                               op->descending, op->search[0] != '\0')
+        != 0)
+    {
+        snprintf(op->error, sizeof(op->error), "list statement too long");
+        return NGX_ERROR;
     }
-
-    snprintf(sql, sizeof(sql),
-             "SELECT " NGX_AMS_SQLITE_DOC " FROM docs"
-             " WHERE coll = ?2 AND app = ?3 AND ?4 IS NOT NULL%s"
-             " ORDER BY %s %s, rowid LIMIT ?6 OFFSET ?7",
-             op->search[0]
-                 ? " AND (instr(lower(id), lower(?5))"
-                   " OR instr(lower(coalesce(name, '')), lower(?5)))"
-                 : " AND ?5 IS NULL",
-             order, op->descending ? "DESC" : "ASC");
 
     stmt = ngx_ams_sqlite_prepare(db, op, sql);
     if (stmt == NULL) {
@@ -721,11 +745,14 @@ ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op)
     }
 
     if (op->search[0]) {
-        sqlite3_bind_text(stmt, 5, op->search, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, op->search, -1,
+                          SQLITE_STATIC);
     }
 
-    sqlite3_bind_int64(stmt, 6, (sqlite3_int64) op->size);
-    sqlite3_bind_int64(stmt, 7, (sqlite3_int64) op->offset);
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_ARG + 1,
+                       (sqlite3_int64) op->size);
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_ARG + 2,
+                       (sqlite3_int64) op->offset);
 
     size = 4096;
     len = 0;
@@ -781,11 +808,8 @@ ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op)
     sqlite3_stmt  *stmt;
 
     stmt = ngx_ams_sqlite_prepare(db, op, op->live_only
-        ? "SELECT count(*) FROM docs WHERE coll = ?2 AND app = ?3"
-          " AND ?4 IS NOT NULL AND status = 'broadcasting'"
-          " AND update_time >= ?1 - " NGX_AMS_SQLITE_STALE
-        : "SELECT count(*) FROM docs WHERE ?1 IS NOT NULL AND coll = ?2"
-          " AND app = ?3 AND ?4 IS NOT NULL");
+                                          ? ngx_ams_store_sql_count_live
+                                          : ngx_ams_store_sql_count);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -808,16 +832,13 @@ ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op)
 {
     sqlite3_stmt  *stmt;
 
-    stmt = ngx_ams_sqlite_prepare(db, op,
-        "UPDATE docs SET doc = json_set(doc,"
-        " '$.status', 'terminated_unexpectedly', '$.updateTime', ?1,"
-        " '$.hlsViewerCount', 0, '$.dashViewerCount', 0,"
-        " '$.rtmpViewerCount', 0, '$.webRTCViewerCount', 0)"
-        " WHERE coll = ?2 AND ?3 IS NOT NULL AND ?4 IS NOT NULL"
-        " AND status = 'broadcasting'");
+    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_reset);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
+
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, op->origin, -1,
+                      SQLITE_STATIC);
 
     if (sqlite3_step(stmt) != SQLITE_DONE) {
         return ngx_ams_sqlite_fail(db, op, stmt);

@@ -20,6 +20,7 @@
 #include <ngx_event.h>
 
 #include "ngx_ams_core.h"
+#include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
 #include "ngx_ams_dash.h"
 
@@ -31,6 +32,7 @@
 typedef struct {
     ngx_ams_reader_t         reader;
     ngx_ams_app_conf_t      *app;
+    ngx_ams_packager_app_conf_t  *conf;
     ngx_pool_t              *pool;
     ngx_log_t                log;
     ngx_thread_task_t       *task;
@@ -53,7 +55,18 @@ typedef struct {
 } ngx_ams_packager_stream_t;
 
 
+typedef struct {
+    ngx_thread_pool_t       *thread_pool;
+} ngx_ams_packager_conf_t;
+
+
 static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
+static char *ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_ams_packager_create_app_conf(ngx_conf_t *cf);
+static char *ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf);
+static ngx_thread_pool_t *ngx_ams_packager_pool(void);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_packager_wake(ngx_ams_reader_t *rd);
@@ -70,17 +83,87 @@ static void ngx_ams_packager_free(ngx_ams_packager_stream_t *ps);
 static ngx_ams_publish_pt  ngx_ams_packager_next_publish;
 
 
+static ngx_conf_enum_t  ngx_ams_packager_segment_types[] = {
+    { ngx_string("mpegts"), NGX_AMS_HLS_MPEGTS },
+    { ngx_string("fmp4"), NGX_AMS_HLS_FMP4 },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_ams_packager_commands[] = {
+
+    /* its own pool, so a slow disk stalls segments, not the store */
+    { ngx_string("packager_thread_pool"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_ams_packager_thread_pool,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("hls"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls),
+      NULL },
+
+    { ngx_string("hls_time"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_time),
+      NULL },
+
+    { ngx_string("hls_list_size"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_list_size),
+      NULL },
+
+    { ngx_string("hls_segment_type"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, hls_segment_type),
+      &ngx_ams_packager_segment_types },
+
+    { ngx_string("dash"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, dash),
+      NULL },
+
+    { ngx_string("delete_hls_files_on_ended"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, delete_hls_files_on_ended),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_ams_app_module_t  ngx_ams_packager_app_owner = {
+    &ngx_ams_packager_module,
+    ngx_ams_packager_create_app_conf,
+    ngx_ams_packager_init_app_conf
+};
+
+
 static ngx_core_module_t  ngx_ams_packager_module_ctx = {
     ngx_string("ams_packager"),
     ngx_ams_packager_create_conf,
-    NULL
+    ngx_ams_packager_init_conf
 };
 
 
 ngx_module_t  ngx_ams_packager_module = {
     NGX_MODULE_V1,
     &ngx_ams_packager_module_ctx,          /* module context */
-    NULL,                                  /* module directives */
+    ngx_ams_packager_commands,             /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -96,11 +179,121 @@ ngx_module_t  ngx_ams_packager_module = {
 static void *
 ngx_ams_packager_create_conf(ngx_cycle_t *cycle)
 {
-    /* runs after the core's create_conf, which reset the chain */
+    ngx_ams_packager_conf_t  *pcf;
+
+    pcf = ngx_pcalloc(cycle->pool, sizeof(ngx_ams_packager_conf_t));
+    if (pcf == NULL) {
+        return NULL;
+    }
+
+    /* runs after the core's create_conf, which reset the chain and the
+     * application settings' owners */
+    if (ngx_ams_app_module_add(cycle, &ngx_ams_packager_app_owner)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     ngx_ams_packager_next_publish = ngx_ams_publish_handler;
     ngx_ams_publish_handler = ngx_ams_packager_publish;
 
-    return NGX_CONF_UNSET_PTR;   /* no configuration of its own */
+    return pcf;
+}
+
+
+static void *
+ngx_ams_packager_create_app_conf(ngx_conf_t *cf)
+{
+    ngx_ams_packager_app_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ams_packager_app_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->hls = NGX_CONF_UNSET;
+    conf->hls_time = NGX_CONF_UNSET_MSEC;
+    conf->hls_list_size = NGX_CONF_UNSET_UINT;
+    conf->hls_segment_type = NGX_CONF_UNSET_UINT;
+    conf->dash = NGX_CONF_UNSET;
+    conf->delete_hls_files_on_ended = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+/* defaults follow Ant Media Server's */
+static char *
+ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ams_packager_app_conf_t *pacf = conf;
+
+    ngx_conf_init_value(pacf->hls, 1);
+    ngx_conf_init_msec_value(pacf->hls_time, 2000);
+    ngx_conf_init_uint_value(pacf->hls_list_size, 15);
+    ngx_conf_init_uint_value(pacf->hls_segment_type, NGX_AMS_HLS_MPEGTS);
+    ngx_conf_init_value(pacf->dash, 0);
+    ngx_conf_init_value(pacf->delete_hls_files_on_ended, 1);
+
+    if (pacf->hls_time < 100) {
+        return "\"hls_time\" must be at least 100ms";
+    }
+
+    if (pacf->hls_list_size == 0) {
+        return "\"hls_list_size\" must be at least 1";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_packager_conf_t *pcf = conf;
+
+    ngx_str_t  *value;
+
+    if (pcf->thread_pool) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* added while parsing: nginx checks every pool named is declared */
+    pcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+
+    return pcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf)
+{
+    ngx_ams_packager_conf_t *pcf = conf;
+
+    ngx_ams_main_conf_t  *amcf;
+
+    /* by default the "ams {}" block's thread_pool */
+    amcf = ngx_ams_get_main_conf(cycle);
+
+    if (pcf->thread_pool == NULL && amcf) {
+        pcf->thread_pool = amcf->thread_pool;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_thread_pool_t *
+ngx_ams_packager_pool(void)
+{
+    ngx_ams_packager_conf_t  *pcf;
+
+    pcf = (ngx_ams_packager_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                                   ngx_ams_packager_module);
+
+    return pcf->thread_pool;
 }
 
 
@@ -108,15 +301,18 @@ static ngx_int_t
 ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
-    size_t                      len;
-    u_char                     *p;
-    ngx_pool_t                 *pool;
-    ngx_ams_main_conf_t        *amcf;
-    ngx_ams_packager_stream_t  *ps;
-    char                        dir[NGX_AMS_HLS_DIR_LEN];
-    char                        name[NGX_AMS_NAME_LEN];
+    size_t                        len;
+    u_char                       *p;
+    ngx_pool_t                   *pool;
+    ngx_ams_main_conf_t          *amcf;
+    ngx_ams_packager_stream_t    *ps;
+    ngx_ams_packager_app_conf_t  *conf;
+    char                          dir[NGX_AMS_HLS_DIR_LEN];
+    char                          name[NGX_AMS_NAME_LEN];
 
-    if (!app->hls && !app->dash) {
+    conf = ngx_ams_packager_app_conf(app);
+
+    if (!conf->hls && !conf->dash) {
         return ngx_ams_packager_next_publish(st, app, log);
     }
 
@@ -135,6 +331,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     ps->pool = pool;
     ps->app = app;
+    ps->conf = conf;
     ps->log = *ngx_cycle->log;
 
 
@@ -145,17 +342,17 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
 
-    ps->hls_on = app->hls;
-    ps->dash_on = app->dash;
+    ps->hls_on = conf->hls;
+    ps->dash_on = conf->dash;
 
     if ((ps->hls_on
-         && ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
-                             app->hls_list_size,
-                             app->hls_segment_type == NGX_AMS_HLS_FMP4)
+         && ngx_ams_hls_open(&ps->hls, dir, name, conf->hls_time,
+                             conf->hls_list_size,
+                             conf->hls_segment_type == NGX_AMS_HLS_FMP4)
             != 0)
         || (ps->dash_on
-            && ngx_ams_dash_open(&ps->dash, dir, name, app->hls_time,
-                                 app->hls_list_size)
+            && ngx_ams_dash_open(&ps->dash, dir, name, conf->hls_time,
+                                 conf->hls_list_size)
                != 0))
     {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams packager: \"%s\": %s", name,
@@ -260,17 +457,13 @@ ngx_ams_packager_batch(ngx_event_t *ev)
 static void
 ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
 {
-    ngx_ams_main_conf_t  *amcf;
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-
     if (ps->batch.timer_set) {
         ngx_del_timer(&ps->batch);
     }
 
     ps->busy = 1;
 
-    if (ngx_thread_task_post(amcf->thread_pool, ps->task) != NGX_OK) {
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
         /* queue full: try again a little later */
         ps->busy = 0;
         ngx_add_timer(&ps->batch, NGX_AMS_PACKAGER_PERIOD);
@@ -385,13 +578,13 @@ ngx_ams_packager_done(ngx_event_t *ev)
     if (ps->finished) {
         ngx_ams_reader_close(&ps->reader);
 
-        if (!ps->app->delete_hls_files_on_ended) {
+        if (!ps->conf->delete_hls_files_on_ended) {
             ngx_ams_packager_free(ps);
             return;
         }
 
         /* give players time to fetch the last segments first */
-        delay = ps->app->hls_time * (ps->app->hls_list_size + 1);
+        delay = ps->conf->hls_time * (ps->conf->hls_list_size + 1);
         ngx_add_timer(&ps->cleanup, delay);
         return;
     }
@@ -403,10 +596,7 @@ ngx_ams_packager_done(ngx_event_t *ev)
 static void
 ngx_ams_packager_cleanup(ngx_event_t *ev)
 {
-    ngx_ams_main_conf_t        *amcf;
     ngx_ams_packager_stream_t  *ps = ev->data;
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
     ps->task->handler = ngx_ams_packager_remove_thread;
     ps->task->event.handler = ngx_ams_packager_cleanup;
@@ -419,7 +609,7 @@ ngx_ams_packager_cleanup(ngx_event_t *ev)
 
     ps->busy = 1;
 
-    if (ngx_thread_task_post(amcf->thread_pool, ps->task) != NGX_OK) {
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
         ngx_ams_packager_free(ps);
     }
 }

@@ -194,3 +194,146 @@ GET /NoSuchApp/rest/v2/broadcasts/count
 --- error_code: 404
 --- response_body_like
 ^\{"success":false,"message":"no such application or not a REST v2 path"
+
+=== TEST 16: a MongoDB store needs the cluster module
+--- main_config
+ams {
+    database  mongodb://db.example.com:27017/clusterdb;
+}
+--- must_die
+--- error_log
+"database" "mongodb://db.example.com:27017/clusterdb" needs ngx_ams_cluster
+
+=== TEST 17: a store scheme nobody registered
+--- main_config
+ams {
+    database  redis:localhost;
+}
+--- must_die
+--- error_log
+no store backend for "redis:"
+
+=== TEST 18: the store's directives: sqlite:PATH, its own pools, the stale window
+--- main_config
+thread_pool  store threads=1;
+thread_pool  pack threads=1;
+ams {
+    storage                  $MEDIA;
+    database                 sqlite:data/other.db;
+    store_thread_pool        store;
+    packager_thread_pool     pack;
+    broadcast_stale_timeout  1m;
+    application LiveApp {
+    }
+}
+--- config
+location ~ ^/[^/]+/rest/ {
+    ams_rest;
+}
+--- request
+GET /LiveApp/rest/v2/broadcasts/count
+--- error_code: 200
+--- response_body_like
+^\{"number":0\}$
+--- no_error_log
+[emerg]
+
+=== TEST 19: a stale window shorter than the refresh period
+--- main_config
+ams {
+    broadcast_stale_timeout  5s;
+}
+--- must_die
+--- error_log
+"broadcast_stale_timeout" must be at least 15s
+
+=== TEST 20: a store pool nobody declared
+--- main_config
+ams {
+    store_thread_pool  nosuch;
+}
+--- must_die
+--- error_log
+unknown thread pool "nosuch"
+
+=== TEST 21: a packager pool nobody declared
+--- main_config
+ams {
+    packager_thread_pool  nosuch;
+}
+--- must_die
+--- error_log
+unknown thread pool "nosuch"
+
+=== TEST 22: a packager directive needs the packager module
+--- modules: core ingest api
+--- main_config
+ams {
+    application LiveApp {
+        hls_time  4s;
+    }
+}
+--- must_die
+--- error_log
+unknown directive "hls_time"
+
+=== TEST 23: the REST API's application settings need the api module
+--- modules: core ingest packager
+--- main_config
+ams {
+    application LiveApp {
+        jwt_control_enabled  on;
+    }
+}
+--- config
+location / {
+    return 204;
+}
+--- must_die
+--- error_log
+unknown directive "jwt_control_enabled"
+
+=== TEST 24: without the packager and the api, core's application settings still work
+--- modules: core ingest
+--- main_config
+ams {
+    storage  $MEDIA;
+    application LiveApp {
+        viewer_timeout                     20s;
+        accept_only_streams_in_data_store  on;
+        listener_hook_url                  http://127.0.0.1:9/hook;
+    }
+}
+--- config
+location / {
+    return 204;
+}
+--- request
+GET /
+--- error_code: 204
+--- no_error_log
+[emerg]
+
+=== TEST 25: modules with application settings load before the ams block
+--- modules: core ingest api
+--- top_config
+ams {
+    application LiveApp {
+    }
+}
+load_module $MODULES/ngx_ams_packager_module.so;
+--- must_die
+--- error_log
+"ngx_ams_packager_module" must be loaded before the "ams" block
+
+=== TEST 26: the REST API's JWT key too short to be safe
+--- main_config
+ams {
+    application LiveApp {
+        jwt_control_enabled  on;
+        jwt_secret_key       short;
+    }
+}
+--- must_die
+--- error_log
+"jwt_secret_key" must be at least 32 characters

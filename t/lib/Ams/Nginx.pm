@@ -40,7 +40,10 @@ sub free_port {
 # Options: main_config (holds the ams {} block; a default one otherwise),
 # applications (application {} blocks for the default ams {} block, in
 # place of its LiveApp), stream_config, http_config (inside http {}),
-# config (inside a server {} listening on $HTTP_PORT), workers, log_level.
+# config (inside a server {} listening on $HTTP_PORT), workers, log_level,
+# modules (which of ours to load, in order: [qw(core ingest packager api)]
+# by default), top_config (right after the load_module lines, before
+# events {}).
 sub new {
     my ($class, %args) = @_;
 
@@ -79,6 +82,7 @@ sub expand {
     return '' unless defined $text;
     $text =~ s/\$(RTMP_PORT|RTMPS_PORT|HTTP_PORT)\b/$self->{ports}{$1}/g;
     $text =~ s/\$PREFIX\b/$self->{prefix}/g;
+    $text =~ s/\$MODULES\b/$MODULES/g;
     $text =~ s/\$MEDIA\b/$self->{prefix}\/media/g;
     return $text;
 }
@@ -150,13 +154,15 @@ sub render {
     my $server = $self->{config} // default_server();
     my $http = $self->{http_config} // '';
 
+    my $load = join '', map { "load_module $MODULES/ngx_ams_${_}_module.so;\n" }
+        @{ $self->{modules} // [qw(core ingest packager api)] };
+
+    my $top = $self->{top_config} // '';
+
     my $conf = <<"EOF";
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-load_module $MODULES/ngx_ams_core_module.so;
-load_module $MODULES/ngx_ams_ingest_module.so;
-load_module $MODULES/ngx_ams_packager_module.so;
-load_module $MODULES/ngx_ams_api_module.so;
-
+$load
+$top
 worker_processes  $self->{workers};
 pid               $p/nginx.pid;
 error_log         $p/logs/error.log $self->{log_level};

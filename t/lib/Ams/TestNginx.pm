@@ -5,10 +5,12 @@ package Ams::TestNginx;
 # makes one HTTP request.
 #
 #   === TEST 1: title
+#   --- top_config          (before events {}: load_module lines, ...)
 #   --- main_config         (replaces the default ams {} block if it has one)
 #   --- stream_config       (inside stream {})
 #   --- http_config         (inside http {})
 #   --- config              (inside the test server {})
+#   --- modules             (ours to load: "core ingest api"; all by default)
 #   --- request             (GET /path; "$HTTP_PORT" etc. expand)
 #   --- more_headers        (extra request header lines)
 #   --- error_code: 200
@@ -86,10 +88,13 @@ sub run_blocks {
     for my $b (@blocks) {
         subtest $b->{title} => sub {
             my $ng = Ams::Nginx->new(
+                top_config    => $b->{top_config},
                 main_config   => $b->{main_config},
                 stream_config => $b->{stream_config},
                 http_config   => $b->{http_config},
                 config        => $b->{config},
+                ($b->{modules}
+                 ? (modules => [ split ' ', $b->{modules} ]) : ()),
             );
 
             my ($ok, $why) = $ng->try_start;

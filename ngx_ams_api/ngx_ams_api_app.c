@@ -1,0 +1,113 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The REST API's settings in "application {}" blocks (AMS's
+ * jwtControlEnabled, jwtSecretKey).  nginx looks directives up in core
+ * modules only at that level, so the HTTP module's .so carries this small
+ * core module too.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_api.h"
+
+
+static void *ngx_ams_api_app_create_conf(ngx_cycle_t *cycle);
+static void *ngx_ams_api_create_app_conf(ngx_conf_t *cf);
+static char *ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf);
+
+
+static ngx_command_t  ngx_ams_api_app_commands[] = {
+
+    { ngx_string("jwt_control_enabled"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_api_app_conf_t, jwt_control),
+      NULL },
+
+    { ngx_string("jwt_secret_key"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_ams_api_app_conf_t, jwt_secret_key),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_core_module_t  ngx_ams_api_app_module_ctx = {
+    ngx_string("ams_api_app"),
+    ngx_ams_api_app_create_conf,
+    NULL
+};
+
+
+ngx_module_t  ngx_ams_api_app_module = {
+    NGX_MODULE_V1,
+    &ngx_ams_api_app_module_ctx,           /* module context */
+    ngx_ams_api_app_commands,              /* module directives */
+    NGX_CORE_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_ams_app_module_t  ngx_ams_api_app_owner = {
+    &ngx_ams_api_app_module,
+    ngx_ams_api_create_app_conf,
+    ngx_ams_api_init_app_conf
+};
+
+
+static void *
+ngx_ams_api_app_create_conf(ngx_cycle_t *cycle)
+{
+    /* runs on every configuration cycle, after core's */
+    if (ngx_ams_app_module_add(cycle, &ngx_ams_api_app_owner) != NGX_OK) {
+        return NULL;
+    }
+
+    return NGX_CONF_UNSET_PTR;   /* no settings outside applications */
+}
+
+
+static void *
+ngx_ams_api_create_app_conf(ngx_conf_t *cf)
+{
+    ngx_ams_api_app_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ams_api_app_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->jwt_control = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ams_api_app_conf_t *aacf = conf;
+
+    ngx_conf_init_value(aacf->jwt_control, 0);
+
+    if (aacf->jwt_control && aacf->jwt_secret_key.len < 32) {
+        return "\"jwt_secret_key\" must be at least 32 characters";
+    }
+
+    return NGX_CONF_OK;
+}

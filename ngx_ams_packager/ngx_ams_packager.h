@@ -1,0 +1,39 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The packager's settings in an "application {}" block (hls, dash, ...),
+ * for modules that need them.  Using them links a module to
+ * ngx_ams_packager_module.so, which must then be loaded before it.
+ */
+
+
+#ifndef _NGX_AMS_PACKAGER_H_INCLUDED_
+#define _NGX_AMS_PACKAGER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+
+
+typedef struct {
+    ngx_flag_t                hls;
+    ngx_msec_t                hls_time;
+    ngx_uint_t                hls_list_size;
+    ngx_uint_t                hls_segment_type;  /* NGX_AMS_HLS_* */
+    ngx_flag_t                dash;
+    ngx_flag_t                delete_hls_files_on_ended;
+} ngx_ams_packager_app_conf_t;
+
+
+extern ngx_module_t  ngx_ams_packager_module;
+
+
+#define ngx_ams_packager_app_conf(app)                                        \
+    ((ngx_ams_packager_app_conf_t *)                                          \
+         ngx_ams_app_get_module_conf(app, ngx_ams_packager_module))
+
+
+#endif /* _NGX_AMS_PACKAGER_H_INCLUDED_ */
