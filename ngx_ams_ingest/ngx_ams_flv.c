@@ -152,14 +152,23 @@ ngx_ams_flv_to_frame(ngx_ams_flv_state_t *st, int video, uint32_t timestamp,
         return NGX_AMS_FLV_NO_CONFIG;
     }
 
-    /* RTMP's 32-bit millisecond clock wraps after 49 days */
-    if (timestamp < st->last_ts && st->last_ts - timestamp > 0x80000000) {
-        st->ts_wrap += (uint64_t) 1 << 32;
+    /*
+     * RTMP's 32-bit millisecond clock wraps after 49 days, and audio and
+     * video may come a little out of order: the clock moves by the
+     * signed distance from the last timestamp, whichever side of a wrap
+     * either is.
+     */
+    if (st->started) {
+        st->ms += (int32_t) (timestamp - st->last_ts);
+
+    } else {
+        st->ms = timestamp;
+        st->started = 1;
     }
+
     st->last_ts = timestamp;
 
-    frame->dts = (int64_t) (st->ts_wrap + timestamp)
-                 * (NGX_AMS_TIMEBASE / 1000);
+    frame->dts = (st->ms > 0 ? st->ms : 0) * (NGX_AMS_TIMEBASE / 1000);
     frame->cts = tag.cts * (NGX_AMS_TIMEBASE / 1000);
 
     if (video) {

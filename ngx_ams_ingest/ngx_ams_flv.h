@@ -45,7 +45,8 @@ typedef struct {
  */
 typedef struct {
     uint32_t         last_ts;      /* RTMP's 32-bit millisecond clock */
-    uint64_t         ts_wrap;      /* 2^32 ms for each time it wrapped */
+    int64_t          ms;           /* last_ts, extended past its wraps */
+    unsigned         started:1;
     unsigned         has_video:1;
     unsigned         has_audio:1;
 } ngx_ams_flv_state_t;
@@ -59,6 +60,9 @@ int ngx_ams_flv_parse_audio(const uint8_t *p, size_t len,
 /*
  * An RTMP audio or video message (an FLV tag body and its millisecond
  * timestamp) as a bus frame: 90 kHz dts and cts, track, codec, key flag;
+ * the 32-bit clock is extended by the signed difference from the last
+ * timestamp, so it runs on past a wrap and a frame a little late across
+ * one stays in place (a dts before 0 is sent as 0);
  * *data points at the frame's bytes in p.  Returns NGX_AMS_FLV_OK;
  * NGX_AMS_FLV_CONFIG with track, codec, size and *data set for a
  * sequence header; NGX_AMS_FLV_NO_CONFIG for media of a track whose

@@ -359,7 +359,9 @@ test_flv_to_frame(void)
        && f.flags == 0 && f.dts == 120 * 90 && f.cts == -2 * 90,
        "inter frame with negative composition time");
 
-    /* 49 days in: the 32-bit millisecond clock wraps */
+    /* 49 days in, in steps under 2^31 ms: the 32-bit clock wraps */
+    ngx_ams_flv_to_frame(&st, 1, 0x80000000, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
     ngx_ams_flv_to_frame(&st, 1, 0xffffff00, avc_inter, sizeof(avc_inter),
                          &f, &data, &err);
     ok(f.dts == (int64_t) 0xffffff00 * 90, "dts just before the wrap");
@@ -367,10 +369,14 @@ test_flv_to_frame(void)
                          &data, &err);
     is_int(f.dts, ((int64_t) 1 << 32) * 90 + 0x100 * 90,
            "dts after the wrap keeps growing");
+    ngx_ams_flv_to_frame(&st, 0, 0xfffffff0, aac_raw, sizeof(aac_raw), &f,
+                         &data, &err);
+    is_int(f.dts, (int64_t) 0xfffffff0 * 90,
+           "audio a little late across the wrap stays before it");
     ngx_ams_flv_to_frame(&st, 1, 0x200, avc_inter, sizeof(avc_inter), &f,
                          &data, &err);
     is_int(f.dts, ((int64_t) 1 << 32) * 90 + 0x200 * 90,
-           "the next frame stays past the wrap");
+           "the next frame is past the wrap, not a second one");
 
     memset(&st, 0, sizeof(st));
     st.has_video = 1;
@@ -380,6 +386,24 @@ test_flv_to_frame(void)
     ngx_ams_flv_to_frame(&st, 1, 4000, avc_inter, sizeof(avc_inter), &f,
                          &data, &err);
     is_int(f.dts, 4000 * 90, "a small step back is not a wrap");
+
+    memset(&st, 0, sizeof(st));
+    st.has_video = 1;
+    ngx_ams_flv_to_frame(&st, 1, 0xc0000000, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    is_int(f.dts, (int64_t) 0xc0000000 * 90,
+           "a first timestamp past 2^31 ms is taken as it is");
+
+    memset(&st, 0, sizeof(st));
+    st.has_video = 1;
+    ngx_ams_flv_to_frame(&st, 1, 10, avc_inter, sizeof(avc_inter), &f, &data,
+                         &err);
+    ngx_ams_flv_to_frame(&st, 1, 0xfffffff6, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    is_int(f.dts, 0, "a frame from before the stream began is at 0");
+    ngx_ams_flv_to_frame(&st, 1, 50, avc_inter, sizeof(avc_inter), &f, &data,
+                         &err);
+    is_int(f.dts, 50 * 90, "and the clock goes on from where it was");
 
     err = NULL;
     ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "", 0, &f, &data,
@@ -403,7 +427,7 @@ test_flv_to_frame(void)
     ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "\x27\x01\0\0\0",
                             5, &f, &data, &err) == NGX_AMS_FLV_SKIP,
        "an empty AVC frame carries no frame");
-    is_int(st.last_ts, 4000, "refused and skipped messages leave the clock");
+    is_int(st.last_ts, 50, "refused and skipped messages leave the clock");
 }
 
 
