@@ -294,3 +294,67 @@ ngx_ams_avc_parse_config(const uint8_t *p, size_t len,
 
     return 0;
 }
+
+
+void
+ngx_ams_avc_nal_init(ngx_ams_avc_nal_iter_t *it, const uint8_t *p,
+    size_t len, unsigned nal_length_size)
+{
+    it->p = p;
+    it->end = p + len;
+    it->nal_length_size = nal_length_size;
+}
+
+
+int
+ngx_ams_avc_nal_next(ngx_ams_avc_nal_iter_t *it, ngx_ams_avc_nal_t *nal,
+    const char **err)
+{
+    size_t    len, left;
+    unsigned  i, n;
+
+    n = it->nal_length_size;
+
+    if (n != 1 && n != 2 && n != 4) {
+        *err = "AVC NAL length size is not 1, 2 or 4";
+        return -1;
+    }
+
+    for ( ;; ) {
+        left = (size_t) (it->end - it->p);
+
+        if (left == 0) {
+            return 0;
+        }
+
+        if (left < n) {
+            *err = "NAL unit length cut short at the end of the frame";
+            return -1;
+        }
+
+        len = 0;
+        for (i = 0; i < n; i++) {
+            len = (len << 8) | it->p[i];
+        }
+
+        it->p += n;
+        left -= n;
+
+        if (len > left) {
+            *err = "NAL unit length past the end of the frame";
+            return -1;
+        }
+
+        if (len == 0) {
+            continue;
+        }
+
+        nal->type = it->p[0] & 0x1f;
+        nal->data = it->p;
+        nal->len = len;
+
+        it->p += len;
+
+        return 1;
+    }
+}

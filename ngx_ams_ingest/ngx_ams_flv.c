@@ -120,6 +120,69 @@ ngx_ams_flv_parse_audio(const uint8_t *p, size_t len, ngx_ams_flv_tag_t *tag,
 }
 
 
+int
+ngx_ams_flv_to_frame(ngx_ams_flv_state_t *st, int video, uint32_t timestamp,
+    const uint8_t *p, size_t len, ngx_ams_frame_t *frame,
+    const uint8_t **data, const char **err)
+{
+    int                rc;
+    ngx_ams_flv_tag_t  tag;
+
+    if (video) {
+        rc = ngx_ams_flv_parse_video(p, len, &tag, err);
+    } else {
+        rc = ngx_ams_flv_parse_audio(p, len, &tag, err);
+    }
+
+    if (rc != NGX_AMS_FLV_OK) {
+        return rc;
+    }
+
+    memset(frame, 0, sizeof(ngx_ams_frame_t));
+    frame->track = video ? NGX_AMS_TRACK_VIDEO : NGX_AMS_TRACK_AUDIO;
+    frame->codec = video ? NGX_AMS_CODEC_H264 : NGX_AMS_CODEC_AAC;
+    frame->size = (uint32_t) tag.len;
+    *data = tag.data;
+
+    if (tag.config) {
+        return NGX_AMS_FLV_CONFIG;
+    }
+
+    if (video ? !st->has_video : !st->has_audio) {
+        return NGX_AMS_FLV_NO_CONFIG;
+    }
+
+    /*
+     * RTMP's 32-bit millisecond clock wraps after 49 days, and audio and
+     * video may come a little out of order: the clock moves by the
+     * signed distance from the last timestamp, whichever side of a wrap
+     * either is.
+     */
+    if (st->started) {
+        st->ms += (int32_t) (timestamp - st->last_ts);
+
+    } else {
+        st->ms = timestamp;
+        st->started = 1;
+    }
+
+    st->last_ts = timestamp;
+
+    frame->dts = (st->ms > 0 ? st->ms : 0) * (NGX_AMS_TIMEBASE / 1000);
+    frame->cts = tag.cts * (NGX_AMS_TIMEBASE / 1000);
+
+    if (video) {
+        frame->flags = tag.key ? NGX_AMS_FRAME_KEY : 0;
+
+    } else {
+        /* audio is where readers may start only when there is no video */
+        frame->flags = st->has_video ? 0 : NGX_AMS_FRAME_KEY;
+    }
+
+    return NGX_AMS_FLV_OK;
+}
+
+
 void
 ngx_ams_flv_video_header(uint8_t out[5], int key, int config, int32_t cts)
 {

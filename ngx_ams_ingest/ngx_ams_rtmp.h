@@ -4,7 +4,8 @@
  *
  * The RTMP(S) server: a stream module content handler.  A session is one
  * TCP (or TLS) connection: handshake, chunk stream, commands, then either
- * publishing into the bus or playing from it.
+ * publishing into the bus or playing from it.  What the session's own
+ * files share is in ngx_ams_rtmp_session.h.
  */
 
 
@@ -18,6 +19,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_access.h"
+#include "ngx_ams_flv.h"
 #include "ngx_ams_rtmp_chunk.h"
 #include "ngx_ams_rtmp_handshake.h"
 
@@ -70,11 +72,7 @@ typedef struct {
     uint64_t                      rate_bytes;
     int                           lowat;          /* SO_RCVLOWAT, 0: none */
     ngx_msec_t                    last_read;
-    uint32_t                      last_ts;
-    uint64_t                      ts_wrap;
-    unsigned                      nal_length_size:3;
-    unsigned                      has_video:1;
-    unsigned                      has_audio:1;
+    ngx_ams_flv_state_t           flv;            /* clock, tracks seen */
     unsigned                      warned_no_config:1;
 
     /* playing */

@@ -346,11 +346,14 @@ int
 ngx_ams_ts_mux_video(ngx_ams_ts_mux_t *mux, int64_t dts, int32_t cts,
     int key, const uint8_t *data, size_t len, const char **err)
 {
-    size_t           nal_len, off, i, pes_len;
-    uint8_t         *h;
-    int64_t          pts;
-    static const uint8_t  aud[6] = { 0, 0, 0, 1, 0x09, 0xf0 };
-    static const uint8_t  start[4] = { 0, 0, 0, 1 };
+    int                      rc;
+    size_t                   pes_len;
+    uint8_t                 *h;
+    int64_t                  pts;
+    ngx_ams_avc_nal_t        nal;
+    ngx_ams_avc_nal_iter_t   it;
+    static const uint8_t     aud[6] = { 0, 0, 0, 1, 0x09, 0xf0 };
+    static const uint8_t     start[4] = { 0, 0, 0, 1 };
 
     if (!mux->has_video) {
         *err = "video frame before its configuration";
@@ -387,28 +390,24 @@ ngx_ams_ts_mux_video(ngx_ams_ts_mux_t *mux, int64_t dts, int32_t cts,
                                   mux->param_sets_len);
     }
 
-    for (off = 0; off + mux->nal_length_size <= len; off += nal_len) {
-        nal_len = 0;
-        for (i = 0; i < mux->nal_length_size; i++) {
-            nal_len = (nal_len << 8) | data[off + i];
-        }
-        off += mux->nal_length_size;
+    ngx_ams_avc_nal_init(&it, data, len, mux->nal_length_size);
 
-        if (nal_len > len - off) {
-            *err = "NAL unit length past the end of the frame";
-            return -1;
-        }
+    while ((rc = ngx_ams_avc_nal_next(&it, &nal, err)) == 1) {
 
-        if (nal_len == 0 || (data[off] & 0x1f) == 9) {
+        if (nal.type == NGX_AMS_AVC_NAL_AUD) {
             continue;          /* we wrote our own access unit delimiter */
         }
 
         if (ngx_ams_buf_append(&mux->pes, start, 4) != 0
-            || ngx_ams_buf_append(&mux->pes, data + off, nal_len) != 0)
+            || ngx_ams_buf_append(&mux->pes, nal.data, nal.len) != 0)
         {
             *err = "out of memory";
             return -1;
         }
+    }
+
+    if (rc != 0) {
+        return -1;
     }
 
     pes_len = mux->pes.len - 6;

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Codec helpers (AVC decoder configuration and SPS, AAC config, ADTS) and
- * the MPEG-TS muxer.
+ * Codec helpers (AVC decoder configuration and SPS, NAL units of AVCC
+ * frames, AAC config, ADTS) and the MPEG-TS muxer.
  */
 
 
@@ -98,6 +98,87 @@ test_avc(void)
 }
 
 
+/* the NAL units of a frame, as "type:len" joined by spaces, or "error" */
+
+static const char *
+nal_list(const uint8_t *p, size_t len, unsigned size, char *out, size_t n)
+{
+    int                     rc;
+    size_t                  used;
+    const char             *err;
+    ngx_ams_avc_nal_t       nal;
+    ngx_ams_avc_nal_iter_t  it;
+
+    out[0] = '\0';
+    used = 0;
+    err = NULL;
+
+    ngx_ams_avc_nal_init(&it, p, len, size);
+
+    while ((rc = ngx_ams_avc_nal_next(&it, &nal, &err)) == 1) {
+        if (nal.data < p || nal.data + nal.len > p + len || nal.len == 0) {
+            return "out of bounds";
+        }
+
+        used += snprintf(out + used, n - used, "%s%u:%zu", used ? " " : "",
+                         nal.type, nal.len);
+    }
+
+    if (rc != 0) {
+        return err ? "error" : "error without a message";
+    }
+
+    return out;
+}
+
+
+static void
+test_nal(void)
+{
+    char  buf[256];
+
+    static const uint8_t  frame4[] = {
+        0, 0, 0, 2, 0x09, 0xf0,                  /* AUD */
+        0, 0, 0, 0,                              /* empty: passed over */
+        0, 0, 0, 3, 0x06, 0x05, 0x80,            /* SEI */
+        0, 0, 0, 4, 0x65, 0x88, 0x84, 0x00       /* IDR slice */
+    };
+    static const uint8_t  frame2[] = { 0, 1, 0x41, 0, 2, 0x41, 0x9a };
+    static const uint8_t  frame1[] = { 1, 0x41, 3, 0x65, 1, 2 };
+
+    ok(strcmp(nal_list(frame4, sizeof(frame4), 4, buf, sizeof(buf)),
+              "9:2 6:3 5:4") == 0, "4-byte lengths: AUD, SEI, IDR; the "
+       "empty unit is passed over");
+    ok(strcmp(nal_list(frame2, sizeof(frame2), 2, buf, sizeof(buf)),
+              "1:1 1:2") == 0, "2-byte lengths");
+    ok(strcmp(nal_list(frame1, sizeof(frame1), 1, buf, sizeof(buf)),
+              "1:1 5:3") == 0, "1-byte lengths");
+    ok(strcmp(nal_list(frame4, 0, 4, buf, sizeof(buf)), "") == 0,
+       "an empty frame has no units");
+    ok(strcmp(nal_list((const uint8_t *) "\0\0\0\0\0\0\0\0", 8, 4, buf,
+                       sizeof(buf)), "") == 0,
+       "only empty units: none returned");
+
+    ok(strcmp(nal_list(frame4, sizeof(frame4) - 1, 4, buf, sizeof(buf)),
+              "error") == 0, "a length past the end of the frame is refused");
+    ok(strcmp(nal_list(frame4, 3, 4, buf, sizeof(buf)), "error") == 0,
+       "a length field cut short is refused");
+    ok(strcmp(nal_list(frame2, 6, 2, buf, sizeof(buf)), "error") == 0,
+       "2-byte lengths: the last unit cut short is refused");
+    ok(strcmp(nal_list(frame1, 5, 1, buf, sizeof(buf)), "error") == 0,
+       "1-byte lengths: the last unit cut short is refused");
+    ok(strcmp(nal_list((const uint8_t *) "\x7f\xff\xff\xff\x65", 5, 4, buf,
+                       sizeof(buf)), "error") == 0
+       && strcmp(nal_list((const uint8_t *) "\xff\xff\xff\xff\x65", 5, 4,
+                          buf, sizeof(buf)), "error") == 0,
+       "huge lengths are refused without overflow");
+    ok(strcmp(nal_list(frame4, sizeof(frame4), 3, buf, sizeof(buf)),
+              "error") == 0
+       && strcmp(nal_list(frame4, sizeof(frame4), 0, buf, sizeof(buf)),
+                 "error") == 0, "a length size of 3 or 0 is refused");
+}
+
+
 static void
 test_aac(void)
 {
@@ -182,6 +263,19 @@ test_ts(void)
                             "\0\0\xff\xff\x65", 5, &err) == -1,
        "a NAL length past the frame is refused");
 
+    ok(ngx_ams_ts_mux_video(&mux, 0, 0, 0, (const uint8_t *)
+                            "\0\0\0\x01\x65\0\0", 7, &err) == -1,
+       "a NAL length field cut short is refused");
+
+    /* PES: 19-byte header, our AUD, then the one slice in Annex B */
+    ok(ngx_ams_ts_mux_video(&mux, 0, 0, 0, (const uint8_t *)
+                            "\0\0\0\x02\x09\xf0\0\0\0\0"
+                            "\0\0\0\x02\x41\x9a", 16, &err) == 0
+       && mux.pes.len == 19 + 6 + 6
+       && memcmp(mux.pes.data + 19, "\0\0\0\x01\x09\xf0"
+                                    "\0\0\0\x01\x41\x9a", 12) == 0,
+       "the frame's own AUD and empty units are dropped");
+
     ngx_ams_ts_mux_free(&mux);
 }
 
@@ -190,6 +284,7 @@ int
 main(void)
 {
     test_avc();
+    test_nal();
     test_aac();
     test_ts();
 

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * RTMP parsers: handshake, chunk stream, AMF0, FLV tag bodies; good input
- * and malformed input.
+ * RTMP parsers: handshake, chunk stream, AMF0, FLV tag bodies and their
+ * conversion to bus frames; good input and malformed input.
  */
 
 
@@ -300,6 +300,137 @@ test_flv(void)
 }
 
 
+static void
+test_flv_to_frame(void)
+{
+    const char           *err;
+    const uint8_t        *data;
+    ngx_ams_frame_t       f;
+    ngx_ams_flv_state_t   st;
+
+    static const uint8_t  avc_config[] = { 0x17, 0x00, 0, 0, 0, 0x01, 0x42 };
+    static const uint8_t  avc_key[] = { 0x17, 0x01, 0, 0, 0x28, 0, 0, 0, 1,
+                                        0x65 };
+    static const uint8_t  avc_inter[] = { 0x27, 0x01, 0xff, 0xff, 0xfe, 0, 0,
+                                          0, 1, 0x41 };
+    static const uint8_t  aac_config[] = { 0xaf, 0x00, 0x12, 0x10 };
+    static const uint8_t  aac_raw[] = { 0xaf, 0x01, 0x21, 0x10, 0x04 };
+
+    memset(&st, 0, sizeof(st));
+
+    ok(ngx_ams_flv_to_frame(&st, 1, 1000, avc_key, sizeof(avc_key), &f,
+                            &data, &err) == NGX_AMS_FLV_NO_CONFIG
+       && st.last_ts == 0, "video before its sequence header: no frame, "
+       "clock untouched");
+
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, avc_config, sizeof(avc_config), &f,
+                            &data, &err) == NGX_AMS_FLV_CONFIG
+       && f.track == NGX_AMS_TRACK_VIDEO && f.codec == NGX_AMS_CODEC_H264
+       && f.size == 2 && data == avc_config + 5,
+       "AVC sequence header is a video configuration");
+
+    ok(ngx_ams_flv_to_frame(&st, 0, 0, aac_config, sizeof(aac_config), &f,
+                            &data, &err) == NGX_AMS_FLV_CONFIG
+       && f.track == NGX_AMS_TRACK_AUDIO && f.codec == NGX_AMS_CODEC_AAC
+       && f.size == 2 && data == aac_config + 2,
+       "AAC sequence header is an audio configuration");
+
+    /* audio only: every audio frame is where a reader may start */
+    st.has_audio = 1;
+    ok(ngx_ams_flv_to_frame(&st, 0, 40, aac_raw, sizeof(aac_raw), &f,
+                            &data, &err) == NGX_AMS_FLV_OK
+       && f.flags == NGX_AMS_FRAME_KEY && f.dts == 40 * 90 && f.cts == 0
+       && f.size == 3 && data == aac_raw + 2,
+       "audio is key while there is no video");
+
+    st.has_video = 1;
+    ok(ngx_ams_flv_to_frame(&st, 0, 60, aac_raw, sizeof(aac_raw), &f,
+                            &data, &err) == NGX_AMS_FLV_OK
+       && f.flags == 0, "audio is not key once there is video");
+
+    ok(ngx_ams_flv_to_frame(&st, 1, 80, avc_key, sizeof(avc_key), &f,
+                            &data, &err) == NGX_AMS_FLV_OK
+       && f.track == NGX_AMS_TRACK_VIDEO && f.flags == NGX_AMS_FRAME_KEY
+       && f.dts == 80 * 90 && f.cts == 40 * 90 && f.size == 5
+       && data == avc_key + 5, "key frame: 90 kHz dts, composition time");
+
+    ok(ngx_ams_flv_to_frame(&st, 1, 120, avc_inter, sizeof(avc_inter), &f,
+                            &data, &err) == NGX_AMS_FLV_OK
+       && f.flags == 0 && f.dts == 120 * 90 && f.cts == -2 * 90,
+       "inter frame with negative composition time");
+
+    /* 49 days in, in steps under 2^31 ms: the 32-bit clock wraps */
+    ngx_ams_flv_to_frame(&st, 1, 0x80000000, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    ngx_ams_flv_to_frame(&st, 1, 0xffffff00, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    ok(f.dts == (int64_t) 0xffffff00 * 90, "dts just before the wrap");
+    ngx_ams_flv_to_frame(&st, 1, 0x100, avc_inter, sizeof(avc_inter), &f,
+                         &data, &err);
+    is_int(f.dts, ((int64_t) 1 << 32) * 90 + 0x100 * 90,
+           "dts after the wrap keeps growing");
+    ngx_ams_flv_to_frame(&st, 0, 0xfffffff0, aac_raw, sizeof(aac_raw), &f,
+                         &data, &err);
+    is_int(f.dts, (int64_t) 0xfffffff0 * 90,
+           "audio a little late across the wrap stays before it");
+    ngx_ams_flv_to_frame(&st, 1, 0x200, avc_inter, sizeof(avc_inter), &f,
+                         &data, &err);
+    is_int(f.dts, ((int64_t) 1 << 32) * 90 + 0x200 * 90,
+           "the next frame is past the wrap, not a second one");
+
+    memset(&st, 0, sizeof(st));
+    st.has_video = 1;
+    st.has_audio = 1;
+    ngx_ams_flv_to_frame(&st, 1, 5000, avc_inter, sizeof(avc_inter), &f,
+                         &data, &err);
+    ngx_ams_flv_to_frame(&st, 1, 4000, avc_inter, sizeof(avc_inter), &f,
+                         &data, &err);
+    is_int(f.dts, 4000 * 90, "a small step back is not a wrap");
+
+    memset(&st, 0, sizeof(st));
+    st.has_video = 1;
+    ngx_ams_flv_to_frame(&st, 1, 0xc0000000, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    is_int(f.dts, (int64_t) 0xc0000000 * 90,
+           "a first timestamp past 2^31 ms is taken as it is");
+
+    memset(&st, 0, sizeof(st));
+    st.has_video = 1;
+    ngx_ams_flv_to_frame(&st, 1, 10, avc_inter, sizeof(avc_inter), &f, &data,
+                         &err);
+    ngx_ams_flv_to_frame(&st, 1, 0xfffffff6, avc_inter, sizeof(avc_inter),
+                         &f, &data, &err);
+    is_int(f.dts, 0, "a frame from before the stream began is at 0");
+    ngx_ams_flv_to_frame(&st, 1, 50, avc_inter, sizeof(avc_inter), &f, &data,
+                         &err);
+    is_int(f.dts, 50 * 90, "and the clock goes on from where it was");
+
+    err = NULL;
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "", 0, &f, &data,
+                            &err) == NGX_AMS_FLV_ERROR && err != NULL,
+       "empty video message refused");
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "\x17\x01\x00", 3,
+                            &f, &data, &err) == NGX_AMS_FLV_ERROR,
+       "video cut inside its AVC header refused");
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "\x17\x07\0\0\0\0",
+                            6, &f, &data, &err) == NGX_AMS_FLV_ERROR,
+       "unknown AVC packet type refused");
+    ok(ngx_ams_flv_to_frame(&st, 0, 0, (const uint8_t *) "\xaf\x05\x00", 3,
+                            &f, &data, &err) == NGX_AMS_FLV_ERROR,
+       "unknown AAC packet type refused");
+    ok(ngx_ams_flv_to_frame(&st, 0, 0, (const uint8_t *) "\x2f\x01\x00", 3,
+                            &f, &data, &err) == NGX_AMS_FLV_ERROR,
+       "MP3 audio refused");
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "\x17\x02\0\0\0",
+                            5, &f, &data, &err) == NGX_AMS_FLV_SKIP,
+       "AVC end of sequence carries no frame");
+    ok(ngx_ams_flv_to_frame(&st, 1, 0, (const uint8_t *) "\x27\x01\0\0\0",
+                            5, &f, &data, &err) == NGX_AMS_FLV_SKIP,
+       "an empty AVC frame carries no frame");
+    is_int(st.last_ts, 50, "refused and skipped messages leave the clock");
+}
+
+
 int
 main(void)
 {
@@ -307,6 +438,7 @@ main(void)
     test_chunks();
     test_amf();
     test_flv();
+    test_flv_to_frame();
 
     return done_testing();
 }
