@@ -454,7 +454,8 @@ ngx_ams_rtmp_admitted(void *data, const char *refused)
 
     ngx_ams_rtmp_admission(rs, rs->admitting_publisher, refused);
 
-    if (ngx_ams_rtmp_flush(rs) != NGX_OK) {
+    /* a full socket is no error: the write handler goes on */
+    if (ngx_ams_rtmp_flush(rs) == NGX_ERROR) {
         ngx_ams_rtmp_finalize(rs);
     }
 }

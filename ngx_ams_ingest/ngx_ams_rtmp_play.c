@@ -189,7 +189,8 @@ ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs)
         rs->played_frames++;
     }
 
-    if (ngx_ams_rtmp_flush(rs) != NGX_OK) {
+    /* a full socket is no error: the write handler goes on */
+    if (ngx_ams_rtmp_flush(rs) == NGX_ERROR) {
         ngx_ams_rtmp_finalize(rs);
     }
 }

@@ -174,7 +174,8 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (ngx_ams_rtmp_flush(rs) != NGX_OK) {
+    /* a full socket is no error: the write handler goes on */
+    if (ngx_ams_rtmp_flush(rs) == NGX_ERROR) {
         ngx_ams_rtmp_finalize(rs);
     }
 }
