@@ -403,7 +403,6 @@ ngx_ams_rest_update(ngx_ams_rest_t *rest, ngx_str_t *id)
 static void
 ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id)
 {
-    ngx_ams_stream_t    *st;
     ngx_ams_store_op_t  *op;
 
     op = ngx_ams_rest_op(rest, NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST, id);
@@ -411,10 +410,7 @@ ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id)
         return;
     }
 
-    st = ngx_ams_bus_find(&rest->app->name, id);
-    if (st) {
-        ngx_ams_bus_request(st, NGX_AMS_REQUEST_STOP);
-    }
+    (void) ngx_ams_bus_request(&rest->app->name, id, NGX_AMS_REQUEST_STOP);
 
     ngx_ams_rest_post(rest, op, ngx_ams_rest_changed);
 }

@@ -87,6 +87,7 @@ typedef struct {
     ngx_msec_t               last_run;
     ngx_uint_t               urgent;
     ngx_uint_t               seen_publishes;
+    uint64_t                 wake_after_claim;
     ngx_queue_t              batched;        /* open readers */
     ngx_queue_t              immediate;
     ngx_queue_t              waiting;        /* readers waiting for a stream */
@@ -100,7 +101,7 @@ typedef struct {
 static void ngx_ams_bus_slot_address(ngx_ams_bus_sh_t *sh, ngx_uint_t slot,
     struct sockaddr_un *sun, socklen_t *len);
 static ngx_int_t ngx_ams_bus_claim_slot(ngx_cycle_t *cycle);
-static void ngx_ams_bus_release_slot_locked(ngx_uint_t slot);
+static uint64_t ngx_ams_bus_release_slot_locked(ngx_uint_t slot);
 static ngx_int_t ngx_ams_bus_open_socket(ngx_cycle_t *cycle);
 static void ngx_ams_bus_wake_handler(ngx_event_t *ev);
 static void ngx_ams_bus_run_readers(ngx_event_t *ev);
@@ -116,12 +117,14 @@ static ngx_uint_t ngx_ams_bus_pid_alive(ngx_pid_t pid);
 static ngx_ams_stream_t *ngx_ams_bus_find_locked(ngx_str_t *app,
     ngx_str_t *name);
 static void ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd,
-    ngx_ams_stream_t *st);
+    ngx_ams_stream_t *st, ngx_queue_t *queue);
 static void ngx_ams_bus_stream_missing(ngx_str_t *app, ngx_str_t *name,
     ngx_log_t *log);
 static ngx_uint_t ngx_ams_reader_ended(ngx_ams_reader_t *rd);
 static ngx_int_t ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f);
 static ngx_uint_t ngx_ams_bus_retire(ngx_ams_stream_t *st);
+static void ngx_ams_bus_ring_release_pages(ngx_ams_ring_t *ring);
+static void ngx_ams_bus_request_locked(ngx_ams_stream_t *st, ngx_uint_t what);
 static void ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring);
 
 
@@ -266,9 +269,11 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
 {
     ngx_int_t              found;
     ngx_uint_t             i;
+    uint64_t               wake;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     found = -1;
+    wake = 0;
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
@@ -280,7 +285,7 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "ams bus: reclaiming slot %ui of dead worker %P",
                           i, (ngx_pid_t) w->sh->slots[i].pid);
-            ngx_ams_bus_release_slot_locked(i);
+            wake |= ngx_ams_bus_release_slot_locked(i);
         }
 
         if (found == -1 && w->sh->slots[i].pid == 0) {
@@ -307,16 +312,24 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
 
     w->slot = found;
 
+    /* readers of the streams it ended learn it once we can send */
+    w->wake_after_claim = wake & ~((uint64_t) 1 << found);
+
     return NGX_OK;
 }
 
 
-static void
+/* the worker slots with readers of streams this ended, to be woken */
+
+static uint64_t
 ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
 {
+    uint64_t               wake;
     ngx_uint_t             i;
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    wake = 0;
 
     for (i = 0; i < w->sh->max_streams; i++) {
         st = &w->sh->streams[i];
@@ -330,6 +343,7 @@ ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
 
         if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_slot == slot) {
             ngx_ams_bus_end_locked(st);
+            wake |= st->readers_mask;
         }
 
         if (st->state == NGX_AMS_STREAM_ENDED && st->readers_mask == 0) {
@@ -343,6 +357,8 @@ ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
     w->sh->slots[slot].pid = 0;
     w->sh->slots[slot].pending = 0;
     w->sh->slots[slot].requests = 0;
+
+    return wake;
 }
 
 
@@ -386,6 +402,11 @@ ngx_ams_bus_open_socket(ngx_cycle_t *cycle)
 
     w->conn = c;
 
+    while (w->wake_after_claim) {
+        ngx_ams_bus_wake_slot(__builtin_ctzll(w->wake_after_claim));
+        w->wake_after_claim &= w->wake_after_claim - 1;
+    }
+
     return NGX_OK;
 }
 
@@ -398,6 +419,7 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
     ngx_queue_t           *queues[] = { &w->batched, &w->immediate,
                                         &w->waiting };
+    uint64_t               wake;
     ngx_uint_t             i;
 
     if (w->slot == -1) {
@@ -413,8 +435,15 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
     }
 
     ngx_shmtx_lock(&w->shpool->mutex);
-    ngx_ams_bus_release_slot_locked(w->slot);
+    wake = ngx_ams_bus_release_slot_locked(w->slot);
     ngx_shmtx_unlock(&w->shpool->mutex);
+
+    wake &= ~((uint64_t) 1 << w->slot);
+
+    while (wake) {
+        ngx_ams_bus_wake_slot(__builtin_ctzll(wake));
+        wake &= wake - 1;
+    }
 
     w->slot = -1;
 
@@ -556,7 +585,7 @@ ngx_ams_bus_run_requests(void)
 static void
 ngx_ams_bus_run_waiting(void)
 {
-    ngx_queue_t           *q, *next;
+    ngx_queue_t           *q, *next, opened;
     ngx_ams_stream_t      *st;
     ngx_ams_reader_t      *rd;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
@@ -568,6 +597,13 @@ ngx_ams_bus_run_waiting(void)
     }
 
     w->seen_publishes = w->sh->publishes;
+    ngx_queue_init(&opened);
+
+    /* first open every reader whose stream is live, then tell them one by
+     * one: a handler may close other readers, which takes them out of
+     * "opened" too */
+
+    ngx_shmtx_lock(&w->shpool->mutex);
 
     for (q = ngx_queue_head(&w->waiting);
          q != ngx_queue_sentinel(&w->waiting);
@@ -576,29 +612,33 @@ ngx_ams_bus_run_waiting(void)
         next = ngx_queue_next(q);
         rd = ngx_queue_data(q, ngx_ams_reader_t, queue);
 
-        ngx_shmtx_lock(&w->shpool->mutex);
-
         st = ngx_ams_bus_find_locked(&rd->wait_app, &rd->wait_name);
-
         if (st == NULL) {
-            ngx_shmtx_unlock(&w->shpool->mutex);
             continue;
         }
 
         ngx_queue_remove(&rd->queue);
         rd->waiting = 0;
-        ngx_ams_bus_reader_attach_locked(rd, st);
+        ngx_ams_bus_reader_attach_locked(rd, st, &opened);
+    }
 
-        if (ngx_queue_empty(&w->waiting)) {
-            __atomic_and_fetch(&w->sh->waiters_mask,
-                               ~((uint64_t) 1 << w->slot), __ATOMIC_SEQ_CST);
-        }
+    if (ngx_queue_empty(&w->waiting)) {
+        __atomic_and_fetch(&w->sh->waiters_mask, ~((uint64_t) 1 << w->slot),
+                           __ATOMIC_SEQ_CST);
+    }
 
-        ngx_shmtx_unlock(&w->shpool->mutex);
+    ngx_shmtx_unlock(&w->shpool->mutex);
 
-        /* the handler may close other waiting readers: start over */
+    /* back to their queues one by one, each told as it goes */
+    while (!ngx_queue_empty(&opened)) {
+        q = ngx_queue_head(&opened);
+        rd = ngx_queue_data(q, ngx_ams_reader_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(rd->latency == NGX_AMS_LATENCY_IMMEDIATE
+                              ? &w->immediate : &w->batched, q);
+
         rd->handler(rd);
-        next = ngx_queue_head(&w->waiting);
     }
 }
 
@@ -941,6 +981,12 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
 
     ring = st->ring;
 
+    if (frame->size > w->sh->ring_data_size / 2) {
+        /* larger than any ring of this stream may take */
+        (void) ngx_atomic_fetch_add(&st->rejected, 1);
+        return NGX_DECLINED;
+    }
+
     if (frame->flags & NGX_AMS_FRAME_KEY) {
         /* a GOP closes: measure it */
         if (st->frames) {
@@ -1049,9 +1095,10 @@ ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
         return NGX_DECLINED;
     }
 
+    /* while the first GOP is measured, leap: each step retires a ring */
     data = ring->data_size;
     while (data < want) {
-        data *= 2;
+        data *= st->gop_bytes ? 2 : 4;
     }
 
     data = ngx_min(data, w->sh->ring_data_size);
@@ -1107,8 +1154,11 @@ ngx_ams_bus_retire(ngx_ams_stream_t *st)
             continue;
         }
 
+        /* no reader reaches it any more: its pages go without the lock */
+        ngx_ams_bus_ring_release_pages(st->retired[i]);
+
         ngx_shmtx_lock(&w->shpool->mutex);
-        ngx_ams_bus_ring_free_locked(st->retired[i]);
+        ngx_slab_free_locked(w->shpool, st->retired[i]);
         st->retired[i] = NULL;
         ngx_shmtx_unlock(&w->shpool->mutex);
     }
@@ -1125,7 +1175,7 @@ ngx_ams_bus_retire(ngx_ams_stream_t *st)
  */
 
 static void
-ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring)
+ngx_ams_bus_ring_release_pages(ngx_ams_ring_t *ring)
 {
     size_t     size;
     uintptr_t  start, end;
@@ -1137,7 +1187,13 @@ ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring)
     if (end > start) {
         (void) madvise((void *) start, end - start, MADV_REMOVE);
     }
+}
 
+
+static void
+ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring)
+{
+    ngx_ams_bus_ring_release_pages(ring);
     ngx_slab_free_locked(ngx_ams_bus_worker.shpool, ring);
 }
 
@@ -1193,14 +1249,76 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 }
 
 
-void
-ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what)
+/*
+ * Requests to a source.  The stream is checked under the registry lock
+ * (by name, or by the reader's generation), so a slot freed and reused
+ * meanwhile never passes a request to another stream's source.
+ */
+
+ngx_int_t
+ngx_ams_bus_request(ngx_str_t *app, ngx_str_t *name, ngx_uint_t what)
 {
+    ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    if (w->slot == -1 || st->state != NGX_AMS_STREAM_ACTIVE) {
-        return;
+    if (w->slot == -1) {
+        return NGX_DECLINED;
     }
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+
+    st = ngx_ams_bus_find_locked(app, name);
+    if (st) {
+        ngx_ams_bus_request_locked(st, what);
+    }
+
+    ngx_shmtx_unlock(&w->shpool->mutex);
+
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_ams_bus_wake_slot(st->writer_slot);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_ams_reader_request(ngx_ams_reader_t *rd, ngx_uint_t what)
+{
+    ngx_uint_t             slot;
+    ngx_ams_stream_t      *st;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (!rd->open) {
+        return NGX_DECLINED;
+    }
+
+    st = rd->stream;
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+
+    if (ngx_ams_reader_ended(rd)) {
+        ngx_shmtx_unlock(&w->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_ams_bus_request_locked(st, what);
+    slot = st->writer_slot;
+
+    ngx_shmtx_unlock(&w->shpool->mutex);
+
+    ngx_ams_bus_wake_slot(slot);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ams_bus_request_locked(ngx_ams_stream_t *st, ngx_uint_t what)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     __atomic_or_fetch(&st->requests, what, __ATOMIC_SEQ_CST);
     __atomic_store_n(&w->sh->slots[st->writer_slot].requests, 1,
@@ -1210,8 +1328,6 @@ ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what)
     if ((ngx_int_t) st->writer_slot == w->slot) {
         w->urgent = 1;
     }
-
-    ngx_ams_bus_wake_slot(st->writer_slot);
 }
 
 
@@ -1240,8 +1356,11 @@ ngx_ams_bus_free_stream_locked(ngx_ams_stream_t *st)
 
 /* Readers.  Context: the reader's worker (or the one thread owning it) */
 
+/* "queue": where the reader goes, NULL for its latency class's */
+
 static void
-ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd, ngx_ams_stream_t *st)
+ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd, ngx_ams_stream_t *st,
+    ngx_queue_t *queue)
 {
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
@@ -1255,8 +1374,12 @@ ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd, ngx_ams_stream_t *st)
                           __ATOMIC_SEQ_CST);
     }
 
-    ngx_queue_insert_tail(rd->latency == NGX_AMS_LATENCY_IMMEDIATE
-                          ? &w->immediate : &w->batched, &rd->queue);
+    if (queue == NULL) {
+        queue = (rd->latency == NGX_AMS_LATENCY_IMMEDIATE) ? &w->immediate
+                                                            : &w->batched;
+    }
+
+    ngx_queue_insert_tail(queue, &rd->queue);
     rd->open = 1;
 }
 
@@ -1290,7 +1413,7 @@ ngx_ams_reader_open(ngx_ams_reader_t *rd, ngx_str_t *app, ngx_str_t *name,
     st = ngx_ams_bus_find_locked(app, name);
 
     if (st) {
-        ngx_ams_bus_reader_attach_locked(rd, st);
+        ngx_ams_bus_reader_attach_locked(rd, st, NULL);
     }
 
     ngx_shmtx_unlock(&w->shpool->mutex);
@@ -1320,7 +1443,7 @@ ngx_ams_reader_open_stream(ngx_ams_reader_t *rd, ngx_ams_stream_t *st,
     rc = NGX_DECLINED;
 
     if (st->state == NGX_AMS_STREAM_ACTIVE) {
-        ngx_ams_bus_reader_attach_locked(rd, st);
+        ngx_ams_bus_reader_attach_locked(rd, st, NULL);
         rc = NGX_OK;
     }
 
@@ -1346,7 +1469,7 @@ ngx_ams_reader_wait(ngx_ams_reader_t *rd, ngx_str_t *app, ngx_str_t *name,
     st = ngx_ams_bus_find_locked(app, name);
 
     if (st) {
-        ngx_ams_bus_reader_attach_locked(rd, st);
+        ngx_ams_bus_reader_attach_locked(rd, st, NULL);
         ngx_shmtx_unlock(&w->shpool->mutex);
         return NGX_OK;
     }

@@ -30,7 +30,7 @@
 #define NGX_AMS_APP_LEN           64
 #define NGX_AMS_NAME_LEN          128
 #define NGX_AMS_MAX_WORKERS       64     /* bits of a readers mask */
-#define NGX_AMS_RETIRED_RINGS     4      /* rings outgrown, still readable */
+#define NGX_AMS_RETIRED_RINGS     8      /* rings outgrown, still readable */
 
 #define NGX_AMS_HLS_MPEGTS        0
 #define NGX_AMS_HLS_FMP4          1
@@ -121,8 +121,8 @@ typedef struct {
 /*
  * Sources.  Whoever publishes a stream says what kind of source it is
  * and what the bus may ask of it.  The operations run on the event loop
- * of the publishing worker; a reader in any worker asks through
- * ngx_ams_bus_request(), which wakes that worker.
+ * of the publishing worker; any worker asks through ngx_ams_bus_request()
+ * or ngx_ams_reader_request(), which wake that worker.
  */
 
 #define NGX_AMS_SOURCE_PUBLISHER  0     /* RTMP, SRT, WebRTC ingest */
@@ -349,17 +349,25 @@ void ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
  * ngx_ams_writer_queue(wr) with ngx_ams_handoff_push_frame() / _config()
  * and ends with ngx_ams_handoff_end() (ngx_ams_handoff.h), never waiting;
  * the loop drains the queue into the bus and unpublishes the stream at
- * its end.  ngx_ams_writer_close() is the loop giving up first (stop).
+ * its end, then calls "done".  ngx_ams_writer_close() is the loop giving
+ * up first (stop); after either, the writer is gone.
  */
 typedef struct ngx_ams_writer_s  ngx_ams_writer_t;
 
+/* the producer ended, the stream was unpublished: the writer is gone */
+typedef void (*ngx_ams_writer_done_pt)(void *data);
+
 ngx_ams_writer_t *ngx_ams_writer_create(ngx_ams_stream_t *st,
-    size_t capacity, ngx_log_t *log);
+    size_t capacity, ngx_ams_writer_done_pt done, void *data,
+    ngx_log_t *log);
 ngx_ams_handoff_t *ngx_ams_writer_queue(ngx_ams_writer_t *wr);
 void ngx_ams_writer_close(ngx_ams_writer_t *wr);
 
-/* from any worker: ask a stream's source (NGX_AMS_REQUEST_*) */
-void ngx_ams_bus_request(ngx_ams_stream_t *st, ngx_uint_t what);
+/* from any worker: ask a live stream's source (NGX_AMS_REQUEST_*), by
+ * name or as one of its readers; NGX_DECLINED if it is not live */
+ngx_int_t ngx_ams_bus_request(ngx_str_t *app, ngx_str_t *name,
+    ngx_uint_t what);
+ngx_int_t ngx_ams_reader_request(ngx_ams_reader_t *rd, ngx_uint_t what);
 
 /* shared memory hung on a stream (freed in the "free" chain) */
 void *ngx_ams_bus_shm_calloc(size_t size);

@@ -487,7 +487,10 @@ ngx_ams_ring_next(ngx_ams_ring_t *ring, ngx_ams_ring_cursor_t *c, int ended,
 
     ev->track = ev->frame.track;
 
-    if (ev->frame.config_version != c->config_seen[ev->frame.track]) {
+    /* the data track's configuration was announced above, by itself */
+    if (ev->frame.track != NGX_AMS_TRACK_DATA
+        && ev->frame.config_version != c->config_seen[ev->frame.track])
+    {
         if (ngx_ams_ring_get_config(ring, ev->frame.track, &codec,
                                     ev->config, &len, &version)
             != NGX_AMS_RING_OK)

@@ -16,7 +16,10 @@
  * The producer holds only the queue (ngx_ams_writer_queue()): the loop
  * may give the writer up at any time (ngx_ams_writer_close()), after
  * which the producer's pushes return NGX_AMS_HANDOFF_CLOSED, and the
- * queue lives until the producer's ngx_ams_handoff_end().
+ * queue lives until the producer's ngx_ams_handoff_end().  The writer's
+ * owner on the loop holds it until ngx_ams_writer_close() or its "done"
+ * handler (the producer ended and the stream was unpublished), whichever
+ * comes first.
  */
 
 
@@ -35,6 +38,8 @@
 struct ngx_ams_writer_s {
     ngx_ams_handoff_t        *queue;
     ngx_ams_stream_t         *stream;
+    ngx_ams_writer_done_pt    done;
+    void                     *data;
     ngx_log_t                *log;
     ngx_queue_t               link;
     uint64_t                  dropped;       /* already counted */
@@ -100,7 +105,8 @@ ngx_ams_writer_init(ngx_log_t *log)
 
 
 ngx_ams_writer_t *
-ngx_ams_writer_create(ngx_ams_stream_t *st, size_t capacity, ngx_log_t *log)
+ngx_ams_writer_create(ngx_ams_stream_t *st, size_t capacity,
+    ngx_ams_writer_done_pt done, void *data, ngx_log_t *log)
 {
     ngx_ams_writer_t  *wr;
 
@@ -123,6 +129,8 @@ ngx_ams_writer_create(ngx_ams_stream_t *st, size_t capacity, ngx_log_t *log)
     }
 
     wr->stream = st;
+    wr->done = done;
+    wr->data = data;
     wr->log = ngx_cycle->log;
     ngx_queue_insert_tail(&ngx_ams_writers, &wr->link);
 
@@ -182,8 +190,14 @@ ngx_ams_writer_wake(ngx_event_t *ev)
             again = 1;
 
         } else if (rc == NGX_AMS_HANDOFF_END) {
-            /* the producer is done: so is the stream */
+            /* the producer is done: so is the stream, and its owner must
+             * forget the writer */
             ngx_ams_bus_unpublish(wr->stream, wr->log);
+
+            if (wr->done) {
+                wr->done(wr->data);
+            }
+
             ngx_ams_writer_free(wr);
         }
     }

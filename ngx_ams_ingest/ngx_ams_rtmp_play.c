@@ -19,7 +19,7 @@
 #include "ngx_ams_flv.h"
 
 
-static void ngx_ams_rtmp_play_wait(ngx_ams_rtmp_session_t *rs);
+static ngx_uint_t ngx_ams_rtmp_play_wait(ngx_ams_rtmp_session_t *rs);
 static void ngx_ams_rtmp_play_open(ngx_ams_rtmp_session_t *rs);
 static void ngx_ams_rtmp_reader_handler(ngx_ams_reader_t *rd);
 static void ngx_ams_rtmp_send_config(ngx_ams_rtmp_session_t *rs,
@@ -54,24 +54,31 @@ ngx_ams_rtmp_play_start(ngx_ams_rtmp_session_t *rs)
     ngx_ams_rtmp_queue(rs, NGX_AMS_CSID_STATUS, 0, NGX_AMS_RTMP_MSG_AMF_DATA,
                        NGX_AMS_RTMP_MSID, access, sizeof(access), NULL, 0);
 
-    ngx_ams_rtmp_play_wait(rs);
+    if (ngx_ams_rtmp_play_wait(rs)) {
+        ngx_ams_rtmp_pump(rs);
+    }
 }
 
 
 /* until the stream is live the player waits, as with nginx-rtmp; the bus
- * opens the reader when it is published */
+ * opens the reader when it is published.  1: it is live already (the
+ * caller pumps) */
 
-static void
+static ngx_uint_t
 ngx_ams_rtmp_play_wait(ngx_ams_rtmp_session_t *rs)
 {
     rs->waiting = 1;
 
     if (ngx_ams_reader_wait(&rs->reader, &rs->app->name, &rs->name,
                             rs->connection->log)
-        == NGX_OK)
+        != NGX_OK)
     {
-        ngx_ams_rtmp_play_open(rs);
+        return 0;
     }
+
+    ngx_ams_rtmp_play_open(rs);
+
+    return 1;
 }
 
 
@@ -85,8 +92,6 @@ ngx_ams_rtmp_play_open(ngx_ams_rtmp_session_t *rs)
     ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
                    "ams rtmp: player joined \"%V\", %uL frames behind",
                    &rs->name, ngx_ams_reader_backlog(&rs->reader));
-
-    ngx_ams_rtmp_pump(rs);
 }
 
 
@@ -100,7 +105,6 @@ ngx_ams_rtmp_reader_handler(ngx_ams_reader_t *rd)
 
     if (rs->waiting) {
         ngx_ams_rtmp_play_open(rs);
-        return;
     }
 
     ngx_ams_rtmp_pump(rs);
@@ -137,8 +141,12 @@ ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs)
                                      "NetStream.Play.UnpublishNotify",
                                      "Stream is now unpublished");
 
-            /* stay for a republish, as nginx-rtmp players do */
-            ngx_ams_rtmp_play_wait(rs);
+            /* stay for a republish, as nginx-rtmp players do; one may
+             * be live already: go on with it in this same loop */
+            if (ngx_ams_rtmp_play_wait(rs)) {
+                continue;
+            }
+
             break;
         }
 

@@ -166,6 +166,37 @@ test_configs(void)
 }
 
 
+/* frames on the data track (ID3, SCTE-35 to come) under older metadata */
+static void
+test_data_frames(void)
+{
+    ngx_ams_ring_t         *ring;
+    ngx_ams_ring_cursor_t   c;
+    ngx_ams_ring_event_t    ev;
+
+    ring = new_ring(64, 100000);
+    put(ring, 0, 100, 10, NGX_AMS_TRACK_VIDEO);
+    ngx_ams_ring_cursor_join(ring, &c);
+
+    ngx_ams_ring_set_config(ring, NGX_AMS_TRACK_DATA, 0,
+                            (const uint8_t *) "meta-1", 6);
+    put(ring, 1, 20, 10, NGX_AMS_TRACK_DATA);
+    ngx_ams_ring_set_config(ring, NGX_AMS_TRACK_DATA, 0,
+                            (const uint8_t *) "meta-2", 6);
+    put(ring, 2, 20, 10, NGX_AMS_TRACK_DATA);
+
+    is_int(take(ring, &c, 0, &ev), NGX_AMS_EVENT_CONFIG, "metadata first");
+    ok(memcmp(ev.data, "meta-2", 6) == 0, "the newest");
+    ok(take(ring, &c, 0, &ev) == NGX_AMS_EVENT_FRAME && ev.frame.seq == 0,
+       "the keyframe");
+    ok(take(ring, &c, 0, &ev) == NGX_AMS_EVENT_FRAME && ev.frame.seq == 1,
+       "a data frame written under older metadata passes");
+    ok(take(ring, &c, 0, &ev) == NGX_AMS_EVENT_FRAME && ev.frame.seq == 2,
+       "and the next one");
+    is_int(take(ring, &c, 0, &ev), 0, "nothing more");
+}
+
+
 static void
 test_end_after_frames(void)
 {
@@ -450,6 +481,7 @@ main(void)
     }
 
     test_configs();
+    test_data_frames();
     test_end_after_frames();
     test_skip_and_torn();
     test_move();
