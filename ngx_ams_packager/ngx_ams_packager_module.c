@@ -21,7 +21,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_hls.h"
-#include "ngx_ams_dash.h"
+#include "ngx_ams_cmaf.h"
 
 
 #define NGX_AMS_PACKAGER_BATCH    512
@@ -38,16 +38,16 @@ typedef struct {
     ngx_event_t              batch;
 
     /* owned by the task while "busy" */
-    ngx_ams_hls_t            hls;
-    ngx_ams_dash_t           dash;
+    ngx_ams_hls_t            hls;           /* MPEG-TS HLS */
+    ngx_ams_cmaf_t           cmaf;          /* fMP4 HLS and DASH */
     uint32_t                 config_version[NGX_AMS_TRACKS];
     uint8_t                 *frame;
     size_t                   frame_size;
     char                     error[256];
     time_t                   ended_at;
 
-    unsigned                 hls_on:1;
-    unsigned                 dash_on:1;
+    unsigned                 hls_on:1;      /* MPEG-TS HLS */
+    unsigned                 cmaf_on:1;
     unsigned                 busy:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
@@ -113,6 +113,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     u_char                     *p;
     ngx_pool_t                 *pool;
     ngx_ams_main_conf_t        *amcf;
+    ngx_uint_t                  fmp4, outputs;
     ngx_ams_packager_stream_t  *ps;
     char                        dir[NGX_AMS_HLS_DIR_LEN];
     char                        name[NGX_AMS_NAME_LEN];
@@ -153,21 +154,25 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
 
-    ps->hls_on = app->hls;
-    ps->dash_on = app->dash;
+    /* fMP4 is muxed once, for HLS and DASH alike */
+    fmp4 = app->hls && app->hls_segment_type == NGX_AMS_HLS_FMP4;
+    outputs = (fmp4 ? NGX_AMS_CMAF_HLS : 0)
+              | (app->dash ? NGX_AMS_CMAF_DASH : 0);
+
+    ps->hls_on = app->hls && !fmp4;
+    ps->cmaf_on = (outputs != 0);
 
     if ((ps->hls_on
          && ngx_ams_hls_open(&ps->hls, dir, name, app->hls_time,
-                             app->hls_list_size,
-                             app->hls_segment_type == NGX_AMS_HLS_FMP4)
+                             app->hls_list_size)
             != 0)
-        || (ps->dash_on
-            && ngx_ams_dash_open(&ps->dash, dir, name, app->hls_time,
-                                 app->hls_list_size)
+        || (ps->cmaf_on
+            && ngx_ams_cmaf_open(&ps->cmaf, dir, name, app->hls_time,
+                                 app->hls_list_size, outputs)
                != 0))
     {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams packager: \"%s\": %s", name,
-                      ps->hls.error[0] ? ps->hls.error : ps->dash.error);
+                      ps->hls.error[0] ? ps->hls.error : ps->cmaf.error);
         ngx_ams_packager_free(ps);
         return ngx_ams_packager_next_publish(st, app, log);
     }
@@ -203,8 +208,8 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
-                   "ams packager: \"%s\" hls:%d dash:%d", name,
-                   ps->hls_on, ps->dash_on);
+                   "ams packager: \"%s\" hls:%d cmaf:%d", name,
+                   ps->hls_on, ps->cmaf_on);
 
     return ngx_ams_packager_next_publish(st, app, log);
 }
@@ -322,8 +327,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
                 if ((ps->hls_on
                      && ngx_ams_hls_config(&ps->hls, frame.track, config,
                                            len) != 0)
-                    || (ps->dash_on
-                        && ngx_ams_dash_config(&ps->dash, frame.track,
+                    || (ps->cmaf_on
+                        && ngx_ams_cmaf_config(&ps->cmaf, frame.track,
                                                config, len) != 0))
                 {
                     goto failed;
@@ -333,8 +338,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
 
         if ((ps->hls_on
              && ngx_ams_hls_frame(&ps->hls, &frame, ps->frame) != 0)
-            || (ps->dash_on
-                && ngx_ams_dash_frame(&ps->dash, &frame, ps->frame) != 0))
+            || (ps->cmaf_on
+                && ngx_ams_cmaf_frame(&ps->cmaf, &frame, ps->frame) != 0))
         {
             goto failed;
         }
@@ -349,7 +354,7 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
         && !ngx_ams_ring_has_news(ring, &ps->sub.reader))
     {
         if ((ps->hls_on && ngx_ams_hls_finish(&ps->hls) != 0)
-            || (ps->dash_on && ngx_ams_dash_finish(&ps->dash) != 0))
+            || (ps->cmaf_on && ngx_ams_cmaf_finish(&ps->cmaf) != 0))
         {
             goto failed;
         }
@@ -363,7 +368,7 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
 failed:
 
     ngx_cpystrn((u_char *) ps->error,
-                (u_char *) (ps->hls.error[0] ? ps->hls.error : ps->dash.error),
+                (u_char *) (ps->hls.error[0] ? ps->hls.error : ps->cmaf.error),
                 sizeof(ps->error));
     ps->failed = 1;
 }
@@ -443,8 +448,8 @@ ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
         ngx_ams_hls_remove(&ps->hls, ps->ended_at);
     }
 
-    if (ps->dash_on) {
-        ngx_ams_dash_remove(&ps->dash, ps->ended_at);
+    if (ps->cmaf_on) {
+        ngx_ams_cmaf_remove(&ps->cmaf, ps->ended_at);
     }
 }
 
@@ -460,8 +465,11 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
         ngx_del_timer(&ps->batch);
     }
 
-    ngx_ams_hls_close(&ps->hls);
-    ngx_ams_dash_close(&ps->dash);
+    if (ps->hls_on) {
+        ngx_ams_hls_close(&ps->hls);
+    }
+
+    ngx_ams_cmaf_close(&ps->cmaf);
 
     if (ps->frame) {
         ngx_free(ps->frame);
