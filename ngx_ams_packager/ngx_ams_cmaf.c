@@ -127,6 +127,7 @@ int
 ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
     const uint8_t *data)
 {
+    int                    has_video;
     ngx_ams_cmaf_track_t  *t;
 
     if (frame->track != NGX_AMS_TRACK_VIDEO
@@ -142,10 +143,10 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
         return 0;
     }
 
-    switch (ngx_ams_segmenter_frame(&cmaf->seg, frame,
-                                    cmaf->track[NGX_AMS_MP4_VIDEO]
-                                        .mp4.configured))
-    {
+    has_video = cmaf->track[NGX_AMS_MP4_VIDEO].mp4.configured;
+
+    switch (ngx_ams_segmenter_frame(&cmaf->seg, frame, has_video)) {
+
     case NGX_AMS_SEG_DROP:
         return 0;
 

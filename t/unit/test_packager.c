@@ -442,8 +442,8 @@ test_fragment_video(void)
     int                   n, good;
     size_t                len, total;
     uint8_t               avcc[128], data[16][64];
-    uint32_t              id, offset, i;
-    uint64_t              base;
+    uint32_t              i, id = 0, offset = 0;
+    uint64_t              base = 0;
     box_t                 top[4], b;
     const char           *err = NULL;
     trun_sample_t         s[16];
@@ -510,8 +510,8 @@ static void
 test_fragment_audio(void)
 {
     int                   n, good;
-    uint32_t              id, offset, i;
-    uint64_t              base;
+    uint32_t              i, id = 0, offset = 0;
+    uint64_t              base = 0;
     int64_t               dts;
     box_t                 b;
     const char           *err = NULL;
@@ -564,7 +564,7 @@ static void
 test_fragment_two_tracks(void)
 {
     uint8_t               avcc[128], vdata[100], adata[7];
-    uint32_t              id, off_v, off_a;
+    uint32_t              id = 0, off_v = 0, off_a = 0;
     uint64_t              base;
     size_t                len;
     box_t                 top[4], b;
@@ -594,9 +594,10 @@ test_fragment_two_tracks(void)
        && box_path(out.data, out.len, "moof/traf", 1, &b) == 0
        && parse_traf(&b, &id, &base, &off_a, s, 4) == 1 && id == 2,
        "a muxed fragment has a traf per track");
-    ok(off_v == top[0].size + 8 && out.data[off_v] == 'V',
+    ok(off_v == top[0].size + 8 && off_v < out.len && out.data[off_v] == 'V',
        "video data offset points at video bytes");
-    ok(off_a == off_v + sizeof(vdata) && out.data[off_a] == 'A',
+    ok(off_a == off_v + sizeof(vdata) && off_a < out.len
+       && out.data[off_a] == 'A',
        "audio data offset follows the video bytes");
 
     ngx_ams_buf_free(&out);
