@@ -2,11 +2,12 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * HLS of one stream, in MPEG-TS or fragmented MP4 segments: cuts segments
- * on keyframes once hls_time has passed, keeps a sliding playlist, removes
- * segments that left it, writes the playlist atomically (temporary file,
- * rename) and ends it with EXT-X-ENDLIST.  Blocking file I/O: call it
- * from a thread, never from the event loop.  Free of nginx types.
+ * HLS of one stream in MPEG-TS segments: cuts segments where
+ * ngx_ams_segment.h says, keeps a sliding playlist, removes segments that
+ * left it, writes the playlist atomically (temporary file, rename) and
+ * ends it with EXT-X-ENDLIST.  HLS in fMP4 is a CMAF output
+ * (ngx_ams_cmaf.h).  Blocking file I/O: call it from a thread, never from
+ * the event loop.  Free of nginx types.
  */
 
 
@@ -16,60 +17,41 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <limits.h>
+#include <time.h>
 
 #include "ngx_ams_ring.h"
 #include "ngx_ams_ts_mux.h"
-#include "ngx_ams_mp4_mux.h"
+#include "ngx_ams_segment.h"
 
 
-/* segments kept on disk after they leave the playlist, for slow players */
-#define NGX_AMS_HLS_KEEP_EXTRA   2
-#define NGX_AMS_HLS_MAX_LIST     1024
-#define NGX_AMS_HLS_DIR_LEN      3072
-#define NGX_AMS_HLS_NAME_LEN     128
-/* room for dir/name plus a 20-digit sequence, extension, temp prefix */
-#define NGX_AMS_HLS_PATH_LEN     (NGX_AMS_HLS_DIR_LEN + NGX_AMS_HLS_NAME_LEN \
-                                  + 64)
+#define NGX_AMS_HLS_DIR_LEN      NGX_AMS_SEG_DIR_LEN
+#define NGX_AMS_HLS_NAME_LEN     NGX_AMS_SEG_NAME_LEN
+#define NGX_AMS_HLS_PATH_LEN     NGX_AMS_SEG_PATH_LEN
 
 
 typedef struct {
-    uint64_t          seq;
-    int64_t           duration;        /* 90 kHz */
-} ngx_ams_hls_segment_t;
+    char                  dir[NGX_AMS_HLS_DIR_LEN];
+    char                  name[NGX_AMS_HLS_NAME_LEN];
+    unsigned              list_size;
 
+    unsigned              dir_ready:1;   /* made by the first thread task */
+    ngx_ams_ts_mux_t      mux;
+    ngx_ams_segmenter_t   seg;
+    int                   fd;            /* the open segment, or -1 */
+    uint64_t              seq;           /* of the open segment */
 
-typedef struct {
-    char              dir[NGX_AMS_HLS_DIR_LEN];
-    char              name[NGX_AMS_HLS_NAME_LEN];
-    int64_t           target;          /* hls_time, 90 kHz */
-    unsigned          list_size;
+    ngx_ams_segment_t    *segments;      /* the last list_size, oldest first */
+    unsigned              nsegments;
+    ngx_ams_buf_t         text;          /* the playlist being written */
 
-    unsigned          fmp4:1;
-    unsigned          dir_ready:1;     /* made by the first thread task */
-    unsigned          init_written:1;
-    ngx_ams_ts_mux_t  mux;             /* TS muxer; its out buffer for both */
-    ngx_ams_mp4_track_t  video;        /* fMP4 tracks */
-    ngx_ams_mp4_track_t  audio;
-    uint32_t          fragments;
-    int               fd;              /* the open segment, or -1 */
-    uint64_t          seq;             /* of the open segment */
-    int64_t           seg_start;
-    int64_t           last_dts;
-    int64_t           last_duration;   /* of the last frame, to end on */
-
-    ngx_ams_hls_segment_t  *segments;  /* ring of list_size + extra */
-    unsigned          nsegments;       /* ever closed */
-    uint64_t          first_seq;
-
-    char              error[NGX_AMS_HLS_PATH_LEN + 128];
+    char                  error[NGX_AMS_HLS_PATH_LEN + 128];
 } ngx_ams_hls_t;
 
 
 /* 0, or -1 with hls->error set; open only sets up memory (it runs on the
  * event loop), the directory is made with the first segment */
 int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
-    unsigned hls_time_ms, unsigned list_size, int fmp4);
+    unsigned hls_time_ms, unsigned list_size);
 int ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track,
     const uint8_t *data, size_t len);
 int ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,

@@ -4,8 +4,8 @@
  *
  * Fragmented MP4 (CMAF-style) for H.264 and AAC: an init segment (ftyp,
  * moov with mvex) and media fragments (moof with one traf per track, then
- * mdat).  One writer serves muxed HLS segments (both tracks) and DASH
- * (one track per file).  Free of nginx types.
+ * mdat).  The CMAF writer (ngx_ams_cmaf.c) gives it one track at a time,
+ * a file per track.  Free of nginx types.
  */
 
 

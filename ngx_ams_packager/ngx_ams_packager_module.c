@@ -22,7 +22,7 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
-#include "ngx_ams_dash.h"
+#include "ngx_ams_cmaf.h"
 
 
 #define NGX_AMS_PACKAGER_BATCH    512
@@ -40,15 +40,15 @@ typedef struct {
     ngx_event_t              batch;
 
     /* owned by the task while "busy" */
-    ngx_ams_hls_t            hls;
-    ngx_ams_dash_t           dash;
+    ngx_ams_hls_t            hls;           /* MPEG-TS HLS */
+    ngx_ams_cmaf_t           cmaf;          /* fMP4 HLS and DASH */
     uint8_t                 *frame;
     size_t                   frame_size;
     char                     error[256];
     time_t                   ended_at;
 
     unsigned                 hls_on:1;
-    unsigned                 dash_on:1;
+    unsigned                 cmaf_on:1;
     unsigned                 busy:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
@@ -303,6 +303,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 {
     size_t                        len;
     u_char                       *p;
+    ngx_uint_t                    fmp4, outputs;
     ngx_pool_t                   *pool;
     ngx_ams_main_conf_t          *amcf;
     ngx_ams_packager_stream_t    *ps;
@@ -342,21 +343,25 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
 
-    ps->hls_on = conf->hls;
-    ps->dash_on = conf->dash;
+    /* fMP4 is muxed once, for HLS and DASH alike */
+    fmp4 = conf->hls && conf->hls_segment_type == NGX_AMS_HLS_FMP4;
+    outputs = (fmp4 ? NGX_AMS_CMAF_HLS : 0)
+              | (conf->dash ? NGX_AMS_CMAF_DASH : 0);
+
+    ps->hls_on = conf->hls && !fmp4;
+    ps->cmaf_on = (outputs != 0);
 
     if ((ps->hls_on
          && ngx_ams_hls_open(&ps->hls, dir, name, conf->hls_time,
-                             conf->hls_list_size,
-                             conf->hls_segment_type == NGX_AMS_HLS_FMP4)
+                             conf->hls_list_size)
             != 0)
-        || (ps->dash_on
-            && ngx_ams_dash_open(&ps->dash, dir, name, conf->hls_time,
-                                 conf->hls_list_size)
+        || (ps->cmaf_on
+            && ngx_ams_cmaf_open(&ps->cmaf, dir, name, conf->hls_time,
+                                 conf->hls_list_size, outputs)
                != 0))
     {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams packager: \"%s\": %s", name,
-                      ps->hls.error[0] ? ps->hls.error : ps->dash.error);
+                      ps->hls.error[0] ? ps->hls.error : ps->cmaf.error);
         ngx_ams_packager_free(ps);
         return ngx_ams_packager_next_publish(st, app, log);
     }
@@ -403,8 +408,8 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
-                   "ams packager: \"%s\" hls:%d dash:%d", name,
-                   ps->hls_on, ps->dash_on);
+                   "ams packager: \"%s\" hls:%d cmaf:%d", name,
+                   ps->hls_on, ps->cmaf_on);
 
     return ngx_ams_packager_next_publish(st, app, log);
 }
@@ -500,8 +505,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
             if ((ps->hls_on
                  && ngx_ams_hls_config(&ps->hls, ev.track, ev.data, ev.len)
                     != 0)
-                || (ps->dash_on
-                    && ngx_ams_dash_config(&ps->dash, ev.track, ev.data,
+                || (ps->cmaf_on
+                    && ngx_ams_cmaf_config(&ps->cmaf, ev.track, ev.data,
                                            ev.len)
                        != 0))
             {
@@ -513,8 +518,8 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
         case NGX_AMS_EVENT_FRAME:
             if ((ps->hls_on
                  && ngx_ams_hls_frame(&ps->hls, &ev.frame, ps->frame) != 0)
-                || (ps->dash_on
-                    && ngx_ams_dash_frame(&ps->dash, &ev.frame, ps->frame)
+                || (ps->cmaf_on
+                    && ngx_ams_cmaf_frame(&ps->cmaf, &ev.frame, ps->frame)
                        != 0))
             {
                 goto failed;
@@ -526,7 +531,7 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
             if ((ps->hls_on
                  && (ngx_ams_hls_flush(&ps->hls) != 0
                      || ngx_ams_hls_finish(&ps->hls) != 0))
-                || (ps->dash_on && ngx_ams_dash_finish(&ps->dash) != 0))
+                || (ps->cmaf_on && ngx_ams_cmaf_finish(&ps->cmaf) != 0))
             {
                 goto failed;
             }
@@ -549,7 +554,7 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
 failed:
 
     ngx_cpystrn((u_char *) ps->error,
-                (u_char *) (ps->hls.error[0] ? ps->hls.error : ps->dash.error),
+                (u_char *) (ps->hls.error[0] ? ps->hls.error : ps->cmaf.error),
                 sizeof(ps->error));
     ps->failed = 1;
 }
@@ -626,8 +631,8 @@ ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
         ngx_ams_hls_remove(&ps->hls, ps->ended_at);
     }
 
-    if (ps->dash_on) {
-        ngx_ams_dash_remove(&ps->dash, ps->ended_at);
+    if (ps->cmaf_on) {
+        ngx_ams_cmaf_remove(&ps->cmaf, ps->ended_at);
     }
 }
 
@@ -643,8 +648,11 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
         ngx_del_timer(&ps->batch);
     }
 
-    ngx_ams_hls_close(&ps->hls);
-    ngx_ams_dash_close(&ps->dash);
+    if (ps->hls_on) {
+        ngx_ams_hls_close(&ps->hls);
+    }
+
+    ngx_ams_cmaf_close(&ps->cmaf);
 
     if (ps->frame) {
         ngx_free(ps->frame);

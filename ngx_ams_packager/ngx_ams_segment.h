@@ -2,9 +2,11 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Where segments are cut, the same for HLS and DASH: a segment starts on
- * a video keyframe (on any audio frame when there is no video) and the
- * next one starts at the first such frame once the target length passed.
+ * Where segments are cut, the same for MPEG-TS HLS and CMAF (fMP4 HLS,
+ * DASH): a segment starts on a video keyframe (on any audio frame when
+ * there is no video) and the next one starts at the first such frame once
+ * the target length passed.  The segmenter also remembers where the last
+ * frame ends, so the last segment of a stream gets its true length.
  */
 
 
@@ -19,6 +21,38 @@
 #define NGX_AMS_SEG_ADD     1    /* goes into the open segment */
 #define NGX_AMS_SEG_START   2    /* starts the first segment */
 #define NGX_AMS_SEG_CUT     3    /* ends the open segment, starts the next */
+
+/* segments kept on disk after they leave the playlist, for slow players */
+#define NGX_AMS_SEG_KEEP_EXTRA   2
+#define NGX_AMS_SEG_MAX_LIST     1024
+#define NGX_AMS_SEG_DIR_LEN      3072
+#define NGX_AMS_SEG_NAME_LEN     128
+/* room for dir/name/ plus a file name with a 20-digit number, temp dots */
+#define NGX_AMS_SEG_PATH_LEN                                                  \
+    (NGX_AMS_SEG_DIR_LEN + 2 * NGX_AMS_SEG_NAME_LEN + 64)
+
+
+/* a closed segment, as a playlist or an MPD lists it */
+typedef struct {
+    uint64_t        seq;             /* its number, which names its file */
+    int64_t         start;           /* in its track's timescale */
+    int64_t         duration;
+} ngx_ams_segment_t;
+
+
+typedef struct {
+    int64_t         target;          /* segment length to reach, 90 kHz */
+    int64_t         start;           /* dts where the open segment began */
+    int64_t         last_dts[2];     /* of each track, video and audio */
+    int64_t         last_step[2];    /* the interval before it */
+    unsigned        seen;            /* bit per track with a frame kept */
+
+    /* the segment the last CUT (or ngx_ams_segmenter_finish) closed */
+    int64_t         closed_start;
+    int64_t         closed_end;
+
+    unsigned        open:1;
+} ngx_ams_segmenter_t;
 
 
 static inline int
@@ -36,6 +70,111 @@ ngx_ams_segment_decide(const ngx_ams_frame_t *f, int open, int has_video,
 
     return (boundary && f->dts - seg_start >= target) ? NGX_AMS_SEG_CUT
                                                       : NGX_AMS_SEG_ADD;
+}
+
+
+static inline void
+ngx_ams_segmenter_note(ngx_ams_segmenter_t *s, const ngx_ams_frame_t *f)
+{
+    unsigned  t = f->track, bit = 1u << f->track;
+
+    if (t != NGX_AMS_TRACK_VIDEO && t != NGX_AMS_TRACK_AUDIO) {
+        return;
+    }
+
+    if ((s->seen & bit) && f->dts > s->last_dts[t]) {
+        s->last_step[t] = f->dts - s->last_dts[t];
+    }
+
+    if (!(s->seen & bit) || f->dts > s->last_dts[t]) {
+        s->last_dts[t] = f->dts;
+    }
+
+    s->seen |= bit;
+}
+
+
+/* where the media kept so far ends: each track's last frame lasts as long
+ * as the interval before it */
+
+static inline int64_t
+ngx_ams_segmenter_end(const ngx_ams_segmenter_t *s)
+{
+    int64_t   end, e;
+    unsigned  t;
+
+    end = s->start;
+
+    for (t = 0; t < 2; t++) {
+        e = s->last_dts[t] + s->last_step[t];
+
+        if ((s->seen & (1u << t)) && e > end) {
+            end = e;
+        }
+    }
+
+    return end;
+}
+
+
+static inline void
+ngx_ams_segmenter_init(ngx_ams_segmenter_t *s, unsigned target_ms)
+{
+    s->target = (int64_t) target_ms * (NGX_AMS_TIMEBASE / 1000);
+    s->open = 0;
+    s->seen = 0;
+}
+
+
+/* one of NGX_AMS_SEG_*; a frame that is not dropped is counted as kept */
+
+static inline int
+ngx_ams_segmenter_frame(ngx_ams_segmenter_t *s, const ngx_ams_frame_t *f,
+    int has_video)
+{
+    int  rc;
+
+    rc = ngx_ams_segment_decide(f, s->open, has_video, s->start, s->target);
+
+    switch (rc) {
+
+    case NGX_AMS_SEG_DROP:
+        return rc;
+
+    case NGX_AMS_SEG_START:
+        s->open = 1;
+        s->start = f->dts;
+        s->seen = 0;
+        break;
+
+    case NGX_AMS_SEG_CUT:
+        s->closed_start = s->start;
+        s->closed_end = f->dts;
+        s->start = f->dts;
+        break;
+    }
+
+    ngx_ams_segmenter_note(s, f);
+
+    return rc;
+}
+
+
+/* at the stream's end: 1 and the open segment closed where its last
+ * frame ends, or 0 when no segment was open */
+
+static inline int
+ngx_ams_segmenter_finish(ngx_ams_segmenter_t *s)
+{
+    if (!s->open) {
+        return 0;
+    }
+
+    s->open = 0;
+    s->closed_start = s->start;
+    s->closed_end = ngx_ams_segmenter_end(s);
+
+    return 1;
 }
 
 

@@ -63,7 +63,7 @@ my @pubs = (publish("$rtmp/LiveApp/web", seconds => 40, size => '640x360'),
 my $media = $ng->media;
 ok(poll_until(sub {
     (slurp("$media/LiveApp/streams/web.m3u8") // '') =~ /web000000002/
-    && (slurp("$media/CmafApp/streams/web.m3u8") // '') =~ /web000000002/
+    && (slurp("$media/CmafApp/streams/web/video.m3u8") // '') =~ /video_2/
     && (slurp("$media/LiveApp/streams/web/web.mpd") // '') =~ /<S t=/
 }, 20), 'HLS, fMP4 HLS and DASH are live');
 

@@ -1,6 +1,8 @@
-# hls_segment_type fmp4: an init segment, .m4s fragments, a version 7
-# playlist with EXT-X-MAP; ffprobe reads it back at the published size,
-# codecs and duration.
+# hls_segment_type fmp4: the CMAF writer's per-track init segments and
+# .m4s fragments under {id}/, a version 7 media playlist per track with
+# EXT-X-MAP, and {id}.m3u8 as the master playlist (video, audio as a
+# rendition); ffprobe reads it back at the published size, codecs and
+# duration.
 
 use strict;
 use warnings;
@@ -24,12 +26,24 @@ my $pub = publish('rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/cmaf',
                   seconds => $seconds, size => '960x540');
 is(wait_publisher($pub, 40), 0, 'published');
 
-my $m3u8 = wait_closed("$dir/cmaf.m3u8");
-like($m3u8, qr/#EXT-X-VERSION:7/, 'playlist version 7');
-like($m3u8, qr/#EXT-X-MAP:URI="cmaf_init.mp4"/, 'with EXT-X-MAP');
-like($m3u8, qr/cmaf000000000\.m4s/, 'segments are .m4s');
+my $m3u8 = wait_closed("$dir/cmaf/video.m3u8");
+like($m3u8, qr/#EXT-X-VERSION:7/, 'video playlist version 7');
+like($m3u8, qr/#EXT-X-MAP:URI="video_init.mp4"/, 'with EXT-X-MAP');
+like($m3u8, qr/\nvideo_0\.m4s\n/, 'segments are .m4s');
 like($m3u8, qr/#EXT-X-ENDLIST/, 'and it ended');
-ok(-s "$dir/cmaf_init.mp4", 'the init segment exists');
+like(wait_closed("$dir/cmaf/audio.m3u8"), qr/\naudio_0\.m4s\n.*#EXT-X-ENDLIST/s,
+     'so did the audio playlist');
+ok(-s "$dir/cmaf/video_init.mp4" && -s "$dir/cmaf/audio_init.mp4",
+   'an init segment per track');
+
+my $master = slurp("$dir/cmaf.m3u8") // '';
+like($master, qr{^#EXT-X-MEDIA:TYPE=AUDIO,.*URI="cmaf/audio\.m3u8"$}m,
+     'the master names the audio rendition');
+like($master, qr{^\#EXT-X-STREAM-INF:BANDWIDTH=\d+,
+                 CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",
+                 RESOLUTION=960x540,AUDIO="audio"\n
+                 cmaf/video\.m3u8$}mx,
+     'and the video variant with its codecs and size');
 
 my $probe = ffprobe("$http/cmaf.m3u8");
 my ($v, $a) = av_streams($probe);

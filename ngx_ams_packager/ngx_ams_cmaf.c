@@ -1,0 +1,631 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ */
+
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ngx_ams_cmaf.h"
+#include "ngx_ams_file.h"
+#include "ngx_ams_m3u8.h"
+#include "ngx_ams_mpd.h"
+
+
+static const char  *ngx_ams_cmaf_kind[2] = { "video", "audio" };
+
+
+static void ngx_ams_cmaf_path(ngx_ams_cmaf_t *cmaf, char *path,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf);
+static int ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind);
+static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind);
+static int ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended);
+static int ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended);
+static int ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf);
+static int ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended);
+static void ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf,
+    size_t size);
+
+
+int
+ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir, const char *name,
+    unsigned seg_ms, unsigned list_size, unsigned outputs)
+{
+    unsigned  i;
+
+    memset(cmaf, 0, sizeof(ngx_ams_cmaf_t));
+
+    ngx_ams_segmenter_init(&cmaf->seg, seg_ms);
+    cmaf->outputs = outputs;
+    cmaf->master_due = 1;
+    cmaf->list_size = list_size == 0 ? 1
+                      : list_size > NGX_AMS_SEG_MAX_LIST ? NGX_AMS_SEG_MAX_LIST
+                      : list_size;
+
+    if (snprintf(cmaf->dir, sizeof(cmaf->dir), "%s", dir)
+        >= (int) sizeof(cmaf->dir)
+        || snprintf(cmaf->name, sizeof(cmaf->name), "%s", name)
+           >= (int) sizeof(cmaf->name))
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "path too long");
+        return -1;
+    }
+
+    for (i = 0; i < 2; i++) {
+        cmaf->track[i].segments = calloc(cmaf->list_size,
+                                         sizeof(ngx_ams_segment_t));
+        if (cmaf->track[i].segments == NULL) {
+            snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* a file of the stream's directory: {dir}/{name}/... */
+
+static void
+ngx_ams_cmaf_path(ngx_ams_cmaf_t *cmaf, char *path, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    n = snprintf(path, NGX_AMS_SEG_PATH_LEN, "%s/%s/", cmaf->dir, cmaf->name);
+
+    va_start(ap, fmt);
+    vsnprintf(path + n, NGX_AMS_SEG_PATH_LEN - n, fmt, ap);
+    va_end(ap);
+}
+
+
+int
+ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track, const uint8_t *data,
+    size_t len)
+{
+    unsigned               kind;
+    const char            *err = NULL;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (track != NGX_AMS_TRACK_VIDEO && track != NGX_AMS_TRACK_AUDIO) {
+        return 0;
+    }
+
+    kind = (track == NGX_AMS_TRACK_VIDEO) ? NGX_AMS_MP4_VIDEO
+                                          : NGX_AMS_MP4_AUDIO;
+    t = &cmaf->track[kind];
+
+    /* a publisher may send the same configuration again */
+    if (t->mp4.configured && t->mp4.config_len == len
+        && memcmp(t->mp4.config, data, len) == 0)
+    {
+        return 0;
+    }
+
+    if (ngx_ams_mp4_track_config(&t->mp4, kind, kind + 1, data, len, &err)
+        != 0)
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "%s", err);
+        return -1;
+    }
+
+    t->init_written = 0;
+    cmaf->master_due = 1;
+
+    return 0;
+}
+
+
+int
+ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
+    const uint8_t *data)
+{
+    int                    has_video;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (frame->track != NGX_AMS_TRACK_VIDEO
+        && frame->track != NGX_AMS_TRACK_AUDIO)
+    {
+        return 0;
+    }
+
+    t = &cmaf->track[frame->track == NGX_AMS_TRACK_VIDEO
+                     ? NGX_AMS_MP4_VIDEO : NGX_AMS_MP4_AUDIO];
+
+    if (!t->mp4.configured) {
+        return 0;
+    }
+
+    has_video = cmaf->track[NGX_AMS_MP4_VIDEO].mp4.configured;
+
+    switch (ngx_ams_segmenter_frame(&cmaf->seg, frame, has_video)) {
+
+    case NGX_AMS_SEG_DROP:
+        return 0;
+
+    case NGX_AMS_SEG_START:
+        cmaf->first_dts = frame->dts;
+        cmaf->available = time(NULL);
+        break;
+
+    case NGX_AMS_SEG_CUT:
+        if (ngx_ams_cmaf_cut(cmaf) != 0 || ngx_ams_cmaf_publish(cmaf, 0) != 0)
+        {
+            return -1;
+        }
+        break;
+    }
+
+    if (ngx_ams_mp4_add_sample(&t->mp4, frame->dts, frame->cts,
+                               frame->flags & NGX_AMS_FRAME_KEY, data,
+                               frame->size)
+        != 0)
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the segment the segmenter closed: one fragment file per track */
+
+static int
+ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    unsigned               kind;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (!cmaf->dir_ready) {
+        ngx_ams_cmaf_path(cmaf, path, "%s", "");
+
+        if (ngx_ams_file_mkdir(path, cmaf->error, sizeof(cmaf->error)) != 0)
+        {
+            return -1;
+        }
+
+        cmaf->dir_ready = 1;
+    }
+
+    cmaf->fragments++;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (!t->mp4.configured || t->mp4.nsamples == 0) {
+            continue;
+        }
+
+        if ((!t->init_written && ngx_ams_cmaf_write_init(cmaf, kind) != 0)
+            || ngx_ams_cmaf_write_fragment(cmaf, kind) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
+{
+    char                  path[NGX_AMS_SEG_PATH_LEN];
+    ngx_ams_mp4_track_t  *mp4 = &cmaf->track[kind].mp4;
+
+    cmaf->out.len = 0;
+
+    if (ngx_ams_mp4_init_segment(&cmaf->out, &mp4, 1) != 0) {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
+
+    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+                             cmaf->error, sizeof(cmaf->error))
+        != 0)
+    {
+        return -1;
+    }
+
+    cmaf->track[kind].init_written = 1;
+
+    return 0;
+}
+
+
+static int
+ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    uint64_t               bits;
+    ngx_ams_segment_t     *seg;
+    ngx_ams_mp4_track_t   *mp4;
+    ngx_ams_cmaf_track_t  *t;
+
+    t = &cmaf->track[kind];
+    mp4 = &t->mp4;
+
+    cmaf->out.len = 0;
+
+    /* a fragment is written whole: its moof lists every sample */
+    if (ngx_ams_mp4_fragment(&cmaf->out, &mp4, 1, cmaf->fragments,
+                             cmaf->seg.closed_end)
+        != 0)
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    /* atomic: a file of that name may remain from an earlier publisher */
+    ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
+                      (unsigned long long) t->next_seq);
+
+    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+                             cmaf->error, sizeof(cmaf->error))
+        != 0)
+    {
+        return -1;
+    }
+
+    if (t->nsegments == cmaf->list_size) {
+        memmove(t->segments, t->segments + 1,
+                (cmaf->list_size - 1) * sizeof(ngx_ams_segment_t));
+        t->nsegments--;
+    }
+
+    seg = &t->segments[t->nsegments++];
+    seg->seq = t->next_seq;
+    seg->start = mp4->fragment_start;
+    seg->duration = mp4->fragment_duration;
+
+    t->bytes += mp4->fragment_bytes;
+    t->duration += mp4->fragment_duration;
+
+    if (mp4->fragment_duration > 0) {
+        bits = (uint64_t) mp4->fragment_bytes * 8 * mp4->timescale
+               / (uint64_t) mp4->fragment_duration;
+        if (bits > t->peak) {
+            t->peak = bits;
+        }
+    }
+
+    t->next_seq++;
+
+    /* the window and NGX_AMS_SEG_KEEP_EXTRA more stay, for slow players */
+    if (t->next_seq > cmaf->list_size + NGX_AMS_SEG_KEEP_EXTRA) {
+        ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
+                          (unsigned long long) (t->next_seq - 1
+                                                - cmaf->list_size
+                                                - NGX_AMS_SEG_KEEP_EXTRA));
+        (void) unlink(path);
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended)
+{
+    if ((cmaf->outputs & NGX_AMS_CMAF_HLS)
+        && ngx_ams_cmaf_write_hls(cmaf, ended) != 0)
+    {
+        return -1;
+    }
+
+    if ((cmaf->outputs & NGX_AMS_CMAF_DASH)
+        && ngx_ams_cmaf_write_mpd(cmaf, ended) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf, size_t size)
+{
+    if (t->kind == NGX_AMS_MP4_VIDEO) {
+        /* avcC: version, profile, compatibility, level */
+        snprintf(buf, size, "avc1.%02x%02x%02x", t->config[1], t->config[2],
+                 t->config[3]);
+
+    } else {
+        snprintf(buf, size, "mp4a.40.%u", t->aac.object_type);
+    }
+}
+
+
+/* a media playlist per track; the master once every track is listed */
+
+static int
+ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    char                   map[32], prefix[16];
+    unsigned               kind;
+    ngx_ams_cmaf_track_t  *t;
+    ngx_ams_m3u8_media_t   pl;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (t->nsegments == 0) {
+            continue;
+        }
+
+        snprintf(map, sizeof(map), "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
+        snprintf(prefix, sizeof(prefix), "%s_", ngx_ams_cmaf_kind[kind]);
+
+        pl.version = 7;
+        pl.timescale = t->mp4.timescale;
+        pl.target = ngx_ams_mp4_rescale(&t->mp4, cmaf->seg.target);
+        pl.map = map;
+        pl.prefix = prefix;
+        pl.digits = 0;
+        pl.suffix = ".m4s";
+        pl.ended = ended ? 1 : 0;
+
+        cmaf->out.len = 0;
+
+        if (ngx_ams_m3u8_media(&cmaf->out, &pl, t->segments, t->nsegments)
+            != 0)
+        {
+            snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+            return -1;
+        }
+
+        ngx_ams_cmaf_path(cmaf, path, "%s.m3u8", ngx_ams_cmaf_kind[kind]);
+
+        /* readers see the old playlist or the new one, never half of one */
+        if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+                                 cmaf->error, sizeof(cmaf->error))
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return cmaf->master_due ? ngx_ams_cmaf_write_master(cmaf) : 0;
+}
+
+
+static int
+ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf)
+{
+    char                       path[NGX_AMS_SEG_PATH_LEN];
+    char                       uri[2][NGX_AMS_SEG_NAME_LEN + 16];
+    char                       codecs[2][32];
+    unsigned                   kind, due;
+    ngx_ams_cmaf_track_t      *t;
+    ngx_ams_m3u8_rendition_t   r[2];
+
+    due = 0;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        memset(&r[kind], 0, sizeof(ngx_ams_m3u8_rendition_t));
+
+        if (t->nsegments == 0) {
+            /* configured but not in a segment yet: list it later */
+            due |= t->mp4.configured;
+            continue;
+        }
+
+        snprintf(uri[kind], sizeof(uri[kind]), "%s/%s.m3u8", cmaf->name,
+                 ngx_ams_cmaf_kind[kind]);
+        ngx_ams_cmaf_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
+
+        r[kind].uri = uri[kind];
+        r[kind].codecs = codecs[kind];
+        r[kind].bandwidth = t->peak ? t->peak : 1;
+        r[kind].width = t->mp4.width;
+        r[kind].height = t->mp4.height;
+        r[kind].channels = t->mp4.aac.channels;
+    }
+
+    cmaf->out.len = 0;
+
+    if (ngx_ams_m3u8_master(&cmaf->out, &r[NGX_AMS_MP4_VIDEO],
+                            &r[NGX_AMS_MP4_AUDIO])
+        != 0)
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/%s.m3u8", cmaf->dir, cmaf->name);
+
+    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+                             cmaf->error, sizeof(cmaf->error))
+        != 0)
+    {
+        return -1;
+    }
+
+    cmaf->master_due = due;
+
+    return 0;
+}
+
+
+static int
+ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
+{
+    char                           path[NGX_AMS_SEG_PATH_LEN];
+    char                           codecs[2][32], init[2][32], media[2][32];
+    size_t                         n;
+    unsigned                       kind;
+    ngx_ams_mpd_t                  mpd;
+    ngx_ams_cmaf_track_t          *t;
+    ngx_ams_mpd_representation_t   r[2], *rep;
+
+    n = 0;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (!t->mp4.configured || t->nsegments == 0) {
+            continue;
+        }
+
+        rep = &r[n++];
+        memset(rep, 0, sizeof(ngx_ams_mpd_representation_t));
+
+        ngx_ams_cmaf_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
+        snprintf(init[kind], sizeof(init[kind]), "%s_init.mp4",
+                 ngx_ams_cmaf_kind[kind]);
+        snprintf(media[kind], sizeof(media[kind]), "%s_$Number$.m4s",
+                 ngx_ams_cmaf_kind[kind]);
+
+        rep->id = ngx_ams_cmaf_kind[kind];
+        rep->video = (kind == NGX_AMS_MP4_VIDEO);
+        rep->codecs = codecs[kind];
+        rep->bandwidth = t->duration > 0
+                         ? t->bytes * 8 * t->mp4.timescale
+                           / (uint64_t) t->duration
+                         : 1;
+        rep->width = t->mp4.width;
+        rep->height = t->mp4.height;
+        rep->sample_rate = t->mp4.aac.sample_rate;
+        rep->channels = t->mp4.aac.channels;
+        rep->timescale = t->mp4.timescale;
+        rep->offset = ngx_ams_mp4_rescale(&t->mp4, cmaf->first_dts);
+        rep->init = init[kind];
+        rep->media = media[kind];
+        rep->segments = t->segments;
+        rep->nsegments = t->nsegments;
+    }
+
+    mpd.ended = ended ? 1 : 0;
+    mpd.available = cmaf->available;
+    mpd.published = time(NULL);
+    mpd.duration_ms = (ngx_ams_segmenter_end(&cmaf->seg) - cmaf->first_dts
+                       + NGX_AMS_TIMEBASE / 2000)
+                      / (NGX_AMS_TIMEBASE / 1000);
+    mpd.segment_ms = cmaf->seg.target / (NGX_AMS_TIMEBASE / 1000);
+    mpd.list_size = cmaf->list_size;
+
+    cmaf->out.len = 0;
+
+    if (ngx_ams_mpd_write(&cmaf->out, &mpd, r, n) != 0) {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    ngx_ams_cmaf_path(cmaf, path, "%s.mpd", cmaf->name);
+
+    return ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+                                cmaf->error, sizeof(cmaf->error));
+}
+
+
+int
+ngx_ams_cmaf_finish(ngx_ams_cmaf_t *cmaf)
+{
+    if (!ngx_ams_segmenter_finish(&cmaf->seg)) {
+        return 0;
+    }
+
+    if (ngx_ams_cmaf_cut(cmaf) != 0) {
+        return -1;
+    }
+
+    return ngx_ams_cmaf_publish(cmaf, 1);
+}
+
+
+static int
+ngx_ams_cmaf_newer(const char *path, time_t not_after)
+{
+    struct stat  sb;
+
+    return stat(path, &sb) == 0 && sb.st_mtime > not_after;
+}
+
+
+/* removes what this stream wrote, unless a newer publisher rewrote it */
+
+void
+ngx_ams_cmaf_remove(ngx_ams_cmaf_t *cmaf, time_t not_after)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    unsigned               kind;
+    uint64_t               seq, from;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (cmaf->outputs & NGX_AMS_CMAF_HLS) {
+        snprintf(path, sizeof(path), "%s/%s.m3u8", cmaf->dir, cmaf->name);
+
+        if (!ngx_ams_cmaf_newer(path, not_after)) {
+            (void) unlink(path);
+        }
+    }
+
+    /* a newer publisher owns the directory once it rewrote a manifest */
+    ngx_ams_cmaf_path(cmaf, path, "%s.mpd", cmaf->name);
+    if (ngx_ams_cmaf_newer(path, not_after)) {
+        return;
+    }
+
+    for (kind = 0; kind < 2; kind++) {
+        ngx_ams_cmaf_path(cmaf, path, "%s.m3u8", ngx_ams_cmaf_kind[kind]);
+        if (ngx_ams_cmaf_newer(path, not_after)) {
+            return;
+        }
+    }
+
+    ngx_ams_cmaf_path(cmaf, path, "%s.mpd", cmaf->name);
+    (void) unlink(path);
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        ngx_ams_cmaf_path(cmaf, path, "%s.m3u8", ngx_ams_cmaf_kind[kind]);
+        (void) unlink(path);
+
+        from = t->next_seq > cmaf->list_size + NGX_AMS_SEG_KEEP_EXTRA
+               ? t->next_seq - cmaf->list_size - NGX_AMS_SEG_KEEP_EXTRA : 0;
+
+        for (seq = from; seq < t->next_seq; seq++) {
+            ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s",
+                              ngx_ams_cmaf_kind[kind],
+                              (unsigned long long) seq);
+            (void) unlink(path);
+        }
+
+        ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
+        (void) unlink(path);
+    }
+
+    ngx_ams_cmaf_path(cmaf, path, "%s", "");
+    (void) rmdir(path);
+}
+
+
+void
+ngx_ams_cmaf_close(ngx_ams_cmaf_t *cmaf)
+{
+    unsigned  i;
+
+    for (i = 0; i < 2; i++) {
+        ngx_ams_mp4_track_free(&cmaf->track[i].mp4);
+        free(cmaf->track[i].segments);
+        cmaf->track[i].segments = NULL;
+    }
+
+    ngx_ams_buf_free(&cmaf->out);
+}

@@ -1,0 +1,88 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The CMAF writer of one stream: each track (H.264, AAC) is muxed once
+ * into fragmented MP4, an init segment and one fragment (moof + mdat) per
+ * segment, cut where ngx_ams_segment.h says, each file written once.  Both
+ * outputs list the same files:
+ *
+ *   {dir}/{name}.m3u8              HLS master: video, audio as a rendition
+ *   {dir}/{name}/video.m3u8        HLS media playlists
+ *   {dir}/{name}/audio.m3u8
+ *   {dir}/{name}/{name}.mpd        DASH MPD, one representation per track
+ *   {dir}/{name}/video_init.mp4    init segments
+ *   {dir}/{name}/audio_init.mp4
+ *   {dir}/{name}/video_{n}.m4s     fragments, n from 0
+ *   {dir}/{name}/audio_{n}.m4s
+ *
+ * Playlists and the MPD are rewritten atomically after each segment.
+ * Blocking file I/O: call it from a thread, never from the event loop.
+ * Free of nginx types.
+ */
+
+
+#ifndef _NGX_AMS_CMAF_H_INCLUDED_
+#define _NGX_AMS_CMAF_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ngx_ams_ring.h"
+#include "ngx_ams_mp4_mux.h"
+#include "ngx_ams_segment.h"
+
+
+#define NGX_AMS_CMAF_HLS     0x01       /* HLS playlists of the fragments */
+#define NGX_AMS_CMAF_DASH    0x02       /* a DASH MPD of the fragments */
+
+
+typedef struct {
+    ngx_ams_mp4_track_t   mp4;
+    ngx_ams_segment_t    *segments;     /* the last list_size, oldest first */
+    unsigned              nsegments;
+    uint64_t              next_seq;
+    uint64_t              bytes;        /* of every fragment */
+    int64_t               duration;     /* track timescale */
+    uint64_t              peak;         /* bits/s of the busiest segment */
+    unsigned              init_written:1;
+} ngx_ams_cmaf_track_t;
+
+
+typedef struct {
+    char                  dir[NGX_AMS_SEG_DIR_LEN];
+    char                  name[NGX_AMS_SEG_NAME_LEN];
+    unsigned              list_size;
+    unsigned              outputs;      /* NGX_AMS_CMAF_HLS, _DASH */
+
+    ngx_ams_segmenter_t   seg;
+    ngx_ams_cmaf_track_t  track[2];     /* NGX_AMS_MP4_VIDEO, _AUDIO */
+    uint32_t              fragments;    /* the last moof's sequence */
+    int64_t               first_dts;    /* where the presentation starts */
+    time_t                available;    /* wall clock of first_dts */
+
+    unsigned              dir_ready:1;  /* made by the first thread task */
+    unsigned              master_due:1; /* HLS master to (re)write */
+
+    ngx_ams_buf_t         out;
+    char                  error[NGX_AMS_SEG_PATH_LEN + 128];
+} ngx_ams_cmaf_t;
+
+
+/* each returns 0, or -1 with cmaf->error set.  Open only sets up memory
+ * (it runs on the event loop); the directory comes with the first
+ * segment.  Close is safe on a zeroed or half-opened writer. */
+int ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir,
+    const char *name, unsigned seg_ms, unsigned list_size, unsigned outputs);
+int ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track,
+    const uint8_t *data, size_t len);
+int ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
+    const uint8_t *data);
+int ngx_ams_cmaf_finish(ngx_ams_cmaf_t *cmaf);
+void ngx_ams_cmaf_remove(ngx_ams_cmaf_t *cmaf, time_t not_after);
+void ngx_ams_cmaf_close(ngx_ams_cmaf_t *cmaf);
+
+
+#endif /* _NGX_AMS_CMAF_H_INCLUDED_ */

@@ -1,0 +1,95 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ */
+
+
+#include "ngx_ams_m3u8.h"
+#include "ngx_ams_text.h"
+
+
+int
+ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
+    const ngx_ams_segment_t *segments, size_t n)
+{
+    int      rc;
+    size_t   i;
+    int64_t  max;
+
+    /* no EXTINF may round above the target duration (RFC 8216, 4.3.3.1) */
+    max = pl->target;
+    for (i = 0; i < n; i++) {
+        if (segments[i].duration > max) {
+            max = segments[i].duration;
+        }
+    }
+
+    rc = ngx_ams_text(out, "#EXTM3U\n#EXT-X-VERSION:%u\n"
+                      "#EXT-X-TARGETDURATION:%lld\n"
+                      "#EXT-X-MEDIA-SEQUENCE:%llu\n", pl->version,
+                      (long long) ((max + pl->timescale / 2) / pl->timescale),
+                      (unsigned long long) (n ? segments[0].seq : 0));
+
+    if (pl->map) {
+        rc |= ngx_ams_text(out, "#EXT-X-MAP:URI=\"%s\"\n", pl->map);
+    }
+
+    for (i = 0; i < n; i++) {
+        rc |= ngx_ams_text(out, "#EXTINF:%.3f,\n%s%0*llu%s\n",
+                           (double) segments[i].duration / pl->timescale,
+                           pl->prefix, (int) pl->digits,
+                           (unsigned long long) segments[i].seq, pl->suffix);
+    }
+
+    if (pl->ended) {
+        rc |= ngx_ams_text(out, "#EXT-X-ENDLIST\n");
+    }
+
+    return rc ? -1 : 0;
+}
+
+
+int
+ngx_ams_m3u8_master(ngx_ams_buf_t *out, const ngx_ams_m3u8_rendition_t *video,
+    const ngx_ams_m3u8_rendition_t *audio)
+{
+    int  rc;
+
+    if (video->uri == NULL && audio->uri == NULL) {
+        return -1;
+    }
+
+    /* every segment starts with a keyframe */
+    rc = ngx_ams_text(out, "#EXTM3U\n#EXT-X-VERSION:7\n"
+                      "#EXT-X-INDEPENDENT-SEGMENTS\n");
+
+    if (video->uri == NULL) {
+        /* audio only: the audio playlist is the variant itself */
+        rc |= ngx_ams_text(out, "#EXT-X-STREAM-INF:BANDWIDTH=%llu,"
+                           "CODECS=\"%s\"\n%s\n",
+                           (unsigned long long) audio->bandwidth,
+                           audio->codecs, audio->uri);
+
+        return rc ? -1 : 0;
+    }
+
+    if (audio->uri) {
+        rc |= ngx_ams_text(out, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\","
+                           "NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
+                           "CHANNELS=\"%u\",URI=\"%s\"\n",
+                           audio->channels, audio->uri);
+    }
+
+    /* BANDWIDTH counts the rendition too (RFC 8216, 4.3.4.2) */
+    rc |= ngx_ams_text(out, "#EXT-X-STREAM-INF:BANDWIDTH=%llu,"
+                       "CODECS=\"%s%s%s\",RESOLUTION=%ux%u%s\n%s\n",
+                       (unsigned long long) (video->bandwidth
+                                             + (audio->uri ? audio->bandwidth
+                                                           : 0)),
+                       video->codecs, audio->uri ? "," : "",
+                       audio->uri ? audio->codecs : "",
+                       video->width, video->height,
+                       audio->uri ? ",AUDIO=\"audio\"" : "", video->uri);
+
+    return rc ? -1 : 0;
+}

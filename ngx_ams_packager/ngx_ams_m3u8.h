@@ -1,0 +1,56 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * HLS playlist text (RFC 8216): a media playlist from a plain list of
+ * segments, and the master playlist of a CMAF stream (video, with audio
+ * as an alternative rendition).  Appends to a buffer; no files, no
+ * clock, free of nginx types, so the text is unit-tested as it is.
+ */
+
+
+#ifndef _NGX_AMS_M3U8_H_INCLUDED_
+#define _NGX_AMS_M3U8_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ngx_ams_ts_mux.h"
+#include "ngx_ams_segment.h"
+
+
+typedef struct {
+    unsigned              version;       /* 3 for MPEG-TS, 7 with a map */
+    uint32_t              timescale;     /* of the durations */
+    int64_t               target;        /* the least target duration */
+    const char           *map;           /* EXT-X-MAP URI, or NULL */
+
+    /* a segment's URI: prefix, seq zero-padded to digits, suffix */
+    const char           *prefix;
+    unsigned              digits;
+    const char           *suffix;
+
+    unsigned              ended:1;       /* EXT-X-ENDLIST */
+} ngx_ams_m3u8_media_t;
+
+
+typedef struct {
+    const char           *uri;           /* media playlist; NULL: none */
+    const char           *codecs;        /* RFC 6381 */
+    uint64_t              bandwidth;     /* bits/s, peak */
+    unsigned              width;         /* video */
+    unsigned              height;
+    unsigned              channels;      /* audio */
+} ngx_ams_m3u8_rendition_t;
+
+
+/* each returns 0, or -1 when out of memory */
+int ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
+    const ngx_ams_segment_t *segments, size_t n);
+int ngx_ams_m3u8_master(ngx_ams_buf_t *out,
+    const ngx_ams_m3u8_rendition_t *video,
+    const ngx_ams_m3u8_rendition_t *audio);
+
+
+#endif /* _NGX_AMS_M3U8_H_INCLUDED_ */

@@ -1,0 +1,59 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * DASH MPD text (ISO/IEC 23009-1, live profile): one period, an
+ * AdaptationSet per representation, each a SegmentTemplate with a
+ * SegmentTimeline over a plain list of segments.  Dynamic while live,
+ * static once ended.  Appends to a buffer; no files, no clock, free of
+ * nginx types, so the text is unit-tested as it is.
+ */
+
+
+#ifndef _NGX_AMS_MPD_H_INCLUDED_
+#define _NGX_AMS_MPD_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ngx_ams_ts_mux.h"
+#include "ngx_ams_segment.h"
+
+
+typedef struct {
+    const char           *id;            /* "video" or "audio" */
+    unsigned              video:1;
+    const char           *codecs;        /* RFC 6381 */
+    uint64_t              bandwidth;     /* bits/s */
+    unsigned              width;         /* video */
+    unsigned              height;
+    unsigned              sample_rate;   /* audio */
+    unsigned              channels;
+
+    uint32_t              timescale;
+    int64_t               offset;        /* presentationTimeOffset */
+    const char           *init;          /* initialization URI */
+    const char           *media;         /* media URI with $Number$ */
+    const ngx_ams_segment_t  *segments; /* numbered without gaps */
+    size_t                nsegments;
+} ngx_ams_mpd_representation_t;
+
+
+typedef struct {
+    unsigned              ended:1;       /* static, else dynamic */
+    time_t                available;     /* availabilityStartTime */
+    time_t                published;     /* publishTime */
+    int64_t               duration_ms;   /* mediaPresentationDuration */
+    int64_t               segment_ms;    /* the target segment length */
+    unsigned              list_size;     /* segments in the timeline */
+} ngx_ams_mpd_t;
+
+
+/* 0, or -1 when out of memory */
+int ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
+    const ngx_ams_mpd_representation_t *r, size_t n);
+
+
+#endif /* _NGX_AMS_MPD_H_INCLUDED_ */
