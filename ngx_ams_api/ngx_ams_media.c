@@ -180,7 +180,10 @@ ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
         return NGX_OK;
     }
 
-    if (ngx_ams_viewer_add(st, ctx->key, ctx->type, ctx->app->viewer_timeout)
+    if (ngx_ams_viewer_add(st, ctx->key,
+                           ctx->type == NGX_AMS_VIEWER_ANY ? NGX_AMS_VIEWER_HLS
+                                                           : ctx->type,
+                           ctx->app->viewer_timeout)
         == NGX_BUSY
         && ngx_time() - ngx_ams_media_full_logged >= 10)
     {
@@ -220,7 +223,11 @@ ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 
     ctx->id.data = (u_char *) name.id;
     ctx->id.len = name.id_len;
-    ctx->type = name.dash ? NGX_AMS_VIEWER_DASH : NGX_AMS_VIEWER_HLS;
+    /* a shared CMAF file is the viewer's whichever it is known as; a new
+     * viewer starting there (no playlist first) counts as HLS */
+    ctx->type = (name.kind == NGX_AMS_MEDIA_DASH) ? NGX_AMS_VIEWER_DASH
+                : (name.kind == NGX_AMS_MEDIA_SHARED) ? NGX_AMS_VIEWER_ANY
+                : NGX_AMS_VIEWER_HLS;
 
     return NGX_OK;
 }

@@ -57,11 +57,25 @@ ngx_ams_media_name(const unsigned char *path, size_t len,
     slash = memchr(p, '/', last - p);
 
     if (slash) {
-        out->dash = 1;
+        /* {id}/: the MPD, fMP4 HLS media playlists, and the CMAF files
+         * both kinds of player fetch */
         out->id = p;
         out->id_len = slash - p;
+
+        if (ngx_ams_media_ends(slash, last - slash, ".mpd")) {
+            out->kind = NGX_AMS_MEDIA_DASH;
+
+        } else if (ngx_ams_media_ends(slash, last - slash, ".m3u8")) {
+            out->kind = NGX_AMS_MEDIA_HLS;
+
+        } else {
+            out->kind = NGX_AMS_MEDIA_SHARED;
+        }
+
         return out->id_len ? 0 : -1;
     }
+
+    out->kind = NGX_AMS_MEDIA_HLS;
 
     name = p;
     name_len = last - p;

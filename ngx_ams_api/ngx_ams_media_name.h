@@ -19,12 +19,19 @@
 #include <stddef.h>
 
 
+/* whose file it is: HLS (playlists, TS segments), DASH (the MPD), or
+ * fMP4 segments under {id}/ that HLS and DASH players share */
+#define NGX_AMS_MEDIA_HLS        1
+#define NGX_AMS_MEDIA_DASH       2
+#define NGX_AMS_MEDIA_SHARED     3
+
+
 typedef struct {
     const unsigned char      *app;
     size_t                    app_len;
     const unsigned char      *id;
     size_t                    id_len;
-    int                       dash;
+    int                       kind;          /* NGX_AMS_MEDIA_* */
 } ngx_ams_media_name_t;
 
 

@@ -69,7 +69,8 @@ ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
         i = (key + n) % NGX_AMS_VIEWERS_SLOTS;
         v = &table[i];
 
-        if (v->key == key && v->type == type
+        if (v->key == key
+            && (v->type == type || type == NGX_AMS_VIEWER_ANY)
             && ngx_ams_viewer_fresh(v, now, timeout))
         {
             v->last = now;

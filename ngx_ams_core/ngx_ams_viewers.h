@@ -22,6 +22,7 @@
 
 #define NGX_AMS_VIEWER_HLS       1
 #define NGX_AMS_VIEWER_DASH      2
+#define NGX_AMS_VIEWER_ANY       3      /* find: either kind */
 
 #define NGX_AMS_VIEWERS_SLOTS    4096   /* per stream and node */
 

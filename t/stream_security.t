@@ -20,6 +20,12 @@ application Secure {
     publish_token_control_enabled  on;
     play_token_control_enabled     on;
 }
+application SecureCmaf {
+    hls_time                    1s;
+    hls_segment_type            fmp4;
+    dash                        on;
+    play_token_control_enabled  on;
+}
 application Signed {
     hls_time                     1s;
     publish_jwt_control_enabled  on;
@@ -33,9 +39,10 @@ my $http = 'http://127.0.0.1:' . $ng->http_port;
 my $n = 0;
 
 sub token {
-    my ($id, $type, $expire) = @_;
+    my ($id, $type, $expire, $app) = @_;
     $expire = int($expire // time + 3600);
-    my ($st, $doc) = rest($ng, 'GET', "/Secure/rest/v2/broadcasts/$id/token"
+    $app //= 'Secure';
+    my ($st, $doc) = rest($ng, 'GET', "/$app/rest/v2/broadcasts/$id/token"
                           . "?expireDate=$expire&type=$type");
     die "token: $st" unless $st == 200;
     return $doc->{tokenId};
@@ -122,6 +129,33 @@ is(http_status("$m3u8?token=$play", $ng->prefix . '/jar2'), 403,
 
 kill 'INT', $live;
 wait_publisher($live, 20);
+
+# one-time tokens: fMP4 HLS and DASH share their CMAF files under {id}/; a
+# viewer admitted on a playlist fetches them with its cookie alone
+my $cmaf = publish("$rtmp/SecureCmaf/cm", seconds => 30, size => '320x240',
+                   rate => 25);
+my $cdir = $ng->media . '/SecureCmaf/streams/cm';
+ok(poll_until(sub { -s "$cdir/video.m3u8" && -s "$cdir/video_init.mp4" }, 20),
+   'fMP4 HLS of a token-protected application is written');
+my $chttp = "$http/SecureCmaf/streams";
+is(http_status("$chttp/cm/video_init.mp4"), 403,
+   'its CMAF files without a token: 403');
+my $cjar = $ng->prefix . '/cjar';
+is(http_status("$chttp/cm.m3u8?token=" . token('cm', 'play', undef,
+                                                'SecureCmaf'), $cjar),
+   200, 'the master playlist with a token: 200');
+is(http_status("$chttp/cm/video.m3u8", $cjar), 200,
+   'then its media playlist with the cookie: 200');
+is(http_status("$chttp/cm/video_init.mp4", $cjar), 200,
+   'and the CMAF init segment HLS and DASH share: 200');
+my $djar = $ng->prefix . '/djar';
+is(http_status("$chttp/cm/cm.mpd?token=" . token('cm', 'play', undef,
+                                                 'SecureCmaf'), $djar),
+   200, 'a DASH viewer with a token: 200');
+is(http_status("$chttp/cm/audio_init.mp4", $djar), 200,
+   'the same files with its cookie: 200');
+kill 'INT', $cmaf;
+wait_publisher($cmaf, 20);
 
 # JWT stream tokens
 sub jwt {

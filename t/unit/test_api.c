@@ -16,7 +16,7 @@
 
 
 static int
-media(const char *path, const char *app, const char *id, int dash)
+media(const char *path, const char *app, const char *id, int kind)
 {
     ngx_ams_media_name_t  n;
 
@@ -29,7 +29,7 @@ media(const char *path, const char *app, const char *id, int dash)
     return app != NULL
            && n.app_len == strlen(app) && memcmp(n.app, app, n.app_len) == 0
            && n.id_len == strlen(id) && memcmp(n.id, id, n.id_len) == 0
-           && n.dash == dash;
+           && n.kind == kind;
 }
 
 
@@ -59,22 +59,26 @@ main(void)
     char     error[256];
 
     /* HLS and DASH names */
-    ok(media("/LiveApp/streams/cam1.m3u8", "LiveApp", "cam1", 0),
+    ok(media("/LiveApp/streams/cam1.m3u8", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "a playlist");
-    ok(media("/LiveApp/streams/cam1_adaptive.m3u8", "LiveApp", "cam1", 0),
+    ok(media("/LiveApp/streams/cam1_adaptive.m3u8", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "the adaptive playlist");
-    ok(media("/LiveApp/streams/cam1000000017.ts", "LiveApp", "cam1", 0),
+    ok(media("/LiveApp/streams/cam1000000017.ts", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "a TS segment");
-    ok(media("/LiveApp/streams/cam1000000017.m4s", "LiveApp", "cam1", 0),
+    ok(media("/LiveApp/streams/cam1000000017.m4s", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "an fMP4 segment");
-    ok(media("/LiveApp/streams/cam1_init.mp4", "LiveApp", "cam1", 0),
+    ok(media("/LiveApp/streams/cam1_init.mp4", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "an init segment");
-    ok(media("/LiveApp/streams/7000000001.ts", "LiveApp", "7", 0),
+    ok(media("/LiveApp/streams/7000000001.ts", "LiveApp", "7", NGX_AMS_MEDIA_HLS),
        "a numeric id");
-    ok(media("/LiveApp/streams/cam1/cam1.mpd", "LiveApp", "cam1", 1),
-       "a DASH manifest");
-    ok(media("/LiveApp/streams/cam1/video_3.m4s", "LiveApp", "cam1", 1),
-       "a DASH segment");
+    ok(media("/LiveApp/streams/cam1/cam1.mpd", "LiveApp", "cam1",
+             NGX_AMS_MEDIA_DASH), "a DASH manifest");
+    ok(media("/LiveApp/streams/cam1/video.m3u8", "LiveApp", "cam1",
+             NGX_AMS_MEDIA_HLS), "an fMP4 HLS media playlist");
+    ok(media("/LiveApp/streams/cam1/video_3.m4s", "LiveApp", "cam1",
+             NGX_AMS_MEDIA_SHARED), "a CMAF segment, HLS's and DASH's");
+    ok(media("/LiveApp/streams/cam1/audio_init.mp4", "LiveApp", "cam1",
+             NGX_AMS_MEDIA_SHARED), "a CMAF init segment");
 
     ok(media("", NULL, NULL, 0), "empty");
     ok(media("/", NULL, NULL, 0), "the root");
