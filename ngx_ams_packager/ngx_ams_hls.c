@@ -17,6 +17,9 @@
 #include "ngx_ams_m3u8.h"
 
 
+#define NGX_AMS_HLS_WRITE_SIZE  (64 * 1024)
+
+
 static int ngx_ams_hls_start_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
@@ -147,7 +150,9 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
         return -1;
     }
 
-    if (hls->mux.out.len >= 1024 * 1024) {
+    /* a few writes a second cost less than holding a second of TS per
+     * stream in memory */
+    if (hls->mux.out.len >= NGX_AMS_HLS_WRITE_SIZE) {
         return ngx_ams_hls_flush(hls);
     }
 
