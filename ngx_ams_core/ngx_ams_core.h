@@ -32,9 +32,6 @@
 #define NGX_AMS_MAX_WORKERS       64     /* bits of a readers mask */
 #define NGX_AMS_RETIRED_RINGS     8      /* rings outgrown, still readable */
 
-#define NGX_AMS_HLS_MPEGTS        0
-#define NGX_AMS_HLS_FMP4          1
-
 #define NGX_AMS_STREAM_FREE       0
 #define NGX_AMS_STREAM_ACTIVE     1
 #define NGX_AMS_STREAM_ENDED      2

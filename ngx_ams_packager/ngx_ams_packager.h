@@ -18,6 +18,10 @@
 #include "ngx_ams_core.h"
 
 
+#define NGX_AMS_HLS_MPEGTS        0     /* hls_segment_type */
+#define NGX_AMS_HLS_FMP4          1
+
+
 typedef struct {
     ngx_flag_t                hls;
     ngx_msec_t                hls_time;
