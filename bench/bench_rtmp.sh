@@ -36,14 +36,7 @@ ulimit -n 20000 2>/dev/null || true
 . "$ROOT/bench/lib.sh"
 bench_load_client
 
-INPUT="$OUT/input.flv"
-if [ ! -s "$INPUT" ]; then
-    ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t $((SECONDS_RUN + 40)) \
-        -c:v libx264 -preset veryfast -b:v 1500k -maxrate 1500k -bufsize 3000k \
-        -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p \
-        -c:a aac -b:a 96k -f flv "$INPUT"
-fi
+bench_input_flv $((SECONDS_RUN + 40))
 
 # --- servers ---------------------------------------------------------------
 

@@ -1,6 +1,19 @@
 # Sourced by the bench scripts (ROOT, OUT and MODULES set): the RTMP load
 # client, an nginx-ams node with the REST API, starting and stopping one.
 
+# the input the RTMP benches replay: a 720p30 1.5 Mb/s H.264 + AAC FLV of
+# at least $1 seconds, made once (INPUT names it)
+bench_input_flv() {
+    INPUT="$OUT/input.flv"
+    if [ ! -s "$INPUT" ]; then
+        ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
+            -f lavfi -i sine=frequency=440:sample_rate=44100 -t "$1" \
+            -c:v libx264 -preset veryfast -b:v 1500k -maxrate 1500k \
+            -bufsize 3000k -g 60 -keyint_min 60 -sc_threshold 0 \
+            -pix_fmt yuv420p -c:a aac -b:a 96k -f flv "$INPUT"
+    fi
+}
+
 bench_load_client() {
     cc -O2 -Wall -I"$ROOT/ngx_ams_ingest" -o "$OUT/ams_rtmp_load" \
         "$ROOT/bench/ams_rtmp_load.c" "$ROOT/ngx_ams_ingest/ngx_ams_rtmp_chunk.c" \
