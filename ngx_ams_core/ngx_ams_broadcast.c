@@ -241,6 +241,7 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 static json_t *
 ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
 {
+    json_t            *set, *figures;
     uint64_t           bytes, bitrate;
     ngx_ams_stream_t  *st;
 
@@ -250,30 +251,36 @@ ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
 
     b->bytes = bytes;
 
-    if (b->relay) {
-        return json_pack("{s:I, s:I, s:I}",
-                         "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
-                         "hlsViewerCount", (json_int_t)
-                             ngx_ams_broadcast_viewers(st, b->app,
-                                                       NGX_AMS_VIEWER_HLS),
-                         "dashViewerCount", (json_int_t)
-                             ngx_ams_broadcast_viewers(st, b->app,
-                                                       NGX_AMS_VIEWER_DASH));
+    /* this node's viewers: all a relay adds to its origin's record */
+    set = json_pack("{s:I, s:I, s:I}",
+                    "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
+                    "hlsViewerCount", (json_int_t)
+                        ngx_ams_broadcast_viewers(st, b->app,
+                                                  NGX_AMS_VIEWER_HLS),
+                    "dashViewerCount", (json_int_t)
+                        ngx_ams_broadcast_viewers(st, b->app,
+                                                  NGX_AMS_VIEWER_DASH));
+
+    if (set == NULL || b->relay) {
+        return set;
     }
 
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "updateTime", (json_int_t) ngx_ams_store_now_ms(),
-                     "receivedBytes", (json_int_t) bytes,
-                     "bitrate", (json_int_t) bitrate,
-                     "width", (json_int_t) st->width,
-                     "height", (json_int_t) st->height,
-                     "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
-                     "hlsViewerCount", (json_int_t)
-                         ngx_ams_broadcast_viewers(st, b->app,
-                                                   NGX_AMS_VIEWER_HLS),
-                     "dashViewerCount", (json_int_t)
-                         ngx_ams_broadcast_viewers(st, b->app,
-                                                   NGX_AMS_VIEWER_DASH));
+    figures = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                        "updateTime", (json_int_t) ngx_ams_store_now_ms(),
+                        "receivedBytes", (json_int_t) bytes,
+                        "bitrate", (json_int_t) bitrate,
+                        "width", (json_int_t) st->width,
+                        "height", (json_int_t) st->height);
+
+    if (figures == NULL || json_object_update(set, figures) != 0) {
+        json_decref(figures);
+        json_decref(set);
+        return NULL;
+    }
+
+    json_decref(figures);
+
+    return set;
 }
 
 
