@@ -129,6 +129,11 @@ typedef struct {
 #define NGX_AMS_REQUEST_STOP      0x01  /* end the publish (REST delete) */
 #define NGX_AMS_REQUEST_KEYFRAME  0x02  /* a new reader wants one soon */
 
+/* why a stream ended, for the unpublish chain's observers */
+#define NGX_AMS_END_NORMAL        0     /* the source left or was stopped */
+#define NGX_AMS_END_SHUTDOWN      1     /* its worker exits: stop or reload */
+#define NGX_AMS_END_WORKER_DIED   2     /* its worker died; another ends it */
+
 typedef struct ngx_ams_source_s  ngx_ams_source_t;
 
 typedef void (*ngx_ams_source_op_pt)(ngx_ams_source_t *src);
@@ -162,6 +167,8 @@ typedef struct ngx_ams_stream_s {
     u_char                    parent[NGX_AMS_NAME_LEN];
     size_t                    parent_len;
     ngx_atomic_t              requests;      /* NGX_AMS_REQUEST_* pending */
+    ngx_uint_t                end_reason;    /* NGX_AMS_END_*, set before
+                                                the unpublish chain runs */
 
     ngx_pid_t                 writer_pid;
     ngx_uint_t                writer_slot;
@@ -303,7 +310,14 @@ size_t ngx_ams_reader_max_frame(ngx_ams_reader_t *rd);
  *
  *   publish         in the publishing worker, after the stream is live
  *   unpublish       in the publishing worker, before readers see the end;
- *                   the stream's counters are still its own
+ *                   the stream's counters are still its own.  With
+ *                   st->end_reason NGX_AMS_END_WORKER_DIED it runs once,
+ *                   in the worker that noticed the publishing worker's
+ *                   death (st->writer_pid): that worker has no local state
+ *                   for the stream and finishes what is on disk or in the
+ *                   store.  NGX_AMS_END_SHUTDOWN: the publishing worker is
+ *                   exiting (stop, reload); thread pools are gone by then,
+ *                   so observers finish synchronously.
  *   stream missing  a reader asked for a stream not live on this node
  *                   (where an edge starts its pull); NGX_OK if someone
  *                   will publish it
