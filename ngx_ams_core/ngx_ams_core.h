@@ -145,6 +145,9 @@ struct ngx_ams_source_s {
     ngx_ams_source_op_pt      stop;          /* may be NULL */
     ngx_ams_source_op_pt      request_keyframe;  /* may be NULL */
     void                     *data;
+    struct sockaddr          *sockaddr;      /* the client's, when one: the
+                                                per-address publisher limit */
+    socklen_t                 socklen;
 
     /* the bus's */
     struct ngx_ams_stream_s  *stream;
@@ -345,7 +348,8 @@ ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
 ngx_int_t ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m);
 
 /* writer side, on the publishing worker's event loop: NGX_OK, NGX_BUSY
- * (name taken), NGX_ERROR (no room) */
+ * (name taken), NGX_DECLINED (too many publishers from src->sockaddr),
+ * NGX_ERROR (no room) */
 ngx_int_t ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_ams_source_t *src, ngx_log_t *log, ngx_ams_stream_t **out);
 ngx_int_t ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
