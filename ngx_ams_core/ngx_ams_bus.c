@@ -406,7 +406,7 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     if (found == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams bus: all %ui worker slots are taken by this and "
                       "older generations' workers: this worker serves no "
                       "streams until one is free (worker_shutdown_timeout "
@@ -691,7 +691,8 @@ ngx_ams_bus_watch(ngx_event_t *ev)
         w->sh->slots[w->slot].exiting = 1;
     }
 
-    if (ngx_exiting && free < w->sh->reserve) {
+    /* room for the next generation and one more: reloads in a row */
+    if (ngx_exiting && free < 2 * w->sh->reserve) {
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                       "ams bus: %ui of %ui worker slots are free, %ui "
                       "held by old generations: this old worker closes "
