@@ -1198,6 +1198,8 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_uint_t             i, limit;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
+    u_char                 addr[NGX_SOCKADDR_STRLEN];
+    ngx_str_t              text;
     ngx_ams_slot_set_t     waiters;
     ngx_ams_main_conf_t   *amcf;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
@@ -1227,6 +1229,14 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
 
     if (limit && ngx_ams_bus_address_busy_locked(src, limit)) {
         ngx_shmtx_unlock(&w->shpool->mutex);
+
+        text.len = ngx_sock_ntop(src->sockaddr, src->socklen, addr,
+                                 NGX_SOCKADDR_STRLEN, 0);
+        text.data = addr;
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "ams bus: publish refused: %V has %ui live publishers "
+                      "already (publishers_per_address)", &text, limit);
         return NGX_DECLINED;
     }
 
