@@ -43,7 +43,8 @@ ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
                              rs->connection->log, &rs->stream);
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_WARN, rs->connection->log, 0,
+        /* the bus logged the address and its limit */
+        ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                       "ams rtmp: publish of \"%V/%V\" refused: too many "
                       "publishers from %V", &rs->app->name, &rs->name,
                       &rs->connection->addr_text);

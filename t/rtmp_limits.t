@@ -18,7 +18,10 @@ use Ams::Rtmp;
 # the second listener (on the port meant for RTMPS) has a short idle
 # timeout and the default handshake one; the third has the defaults
 my $fill_port = Ams::Nginx::free_port();
-my $ng = Ams::Nginx->new(workers => 1, stream_config => <<"EOF")->start;
+my $ams = Ams::Nginx::default_ams();
+$ams =~ s/cpu_limit /publishers_per_address  1;\n    cpu_limit /;
+my $ng = Ams::Nginx->new(workers => 1, main_config => $ams,
+                         stream_config => <<"EOF")->start;
 ams_rtmp_worker_buffers  512k;
 
 server {
@@ -73,7 +76,15 @@ sub create_and_publish {
                     . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null
                     . Ams::Rtmp::amf_string($name)
                     . Ams::Rtmp::amf_string('live'));
-    return $c->read_for(2);
+
+    # until the answer (the media timeout runs from here)
+    my $got = '';
+    my $deadline = time + 3;
+    while (time < $deadline && $got !~ /NetStream\.Publish\.\w+/) {
+        my $more = $c->read_for(0.1);
+        $got .= $more;
+    }
+    return $got . $c->read_for(0.1);
 }
 
 # finding 16: a handshake sent one byte at a time never reaches the idle
@@ -127,6 +138,31 @@ sub create_and_publish {
     $d->handshake->connect_app('LiveApp');
     like(create_and_publish($d, 'quiet'), qr/NetStream\.Publish\.Start/,
          'the name is free for the next publisher');
+}
+
+# finding 5: one address may hold publishers_per_address (1 here) live
+# publishers; the next hears an AMS-like onStatus error
+{
+    my $a;
+    ok(poll_until(sub {
+        $a = Ams::Rtmp->new($port);
+        $a->handshake->connect_app('LiveApp');
+        return create_and_publish($a, 'one') =~ /NetStream\.Publish\.Start/;
+    }, 10), 'a publisher from 127.0.0.1 is live');
+
+    my $b = Ams::Rtmp->new($port);
+    $b->handshake->connect_app('LiveApp');
+    my $reply = create_and_publish($b, 'two');
+    like($reply, qr/NetStream\.Publish\.Failed/,
+         'a second one from the same address gets NetStream.Publish.Failed');
+    like($reply, qr/Too many publishers from your address/,
+         'saying why');
+    ok($b->closed_by_server(5), 'and is disconnected');
+    logged(qr/publish of "LiveApp\/two" refused: too many publishers from 127\.0\.0\.1/,
+           'the refusal is logged');
+
+    close $a->{sock};
+    logged(qr/unpublish "LiveApp\/one"/, 'the first one leaves');
 }
 
 # finding 6: before publish a connection sends commands only
