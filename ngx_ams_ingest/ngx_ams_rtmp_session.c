@@ -518,7 +518,7 @@ ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p, size_t n)
 static u_char *
 ngx_ams_rtmp_reserve(ngx_ams_rtmp_session_t *rs, size_t n)
 {
-    size_t   cap, pending;
+    size_t   cap, pending, limit;
     u_char  *p;
 
     if (rs->out_cap - rs->out_last >= n) {
@@ -539,10 +539,16 @@ ngx_ams_rtmp_reserve(ngx_ams_rtmp_session_t *rs, size_t n)
         cap *= 2;
     }
 
-    if (cap > 2 * rs->conf->max_message + rs->conf->out_queue) {
+    /* a client that neither publishes nor plays gets replies only: one
+     * that sends commands and never reads them grows nothing */
+    limit = (rs->publishing || rs->playing || rs->waiting)
+            ? 2 * rs->conf->max_message + rs->conf->out_queue
+            : NGX_AMS_RTMP_COMMAND_BUFFERED;
+
+    if (cap > limit) {
         ngx_log_error(NGX_LOG_ERR, rs->connection->log, 0,
                       "ams rtmp: output backlog over %uz bytes, "
-                      "disconnecting", cap);
+                      "disconnecting", limit);
         rs->closing = 1;
         return NULL;
     }

@@ -10,6 +10,7 @@ use warnings;
 
 use Test::More;
 use IO::Select;
+use Socket;
 use Time::HiRes qw(time sleep);
 use Ams::Nginx;
 use Ams::Media;
@@ -188,6 +189,31 @@ sub create_and_publish {
     ok($c->closed_by_server(5),
        'partial messages over 64 KiB before publish disconnect');
     logged(qr/partial messages over the connection's limit/, 'and are logged');
+}
+
+{
+    # commands whose replies are never read: the replies are capped too
+    my $c = Ams::Rtmp->new($fill_port);
+    setsockopt($c->{sock}, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), 4096);
+    $c->handshake->connect_app('LiveApp');
+    my $ping = pack('C', 2) . "\0\0\0" . "\0\0\x06" . "\x04" . "\0\0\0\0"
+        . "\0\x06\0\0\0\0";
+    my $sel = IO::Select->new($c->{sock});
+    my ($sent, $closed) = (0, 0);
+    my $deadline = time + 20;
+    while (time < $deadline && $sent < 64 * 1024 * 1024) {
+        # the server stops reading while its replies back up; once it
+        # closes, a write fails
+        next unless $sel->can_write(0.5);
+        my $n = $c->send_raw($ping x 1000);
+        $closed = 1, last unless defined $n;
+        $sent += $n;
+    }
+    ok($closed || $c->closed_by_server(5),
+       'a client that never reads its replies is disconnected')
+        or diag("sent $sent bytes");
+    logged(qr/output backlog over 65536 bytes, disconnecting/,
+           'at 64 KiB of replies, with a log line');
 }
 
 # finding 6: a worker's partial messages are capped (512k here): clients
