@@ -492,7 +492,7 @@ ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p, size_t n)
                           "%uz bytes; worker %uz of %uz), disconnecting",
                           rs->parser.error,
                           rs->publishing ? "a publisher's limits"
-                                         : "limits before publish",
+                                         : "the limits for commands",
                           rs->parser.max_message, rs->parser.max_buffered,
                           ngx_ams_rtmp_buffered, rs->parser.max_total);
             return NGX_ERROR;

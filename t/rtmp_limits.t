@@ -174,7 +174,7 @@ sub create_and_publish {
                 Ams::Rtmp::amf_object(app => Ams::Rtmp::amf_string('LiveApp'),
                     pad => Ams::Rtmp::amf_string('x' x 40000)));
     ok($c->closed_by_server(5), 'a 40 KiB command before publish disconnects');
-    logged(qr/message longer than the limit \(limits before publish: message 32768/,
+    logged(qr/message longer than the limit \(the limits for commands: message 32768/,
            'logged with the limit');
 }
 
