@@ -219,8 +219,10 @@ ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data)
 
     char  error[256];
 
-    sq->version_db = ngx_ams_sqlite_connect(sq->path, 0, error,
-                                            sizeof(error));
+    /* opening may wait (another process may be recovering the WAL);
+     * reading the version later never does */
+    sq->version_db = ngx_ams_sqlite_connect(sq->path, NGX_AMS_SQLITE_BUSY_MS,
+                                            error, sizeof(error));
     if (sq->version_db == NULL) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0, "ams store: %s", error);
         return NGX_OK;
@@ -235,7 +237,10 @@ ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data)
                       sqlite3_errmsg(sq->version_db));
         sqlite3_close(sq->version_db);
         sq->version_db = NULL;
+        return NGX_OK;
     }
+
+    sqlite3_busy_timeout(sq->version_db, 0);
 
     return NGX_OK;
 }
