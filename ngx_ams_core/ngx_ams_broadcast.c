@@ -58,7 +58,7 @@ static ngx_int_t ngx_ams_broadcast_started(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
 static ngx_ams_store_op_t *ngx_ams_broadcast_end_op(ngx_ams_stream_t *st,
-    ngx_ams_broadcast_local_t *b, ngx_str_t *app, ngx_log_t *log);
+    ngx_ams_broadcast_local_t *b, ngx_str_t *app);
 static void ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
     ngx_ams_store_op_t *op, ngx_log_t *log);
 
@@ -137,8 +137,10 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     id.data = st->name;
     id.len = st->name_len;
 
+    /* the cycle's log: the publisher's connection may be gone when the
+     * operation completes */
     op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_BROADCAST,
-                          &app->name, &id, log);
+                          &app->name, &id, ngx_cycle->log);
     if (op == NULL) {
         return ngx_ams_broadcast_next_publish(st, app, log);
     }
@@ -212,13 +214,13 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 
     if (b) {
         ngx_queue_remove(&b->queue);
-        op = ngx_ams_broadcast_end_op(st, b, &app, log);
+        op = ngx_ams_broadcast_end_op(st, b, &app);
         ngx_free(b);
 
     } else if (st->end_reason == NGX_AMS_END_WORKER_DIED
                && st->source_kind != NGX_AMS_SOURCE_RENDITION)
     {
-        op = ngx_ams_broadcast_end_op(st, NULL, &app, log);
+        op = ngx_ams_broadcast_end_op(st, NULL, &app);
 
     } else {
         op = NULL;
@@ -240,7 +242,7 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
  */
 static ngx_ams_store_op_t *
 ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
-    ngx_str_t *app, ngx_log_t *log)
+    ngx_str_t *app)
 {
     json_t              *set;
     ngx_str_t            id;
@@ -252,8 +254,9 @@ ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
 
     relay = b ? b->relay : (st->source_kind == NGX_AMS_SOURCE_RELAY);
 
+    /* the cycle's log: the publisher's connection is closing */
     op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST, app,
-                          &id, log);
+                          &id, ngx_cycle->log);
     if (op == NULL) {
         return NULL;
     }
@@ -300,7 +303,7 @@ ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
 
     /* the same transaction: the record ends, then goes if a zombi */
     zombi = ngx_ams_store_op(NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST,
-                             app, &id, log);
+                             app, &id, ngx_cycle->log);
     if (zombi) {
         zombi->zombi_only = 1;
         op->next = zombi;

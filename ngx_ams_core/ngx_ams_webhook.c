@@ -196,8 +196,10 @@ ngx_ams_webhook_stream(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     id.data = st->name;
     id.len = st->name_len;
 
+    /* the cycle's log: the publisher's connection may be gone when the
+     * record comes back */
     op = ngx_ams_store_op(NGX_AMS_STORE_GET, NGX_AMS_COLL_BROADCAST,
-                          &app->name, &id, log);
+                          &app->name, &id, ngx_cycle->log);
     if (op == NULL) {
         ngx_ams_webhook_send(app, action, &id, NULL, log);
         return;
