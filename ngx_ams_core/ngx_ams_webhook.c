@@ -6,7 +6,7 @@
  * write the request, read the status line, close.  A failed attempt (no
  * connection, timeout, not 2xx) is retried after 1 s, 2 s, 4 s.  A
  * worker that exits has no event loop left: it posts once, blocking for
- * at most a second.
+ * at most a second, two for all its hooks.
  *
  * liveStreamStarted / liveStreamEnded carry what Ant Media Server sends:
  * action, id, streamName (the broadcast's name) and category when the
@@ -30,6 +30,7 @@
 #define NGX_AMS_WEBHOOK_ATTEMPTS   4
 #define NGX_AMS_WEBHOOK_TIMEOUT    5000
 #define NGX_AMS_WEBHOOK_NOW_MS     1000   /* an exiting worker's one try */
+#define NGX_AMS_WEBHOOK_EXIT_MS    2000   /* and all its tries together */
 
 
 typedef struct {
@@ -71,6 +72,9 @@ static ngx_ams_unpublish_pt  ngx_ams_webhook_next_unpublish;
 
 /* set while an exiting worker reads a record and posts synchronously */
 static ngx_uint_t            ngx_ams_webhook_exiting;
+
+/* when an exiting worker stops waiting for hooks (0: not yet started) */
+static ngx_msec_t            ngx_ams_webhook_exit_deadline;
 
 
 char *
@@ -579,10 +583,26 @@ ngx_ams_webhook_post_now(ngx_ams_webhook_target_t *target,
     u_char        line[16];
 
     addr = &target->url.addrs[0];
-    deadline = ngx_current_msec + NGX_AMS_WEBHOOK_NOW_MS;
     why = NULL;
     status = 0;
     request = NULL;
+    s = (ngx_socket_t) -1;
+
+    /* many streams must not hold the exit for long: one budget for all */
+    ngx_time_update();
+
+    if (ngx_ams_webhook_exit_deadline == 0) {
+        ngx_ams_webhook_exit_deadline = ngx_current_msec
+                                        + NGX_AMS_WEBHOOK_EXIT_MS;
+    }
+
+    deadline = ngx_min(ngx_current_msec + NGX_AMS_WEBHOOK_NOW_MS,
+                       ngx_ams_webhook_exit_deadline);
+
+    if ((ngx_msec_int_t) (deadline - ngx_current_msec) <= 0) {
+        why = "no time left";
+        goto done;
+    }
 
     s = ngx_socket(addr->sockaddr->sa_family, SOCK_STREAM, 0);
     if (s == (ngx_socket_t) -1) {

@@ -192,6 +192,9 @@ is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
 
 # --- a full disk: the log names the cause, not the failed ROLLBACK ---
 
+my $mounted;
+END { system("umount -l '$mounted' 2>/dev/null") if $mounted }
+
 SKIP: {
     my $full = $ng->prefix . '/full';
     mkdir $full;
@@ -199,6 +202,7 @@ SKIP: {
     skip 'cannot mount a tmpfs here', 4
         if system("mount -t tmpfs -o size=1m,mode=0777 tmpfs '$full'"
                   . ' 2>/dev/null') != 0;
+    $mounted = $full;
 
     my $ng2 = Ams::Nginx->new(main_config => <<"EOF");
 ams {
@@ -236,6 +240,7 @@ EOF
 
     $ng2->stop;
     system("umount '$full'");
+    $mounted = undef;
 }
 
 done_testing();
