@@ -148,16 +148,9 @@ is(stored('term', 'status'), 'finished',
 @pubs = two_live('quit');
 my @pids = ($ng->pid, $ng->worker_pids);
 system(join(' ', map { quotemeta } $ng->nginx_cmd('-s', 'quit')));
-TODO: {
-    # the RTMP session must close when worker_shutdown_timeout says so
-    # (ngx_ams_ingest, finding 21); until then a worker waits for its
-    # publishers' read timeout
-    local $TODO = 'RTMP sessions ignore worker_shutdown_timeout';
-    ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 10),
-       'nginx -s quit ends, the publishers still sending');
-}
-ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 60),
-   'nginx -s quit ends');
+ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 10),
+   'nginx -s quit ends within worker_shutdown_timeout, the publishers '
+   . 'still sending');
 $ng->{started} = 0;
 finished_ok('quit', 'nginx -s quit', @pubs);
 
