@@ -43,6 +43,8 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
 #include "ngx_ams_stream_index.h"
+#include "ngx_ams_stream_name.h"
+#include "ngx_ams_log_escape.h"
 
 
 #define NGX_AMS_RING_INITIAL_INDEX   1024
@@ -852,9 +854,23 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_uint_t             i;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
+    const char            *why;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    char                   esc[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_NAME_LEN)];
 
     *out = NULL;
+
+    /* one stream's files must never take another's names */
+    if (!ngx_ams_stream_name_valid(name->data, name->len,
+                                   src->kind == NGX_AMS_SOURCE_PUBLISHER
+                                   ? 0 : NGX_AMS_STREAM_NAME_RUNG, &why))
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ams bus: stream name \"%s\" refused: %s",
+                      ngx_ams_log_escape(esc, sizeof(esc), name->data,
+                                         name->len), why);
+        return NGX_ERROR;
+    }
 
     if (w->slot == -1) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams bus: no \"ams\" block");
