@@ -821,13 +821,15 @@ static int
 write_cmaf(const char *dir, const char *name, unsigned seconds,
     unsigned list_size, unsigned outputs, ngx_ams_cmaf_t *c)
 {
+    char      tmp[4096];
     size_t    len;
     uint8_t   avcc[128];
     sink_t    sink = { cmaf_sink, c };
 
     len = make_avcc(avcc);
+    snprintf(tmp, sizeof(tmp), "%s/.tmp", dir);
 
-    if (ngx_ams_cmaf_open(c, dir, name, 1000, list_size, outputs) != 0
+    if (ngx_ams_cmaf_open(c, dir, tmp, name, 1000, list_size, outputs) != 0
         || ngx_ams_cmaf_config(c, NGX_AMS_TRACK_VIDEO, avcc, len) != 0
         || ngx_ams_cmaf_config(c, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
            != 0
@@ -1005,7 +1007,9 @@ test_ts_hls(const char *tmp)
     sink.frame = hls_sink;
     sink.w = &hls;
 
-    ok(ngx_ams_hls_open(&hls, tmp, "t1", 2000, 2) == 0
+    snprintf(path, sizeof(path), "%s/.tmp", tmp);
+
+    ok(ngx_ams_hls_open(&hls, tmp, path, "t1", 2000, 2) == 0
        && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
        && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
           == 0
