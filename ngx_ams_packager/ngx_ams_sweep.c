@@ -92,7 +92,8 @@ ngx_ams_sweep_entry(const char *dir, const char *name, char *id,
 }
 
 
-/* calls fn for each of id's files in {dir}/{id}/ (by our names only) */
+/* the newest of id's files in {dir}/{id}/ (by our names only), removing
+ * those not newer than not_after when asked */
 static time_t
 ngx_ams_sweep_dir(const char *dir, const char *id, time_t not_after,
     int remove)
@@ -231,9 +232,9 @@ ngx_ams_sweep_scan(ngx_ams_sweep_t *sw, const char *dir, time_t ended_before)
         switch (ngx_ams_sweep_entry(dir, de->d_name, files[n].id, &mtime)) {
 
         case 1:
-            /* a directory's own time changes only with its entries */
+            /* its files tell; an empty one, its own time */
             newest = ngx_ams_sweep_dir(dir, files[n].id, 0, 0);
-            files[n].mtime = newest > mtime ? newest : mtime;
+            files[n].mtime = newest ? newest : mtime;
             n++;
             break;
 
