@@ -226,9 +226,18 @@ running_pid() {
     f=$(pid_file "$1")
     [ -r "$f" ] || return 1
     pid=$(tr -dc 0-9 <"$f")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    [ -n "$pid" ] && alive "$pid" || return 1
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nginx ] || return 1
     echo "$pid"
+}
+
+# a process that runs: an exited one its parent has not reaped yet (a
+# zombie) does not
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
 }
 
 need_conf() {
@@ -336,7 +345,7 @@ stop() {
     log "graceful stop of pid $pid: live streams end, their records are" \
         "finished; waiting for nginx to exit"
     for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || { log "stopped"; return 0; }
+        alive "$pid" || { log "stopped"; return 0; }
         sleep 0.1
     done
     echo "nginx-ams (pid $pid) still runs after 60 s: its connections" \
