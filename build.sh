@@ -73,6 +73,11 @@ deps_bench() {
 }
 
 build() {
+    build_modules
+    build_unit
+}
+
+build_modules() {
     deps_build
     local src=${NGINX_SRC:-/usr/share/nginx/src}
     local tree="$BUILD/nginx"
@@ -120,7 +125,6 @@ build() {
         cp "$tree/objs/$m.so" "$BUILD/modules/.$m.so.new"
         mv -f "$BUILD/modules/.$m.so.new" "$BUILD/modules/$m.so"
     done
-    build_unit
 }
 
 # Code that does not need nginx (parsers, the ring, muxers) is also built
@@ -285,11 +289,12 @@ run() {
             "./build.sh stop$arg first" >&2
         exit 1
     fi
-    [ "${AMS_NO_BUILD:-0}" = 1 ] || build
     mkdir -p "$RUN_PREFIX/logs" "$RUN_PREFIX/media" "$RUN_PREFIX/temp"
     # workers run as nginx's unprivileged user and write the HLS files
     chmod 0777 "$RUN_PREFIX/media"
     check_reach "$conf"
+    # the modules only: the unit tests take longer than a start
+    [ "${AMS_NO_BUILD:-0}" = 1 ] || build_modules
     make_conf "$conf"
     ports=$(sed -n 's/^[[:space:]]*listen[[:space:]]\{1,\}\([^;]*\);.*/\1/p' \
         "$conf" | paste -sd, - | sed 's/,/, /g')
