@@ -3,7 +3,7 @@
 # stops and restarts, reload and stop act on this server's own pid file
 # (never Debian's /run/nginx.pid), a configuration that does not load is
 # refused by reload while the server keeps running, and a graceful stop
-# returns once nginx has exited.
+# returns once nginx has exited, a live publisher included.
 
 use strict;
 use warnings;
@@ -16,7 +16,7 @@ use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time);
 use Ams::Nginx;
-use Ams::Media qw(poll_until slurp);
+use Ams::Media qw(poll_until slurp publish wait_publisher);
 
 plan skip_all => 'AMS_MODULES not set (./build.sh test)'
     unless $ENV{AMS_MODULES};
@@ -72,7 +72,7 @@ sub answers {
 }
 
 # ./build.sh run in the background, as an operator runs it in a terminal
-my $run_pid;
+my ($run_pid, $pub);
 sub run_bg {
     $run_pid = fork // die "fork: $!";
     if (!$run_pid) {
@@ -89,9 +89,9 @@ sub run_exited {
 
 END {
     local $?;
-    if ($run_pid && kill 0, $run_pid) {
-        kill 'TERM', $run_pid;
-        waitpid $run_pid, 0;
+    for my $pid (grep { $_ && kill 0, $_ } $pub, $run_pid) {
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
     }
 }
 
@@ -112,6 +112,8 @@ like($text, qr/^worker_shutdown_timeout\s+\d+s;/m,
 $text =~ s/listen    1935;/listen    $rtmp;/ or die 'no RTMP listen';
 $text =~ s/listen  5080;/listen  $http;/ or die 'no HTTP listen';
 $text =~ s/worker_processes  auto;/worker_processes  2;/ or die;
+# a busy test machine must not refuse the publisher below
+$text =~ s/cpu_limit      75;/cpu_limit      100;/ or die;
 $text .= "# the operator's own line\n";
 write_file($conf, $text);
 
@@ -160,8 +162,19 @@ is(slurp($conf), $good, 'the configuration is never written again');
 ok(run_bg(), 'a new run serves the operator\'s configuration again')
     or diag slurp("$tmp/run.out");
 is(scalar(workers()), 2, 'with its two workers');
+
+# a 24/7 encoder does not hold a graceful stop: the example's
+# worker_shutdown_timeout (10 s) closes it
+$pub = publish("rtmp://127.0.0.1:$rtmp/LiveApp/live", seconds => 300,
+                  size => '320x240', log => "$tmp/ffmpeg.log");
+ok(poll_until(sub { -s "$prefix/media/LiveApp/streams/live.m3u8" }, 20),
+   'a publisher is live') or diag slurp("$tmp/ffmpeg.log");
+$t0 = time;
 ($rc, $out) = build_sh('stop', $conf);
-is($rc, 0, 'stopped again') or diag $out;
+my $took = time - $t0;
+is($rc, 0, 'a graceful stop with a live publisher') or diag $out;
+cmp_ok($took, '<', 30, 'returns within worker_shutdown_timeout and a margin');
+cmp_ok(wait_publisher($pub, 10), '!=', -1, 'the publisher was disconnected');
 ok(run_exited(), 'the run has ended');
 
 # without a pid directive, our own pid file is used, not Debian's
