@@ -1157,6 +1157,29 @@ ngx_ams_bus_node_stats(void)
 }
 
 
+/* the zone's pages in use and in all, in bytes: rings and viewer tables
+ * come and go, so after streams end this returns to its baseline */
+
+void
+ngx_ams_bus_zone_usage(size_t *used, size_t *size)
+{
+    ngx_uint_t             pages;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    *used = 0;
+    *size = 0;
+
+    if (w->sh == NULL) {
+        return;
+    }
+
+    pages = (w->shpool->end - w->shpool->start) / ngx_pagesize;
+
+    *size = pages * ngx_pagesize;
+    *used = (pages - ngx_min(w->shpool->pfree, pages)) * ngx_pagesize;
+}
+
+
 void *
 ngx_ams_bus_shm_calloc(size_t size)
 {
