@@ -100,6 +100,8 @@ ngx_module_t  ngx_ams_api_module = {
 static char *
 ngx_ams_api_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_ams_api_loc_conf_t *alcf = conf;
+
     ngx_http_core_loc_conf_t  *clcf;
 
     if (ngx_ams_get_main_conf(cf->cycle) == NULL
@@ -110,6 +112,12 @@ ngx_ams_api_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = (ngx_http_handler_pt) cmd->post;
+
+    /* an "ams_media on" of the server does not gate the API's own
+     * location (its requests are no stream's files) */
+    if (alcf->media == NGX_CONF_UNSET) {
+        alcf->media = 0;
+    }
 
     return NGX_CONF_OK;
 }
@@ -331,19 +339,7 @@ ngx_ams_api_allowed(ngx_http_request_t *r)
 static ngx_int_t
 ngx_ams_api_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_ams_media_access_handler;
-
-    return NGX_OK;
+    return ngx_ams_media_init(cf);
 }
 
 
