@@ -54,7 +54,7 @@ ngx_int_t
 ngx_ams_metrics_handler(ngx_http_request_t *r)
 {
     u_char                    *p, *last;
-    size_t                     size;
+    size_t                     size, zone_used, zone_size;
     ngx_int_t                  rc;
     ngx_buf_t                 *b;
     ngx_uint_t                 i, n;
@@ -196,6 +196,18 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
                                "Worker processes attached to the bus.");
     p = ngx_slprintf(p, last, "ams_bus_workers %ui\n",
                      ngx_ams_bus_workers());
+
+    ngx_ams_bus_zone_usage(&zone_used, &zone_size);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_zone_used_bytes", "gauge",
+                               "Pages of the bus zone in use (rings, viewer "
+                               "tables): back to its baseline when streams "
+                               "end.");
+    p = ngx_slprintf(p, last, "ams_bus_zone_used_bytes %uz\n", zone_used);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_zone_size_bytes", "gauge",
+                               "Size of the bus zone (bus_zone_size).");
+    p = ngx_slprintf(p, last, "ams_bus_zone_size_bytes %uz\n", zone_size);
 
     p = ngx_ams_metrics_family(p, last, "ams_stream_viewers", "gauge",
                                "Viewers of a live stream on this node.");

@@ -54,6 +54,9 @@ for my $line (split /\n/, $text) {
 is_deeply(\@misplaced, [], 'every sample right after its own HELP/TYPE')
     or diag $text;
 
+like($text, qr/^ams_bus_zone_used_bytes [1-9]\d*$/m,
+     'the bus zone in use, with a live stream');
+
 # CPU with decimals: packaging a stream is a fraction of a percent
 like($text, qr/^ams_process_cpu_percent \d+\.\d\d$/m,
      'ams_process_cpu_percent has two decimals');
