@@ -59,7 +59,7 @@ ngx_ams_rest_handler(ngx_http_request_t *r)
 
     if (ngx_ams_rest_split(rest, &r->uri) != NGX_OK) {
         if (!ngx_ams_api_allowed(r)) {
-            /* says nothing about what exists to whom may not ask */
+            /* a stranger learns nothing of which applications exist */
             goto not_allowed;
         }
 

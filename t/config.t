@@ -347,7 +347,7 @@ ams {
 }
 --- must_die
 --- error_log
-"jwt_secret_key" is missing ("jwt_control_enabled on" needs it)
+"jwt_secret_key" is missing: "jwt_control_enabled on" needs it
 
 === TEST 28: ams_remote_allowed_cidr takes addresses, networks or all
 --- http_config
