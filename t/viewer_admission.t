@@ -127,6 +127,15 @@ ok(poll_until(sub { counts('Secure', 'cam') eq '0 0' }, 15),
 kill 'KILL', $attacker;
 waitpid $attacker, 0;
 
+# the node's secret outlives a reload: admitted viewers stay admitted
+my @old = $ng->worker_pids;
+$ng->reload;
+ok(poll_until(sub {
+        my %old = map { $_ => 1 } @old;
+        grep { !$old{$_} } $ng->worker_pids }, 30),
+   'after a reload (new workers take the requests)');
+is((get($m3u8, jar => $jar))[0], 200, 'the viewer goes on with its cookie');
+
 # 404s count nobody (DASH is off in LiveApp, no adaptive playlist exists)
 my $ljar = $ng->prefix . '/missing.jar';
 ($st, @set) = get("$http/LiveApp/streams/cam/cam.mpd", jar => $ljar);
