@@ -309,8 +309,9 @@ ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    ctx->id.data = (u_char *) name.id;
-    ctx->id.len = name.id_len;
+    /* a rung's files are its parent's: one token, one viewer */
+    ctx->id.data = (u_char *) name.parent;
+    ctx->id.len = name.parent_len;
     /* a shared CMAF file is the viewer's whichever it is known as; a new
      * viewer starting there (no playlist first) counts as HLS */
     ctx->type = (name.kind == NGX_AMS_MEDIA_DASH) ? NGX_AMS_VIEWER_DASH

@@ -12,6 +12,7 @@ use warnings;
 use Test::More;
 use Ams::Nginx;
 use Ams::Media;
+use Ams::Rest;
 
 my $ng = Ams::Nginx->new(applications => <<'EOF2')->start;
 application LiveApp {
@@ -95,16 +96,18 @@ ok(-d $ng->media . '/LiveApp/.tmp',
 my @tmp = grep { /\.tmp|XXXX/ } map { s{.*/}{}r } glob("$dir/* $dir/.* $dir/*/* $dir/*/.*");
 is("@tmp", '', 'none is left under streams/');
 
-TODO: {
-    local $TODO = 'the gate (ngx_ams_media.c, the api helper\'s) serves '
-        . 'what the parser refuses';
+open $fh, '>', "$dir/.other.m3u8.tmp" or die;
+print $fh "#EXTM3U\n";
+close $fh;
+($code) = get("$http/.other.m3u8.tmp");
+is($code, 404, 'a file no stream owns is not served');
 
-    open $fh, '>', "$dir/.other.m3u8.tmp" or die;
-    print $fh "#EXTM3U\n";
-    close $fh;
-    ($code) = get("$http/.other.m3u8.tmp");
-    isnt($code, 200, 'a file no stream owns is not served');
-}
+# --- a record that no publisher could take -----------------------------------
+
+my ($st, $doc) = rest($ng, 'POST', '/LiveApp/rest/v2/broadcasts/create',
+                      body => { streamId => 'other.mpd', name => 'x' });
+is($st, 400, 'REST create of "other.mpd" is refused');
+like($doc && $doc->{message} // '', qr/invalid stream id/, 'saying why');
 
 is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
 
