@@ -67,6 +67,7 @@ typedef struct {
     ngx_atomic_t             exiting;        /* an old generation's worker */
     ngx_atomic_t             reaping;        /* dead; a worker ends its
                                                 streams */
+    ngx_atomic_t             claimed;        /* claim order: older first */
 } ngx_ams_worker_slot_t;
 
 
@@ -82,6 +83,7 @@ typedef struct {
                                                 worker_processes */
     ngx_uint_t               slot_words;
     ngx_atomic_t             reserve;        /* slots a reload needs free */
+    ngx_atomic_t             claims;
     ngx_ams_worker_slot_t   *slots;
     ngx_ams_node_stats_t     stats;
     ngx_ams_stream_t         streams[1];
@@ -102,6 +104,7 @@ typedef struct {
     ngx_msec_t               last_run;
     ngx_uint_t               urgent;
     ngx_uint_t               seen_publishes;
+    ngx_uint_t               slotless_logged;
     ngx_ams_slot_set_t       wake_after_claim;
     ngx_queue_t              batched;        /* open readers */
     ngx_queue_t              immediate;
@@ -122,6 +125,7 @@ static void ngx_ams_bus_watch(ngx_event_t *ev);
 static void ngx_ams_bus_reap(ngx_uint_t slot, ngx_pid_t pid);
 static void ngx_ams_bus_leave(void);
 static void ngx_ams_bus_end_sources(void);
+static size_t ngx_ams_bus_client_key(struct sockaddr *sa, u_char *key);
 static ngx_uint_t ngx_ams_bus_address_busy_locked(ngx_ams_source_t *src,
     ngx_uint_t limit);
 static ngx_int_t ngx_ams_bus_open_socket(ngx_cycle_t *cycle);
@@ -226,7 +230,16 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
          * generations must leave free */
         shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
         sh = shpool->data;
-        sh->reserve = ngx_min(amcf->workers, sh->nslots / 2);
+
+        if (amcf->workers > sh->nslots / 2) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "ams: %ui worker_processes need a restart, not a "
+                          "reload: the bus was made with %ui worker slots",
+                          amcf->workers, sh->nslots);
+            return NGX_ERROR;
+        }
+
+        sh->reserve = amcf->workers;
         return NGX_OK;
     }
 
@@ -401,6 +414,7 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
         w->sh->slots[found].requests = 0;
         w->sh->slots[found].exiting = 0;
         w->sh->slots[found].reaping = 0;
+        w->sh->slots[found].claimed = ++w->sh->claims;
     }
 
     w->seen_publishes = w->sh->publishes;
@@ -408,6 +422,10 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     if (found == -1) {
+        if (w->slotless_logged++) {
+            return NGX_DECLINED;
+        }
+
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams bus: all %ui worker slots are taken by this and "
                       "older generations' workers: this worker serves no "
@@ -639,7 +657,7 @@ ngx_ams_bus_end_sources(void)
 static void
 ngx_ams_bus_watch(ngx_event_t *ev)
 {
-    ngx_uint_t             i, free, exiting;
+    ngx_uint_t             i, free, exiting, older;
     ngx_pid_t              pid;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
@@ -649,6 +667,7 @@ ngx_ams_bus_watch(ngx_event_t *ev)
         }
 
         if (ngx_ams_bus_claim_slot(w->cycle) == NGX_OK) {
+            w->slotless_logged = 0;
             ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
                           "ams bus: this worker has slot %i now", w->slot);
 
@@ -664,6 +683,7 @@ ngx_ams_bus_watch(ngx_event_t *ev)
 
     free = 0;
     exiting = 0;
+    older = 0;
 
     for (i = 0; i < w->sh->nslots; i++) {
         pid = (ngx_pid_t) w->sh->slots[i].pid;
@@ -675,6 +695,10 @@ ngx_ams_bus_watch(ngx_event_t *ev)
 
         if (w->sh->slots[i].exiting) {
             exiting++;
+
+            if (w->sh->slots[i].claimed < w->sh->slots[w->slot].claimed) {
+                older++;
+            }
         }
 
         if (pid == ngx_pid || w->sh->slots[i].reaping
@@ -693,8 +717,11 @@ ngx_ams_bus_watch(ngx_event_t *ev)
         w->sh->slots[w->slot].exiting = 1;
     }
 
-    /* room for the next generation and one more: reloads in a row */
-    if (ngx_exiting && free < 2 * w->sh->reserve) {
+    /* room for the next generation and one more (reloads in a row); the
+     * oldest exiting workers give theirs up first, as many as needed */
+    if (ngx_exiting && free < 2 * w->sh->reserve
+        && older < 2 * w->sh->reserve - free)
+    {
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                       "ams bus: %ui of %ui worker slots are free, %ui "
                       "held by old generations: this old worker closes "
@@ -703,7 +730,10 @@ ngx_ams_bus_watch(ngx_event_t *ev)
         return;
     }
 
-    ngx_add_timer(&w->watch, NGX_AMS_BUS_WATCH);
+    /* an old generation's worker looks more often: reloads may come
+     * faster than once a second */
+    ngx_add_timer(&w->watch, ngx_exiting ? NGX_AMS_BUS_WATCH / 5
+                                         : NGX_AMS_BUS_WATCH);
 }
 
 
@@ -714,6 +744,23 @@ ngx_ams_bus_reap(ngx_uint_t slot, ngx_pid_t pid)
     ngx_ams_stream_t      *st;
     ngx_ams_slot_set_t     wake;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    /* another worker may have reaped it first and a new worker taken
+     * the slot since this one read the pid */
+    ngx_shmtx_lock(&w->shpool->mutex);
+
+    if (w->sh->slots[slot].pid != (ngx_atomic_uint_t) pid) {
+        if (w->sh->slots[slot].pid == 0
+            || ngx_ams_bus_pid_alive((ngx_pid_t) w->sh->slots[slot].pid))
+        {
+            w->sh->slots[slot].reaping = 0;
+        }
+
+        ngx_shmtx_unlock(&w->shpool->mutex);
+        return;
+    }
+
+    ngx_shmtx_unlock(&w->shpool->mutex);
 
     ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                   "ams bus: worker %P (slot %ui) is gone: its streams end",
@@ -1282,16 +1329,17 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st = ngx_ams_bus_find_locked(&app->name, name);
 
     if (st) {
-        if (ngx_ams_bus_pid_alive(st->writer_pid)) {
-            ngx_shmtx_unlock(&w->shpool->mutex);
-            return NGX_BUSY;
+        /* live, or its worker died and the watch has not ended it yet
+         * (within a second): its record and files are not finished */
+        ngx_shmtx_unlock(&w->shpool->mutex);
+
+        if (!ngx_ams_bus_pid_alive(st->writer_pid)) {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "ams bus: \"%V\" is still ending: its worker "
+                          "died a moment ago", name);
         }
 
-        ngx_ams_bus_end_locked(st);
-
-        if (ngx_ams_slot_set_empty(&st->readers)) {
-            ngx_ams_bus_free_stream_locked(st);
-        }
+        return NGX_BUSY;
     }
 
     st = NULL;
@@ -1333,20 +1381,8 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->source_kind = src->kind;
     ngx_memcpy(st->parent, src->parent.data, src->parent.len);
     st->parent_len = src->parent.len;
-    st->addr_len = 0;
-
-    if (src->sockaddr && src->sockaddr->sa_family == AF_INET) {
-        ngx_memcpy(st->addr,
-                   &((struct sockaddr_in *) src->sockaddr)->sin_addr, 4);
-        st->addr_len = 4;
-
-#if (NGX_HAVE_INET6)
-    } else if (src->sockaddr && src->sockaddr->sa_family == AF_INET6) {
-        ngx_memcpy(st->addr,
-                   &((struct sockaddr_in6 *) src->sockaddr)->sin6_addr, 16);
-        st->addr_len = 16;
-#endif
-    }
+    st->addr_len = src->sockaddr
+                   ? ngx_ams_bus_client_key(src->sockaddr, st->addr) : 0;
     st->requests = 0;
     st->writer_pid = ngx_pid;
     st->writer_slot = w->slot;
@@ -1389,32 +1425,57 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
 }
 
 
+/*
+ * Whose publisher it is, for publishers_per_address: an IPv4 address (an
+ * IPv4-mapped IPv6 one too), or an IPv6 /64, the least a host is given.
+ */
+
+static size_t
+ngx_ams_bus_client_key(struct sockaddr *sa, u_char *key)
+{
+#if (NGX_HAVE_INET6)
+    u_char  *p;
+#endif
+
+    switch (sa->sa_family) {
+
+    case AF_INET:
+        ngx_memcpy(key, &((struct sockaddr_in *) sa)->sin_addr, 4);
+        return 4;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        p = ((struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+
+        if (IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *) sa)->sin6_addr)) {
+            ngx_memcpy(key, p + 12, 4);
+            return 4;
+        }
+
+        ngx_memcpy(key, p, 8);
+        return 8;
+#endif
+
+    default:
+        return 0;
+    }
+}
+
+
 /* "limit" live publishers from the address of "src" already? */
 
 static ngx_uint_t
 ngx_ams_bus_address_busy_locked(ngx_ams_source_t *src, ngx_uint_t limit)
 {
     size_t                 len;
-    u_char                *addr;
+    u_char                 key[16];
     ngx_uint_t             i, n;
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
-    switch (src->sockaddr->sa_family) {
+    len = ngx_ams_bus_client_key(src->sockaddr, key);
 
-    case AF_INET:
-        addr = (u_char *) &((struct sockaddr_in *) src->sockaddr)->sin_addr;
-        len = 4;
-        break;
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        addr = (u_char *) &((struct sockaddr_in6 *) src->sockaddr)->sin6_addr;
-        len = 16;
-        break;
-#endif
-
-    default:
+    if (len == 0) {
         return 0;
     }
 
@@ -1425,7 +1486,7 @@ ngx_ams_bus_address_busy_locked(ngx_ams_source_t *src, ngx_uint_t limit)
 
         if (st->state == NGX_AMS_STREAM_ACTIVE
             && st->source_kind == NGX_AMS_SOURCE_PUBLISHER
-            && st->addr_len == len && ngx_memcmp(st->addr, addr, len) == 0
+            && st->addr_len == len && ngx_memcmp(st->addr, key, len) == 0
             && ++n >= limit)
         {
             return 1;

@@ -179,7 +179,8 @@ typedef struct ngx_ams_stream_s {
 
     ngx_uint_t                source_kind;   /* NGX_AMS_SOURCE_* */
     u_char                    addr[16];      /* the publisher's address */
-    size_t                    addr_len;      /* 4, 16, or 0: none */
+    size_t                    addr_len;      /* 4 (IPv4), 8 (an IPv6 /64),
+                                                or 0: none */
     u_char                    parent[NGX_AMS_NAME_LEN];
     size_t                    parent_len;
     ngx_atomic_t              requests;      /* NGX_AMS_REQUEST_* pending */
