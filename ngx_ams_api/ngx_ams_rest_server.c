@@ -73,9 +73,12 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
     }
 
     if (seg[0].len == 8 && ngx_strncmp(seg[0].data, "liveness", 8) == 0) {
+        /* the cycle's hostname is not NUL-terminated: past its end lie
+         * whatever bytes the pool holds, often not UTF-8 after reloads */
         ngx_ams_rest_json(rest, NGX_HTTP_OK,
-                          json_pack("{s:s, s:s}", "host",
+                          json_pack("{s:s#, s:s}", "host",
                                     (char *) ngx_cycle->hostname.data,
+                                    (int) ngx_cycle->hostname.len,
                                     "status", "ok"));
         return;
     }

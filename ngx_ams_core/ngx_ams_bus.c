@@ -45,19 +45,26 @@
 #include "ngx_ams_stream_index.h"
 
 
-#define NGX_AMS_RING_INITIAL_INDEX   1024
-#define NGX_AMS_RING_INITIAL_DATA    (256 * 1024)
+/* a publisher reserves little until media arrives: the ring grows */
+#define NGX_AMS_RING_INITIAL_INDEX   256
+#define NGX_AMS_RING_INITIAL_DATA    (16 * 1024)
 #define NGX_AMS_RING_MAX_INDEX       65536
 
 /* what two GOPs of n (bytes or frames) need, with room for a larger one */
 #define ngx_ams_ring_room(n)         ((n) * 9 / 4)
 #define NGX_AMS_RING_GRACE           10000   /* ms a retired ring lives */
+#define NGX_AMS_BUS_WATCH            1000    /* ms between looks at workers */
+#define NGX_AMS_BUS_SPIN_CHECK       4096    /* spins before asking if the
+                                                holder of a lock is alive */
 
 
 typedef struct {
     ngx_atomic_t             pid;
     ngx_atomic_t             pending;
     ngx_atomic_t             requests;       /* a source here was asked */
+    ngx_atomic_t             exiting;        /* an old generation's worker */
+    ngx_atomic_t             reaping;        /* dead; a worker ends its
+                                                streams */
 } ngx_ams_worker_slot_t;
 
 
@@ -67,9 +74,13 @@ typedef struct {
     size_t                   ring_data_size; /* the most a ring may hold */
     ngx_uint_t               generation;
     ngx_atomic_t             publishes;      /* moves on every publish */
-    volatile uint64_t        waiters_mask;   /* slots with waiting readers */
+    ngx_ams_slot_set_t       waiters;        /* slots with waiting readers */
     ngx_ams_stream_index_t   index;          /* live streams by name */
-    ngx_ams_worker_slot_t    slots[NGX_AMS_MAX_WORKERS];
+    ngx_uint_t               nslots;         /* the slot table, sized from
+                                                worker_processes */
+    ngx_uint_t               slot_words;
+    ngx_atomic_t             reserve;        /* slots a reload needs free */
+    ngx_ams_worker_slot_t   *slots;
     ngx_ams_node_stats_t     stats;
     ngx_ams_stream_t         streams[1];
 } ngx_ams_bus_sh_t;
@@ -83,17 +94,19 @@ typedef struct {
     ngx_connection_t        *conn;
     ngx_event_t              local_wake;
     ngx_event_t              tick;
+    ngx_event_t              watch;          /* dead workers, old slots */
+    ngx_cycle_t             *cycle;
     ngx_msec_t               interval;
     ngx_msec_t               last_run;
     ngx_uint_t               urgent;
     ngx_uint_t               seen_publishes;
-    uint64_t                 wake_after_claim;
+    ngx_ams_slot_set_t       wake_after_claim;
     ngx_queue_t              batched;        /* open readers */
     ngx_queue_t              immediate;
     ngx_queue_t              waiting;        /* readers waiting for a stream */
     ngx_queue_t              sources;        /* streams published here */
     uint32_t                *local_readers;  /* per stream index */
-    struct sockaddr_un       addr[NGX_AMS_MAX_WORKERS];
+    struct sockaddr_un      *addr;           /* each slot's socket */
     socklen_t                addr_len;
 } ngx_ams_bus_worker_t;
 
@@ -101,7 +114,14 @@ typedef struct {
 static void ngx_ams_bus_slot_address(ngx_ams_bus_sh_t *sh, ngx_uint_t slot,
     struct sockaddr_un *sun, socklen_t *len);
 static ngx_int_t ngx_ams_bus_claim_slot(ngx_cycle_t *cycle);
-static uint64_t ngx_ams_bus_release_slot_locked(ngx_uint_t slot);
+static void ngx_ams_bus_release_slot_locked(ngx_uint_t slot,
+    ngx_ams_slot_set_t *wake);
+static void ngx_ams_bus_watch(ngx_event_t *ev);
+static void ngx_ams_bus_reap(ngx_uint_t slot, ngx_pid_t pid);
+static void ngx_ams_bus_leave(void);
+static void ngx_ams_bus_end_sources(void);
+static ngx_uint_t ngx_ams_bus_address_busy_locked(ngx_ams_source_t *src,
+    ngx_uint_t limit);
 static ngx_int_t ngx_ams_bus_open_socket(ngx_cycle_t *cycle);
 static void ngx_ams_bus_wake_handler(ngx_event_t *ev);
 static void ngx_ams_bus_run_readers(ngx_event_t *ev);
@@ -109,6 +129,7 @@ static void ngx_ams_bus_run_queue(ngx_queue_t *queue);
 static void ngx_ams_bus_run_requests(void);
 static void ngx_ams_bus_run_waiting(void);
 static void ngx_ams_bus_wake_slot(ngx_uint_t i);
+static void ngx_ams_bus_wake_set(ngx_ams_slot_set_t *set, ngx_int_t except);
 static void ngx_ams_bus_notify(ngx_ams_stream_t *st);
 static void ngx_ams_bus_hash_insert_locked(ngx_ams_stream_t *st);
 static void ngx_ams_bus_end_locked(ngx_ams_stream_t *st);
@@ -131,6 +152,60 @@ static void ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring);
 static ngx_ams_bus_worker_t  ngx_ams_bus_worker = { .slot = -1 };
 
 
+/* sets of worker slots: one bit per slot, as many words as the table */
+
+static ngx_inline void
+ngx_ams_slot_set_add(ngx_ams_slot_set_t *set, ngx_uint_t slot)
+{
+    __atomic_or_fetch(&set->word[slot >> 6], (uint64_t) 1 << (slot & 63),
+                      __ATOMIC_SEQ_CST);
+}
+
+
+static ngx_inline void
+ngx_ams_slot_set_remove(ngx_ams_slot_set_t *set, ngx_uint_t slot)
+{
+    __atomic_and_fetch(&set->word[slot >> 6], ~((uint64_t) 1 << (slot & 63)),
+                       __ATOMIC_SEQ_CST);
+}
+
+
+static ngx_inline ngx_uint_t
+ngx_ams_slot_set_has(ngx_ams_slot_set_t *set, ngx_uint_t slot)
+{
+    return (__atomic_load_n(&set->word[slot >> 6], __ATOMIC_SEQ_CST)
+            >> (slot & 63)) & 1;
+}
+
+
+static ngx_uint_t
+ngx_ams_slot_set_empty(ngx_ams_slot_set_t *set)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ams_bus_worker.sh->slot_words; i++) {
+        if (__atomic_load_n(&set->word[i], __ATOMIC_SEQ_CST)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* dst |= src, dst being this worker's own */
+
+static void
+ngx_ams_slot_set_merge(ngx_ams_slot_set_t *dst, ngx_ams_slot_set_t *src)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ams_bus_worker.sh->slot_words; i++) {
+        dst->word[i] |= __atomic_load_n(&src->word[i], __ATOMIC_SEQ_CST);
+    }
+}
+
+
 ngx_int_t
 ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
@@ -144,7 +219,12 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_ams_bus_sh_t  *sh;
 
     if (data) {
-        /* a reload: the zone, its streams and their rings live on */
+        /* a reload: the zone, its streams and their rings live on; the
+         * slot table keeps its size, the new workers' count is what old
+         * generations must leave free */
+        shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+        sh = shpool->data;
+        sh->reserve = ngx_min(amcf->workers, sh->nslots / 2);
         return NGX_OK;
     }
 
@@ -154,7 +234,12 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
            + (amcf->max_streams - 1) * sizeof(ngx_ams_stream_t);
 
     sh = ngx_slab_calloc(shpool, size);
-    if (sh == NULL) {
+    if (sh) {
+        sh->slots = ngx_slab_calloc(shpool, amcf->worker_slots
+                                           * sizeof(ngx_ams_worker_slot_t));
+    }
+
+    if (sh == NULL || sh->slots == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "ams: bus_zone_size too small for %ui streams",
                       amcf->max_streams);
@@ -178,6 +263,9 @@ ngx_ams_bus_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                 ^ ((uint64_t) ngx_pid << 16) ^ (uint64_t) ngx_time();
     sh->max_streams = amcf->max_streams;
     sh->ring_data_size = amcf->stream_buffer;
+    sh->nslots = amcf->worker_slots;
+    sh->slot_words = (sh->nslots + 63) / 64;
+    sh->reserve = ngx_min(amcf->workers, sh->nslots / 2);
 
     for (i = 0; i < sh->max_streams; i++) {
         sh->streams[i].index = i;
@@ -224,6 +312,7 @@ ngx_ams_bus_init_worker(ngx_cycle_t *cycle)
 
     w->shpool = (ngx_slab_pool_t *) amcf->shm_zone->shm.addr;
     w->sh = w->shpool->data;
+    w->cycle = cycle;
 
     ngx_queue_init(&w->batched);
     ngx_queue_init(&w->immediate);
@@ -232,11 +321,14 @@ ngx_ams_bus_init_worker(ngx_cycle_t *cycle)
 
     w->local_readers = ngx_pcalloc(cycle->pool,
                                    w->sh->max_streams * sizeof(uint32_t));
-    if (w->local_readers == NULL) {
+    w->addr = ngx_pcalloc(cycle->pool,
+                          w->sh->nslots * sizeof(struct sockaddr_un));
+
+    if (w->local_readers == NULL || w->addr == NULL) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < NGX_AMS_MAX_WORKERS; i++) {
+    for (i = 0; i < w->sh->nslots; i++) {
         ngx_ams_bus_slot_address(w->sh, i, &w->addr[i], &w->addr_len);
     }
 
@@ -249,11 +341,24 @@ ngx_ams_bus_init_worker(ngx_cycle_t *cycle)
     w->tick.cancelable = 1;
     w->interval = amcf->wake_interval;
 
+    /* cancelable: it never keeps an exiting worker alive */
+    w->watch.handler = ngx_ams_bus_watch;
+    w->watch.log = cycle->log;
+    w->watch.cancelable = 1;
+    ngx_add_timer(&w->watch, NGX_AMS_BUS_WATCH);
+
     if (ngx_ams_bus_claim_slot(cycle) != NGX_OK) {
+        /* not fatal: exiting workers of old generations give theirs up,
+         * and the watch claims one then */
+        return NGX_OK;
+    }
+
+    if (ngx_ams_bus_open_socket(cycle) != NGX_OK) {
+        ngx_ams_bus_exit_worker(cycle);
         return NGX_ERROR;
     }
 
-    return ngx_ams_bus_open_socket(cycle);
+    return NGX_OK;
 }
 
 
@@ -264,32 +369,27 @@ ngx_ams_bus_pid_alive(ngx_pid_t pid)
 }
 
 
+/*
+ * A worker takes a free slot.  Slots of dead workers are not taken here:
+ * the watch of a live worker ends their streams first (the unpublish
+ * chain must run), which frees them.
+ */
+
 static ngx_int_t
 ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
 {
     ngx_int_t              found;
     ngx_uint_t             i;
-    uint64_t               wake;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     found = -1;
-    wake = 0;
 
     ngx_shmtx_lock(&w->shpool->mutex);
 
-    for (i = 0; i < NGX_AMS_MAX_WORKERS; i++) {
-        if (w->sh->slots[i].pid != 0
-            && !ngx_ams_bus_pid_alive((ngx_pid_t) w->sh->slots[i].pid))
-        {
-            /* a worker that crashed: its streams end, its reads stop */
-            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                          "ams bus: reclaiming slot %ui of dead worker %P",
-                          i, (ngx_pid_t) w->sh->slots[i].pid);
-            wake |= ngx_ams_bus_release_slot_locked(i);
-        }
-
-        if (found == -1 && w->sh->slots[i].pid == 0) {
+    for (i = 0; i < w->sh->nslots; i++) {
+        if (w->sh->slots[i].pid == 0) {
             found = i;
+            break;
         }
     }
 
@@ -297,6 +397,8 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
         w->sh->slots[found].pid = ngx_pid;
         w->sh->slots[found].pending = 0;
         w->sh->slots[found].requests = 0;
+        w->sh->slots[found].exiting = 0;
+        w->sh->slots[found].reaping = 0;
     }
 
     w->seen_publishes = w->sh->publishes;
@@ -304,32 +406,28 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     if (found == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "ams bus: all %d worker slots are taken",
-                      NGX_AMS_MAX_WORKERS);
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "ams bus: all %ui worker slots are taken by this and "
+                      "older generations' workers: this worker serves no "
+                      "streams until one is free (worker_shutdown_timeout "
+                      "ends old generations sooner)", w->sh->nslots);
+        return NGX_DECLINED;
     }
 
     w->slot = found;
-
-    /* readers of the streams it ended learn it once we can send */
-    w->wake_after_claim = wake & ~((uint64_t) 1 << found);
 
     return NGX_OK;
 }
 
 
-/* the worker slots with readers of streams this ended, to be woken */
+/* streams written from "slot" end; "wake" gets the slots to tell */
 
-static uint64_t
-ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
+static void
+ngx_ams_bus_release_slot_locked(ngx_uint_t slot, ngx_ams_slot_set_t *wake)
 {
-    uint64_t               wake;
     ngx_uint_t             i;
     ngx_ams_stream_t      *st;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
-
-    wake = 0;
 
     for (i = 0; i < w->sh->max_streams; i++) {
         st = &w->sh->streams[i];
@@ -338,27 +436,28 @@ ngx_ams_bus_release_slot_locked(ngx_uint_t slot)
             continue;
         }
 
-        __atomic_and_fetch(&st->readers_mask, ~((uint64_t) 1 << slot),
-                           __ATOMIC_SEQ_CST);
+        ngx_ams_slot_set_remove(&st->readers, slot);
 
         if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_slot == slot) {
             ngx_ams_bus_end_locked(st);
-            wake |= st->readers_mask;
+            ngx_ams_slot_set_merge(wake, &st->readers);
         }
 
-        if (st->state == NGX_AMS_STREAM_ENDED && st->readers_mask == 0) {
+        if (st->state == NGX_AMS_STREAM_ENDED
+            && ngx_ams_slot_set_empty(&st->readers))
+        {
             ngx_ams_bus_free_stream_locked(st);
         }
     }
 
-    __atomic_and_fetch(&w->sh->waiters_mask, ~((uint64_t) 1 << slot),
-                       __ATOMIC_SEQ_CST);
+    ngx_ams_slot_set_remove(&w->sh->waiters, slot);
 
-    w->sh->slots[slot].pid = 0;
     w->sh->slots[slot].pending = 0;
     w->sh->slots[slot].requests = 0;
-
-    return wake;
+    w->sh->slots[slot].exiting = 0;
+    w->sh->slots[slot].reaping = 0;
+    ngx_memory_barrier();
+    w->sh->slots[slot].pid = 0;
 }
 
 
@@ -402,10 +501,8 @@ ngx_ams_bus_open_socket(ngx_cycle_t *cycle)
 
     w->conn = c;
 
-    while (w->wake_after_claim) {
-        ngx_ams_bus_wake_slot(__builtin_ctzll(w->wake_after_claim));
-        w->wake_after_claim &= w->wake_after_claim - 1;
-    }
+    ngx_ams_bus_wake_set(&w->wake_after_claim, w->slot);
+    ngx_memzero(&w->wake_after_claim, sizeof(ngx_ams_slot_set_t));
 
     return NGX_OK;
 }
@@ -414,17 +511,24 @@ ngx_ams_bus_open_socket(ngx_cycle_t *cycle)
 void
 ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
 {
+    ngx_uint_t             i;
     ngx_queue_t           *q;
     ngx_ams_reader_t      *rd;
+    ngx_ams_slot_set_t     wake;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
     ngx_queue_t           *queues[] = { &w->batched, &w->immediate,
                                         &w->waiting };
-    uint64_t               wake;
-    ngx_uint_t             i;
+
+    if (w->watch.timer_set) {
+        ngx_del_timer(&w->watch);
+    }
 
     if (w->slot == -1) {
         return;
     }
+
+    /* publishers still connected end as a stop, not as a crash */
+    ngx_ams_bus_end_sources();
 
     for (i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
         while (!ngx_queue_empty(queues[i])) {
@@ -434,16 +538,13 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
         }
     }
 
+    ngx_memzero(&wake, sizeof(ngx_ams_slot_set_t));
+
     ngx_shmtx_lock(&w->shpool->mutex);
-    wake = ngx_ams_bus_release_slot_locked(w->slot);
+    ngx_ams_bus_release_slot_locked(w->slot, &wake);
     ngx_shmtx_unlock(&w->shpool->mutex);
 
-    wake &= ~((uint64_t) 1 << w->slot);
-
-    while (wake) {
-        ngx_ams_bus_wake_slot(__builtin_ctzll(wake));
-        wake &= wake - 1;
-    }
+    ngx_ams_bus_wake_set(&wake, w->slot);
 
     w->slot = -1;
 
@@ -455,6 +556,225 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
         ngx_close_connection(w->conn);
         w->conn = NULL;
     }
+}
+
+
+/*
+ * A spinlock in shared memory whose holder may die (SIGKILL, a crash)
+ * without hanging every worker: nginx's master frees only its own zones'
+ * mutexes.  The lock word holds the holder's pid; a waiter that has spun
+ * long asks whether that pid still exists and takes the lock over if not.
+ * What the dead holder was changing may be half done: callers keep what
+ * they guard tolerant of that (a viewer table entry, at worst, is wrong).
+ */
+
+void
+ngx_ams_shm_lock(ngx_atomic_t *lock)
+{
+    ngx_uint_t         spins;
+    ngx_atomic_uint_t  holder;
+
+    for (spins = 1; /* void */ ; spins++) {
+        holder = *lock;
+
+        if (holder == 0 && ngx_atomic_cmp_set(lock, 0, ngx_pid)) {
+            return;
+        }
+
+        if (spins % NGX_AMS_BUS_SPIN_CHECK == 0) {
+            if (holder && !ngx_ams_bus_pid_alive((ngx_pid_t) holder)
+                && ngx_atomic_cmp_set(lock, holder, ngx_pid))
+            {
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                              "ams: took over a lock held by process %P, "
+                              "which is gone", (ngx_pid_t) holder);
+                return;
+            }
+
+            ngx_sched_yield();
+            continue;
+        }
+
+        ngx_cpu_pause();
+    }
+}
+
+
+/* the exiting worker's sources: the unpublish chain sees a shutdown */
+
+static void
+ngx_ams_bus_end_sources(void)
+{
+    ngx_queue_t           *q;
+    ngx_ams_stream_t      *st;
+    ngx_ams_source_t      *src;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    while (!ngx_queue_empty(&w->sources)) {
+        q = ngx_queue_head(&w->sources);
+        src = ngx_queue_data(q, ngx_ams_source_t, queue);
+        st = src->stream;
+
+        st->end_reason = NGX_AMS_END_SHUTDOWN;
+        ngx_ams_bus_unpublish(st, ngx_cycle->log);
+    }
+}
+
+
+/*
+ * The watch, each second in every worker:
+ *  - a worker that died (SIGKILL, a crash) leaves its slot with its pid;
+ *    the first live worker to see it runs the unpublish chain for its
+ *    streams (end reason "worker died": records, playlists and webhooks
+ *    end as for a stop) and frees the slot;
+ *  - an old generation's worker (after a reload) marks its slot, and
+ *    gives it up at once, closing its connections as
+ *    worker_shutdown_timeout would, when the slots left free are fewer
+ *    than the next reload needs;
+ *  - a worker that found no free slot tries again.
+ */
+
+static void
+ngx_ams_bus_watch(ngx_event_t *ev)
+{
+    ngx_uint_t             i, free, exiting;
+    ngx_pid_t              pid;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->slot == -1) {
+        if (ngx_exiting || ngx_terminate || ngx_quit) {
+            return;
+        }
+
+        if (ngx_ams_bus_claim_slot(w->cycle) == NGX_OK) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "ams bus: this worker has slot %i now", w->slot);
+
+            if (ngx_ams_bus_open_socket(w->cycle) != NGX_OK) {
+                ngx_ams_bus_exit_worker(w->cycle);
+                return;
+            }
+        }
+
+        ngx_add_timer(&w->watch, NGX_AMS_BUS_WATCH);
+        return;
+    }
+
+    free = 0;
+    exiting = 0;
+
+    for (i = 0; i < w->sh->nslots; i++) {
+        pid = (ngx_pid_t) w->sh->slots[i].pid;
+
+        if (pid == 0) {
+            free++;
+            continue;
+        }
+
+        if (w->sh->slots[i].exiting) {
+            exiting++;
+        }
+
+        if (pid == ngx_pid || w->sh->slots[i].reaping
+            || ngx_ams_bus_pid_alive(pid))
+        {
+            continue;
+        }
+
+        /* dead: whoever flags it first ends its streams */
+        if (ngx_atomic_cmp_set(&w->sh->slots[i].reaping, 0, 1)) {
+            ngx_ams_bus_reap(i, pid);
+        }
+    }
+
+    if (ngx_exiting && !w->sh->slots[w->slot].exiting) {
+        w->sh->slots[w->slot].exiting = 1;
+    }
+
+    if (ngx_exiting && free < w->sh->reserve) {
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "ams bus: %ui of %ui worker slots are free, %ui "
+                      "held by old generations: this old worker closes "
+                      "its connections now", free, w->sh->nslots, exiting);
+        ngx_ams_bus_leave();
+        return;
+    }
+
+    ngx_add_timer(&w->watch, NGX_AMS_BUS_WATCH);
+}
+
+
+static void
+ngx_ams_bus_reap(ngx_uint_t slot, ngx_pid_t pid)
+{
+    ngx_uint_t             i;
+    ngx_ams_stream_t      *st;
+    ngx_ams_slot_set_t     wake;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "ams bus: worker %P (slot %ui) is gone: its streams end",
+                  pid, slot);
+
+    /* the dead worker's streams change no more: the chain reads them
+     * without the lock, as their own worker would have */
+    for (i = 0; i < w->sh->max_streams; i++) {
+        st = &w->sh->streams[i];
+
+        if (st->state != NGX_AMS_STREAM_ACTIVE || st->writer_slot != slot
+            || st->writer_pid != pid)
+        {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ams bus: stream \"%*s/%*s\" ended with worker %P",
+                      st->app_len, st->app, st->name_len, st->name, pid);
+
+        st->end_reason = NGX_AMS_END_WORKER_DIED;
+        ngx_ams_unpublish_handler(st, ngx_cycle->log);
+    }
+
+    ngx_memzero(&wake, sizeof(ngx_ams_slot_set_t));
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+    ngx_ams_bus_release_slot_locked(slot, &wake);
+    ngx_shmtx_unlock(&w->shpool->mutex);
+
+    ngx_ams_bus_wake_set(&wake, -1);
+}
+
+
+/* what nginx does at worker_shutdown_timeout: every connection closes */
+
+static void
+ngx_ams_bus_leave(void)
+{
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    c = ngx_cycle->connections;
+
+    for (i = 0; i < ngx_cycle->connection_n; i++) {
+        if (c[i].fd == (ngx_socket_t) -1
+            || c[i].read == NULL
+            || c[i].read->accept
+            || c[i].read->channel
+            || c[i].read->resolver
+            || &c[i] == w->conn)
+        {
+            continue;
+        }
+
+        c[i].close = 1;
+        c[i].error = 1;
+
+        c[i].read->handler(c[i].read);
+    }
+
+    /* what a handler left open (a source without a connection) */
+    ngx_ams_bus_exit_worker((ngx_cycle_t *) ngx_cycle);
 }
 
 
@@ -623,8 +943,7 @@ ngx_ams_bus_run_waiting(void)
     }
 
     if (ngx_queue_empty(&w->waiting)) {
-        __atomic_and_fetch(&w->sh->waiters_mask, ~((uint64_t) 1 << w->slot),
-                           __ATOMIC_SEQ_CST);
+        ngx_ams_slot_set_remove(&w->sh->waiters, w->slot);
     }
 
     ngx_shmtx_unlock(&w->shpool->mutex);
@@ -663,17 +982,33 @@ ngx_ams_bus_wake_slot(ngx_uint_t i)
 }
 
 
+/* every slot of "set" but "except" (-1: none) */
+
+static void
+ngx_ams_bus_wake_set(ngx_ams_slot_set_t *set, ngx_int_t except)
+{
+    uint64_t    word;
+    ngx_uint_t  i, slot;
+
+    for (i = 0; i < ngx_ams_bus_worker.sh->slot_words; i++) {
+        word = __atomic_load_n(&set->word[i], __ATOMIC_SEQ_CST);
+
+        while (word) {
+            slot = i * 64 + __builtin_ctzll(word);
+            word &= word - 1;
+
+            if ((ngx_int_t) slot != except) {
+                ngx_ams_bus_wake_slot(slot);
+            }
+        }
+    }
+}
+
+
 static void
 ngx_ams_bus_notify(ngx_ams_stream_t *st)
 {
-    uint64_t  mask;
-
-    mask = __atomic_load_n(&st->readers_mask, __ATOMIC_SEQ_CST);
-
-    while (mask) {
-        ngx_ams_bus_wake_slot(__builtin_ctzll(mask));
-        mask &= mask - 1;
-    }
+    ngx_ams_bus_wake_set(&st->readers, -1);
 }
 
 
@@ -781,7 +1116,7 @@ ngx_ams_bus_workers(void)
     }
 
     n = 0;
-    for (i = 0; i < NGX_AMS_MAX_WORKERS; i++) {
+    for (i = 0; i < w->sh->nslots; i++) {
         if (w->sh->slots[i].pid) {
             n++;
         }
@@ -802,7 +1137,7 @@ ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max)
     }
 
     n = 0;
-    for (i = 0; i < NGX_AMS_MAX_WORKERS && n < max; i++) {
+    for (i = 0; i < w->sh->nslots && n < max; i++) {
         if (w->sh->slots[i].pid) {
             pids[n++] = (ngx_pid_t) w->sh->slots[i].pid;
         }
@@ -835,6 +1170,17 @@ ngx_ams_bus_shm_calloc(size_t size)
 
 
 void
+ngx_ams_bus_shm_free(void *p)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    ngx_shmtx_lock(&w->shpool->mutex);
+    ngx_slab_free_locked(w->shpool, p);
+    ngx_shmtx_unlock(&w->shpool->mutex);
+}
+
+
+void
 ngx_ams_bus_shm_free_locked(void *p)
 {
     ngx_slab_free_locked(ngx_ams_bus_worker.shpool, p);
@@ -848,10 +1194,11 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_ams_source_t *src, ngx_log_t *log, ngx_ams_stream_t **out)
 {
     size_t                 size, data_size;
-    uint64_t               waiters;
-    ngx_uint_t             i;
+    ngx_uint_t             i, limit;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
+    ngx_ams_slot_set_t     waiters;
+    ngx_ams_main_conf_t   *amcf;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     *out = NULL;
@@ -871,7 +1218,16 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     data_size = ngx_min(NGX_AMS_RING_INITIAL_DATA, w->sh->ring_data_size);
     size = ngx_ams_ring_size(NGX_AMS_RING_INITIAL_INDEX, data_size);
 
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+    limit = (src->kind == NGX_AMS_SOURCE_PUBLISHER && src->sockaddr)
+            ? amcf->publishers_per_address : 0;
+
     ngx_shmtx_lock(&w->shpool->mutex);
+
+    if (limit && ngx_ams_bus_address_busy_locked(src, limit)) {
+        ngx_shmtx_unlock(&w->shpool->mutex);
+        return NGX_DECLINED;
+    }
 
     st = ngx_ams_bus_find_locked(&app->name, name);
 
@@ -883,7 +1239,7 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
 
         ngx_ams_bus_end_locked(st);
 
-        if (st->readers_mask == 0) {
+        if (ngx_ams_slot_set_empty(&st->readers)) {
             ngx_ams_bus_free_stream_locked(st);
         }
     }
@@ -927,10 +1283,25 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->source_kind = src->kind;
     ngx_memcpy(st->parent, src->parent.data, src->parent.len);
     st->parent_len = src->parent.len;
+    st->addr_len = 0;
+
+    if (src->sockaddr && src->sockaddr->sa_family == AF_INET) {
+        ngx_memcpy(st->addr,
+                   &((struct sockaddr_in *) src->sockaddr)->sin_addr, 4);
+        st->addr_len = 4;
+
+#if (NGX_HAVE_INET6)
+    } else if (src->sockaddr && src->sockaddr->sa_family == AF_INET6) {
+        ngx_memcpy(st->addr,
+                   &((struct sockaddr_in6 *) src->sockaddr)->sin6_addr, 16);
+        st->addr_len = 16;
+#endif
+    }
     st->requests = 0;
     st->writer_pid = ngx_pid;
     st->writer_slot = w->slot;
-    st->readers_mask = 0;
+    ngx_memzero(&st->readers, sizeof(ngx_ams_slot_set_t));
+    st->end_reason = NGX_AMS_END_NORMAL;
     st->started = ngx_time();
     st->in_bytes = 0;
     st->frames = 0;
@@ -952,7 +1323,7 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_ams_bus_hash_insert_locked(st);
 
     (void) ngx_atomic_fetch_add(&w->sh->publishes, 1);
-    waiters = w->sh->waiters_mask;
+    waiters = w->sh->waiters;
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
@@ -962,12 +1333,56 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     *out = st;
 
     /* workers with readers waiting for a stream look for theirs */
-    while (waiters) {
-        ngx_ams_bus_wake_slot(__builtin_ctzll(waiters));
-        waiters &= waiters - 1;
-    }
+    ngx_ams_bus_wake_set(&waiters, -1);
 
     return ngx_ams_publish_handler(st, app, log);
+}
+
+
+/* "limit" live publishers from the address of "src" already? */
+
+static ngx_uint_t
+ngx_ams_bus_address_busy_locked(ngx_ams_source_t *src, ngx_uint_t limit)
+{
+    size_t                 len;
+    u_char                *addr;
+    ngx_uint_t             i, n;
+    ngx_ams_stream_t      *st;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    switch (src->sockaddr->sa_family) {
+
+    case AF_INET:
+        addr = (u_char *) &((struct sockaddr_in *) src->sockaddr)->sin_addr;
+        len = 4;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        addr = (u_char *) &((struct sockaddr_in6 *) src->sockaddr)->sin6_addr;
+        len = 16;
+        break;
+#endif
+
+    default:
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; i < w->sh->max_streams; i++) {
+        st = &w->sh->streams[i];
+
+        if (st->state == NGX_AMS_STREAM_ACTIVE
+            && st->source_kind == NGX_AMS_SOURCE_PUBLISHER
+            && st->addr_len == len && ngx_memcmp(st->addr, addr, len) == 0
+            && ++n >= limit)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1030,7 +1445,7 @@ ngx_ams_bus_write(ngx_ams_stream_t *st, ngx_ams_frame_t *frame,
     ngx_ams_bus_notify(st);
 
     if ((frame->flags & NGX_AMS_FRAME_KEY)
-        && (st->readers_mask & ((uint64_t) 1 << w->slot)))
+        && ngx_ams_slot_set_has(&st->readers, w->slot))
     {
         w->urgent = 1;
         ngx_post_event(&w->local_wake, &ngx_posted_events);
@@ -1088,8 +1503,10 @@ ngx_ams_bus_grow(ngx_ams_stream_t *st, ngx_ams_frame_t *f)
     while (index < ngx_ams_ring_room(frames)
            && index < NGX_AMS_RING_MAX_INDEX)
     {
-        index <<= 1;
+        index <<= st->gop_frames ? 1 : 2;
     }
+
+    index = ngx_min(index, NGX_AMS_RING_MAX_INDEX);
 
     if (want <= ring->data_size && index == ring->index_size) {
         return NGX_DECLINED;
@@ -1226,6 +1643,14 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
         }
     }
 
+    /* a publisher that leaves while its worker exits (stop, reload,
+     * worker_shutdown_timeout) ends with it */
+    if (st->end_reason == NGX_AMS_END_NORMAL
+        && (ngx_exiting || ngx_terminate || ngx_quit))
+    {
+        st->end_reason = NGX_AMS_END_SHUTDOWN;
+    }
+
     /* observers first, while the stream's counters are still its own */
     if (st->state == NGX_AMS_STREAM_ACTIVE && st->writer_pid == ngx_pid) {
         ngx_ams_unpublish_handler(st, log);
@@ -1241,7 +1666,9 @@ ngx_ams_bus_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 
     ngx_ams_bus_notify(st);
 
-    if (st->state == NGX_AMS_STREAM_ENDED && st->readers_mask == 0) {
+    if (st->state == NGX_AMS_STREAM_ENDED
+        && ngx_ams_slot_set_empty(&st->readers))
+    {
         ngx_ams_bus_free_stream_locked(st);
     }
 
@@ -1370,8 +1797,7 @@ ngx_ams_bus_reader_attach_locked(ngx_ams_reader_t *rd, ngx_ams_stream_t *st,
     ngx_ams_ring_cursor_join(st->ring, &rd->cursor);
 
     if (w->local_readers[st->index]++ == 0) {
-        __atomic_or_fetch(&st->readers_mask, (uint64_t) 1 << w->slot,
-                          __ATOMIC_SEQ_CST);
+        ngx_ams_slot_set_add(&st->readers, w->slot);
     }
 
     if (queue == NULL) {
@@ -1479,8 +1905,7 @@ ngx_ams_reader_wait(ngx_ams_reader_t *rd, ngx_str_t *app, ngx_str_t *name,
     rd->wait_name = *name;
     rd->waiting = 1;
     ngx_queue_insert_tail(&w->waiting, &rd->queue);
-    __atomic_or_fetch(&w->sh->waiters_mask, (uint64_t) 1 << w->slot,
-                      __ATOMIC_SEQ_CST);
+    ngx_ams_slot_set_add(&w->sh->waiters, w->slot);
 
     ngx_shmtx_unlock(&w->shpool->mutex);
 
@@ -1501,8 +1926,7 @@ ngx_ams_reader_close(ngx_ams_reader_t *rd)
         ngx_queue_remove(&rd->queue);
 
         if (ngx_queue_empty(&w->waiting)) {
-            __atomic_and_fetch(&w->sh->waiters_mask,
-                               ~((uint64_t) 1 << w->slot), __ATOMIC_SEQ_CST);
+            ngx_ams_slot_set_remove(&w->sh->waiters, w->slot);
         }
 
         return;
@@ -1520,10 +1944,11 @@ ngx_ams_reader_close(ngx_ams_reader_t *rd)
     ngx_shmtx_lock(&w->shpool->mutex);
 
     if (--w->local_readers[st->index] == 0) {
-        __atomic_and_fetch(&st->readers_mask, ~((uint64_t) 1 << w->slot),
-                           __ATOMIC_SEQ_CST);
+        ngx_ams_slot_set_remove(&st->readers, w->slot);
 
-        if (st->state == NGX_AMS_STREAM_ENDED && st->readers_mask == 0) {
+        if (st->state == NGX_AMS_STREAM_ENDED
+            && ngx_ams_slot_set_empty(&st->readers))
+        {
             ngx_ams_bus_free_stream_locked(st);
         }
     }

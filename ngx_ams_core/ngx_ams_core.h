@@ -29,7 +29,8 @@
 
 #define NGX_AMS_APP_LEN           64
 #define NGX_AMS_NAME_LEN          128
-#define NGX_AMS_MAX_WORKERS       64     /* bits of a readers mask */
+#define NGX_AMS_MAX_WORKERS       1024   /* the most worker slots a bus has */
+#define NGX_AMS_SLOT_WORDS        (NGX_AMS_MAX_WORKERS / 64)
 #define NGX_AMS_RETIRED_RINGS     8      /* rings outgrown, still readable */
 
 #define NGX_AMS_STREAM_FREE       0
@@ -107,6 +108,9 @@ typedef struct {
     ngx_str_t                 node_address;  /* AMS originAdress */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
+    ngx_uint_t                publishers_per_address;  /* 0: no limit */
+    ngx_uint_t                worker_slots;  /* from worker_processes */
+    ngx_uint_t                workers;
     ngx_str_t                 status_webhook_url;
     void                     *status_webhook; /* ngx_ams_webhook_target_t */
     ngx_flag_t                jwt_server_control;
@@ -155,6 +159,13 @@ struct ngx_ams_source_s {
 };
 
 
+/* a set of worker slots (readers of a stream, workers waiting for one);
+ * only the first "slot_words" words of the bus's table are used */
+typedef struct {
+    volatile uint64_t         word[NGX_AMS_SLOT_WORDS];
+} ngx_ams_slot_set_t;
+
+
 /* one live stream, in shared memory */
 typedef struct ngx_ams_stream_s {
     ngx_atomic_t              state;
@@ -167,6 +178,8 @@ typedef struct ngx_ams_stream_s {
     size_t                    name_len;
 
     ngx_uint_t                source_kind;   /* NGX_AMS_SOURCE_* */
+    u_char                    addr[16];      /* the publisher's address */
+    size_t                    addr_len;      /* 4, 16, or 0: none */
     u_char                    parent[NGX_AMS_NAME_LEN];
     size_t                    parent_len;
     ngx_atomic_t              requests;      /* NGX_AMS_REQUEST_* pending */
@@ -175,7 +188,7 @@ typedef struct ngx_ams_stream_s {
 
     ngx_pid_t                 writer_pid;
     ngx_uint_t                writer_slot;
-    volatile uint64_t         readers_mask;  /* worker slots with readers */
+    ngx_ams_slot_set_t        readers;       /* worker slots with readers */
 
     ngx_ams_ring_t           *ring;          /* may be replaced: it grows */
     ngx_ams_ring_t           *retired[NGX_AMS_RETIRED_RINGS];
@@ -195,7 +208,7 @@ typedef struct ngx_ams_stream_s {
 
     char                      publish_type[8];   /* "RTMP", ... */
     ngx_atomic_t              rtmp_viewers;
-    ngx_atomic_t              viewers_lock;
+    ngx_atomic_t              viewers_lock;  /* ngx_ams_shm_lock() */
     void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
 } ngx_ams_stream_t;
 
@@ -344,6 +357,10 @@ extern ngx_module_t               ngx_ams_core_module;
 
 
 ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
+
+/* a lock in shared memory that a dead holder does not keep forever */
+void ngx_ams_shm_lock(ngx_atomic_t *lock);
+#define ngx_ams_shm_unlock(lock)  ngx_unlock(lock)
 ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
 ngx_int_t ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m);
 
@@ -386,6 +403,7 @@ ngx_int_t ngx_ams_reader_request(ngx_ams_reader_t *rd, ngx_uint_t what);
 
 /* shared memory hung on a stream (freed in the "free" chain) */
 void *ngx_ams_bus_shm_calloc(size_t size);
+void ngx_ams_bus_shm_free(void *p);
 void ngx_ams_bus_shm_free_locked(void *p);
 
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);

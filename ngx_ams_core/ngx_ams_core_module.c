@@ -147,6 +147,13 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       offsetof(ngx_ams_main_conf_t, memory_limit),
       NULL },
 
+    { ngx_string("publishers_per_address"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, publishers_per_address),
+      NULL },
+
     { ngx_string("status_webhook_url"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -267,6 +274,7 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->wake_interval = NGX_CONF_UNSET_MSEC;
     amcf->cpu_limit = NGX_CONF_UNSET_UINT;
     amcf->memory_limit = NGX_CONF_UNSET_UINT;
+    amcf->publishers_per_address = NGX_CONF_UNSET_UINT;
     amcf->jwt_server_control = NGX_CONF_UNSET;
     amcf->broadcast_stale_timeout = NGX_CONF_UNSET_MSEC;
 
@@ -300,7 +308,34 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
 static char *
 ngx_ams_core_init_conf(ngx_cycle_t *cycle, void *conf)
 {
+    ngx_ams_main_conf_t *amcf = conf;
+
+    ngx_core_conf_t  *ccf;
+
     /* without an "ams {}" block the modules stay inert: no applications */
+    if (amcf->shm_zone == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /* nginx's core module resolved worker_processes (auto) before us.
+     * The bus has a slot per worker; old generations keep theirs while
+     * their connections drain after a reload, so there are 4 per worker,
+     * and old workers leave early when fewer than a generation's are
+     * free (ngx_ams_bus.c) */
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    amcf->workers = ngx_max(ccf->worker_processes, 1);
+
+    if (amcf->workers > NGX_AMS_MAX_WORKERS / 2) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "ams: at most %d worker_processes",
+                      NGX_AMS_MAX_WORKERS / 2);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->worker_slots = ngx_min(ngx_max(amcf->workers * 4, 64),
+                                 NGX_AMS_MAX_WORKERS);
+
     return NGX_CONF_OK;
 }
 
@@ -356,10 +391,19 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* AMS's defaults: cpuLimit 75, memoryLimit 75 */
     ngx_conf_init_uint_value(amcf->cpu_limit, 75);
     ngx_conf_init_uint_value(amcf->memory_limit, 75);
+
+    /* an address may hold this many live publishers: an anonymous
+     * client cannot take every stream slot */
+    ngx_conf_init_uint_value(amcf->publishers_per_address, 16);
     ngx_conf_init_value(amcf->jwt_server_control, 0);
 
     if (amcf->cpu_limit > 100 || amcf->memory_limit > 100) {
         return "\"cpu_limit\" and \"memory_limit\" are percentages, 0..100";
+    }
+
+    if (amcf->jwt_server_control && amcf->jwt_server_secret_key.len == 0) {
+        return "\"jwt_server_secret_key\" is missing: "
+               "\"jwt_server_control on\" needs it";
     }
 
     if (amcf->jwt_server_control && amcf->jwt_server_secret_key.len < 32) {
@@ -731,6 +775,8 @@ ngx_ams_core_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_ams_store_exit_worker(cycle);
+    /* the bus first: streams still live end through the unpublish chain,
+     * whose observers write to the store */
     ngx_ams_bus_exit_worker(cycle);
+    ngx_ams_store_exit_worker(cycle);
 }

@@ -4,7 +4,8 @@
  *
  * HLS/DASH viewer tables: open addressing with a bounded probe window.
  * An entry whose last request is older than the timeout is free again, so
- * no tombstones or sweeps are needed.
+ * no tombstones or sweeps are needed.  A stream gets its table with its
+ * first HLS/DASH viewer: a publisher alone reserves none.
  */
 
 
@@ -18,7 +19,9 @@
 #define NGX_AMS_VIEWERS_PROBE    32
 
 
-static ngx_ams_publish_pt      ngx_ams_viewers_next_publish;
+static ngx_int_t ngx_ams_viewers_attach(ngx_ams_stream_t *st);
+
+
 static ngx_ams_stream_free_pt  ngx_ams_viewers_next_free;
 
 
@@ -57,11 +60,11 @@ ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
 
     /* under the lock: the table is taken out under it when the stream
      * is freed (ngx_ams_viewers_free) */
-    ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+    ngx_ams_shm_lock(&st->viewers_lock);
 
     table = st->viewers;
     if (table == NULL) {
-        ngx_unlock(&st->viewers_lock);
+        ngx_ams_shm_unlock(&st->viewers_lock);
         return NGX_DECLINED;
     }
 
@@ -79,7 +82,7 @@ ngx_ams_viewer_find(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
         }
     }
 
-    ngx_unlock(&st->viewers_lock);
+    ngx_ams_shm_unlock(&st->viewers_lock);
 
     return rc;
 }
@@ -98,12 +101,25 @@ ngx_ams_viewer_add(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
     free = NULL;
     rc = NGX_BUSY;
 
-    ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+    ngx_ams_shm_lock(&st->viewers_lock);
 
     table = st->viewers;
+
     if (table == NULL) {
-        ngx_unlock(&st->viewers_lock);
-        return NGX_BUSY;
+        ngx_ams_shm_unlock(&st->viewers_lock);
+
+        if (ngx_ams_viewers_attach(st) != NGX_OK) {
+            return NGX_BUSY;
+        }
+
+        ngx_ams_shm_lock(&st->viewers_lock);
+
+        table = st->viewers;
+
+        if (table == NULL) {
+            ngx_ams_shm_unlock(&st->viewers_lock);
+            return NGX_BUSY;
+        }
     }
 
     for (n = 0; n < NGX_AMS_VIEWERS_PROBE; n++) {
@@ -130,7 +146,7 @@ ngx_ams_viewer_add(ngx_ams_stream_t *st, uint64_t key, ngx_uint_t type,
         rc = NGX_OK;
     }
 
-    ngx_unlock(&st->viewers_lock);
+    ngx_ams_shm_unlock(&st->viewers_lock);
 
     return rc;
 }
@@ -168,26 +184,38 @@ ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
 
 /* Context: the publishing worker: every live stream gets a table */
 
+/* the first viewer of a live stream brings its table */
+
 static ngx_int_t
-ngx_ams_viewers_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
-    ngx_log_t *log)
+ngx_ams_viewers_attach(ngx_ams_stream_t *st)
 {
     void  *table;
 
     table = ngx_ams_bus_shm_calloc(ngx_ams_viewers_size());
 
     if (table == NULL) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ams viewers: zone full, \"%*s\" counts no HLS/DASH "
                       "viewers (bus_zone_size)", st->name_len, st->name);
-
-    } else {
-        ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
-        st->viewers = table;
-        ngx_unlock(&st->viewers_lock);
+        return NGX_ERROR;
     }
 
-    return ngx_ams_viewers_next_publish(st, app, log);
+    /* a stream that ended meanwhile gets none: its free has run or will
+     * find nothing to free */
+    ngx_ams_shm_lock(&st->viewers_lock);
+
+    if (st->viewers == NULL && st->state == NGX_AMS_STREAM_ACTIVE) {
+        st->viewers = table;
+        table = NULL;
+    }
+
+    ngx_ams_shm_unlock(&st->viewers_lock);
+
+    if (table) {
+        ngx_ams_bus_shm_free(table);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -199,10 +227,10 @@ ngx_ams_viewers_free(ngx_ams_stream_t *st)
 {
     void  *table;
 
-    ngx_spinlock(&st->viewers_lock, ngx_pid, 1024);
+    ngx_ams_shm_lock(&st->viewers_lock);
     table = st->viewers;
     st->viewers = NULL;
-    ngx_unlock(&st->viewers_lock);
+    ngx_ams_shm_unlock(&st->viewers_lock);
 
     if (table) {
         ngx_ams_bus_shm_free_locked(table);
@@ -215,9 +243,6 @@ ngx_ams_viewers_free(ngx_ams_stream_t *st)
 void
 ngx_ams_viewers_init_chains(void)
 {
-    ngx_ams_viewers_next_publish = ngx_ams_publish_handler;
-    ngx_ams_publish_handler = ngx_ams_viewers_publish;
-
     ngx_ams_viewers_next_free = ngx_ams_stream_free_handler;
     ngx_ams_stream_free_handler = ngx_ams_viewers_free;
 }
