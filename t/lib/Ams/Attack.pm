@@ -92,8 +92,9 @@ sub no_media_publisher {
     return (closed_after => defined $t ? sprintf('%.1f', $t) : 'never');
 }
 
-# Before connect: 32 chunk streams each start an 8 MiB message and keep
-# sending its body, up to $max bytes in all.  What a connection may
+# Before connect: 30 chunk streams (with the control stream, one under the
+# parser's limit of 32) each start an 8 MiB message and keep sending its
+# body, up to $max bytes in all.  What a connection may
 # buffer before it has published should be small: bytes the server took
 # before it closed the connection, and after how long.
 sub preconnect_flood {
@@ -106,8 +107,8 @@ sub preconnect_flood {
     my $piece = "\0" x 65536;
 
     # a first chunk on each stream: 8 MiB messages, 64 KiB of each
-    for my $csid (3 .. 34) {
-        my $hdr = pack('C', $csid) . "\0\0\0" . substr(pack('N', 8 << 20), 1)
+    for my $csid (3 .. 32) {
+        my $hdr = pack('C', $csid) . "\0\0\0" . substr(pack('N', (8 << 20) - 1024), 1)
             . pack('C', 20) . pack('V', 0);
         my $n = syswrite $sock, $hdr . $piece;
         if (!defined $n) { $closed = 1; last }
@@ -123,7 +124,7 @@ sub preconnect_flood {
         my $n = syswrite $sock, pack('C', 0xc0 | $csid) . $piece;
         if (!defined $n) { $closed = 1; last }
         $sent += $n;
-        $csid = $csid == 34 ? 3 : $csid + 1;
+        $csid = $csid == 32 ? 3 : $csid + 1;
     }
     if (!$closed) {
         $closed = $c->closed_by_server(10) ? 1 : 0;
