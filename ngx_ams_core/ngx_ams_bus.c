@@ -406,7 +406,7 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
     ngx_shmtx_unlock(&w->shpool->mutex);
 
     if (found == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams bus: all %ui worker slots are taken by this and "
                       "older generations' workers: this worker serves no "
                       "streams until one is free (worker_shutdown_timeout "
@@ -691,7 +691,8 @@ ngx_ams_bus_watch(ngx_event_t *ev)
         w->sh->slots[w->slot].exiting = 1;
     }
 
-    if (ngx_exiting && free < w->sh->reserve) {
+    /* room for the next generation and one more: reloads in a row */
+    if (ngx_exiting && free < 2 * w->sh->reserve) {
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                       "ams bus: %ui of %ui worker slots are free, %ui "
                       "held by old generations: this old worker closes "
@@ -1156,6 +1157,29 @@ ngx_ams_bus_node_stats(void)
 }
 
 
+/* the zone's pages in use and in all, in bytes: rings and viewer tables
+ * come and go, so after streams end this returns to its baseline */
+
+void
+ngx_ams_bus_zone_usage(size_t *used, size_t *size)
+{
+    ngx_uint_t             pages;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    *used = 0;
+    *size = 0;
+
+    if (w->sh == NULL) {
+        return;
+    }
+
+    pages = (w->shpool->end - w->shpool->start) / ngx_pagesize;
+
+    *size = pages * ngx_pagesize;
+    *used = (pages - ngx_min(w->shpool->pfree, pages)) * ngx_pagesize;
+}
+
+
 void *
 ngx_ams_bus_shm_calloc(size_t size)
 {
@@ -1197,6 +1221,8 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_uint_t             i, limit;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
+    u_char                 addr[NGX_SOCKADDR_STRLEN];
+    ngx_str_t              text;
     ngx_ams_slot_set_t     waiters;
     ngx_ams_main_conf_t   *amcf;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
@@ -1226,6 +1252,14 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
 
     if (limit && ngx_ams_bus_address_busy_locked(src, limit)) {
         ngx_shmtx_unlock(&w->shpool->mutex);
+
+        text.len = ngx_sock_ntop(src->sockaddr, src->socklen, addr,
+                                 NGX_SOCKADDR_STRLEN, 0);
+        text.data = addr;
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "ams bus: publish refused: %V has %ui live publishers "
+                      "already (publishers_per_address)", &text, limit);
         return NGX_DECLINED;
     }
 

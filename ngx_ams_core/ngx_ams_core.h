@@ -402,6 +402,7 @@ ngx_int_t ngx_ams_bus_request(ngx_str_t *app, ngx_str_t *name,
 ngx_int_t ngx_ams_reader_request(ngx_ams_reader_t *rd, ngx_uint_t what);
 
 /* shared memory hung on a stream (freed in the "free" chain) */
+void ngx_ams_bus_zone_usage(size_t *used, size_t *size);
 void *ngx_ams_bus_shm_calloc(size_t size);
 void ngx_ams_bus_shm_free(void *p);
 void ngx_ams_bus_shm_free_locked(void *p);

@@ -36,6 +36,8 @@ ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
     rs->source.publish_type = "RTMP";
     rs->source.stop = ngx_ams_rtmp_source_stop;
     rs->source.data = rs;
+    rs->source.sockaddr = rs->connection->sockaddr;
+    rs->source.socklen = rs->connection->socklen;
 
     rc = ngx_ams_bus_publish(rs->app, &rs->name, &rs->source,
                              rs->connection->log, &rs->stream);

@@ -94,6 +94,15 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
     rs = ngx_stream_get_module_ctx(s, ngx_ams_ingest_module);
     poll = 0;
 
+    /* nginx closes connections this way when worker_shutdown_timeout
+     * passes, and the bus when an old worker must give up its slot */
+    if (c->close) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ams rtmp: closing: the worker is shutting down");
+        ngx_ams_rtmp_finalize(rs);
+        return;
+    }
+
     if (rev->timedout) {
         rev->timedout = 0;
 
