@@ -65,6 +65,8 @@ ams {
     bus_zone_size  128m;
     cpu_limit      100;
     memory_limit   100;
+    # every synthetic client comes from 127.0.0.1
+    publishers_per_address  64;
 
     application LiveApp {
         hls_time                   2s;
@@ -227,8 +229,12 @@ sub create {
 
 my $memory_each = '';    # the last figures by process, for diagnostics
 
-# RSS of the master and its workers, and the bus zone's pages in use (its
-# shared mapping's blocks: the rings give theirs back when freed)
+# RSS of the master and its workers, and the bus zone's pages in use:
+# ams_bus_zone_used_bytes from /metrics where the node has it, else the
+# zone's shared mapping's resident blocks (the rings give theirs back when
+# freed)
+my $zone_from = '';
+
 sub memory {
     my $master = $ng->pid;
     my ($rss, @each) = (0);
@@ -239,6 +245,13 @@ sub memory {
         push @each, "$pid:" . int($1 / 1024) . 'M';
     }
     $memory_each = "@each";
+
+    my $metrics = `curl -s --max-time 10 http://127.0.0.1:$http_port/metrics`;
+    if ($metrics =~ /^ams_bus_zone_used_bytes\s+(\d+)/m) {
+        $zone_from = '/metrics';
+        return ($rss, $1);
+    }
+
     my $zone;
     no warnings 'portable';     # 64-bit addresses
     for (split /\n/, slurp("/proc/$master/maps") // '') {
@@ -247,6 +260,7 @@ sub memory {
         my @st = stat "/proc/$master/map_files/$lo-$hi";
         $zone = $st[12] * 512 if @st;
     }
+    $zone_from = 'its mapping\'s resident pages';
     return ($rss, $zone);
 }
 
@@ -631,7 +645,8 @@ sub settle {
 my ($rss0, $zone0) = settle('before');
 diag("baseline: RSS by process, master first: $memory_each");
 diag('baseline: RSS ' . mib($rss0) . ', bus zone ' . mib($zone0 // 0)
-     . ", store on " . ($store_fs || 'the test directory'));
+     . " (from $zone_from), store on "
+     . ($store_fs || 'the test directory'));
 
 my $t0 = time;
 my $rounds = 0;
