@@ -4,8 +4,9 @@
 #
 #   - kill -9 of a worker holding publishers, of one holding only players,
 #     and of a second one holding publishers;
-#   - the store's disk filled (a 2 MiB tmpfs under the store, when this
-#     runs as root and may mount; skipped otherwise);
+#   - the store's disk filled (a 16 MiB tmpfs under the store, room for
+#     SQLite's write-ahead log of up to 4 MiB, when this runs as root and
+#     may mount; skipped otherwise);
 #   - the HLS directory made unwritable for 3 s, then writable again;
 #   - the bad RTMP clients of t/rtmp_bad_input.t round and round, a
 #     handshake sent a byte a second, a publisher that never sends media,
@@ -87,8 +88,7 @@ my $dir = $ng->media . '/LiveApp/streams';
 mkdir "$prefix/store";
 my $store_fs = '';
 if ($> == 0
-    && system('mount -t tmpfs -o size=' . ($soak ? '16m' : '2m')
-              . ",mode=0777 ams-fault '$prefix/store'"
+    && system("mount -t tmpfs -o size=16m,mode=0777 ams-fault '$prefix/store'"
               . ' 2>/dev/null') == 0)
 {
     $store_fs = 'tmpfs';
@@ -676,7 +676,9 @@ ok(poll_until(sub {
 }, 20), 'memory back to baseline after ' . $fig{reloads} . ' reloads: RSS '
         . mib($rss1) . ' (was ' . mib($rss0) . '), bus zone ' . mib($zone1 // 0)
         . ' (was ' . mib($zone0 // 0) . ')')
-    or diag("RSS by process, master first: $memory_each");
+    or diag("RSS by process, master first: $memory_each; "
+            . join ', ', `curl -s http://127.0.0.1:$http_port/metrics`
+                         =~ /^(ams_streams_active \d+|ams_bus_\w+ \d+)$/mg);
 
 diag(sprintf "figures: %d round(s) in %.0f s; load %d publishers + %d late, "
      . "%d RTMP players + %d HLS pollers per round", $rounds, time - $t0,
