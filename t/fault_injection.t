@@ -162,9 +162,11 @@ sub ports {
 
 # --- who serves whom --------------------------------------------------------
 
-my %owner;    # client's local port -> the worker pid at the other end
+# which worker serves each connection of a report: idx -> pid, taken
+# while they are all open (a closed connection's port may be reused later)
+sub owners {
+    my ($report) = @_;
 
-sub snapshot {
     # the server's side of each RTMP connection: socket inode -> worker
     my %pid_of;
     for my $pid ($ng->worker_pids) {
@@ -174,24 +176,27 @@ sub snapshot {
             $pid_of{$1} = $pid if $l =~ /^socket:\[(\d+)\]/;
         }
     }
+
     # /proc/net/tcp: local address, remote address, ..., inode (10th)
+    my %by_port;
     my $port = sprintf '%04X', $rtmp_port;
     for (split /\n/, slurp('/proc/net/tcp') // '') {
         my @f = split ' ';
         next unless @f > 9 && $f[1] =~ /:$port$/;
         my ($peer) = $f[2] =~ /:([0-9A-F]{4})$/ or next;
-        $owner{ hex $peer } = $pid_of{ $f[9] } if $pid_of{ $f[9] };
+        $by_port{ hex $peer } = $pid_of{ $f[9] } if $pid_of{ $f[9] };
     }
+
+    return map { $_->[0] => $by_port{ $_->[2] } // 0 } ports($report);
 }
 
-# stream name -> worker pid of its publisher, from a publish report
+# stream name -> worker pids of its publisher, from a publish report
 sub publishers_by_worker {
     my ($report) = @_;
-    snapshot();
+    my %owner = owners($report);
     my %by;
     for my $p (ports($report)) {
-        my $pid = $owner{ $p->[2] } // 'unknown';
-        push @{ $by{$pid} }, $p->[1];
+        push @{ $by{ $owner{ $p->[0] } || 'unknown' } }, $p->[1];
     }
     return %by;
 }
@@ -358,6 +363,7 @@ sub round {
        "round $r: $PUBLISHERS publishers broadcasting");
     ok(poll_until(sub { -e "$pubs.ports" }, 5), 'publishers connected');
     my %by = publishers_by_worker($pubs);
+    my %play_owner = owners($players);
     diag("round $r: publishers per worker: "
          . join(', ', map { "$_: " . @{ $by{$_} } } sort keys %by));
 
@@ -403,9 +409,9 @@ sub round {
                          $SECONDS - 5);
     ok(poll_until(sub { -e "$players_b.ports" }, 10), 'late players joined');
     sleep 2;
-    snapshot();
+    my %playb_owner = owners($players_b);
     my ($fresh) = grep { $_ != $keep && !$killed{$_} } $ng->worker_pids;
-    my $held = grep { ($owner{ $_->[2] } // 0) == $fresh } ports($players_b);
+    my $held = grep { $_ == $fresh } values %playb_owner;
     ok(kill_worker($fresh, 'players only'),
        "round $r: worker $fresh ($held players, no publisher) killed, "
        . 'and replaced');
@@ -578,14 +584,13 @@ sub round {
               . 'segment, in sequence, to the end');
 
     # --- checks: RTMP players on the surviving worker ------------------
-    snapshot();
     my @play_bad;
-    for my $set ([$players, 1], [$players_b, 0]) {
-        my ($report, $from_start) = @$set;
-        my %lport = map { $_->[0] => $_->[2] } ports($report);
+    for my $set ([$players, \%play_owner, 1], [$players_b, \%playb_owner, 0])
+    {
+        my ($report, $owner, $from_start) = @$set;
         for my $pl (report($report)) {
             next unless $alive{ $pl->{name} };
-            next unless ($owner{ $lport{ $pl->{idx} } } // 0) == $keep;
+            next unless $owner->{ $pl->{idx} } == $keep;
             $fig{players}++;
             $fig{key_skips} += $pl->{key_skips};
             my $want = $sent{ $pl->{name} }{frames};
