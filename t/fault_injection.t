@@ -347,6 +347,7 @@ sub round {
     create("$late$_") for 0 .. $LATE - 1;
     create($sec, 'Secure');
 
+    my $t_players = time;
     my $players = load("play-$r", '-s', $PUBLISHERS, '-i', 1000 / $FPS,
                        'play', $rtmp_port, 'LiveApp', $pfx, $PLAYERS,
                        $SECONDS + 8);
@@ -406,7 +407,7 @@ sub round {
     # 2. kill -9 the replacement, which holds players only
     my $players_b = load("playb-$r", '-s', $PUBLISHERS, '-i', 1000 / $FPS,
                          'play', $rtmp_port, 'LiveApp', $pfx, 20,
-                         $SECONDS - 5);
+                         int($t_players + $SECONDS + 8 - time));
     ok(poll_until(sub { -e "$players_b.ports" }, 10), 'late players joined');
     sleep 2;
     my %playb_owner = owners($players_b);
@@ -585,9 +586,10 @@ sub round {
 
     # --- checks: RTMP players on the surviving worker ------------------
     my @play_bad;
-    for my $set ([$players, \%play_owner, 1], [$players_b, \%playb_owner, 0])
+    for my $set (['player', $players, \%play_owner, 1],
+                 ['late player', $players_b, \%playb_owner, 0])
     {
-        my ($report, $owner, $from_start) = @$set;
+        my ($who, $report, $owner, $from_start) = @$set;
         for my $pl (report($report)) {
             next unless $alive{ $pl->{name} };
             next unless $owner->{ $pl->{idx} } == $keep;
@@ -606,7 +608,7 @@ sub round {
             push @why, 'never told of the end' unless $pl->{ended};
             push @why, "$got of $want frames"
                 if $from_start && $got < $want - $GOP;
-            push @play_bad, "player $pl->{idx} of $pl->{name}: @why" if @why;
+            push @play_bad, "$who $pl->{idx} of $pl->{name}: @why" if @why;
         }
     }
     is_deeply(\@play_bad, [], "round $r: players on the surviving worker got "
