@@ -58,6 +58,15 @@ my $ZONE_SLACK = 1 << 20;   # bus zone pages in use, idle, after vs before
 
 my $ng = Ams::Nginx->new(
     workers => 2,
+    # one listening socket per worker, so that the kernel spreads the
+    # publishers over both (one accept queue sends most to one worker, and
+    # the checks need streams on a worker that is never killed)
+    stream_config => <<'EOF',
+server {
+    listen  127.0.0.1:$RTMP_PORT reuseport;
+    ams_rtmp;
+}
+EOF
     main_config => <<'EOF',
 ams {
     storage        $MEDIA;
@@ -367,6 +376,7 @@ sub round {
     my %play_owner = owners($players);
     diag("round $r: publishers per worker: "
          . join(', ', map { "$_: " . @{ $by{$_} } } sort keys %by));
+    ok(keys %by == 2, "round $r: both workers publish");
 
     # the attacks that take their time run in the background from now
     my %att = (
