@@ -13,6 +13,15 @@
  * timer per worker, each second, collects the streams due for their 10 s
  * refresh and writes them in one transaction, so 500 streams cost 50 row
  * updates a second in a handful of thread-pool tasks.
+ *
+ * A record that a publish made (no REST call created it) is a "zombi",
+ * as in Ant Media Server: it is deleted when its stream ends, however it
+ * ends, so publishing any name does not leave a record of each forever.
+ * A stream ends in one of three ways (st->end_reason): its source left
+ * (the record is finished, in the store's thread pool), its worker is
+ * exiting (finished too, written before the worker goes: a clean stop is
+ * not a crash), or its worker died (another worker, which knows nothing
+ * of the stream but its slot, marks it terminated_unexpectedly).
  */
 
 
@@ -24,6 +33,7 @@
 #include "ngx_ams_store.h"
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_log_escape.h"
 
 
 #define NGX_AMS_BROADCAST_TICK   1000
@@ -47,6 +57,10 @@ static void ngx_ams_broadcast_post(ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_broadcast_started(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
+static ngx_ams_store_op_t *ngx_ams_broadcast_end_op(ngx_ams_stream_t *st,
+    ngx_ams_broadcast_local_t *b, ngx_str_t *app);
+static void ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
+    ngx_ams_store_op_t *op, ngx_log_t *log);
 
 
 static ngx_ams_publish_pt    ngx_ams_broadcast_next_publish;
@@ -123,8 +137,10 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     id.data = st->name;
     id.len = st->name_len;
 
+    /* the cycle's log: the publisher's connection may be gone when the
+     * operation completes */
     op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_BROADCAST,
-                          &app->name, &id, log);
+                          &app->name, &id, ngx_cycle->log);
     if (op == NULL) {
         return ngx_ams_broadcast_next_publish(st, app, log);
     }
@@ -151,6 +167,14 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     op->set = set;
     op->on_insert = ngx_ams_broadcast_new(op->id, now);
 
+    /* no REST call made it: it goes when the stream ends */
+    if (op->on_insert
+        && json_object_set_new(op->on_insert, "zombi", json_true()) != 0)
+    {
+        json_decref(op->on_insert);
+        op->on_insert = NULL;
+    }
+
     if (set == NULL || op->on_insert == NULL) {
         ngx_ams_store_free(op);
 
@@ -165,8 +189,7 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 static void
 ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 {
-    json_t                     *set;
-    ngx_str_t                   id;
+    ngx_str_t                   app;
     ngx_queue_t                *q;
     ngx_ams_store_op_t         *op;
     ngx_ams_broadcast_local_t  *b;
@@ -186,54 +209,135 @@ ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
         b = NULL;
     }
 
-    if (b == NULL) {
-        ngx_ams_broadcast_next_unpublish(st, log);
-        return;
+    app.data = st->app;
+    app.len = st->app_len;
+
+    if (b) {
+        ngx_queue_remove(&b->queue);
+        op = ngx_ams_broadcast_end_op(st, b, &app);
+        ngx_free(b);
+
+    } else if (st->end_reason == NGX_AMS_END_WORKER_DIED
+               && st->source_kind != NGX_AMS_SOURCE_RENDITION)
+    {
+        op = ngx_ams_broadcast_end_op(st, NULL, &app);
+
+    } else {
+        op = NULL;
     }
 
-    ngx_queue_remove(&b->queue);
+    if (op) {
+        ngx_ams_broadcast_end(st, &app, op, log);
+    }
+
+    ngx_ams_broadcast_next_unpublish(st, log);
+}
+
+
+/*
+ * What the end writes.  A publisher's record: finished with its duration
+ * and last figures ("b", its worker's state), or terminated_unexpectedly
+ * when its worker died (no "b": the figures died with it); a zombi
+ * record is then deleted.  A relay: its viewers leave, the record stays.
+ */
+static ngx_ams_store_op_t *
+ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
+    ngx_str_t *app)
+{
+    json_t              *set;
+    ngx_str_t            id;
+    ngx_uint_t           relay;
+    ngx_ams_store_op_t  *op, *zombi;
 
     id.data = st->name;
     id.len = st->name_len;
 
-    op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST,
-                          &b->app->name, &id, log);
+    relay = b ? b->relay : (st->source_kind == NGX_AMS_SOURCE_RELAY);
 
-    if (op && b->relay) {
-        /* this node's viewers leave with the relay; the record stays */
-        op->set = json_pack("{s:I, s:I, s:I}",
-                            "hlsViewerCount", (json_int_t) 0,
-                            "dashViewerCount", (json_int_t) 0,
-                            "rtmpViewerCount", (json_int_t) 0);
-        if (op->set) {
-            ngx_ams_broadcast_post(op);
-        } else {
-            ngx_ams_store_free(op);
-        }
+    /* the cycle's log: the publisher's connection is closing */
+    op = ngx_ams_store_op(NGX_AMS_STORE_UPDATE, NGX_AMS_COLL_BROADCAST, app,
+                          &id, ngx_cycle->log);
+    if (op == NULL) {
+        return NULL;
+    }
 
-    } else if (op) {
+    if (relay) {
+        set = json_pack("{s:I, s:I, s:I}",
+                        "hlsViewerCount", (json_int_t) 0,
+                        "dashViewerCount", (json_int_t) 0,
+                        "rtmpViewerCount", (json_int_t) 0);
+
+    } else if (b) {
         set = ngx_ams_broadcast_figures(b, ngx_current_msec - b->refreshed);
 
         if (set) {
             json_object_set_new(set, "status",
                                 json_string(NGX_AMS_STATUS_FINISHED));
-            json_object_set_new(set, "duration", json_integer(
-                (json_int_t) (ngx_time() - st->started) * 1000));
-            json_object_set_new(set, "hlsViewerCount", json_integer(0));
-            json_object_set_new(set, "dashViewerCount", json_integer(0));
-            json_object_set_new(set, "rtmpViewerCount", json_integer(0));
-            json_object_set_new(set, "bitrate", json_integer(0));
-            op->set = set;
-            ngx_ams_broadcast_post(op);
-
-        } else {
-            ngx_ams_store_free(op);
         }
+
+    } else {
+        set = json_pack("{s:s, s:I}",
+                        "status", NGX_AMS_STATUS_TERMINATED,
+                        "updateTime", (json_int_t) op->now_ms);
     }
 
-    ngx_free(b);
+    if (set && !relay) {
+        json_object_set_new(set, "duration", json_integer(
+            (json_int_t) (ngx_time() - st->started) * 1000));
+        json_object_set_new(set, "hlsViewerCount", json_integer(0));
+        json_object_set_new(set, "dashViewerCount", json_integer(0));
+        json_object_set_new(set, "rtmpViewerCount", json_integer(0));
+        json_object_set_new(set, "bitrate", json_integer(0));
+    }
 
-    ngx_ams_broadcast_next_unpublish(st, log);
+    if (set == NULL) {
+        ngx_ams_store_free(op);
+        return NULL;
+    }
+
+    op->set = set;
+
+    if (relay) {
+        return op;
+    }
+
+    /* the same transaction: the record ends, then goes if a zombi */
+    zombi = ngx_ams_store_op(NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST,
+                             app, &id, ngx_cycle->log);
+    if (zombi) {
+        zombi->zombi_only = 1;
+        op->next = zombi;
+    }
+
+    return op;
+}
+
+
+/*
+ * An exiting worker writes now: at NGX_AMS_END_SHUTDOWN its thread pools
+ * are gone, and while it exits gracefully nothing would wait for a task
+ * (the process may leave before a completion runs).
+ */
+static void
+ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
+    ngx_ams_store_op_t *op, ngx_log_t *log)
+{
+    char  name[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_NAME_LEN)];
+
+    if (st->end_reason == NGX_AMS_END_SHUTDOWN || ngx_exiting) {
+        ngx_ams_store_run_now(op);
+        return;
+    }
+
+    if (st->end_reason == NGX_AMS_END_WORKER_DIED) {
+        (void) ngx_ams_log_escape(name, sizeof(name), st->name,
+                                  st->name_len);
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "ams broadcast: \"%V/%s\" ended: its worker %P died",
+                      app, name, st->writer_pid);
+    }
+
+    ngx_ams_broadcast_post(op);
 }
 
 

@@ -20,6 +20,7 @@
 #define NGX_AMS_STATUS_CREATED         "created"
 #define NGX_AMS_STATUS_BROADCASTING    "broadcasting"
 #define NGX_AMS_STATUS_FINISHED        "finished"
+#define NGX_AMS_STATUS_TERMINATED      "terminated_unexpectedly"
 
 
 /* a new record with AMS's defaults; NULL on no memory */

@@ -5,7 +5,8 @@
  * The store: its backends (registered by URI scheme), operations
  * (allocation, hand-off to the store's thread pool, completion on the
  * event loop; the backend does the work in the thread) and its life:
- * prepared in the master, opened in each worker after fork.
+ * prepared in the master, opened in each worker after fork, and kept
+ * small: one worker purges expired one-time tokens every minute.
  */
 
 
@@ -23,6 +24,9 @@
 
 static void ngx_ams_store_thread(void *data, ngx_log_t *log);
 static void ngx_ams_store_done(ngx_event_t *ev);
+static void ngx_ams_store_complete(ngx_ams_store_op_t *ops);
+static void ngx_ams_store_purge(ngx_event_t *ev);
+static void ngx_ams_store_purged(ngx_ams_store_op_t *op);
 static void ngx_ams_store_copy(char *dst, size_t size, ngx_str_t *src);
 static ngx_int_t ngx_ams_store_reset_done(ngx_ams_store_op_t *op);
 
@@ -31,6 +35,9 @@ static ngx_int_t ngx_ams_store_reset_done(ngx_ams_store_op_t *op);
 static ngx_ams_store_backend_t  *ngx_ams_store_backends[
                                      NGX_AMS_STORE_BACKENDS];
 static ngx_uint_t                ngx_ams_store_nbackends;
+
+static ngx_event_t               ngx_ams_store_purge_timer;
+static ngx_uint_t                ngx_ams_store_purging;
 
 
 void
@@ -261,21 +268,49 @@ ngx_ams_store_thread(void *data, ngx_log_t *log)
 }
 
 
+void
+ngx_ams_store_run_now(ngx_ams_store_op_t *ops)
+{
+    if (ops->store == NULL) {
+        ngx_cpystrn((u_char *) ops->error, (u_char *) "no store",
+                    sizeof(ops->error));
+        ops->rc = NGX_ERROR;
+
+    } else {
+        ops->store->backend->run(ops, ops->store->data);
+        ngx_ams_store_cache_put(ops);
+    }
+
+    ngx_ams_store_complete(ops);
+}
+
+
 static void
 ngx_ams_store_done(ngx_event_t *ev)
 {
-    ngx_ams_store_op_t  *ops = ev->data, *op;
+    ngx_ams_store_op_t  *ops = ev->data;
 
     if (!ops->cached) {
         ngx_ams_store_cache_put(ops);
     }
 
+    ngx_ams_store_complete(ops);
+}
+
+
+static void
+ngx_ams_store_complete(ngx_ams_store_op_t *ops)
+{
+    ngx_ams_store_op_t  *op;
+
     for (op = ops; op; op = op->next) {
         if (op->rc == NGX_ERROR) {
             ngx_log_error(NGX_LOG_ERR, op->log, 0,
-                          "ams store: %V %s/%s: %s",
-                          &op->store->backend->scheme, op->collection, op->id,
-                          op->error);
+                          "ams store: %s %s/%s: %s",
+                          op->store
+                              ? (char *) op->store->backend->scheme.data
+                              : "-",
+                          op->collection, op->id, op->error);
         }
     }
 
@@ -384,11 +419,23 @@ ngx_ams_store_reset_done(ngx_ams_store_op_t *op)
                       op->count, op->origin);
     }
 
+    if (op->deleted) {
+        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                      "ams store: %uL zombi broadcasts left by a previous "
+                      "run deleted (originAdress %s)",
+                      op->deleted, op->origin);
+    }
+
     return NGX_OK;
 }
 
 
-/* each worker after fork: the backend opens its own connections */
+/*
+ * Each worker after fork: the backend opens its own connections.  The
+ * first worker of each generation purges expired tokens: soon after it
+ * starts, then every NGX_AMS_STORE_PURGE_MS (an exiting generation's
+ * timer is cancelable and goes with it).
+ */
 ngx_int_t
 ngx_ams_store_init_worker(ngx_cycle_t *cycle)
 {
@@ -396,11 +443,65 @@ ngx_ams_store_init_worker(ngx_cycle_t *cycle)
 
     store = ngx_ams_get_main_conf(cycle)->store;
 
-    if (store == NULL || store->backend->init_worker == NULL) {
+    if (store == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_worker == 0) {
+        ngx_ams_store_purge_timer.handler = ngx_ams_store_purge;
+        ngx_ams_store_purge_timer.log = cycle->log;
+        ngx_ams_store_purge_timer.cancelable = 1;
+        ngx_add_timer(&ngx_ams_store_purge_timer, 1000);
+    }
+
+    if (store->backend->init_worker == NULL) {
         return NGX_OK;
     }
 
     return store->backend->init_worker(cycle, store->data);
+}
+
+
+/* in the store's thread pool, never on the event loop: it may be long */
+static void
+ngx_ams_store_purge(ngx_event_t *ev)
+{
+    ngx_ams_store_op_t  *op;
+
+    ngx_add_timer(ev, NGX_AMS_STORE_PURGE_MS);
+
+    if (ngx_ams_store_purging) {
+        return;
+    }
+
+    op = ngx_ams_store_op(NGX_AMS_STORE_PURGE, NGX_AMS_COLL_TOKEN, NULL,
+                          NULL, ev->log);
+    if (op == NULL) {
+        return;
+    }
+
+    op->handler = ngx_ams_store_purged;
+
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_ams_store_free(op);
+        return;
+    }
+
+    ngx_ams_store_purging = 1;
+}
+
+
+static void
+ngx_ams_store_purged(ngx_ams_store_op_t *op)
+{
+    ngx_ams_store_purging = 0;
+
+    if (op->rc == NGX_OK && op->count) {
+        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                      "ams store: %uL expired tokens purged", op->count);
+    }
+
+    ngx_ams_store_free(op);
 }
 
 

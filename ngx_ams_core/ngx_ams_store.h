@@ -37,7 +37,12 @@
 #define NGX_AMS_STORE_LIST       6   /* offset/size/sort/search: "text" */
 #define NGX_AMS_STORE_COUNT      7
 #define NGX_AMS_STORE_RESET      8   /* this node's broadcasting records
-                                        older than now_ms -> terminated */
+                                        older than now_ms -> terminated,
+                                        zombi ones deleted */
+#define NGX_AMS_STORE_PURGE      9   /* every app's expired tokens */
+
+/* expired one-time tokens are purged this often, by one worker */
+#define NGX_AMS_STORE_PURGE_MS   60000
 
 #define NGX_AMS_STORE_ID_LEN     NGX_AMS_NAME_LEN
 #define NGX_AMS_STORE_KEY_LEN    (NGX_AMS_APP_LEN + 2 * NGX_AMS_STORE_ID_LEN \
@@ -76,6 +81,8 @@ struct ngx_ams_store_op_s {
     int64_t                   now_ms;       /* wall clock, for staleness */
     ngx_msec_t                stale_ms;     /* broadcast_stale_timeout */
     char                      origin[NGX_AMS_STORE_ID_LEN]; /* RESET */
+    ngx_uint_t                zombi_only;   /* DELETE: only a record that
+                                               a publish made ("zombi") */
 
     /* what came of it */
     ngx_int_t                 rc;    /* NGX_OK, NGX_DECLINED, NGX_BUSY,
@@ -83,7 +90,8 @@ struct ngx_ams_store_op_s {
     json_t                   *doc;   /* GET, TAKE */
     char                     *text;  /* LIST: a JSON array (malloc) */
     size_t                    text_len;
-    uint64_t                  count; /* COUNT, RESET */
+    uint64_t                  count; /* COUNT, RESET, PURGE */
+    uint64_t                  deleted;      /* RESET: zombi records */
     char                      error[128];
 
     /* the read cache (ngx_ams_store_cache.c) */
@@ -145,6 +153,14 @@ struct ngx_ams_store_s {
 ngx_ams_store_op_t *ngx_ams_store_op(ngx_uint_t type, const char *collection,
     ngx_str_t *app, ngx_str_t *id, ngx_log_t *log);
 ngx_int_t ngx_ams_store_post(ngx_ams_store_op_t *ops);
+
+/*
+ * The chain runs now, in the calling thread, and its handler is called
+ * before this returns: for a worker that is exiting, whose thread pools
+ * are gone (exit_process) or whose event loop may not run again.  It
+ * blocks on the backend (SQLite: its lock, up to busy_timeout).
+ */
+void ngx_ams_store_run_now(ngx_ams_store_op_t *ops);
 void ngx_ams_store_free(ngx_ams_store_op_t *ops);
 int64_t ngx_ams_store_now_ms(void);
 

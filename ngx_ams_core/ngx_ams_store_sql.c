@@ -60,6 +60,15 @@ const char  ngx_ams_store_sql_take[] =
 const char  ngx_ams_store_sql_delete[] =
     "DELETE FROM docs" NGX_AMS_STORE_SQL_KEY;
 
+/*
+ * A "zombi" broadcast was made by a publish, not by the REST API: Ant
+ * Media Server deletes it when its stream ends, so a node that takes
+ * any name does not keep a record of each forever.  JSON true reads 1.
+ */
+const char  ngx_ams_store_sql_delete_zombi[] =
+    "DELETE FROM docs" NGX_AMS_STORE_SQL_KEY
+    " AND json_extract(doc, '$.zombi') = 1";
+
 const char  ngx_ams_store_sql_count[] =
     "SELECT count(*) FROM docs WHERE ?1 IS NOT NULL AND coll = ?2"
     " AND app = ?3 AND ?4 IS NOT NULL";
@@ -77,14 +86,26 @@ const char  ngx_ams_store_sql_insert[] =
  * Every application, only this node's records: in a shared store the
  * other nodes' live streams are theirs to end.
  */
+#define NGX_AMS_STORE_SQL_LEFT_LIVE                                           \
+    " WHERE coll = ?2 AND ?3 IS NOT NULL AND ?4 IS NOT NULL"                  \
+    " AND status = 'broadcasting' AND coalesce(update_time, 0) < ?1"          \
+    " AND json_extract(doc, '$.originAdress') = ?6"
+
+const char  ngx_ams_store_sql_reset_zombi[] =
+    "DELETE FROM docs" NGX_AMS_STORE_SQL_LEFT_LIVE
+    " AND json_extract(doc, '$.zombi') = 1";
+
 const char  ngx_ams_store_sql_reset[] =
     "UPDATE docs SET doc = json_set(doc,"
     " '$.status', 'terminated_unexpectedly', '$.updateTime', ?1,"
     " '$.hlsViewerCount', 0, '$.dashViewerCount', 0,"
     " '$.rtmpViewerCount', 0, '$.webRTCViewerCount', 0)"
-    " WHERE coll = ?2 AND ?3 IS NOT NULL AND ?4 IS NOT NULL"
-    " AND status = 'broadcasting' AND coalesce(update_time, 0) < ?1"
-    " AND json_extract(doc, '$.originAdress') = ?6";
+    NGX_AMS_STORE_SQL_LEFT_LIVE;
+
+/* AMS's tokens: expireDate in seconds; the (coll, app) index finds them */
+const char  ngx_ams_store_sql_purge[] =
+    "DELETE FROM docs WHERE coll = ?2 AND ?3 IS NOT NULL AND ?4 IS NOT NULL"
+    " AND json_extract(doc, '$.expireDate') * 1000 <= ?1";
 
 
 /* $set as a JSON merge patch, each $inc as json_set(path, old + n) */

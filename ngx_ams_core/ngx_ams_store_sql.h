@@ -34,6 +34,7 @@ extern const char  ngx_ams_store_sql_schema[];
 extern const char  ngx_ams_store_sql_get[];
 extern const char  ngx_ams_store_sql_take[];
 extern const char  ngx_ams_store_sql_delete[];
+extern const char  ngx_ams_store_sql_delete_zombi[];
 extern const char  ngx_ams_store_sql_count[];
 extern const char  ngx_ams_store_sql_count_live[];
 
@@ -41,8 +42,14 @@ extern const char  ngx_ams_store_sql_count_live[];
 extern const char  ngx_ams_store_sql_insert[];
 
 /* ?6: this node's originAdress; ?1 is the cold start: records refreshed
- * since then belong to this run and are left alone */
+ * since then belong to this run and are left alone.  The zombi ones go
+ * first (deleted, as their end would have), then the rest are ended. */
+extern const char  ngx_ams_store_sql_reset_zombi[];
 extern const char  ngx_ams_store_sql_reset[];
+
+/* ?2 the collection of one-time tokens: those whose expireDate (seconds)
+ * is not after ?1 (ms) are deleted, in every application */
+extern const char  ngx_ams_store_sql_purge[];
 
 
 /*

@@ -54,6 +54,10 @@ static ngx_int_t ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op);
+static ngx_int_t ngx_ams_sqlite_changes(sqlite3 *db, ngx_ams_store_op_t *op,
+    const char *sql, const char *arg, uint64_t *changes);
+static void ngx_ams_sqlite_failed(ngx_ams_store_op_t *ops,
+    const char *error);
 static sqlite3_stmt *ngx_ams_sqlite_cached(sqlite3 *db, const char *sql);
 static void ngx_ams_sqlite_release(sqlite3_stmt *stmt);
 static sqlite3_stmt *ngx_ams_sqlite_prepare(sqlite3 *db,
@@ -215,8 +219,10 @@ ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data)
 
     char  error[256];
 
-    sq->version_db = ngx_ams_sqlite_connect(sq->path, 0, error,
-                                            sizeof(error));
+    /* opening may wait (another process may be recovering the WAL);
+     * reading the version later never does */
+    sq->version_db = ngx_ams_sqlite_connect(sq->path, NGX_AMS_SQLITE_BUSY_MS,
+                                            error, sizeof(error));
     if (sq->version_db == NULL) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0, "ams store: %s", error);
         return NGX_OK;
@@ -231,7 +237,10 @@ ngx_ams_sqlite_init_worker(ngx_cycle_t *cycle, void *data)
                       sqlite3_errmsg(sq->version_db));
         sqlite3_close(sq->version_db);
         sq->version_db = NULL;
+        return NGX_OK;
     }
+
+    sqlite3_busy_timeout(sq->version_db, 0);
 
     return NGX_OK;
 }
@@ -326,9 +335,9 @@ ngx_ams_sqlite_run(ngx_ams_store_op_t *ops, void *data)
 {
     ngx_ams_sqlite_t *sq = data;
 
-    char                 error[128];
+    char                 error[128], unused[128];
     ngx_uint_t           writes, n;
-    ngx_ams_store_op_t  *op;
+    ngx_ams_store_op_t  *op, *failed;
 
     if (ngx_ams_sqlite_db == NULL) {
         ngx_ams_sqlite_db = ngx_ams_sqlite_connect(sq->path,
@@ -336,11 +345,7 @@ ngx_ams_sqlite_run(ngx_ams_store_op_t *ops, void *data)
                                                    error, sizeof(error));
 
         if (ngx_ams_sqlite_db == NULL) {
-            for (op = ops; op; op = op->next) {
-                op->rc = NGX_ERROR;
-                ngx_cpystrn((u_char *) op->error, (u_char *) error,
-                            sizeof(op->error));
-            }
+            ngx_ams_sqlite_failed(ops, error);
             return;
         }
     }
@@ -357,39 +362,73 @@ ngx_ams_sqlite_run(ngx_ams_store_op_t *ops, void *data)
         }
     }
 
+    if (n == 1 && !writes) {
+        ops->rc = ngx_ams_sqlite_exec(ngx_ams_sqlite_db, ops);
+        return;
+    }
+
     /* a chain is one transaction; a writer takes the lock up front so
      * it never has to upgrade (which could deadlock with another one) */
-    if (n > 1 || writes) {
-        if (ngx_ams_sqlite_script(ngx_ams_sqlite_db,
-                                  writes ? "BEGIN IMMEDIATE" : "BEGIN",
-                                  error, sizeof(error))
-            != NGX_OK)
-        {
-            for (op = ops; op; op = op->next) {
-                op->rc = NGX_ERROR;
-                ngx_cpystrn((u_char *) op->error, (u_char *) error,
-                            sizeof(op->error));
-            }
-            return;
-        }
+    if (ngx_ams_sqlite_script(ngx_ams_sqlite_db,
+                              writes ? "BEGIN IMMEDIATE" : "BEGIN",
+                              error, sizeof(error))
+        != NGX_OK)
+    {
+        ngx_ams_sqlite_failed(ops, error);
+        return;
     }
+
+    failed = NULL;
 
     for (op = ops; op; op = op->next) {
         op->rc = ngx_ams_sqlite_exec(ngx_ams_sqlite_db, op);
+
+        if (op->rc == NGX_ERROR) {
+            failed = op;
+            break;
+        }
     }
 
-    if (n > 1 || writes) {
-        if (ngx_ams_sqlite_script(ngx_ams_sqlite_db, "COMMIT", error,
-                                  sizeof(error))
-            != NGX_OK)
-        {
-            (void) ngx_ams_sqlite_script(ngx_ams_sqlite_db, "ROLLBACK",
-                                         error, sizeof(error));
-            for (op = ops; op; op = op->next) {
-                op->rc = NGX_ERROR;
-                ngx_cpystrn((u_char *) op->error, (u_char *) error,
-                            sizeof(op->error));
-            }
+    if (failed == NULL
+        && ngx_ams_sqlite_script(ngx_ams_sqlite_db, "COMMIT", error,
+                                 sizeof(error))
+           == NGX_OK)
+    {
+        return;
+    }
+
+    /*
+     * The first error is the one that says what went wrong ("database or
+     * disk is full"): SQLite may have rolled the transaction back itself
+     * already, and the ROLLBACK's own complaint ("no transaction is
+     * active") must not replace it.
+     */
+    if (failed) {
+        ngx_cpystrn((u_char *) error, (u_char *) failed->error,
+                    sizeof(error));
+    }
+
+    if (sqlite3_get_autocommit(ngx_ams_sqlite_db) == 0) {
+        (void) ngx_ams_sqlite_script(ngx_ams_sqlite_db, "ROLLBACK", unused,
+                                     sizeof(unused));
+    }
+
+    ngx_ams_sqlite_failed(ops, error);
+}
+
+
+/* the whole chain failed (nothing of it was kept) with this error */
+static void
+ngx_ams_sqlite_failed(ngx_ams_store_op_t *ops, const char *error)
+{
+    ngx_ams_store_op_t  *op;
+
+    for (op = ops; op; op = op->next) {
+        op->rc = NGX_ERROR;
+
+        if (op->error[0] == '\0') {
+            ngx_cpystrn((u_char *) op->error, (u_char *) error,
+                        sizeof(op->error));
         }
     }
 }
@@ -445,6 +484,10 @@ ngx_ams_sqlite_exec(sqlite3 *db, ngx_ams_store_op_t *op)
 
     case NGX_AMS_STORE_RESET:
         return ngx_ams_sqlite_reset(db, op);
+
+    case NGX_AMS_STORE_PURGE:
+        return ngx_ams_sqlite_changes(db, op, ngx_ams_store_sql_purge, NULL,
+                                      &op->count);
     }
 
     snprintf(op->error, sizeof(op->error), "unknown operation %u",
@@ -707,7 +750,9 @@ ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op)
 {
     sqlite3_stmt  *stmt;
 
-    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_delete);
+    stmt = ngx_ams_sqlite_prepare(db, op, op->zombi_only
+                                          ? ngx_ams_store_sql_delete_zombi
+                                          : ngx_ams_store_sql_delete);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
@@ -826,25 +871,47 @@ ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op)
 }
 
 
-/* every app: a cold start means no stream of this node is live */
+/*
+ * Every app: a cold start means no stream of this node is live.  Its
+ * zombi records are deleted, as their ends would have, the others end.
+ */
 static ngx_int_t
 ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op)
 {
+    if (ngx_ams_sqlite_changes(db, op, ngx_ams_store_sql_reset_zombi,
+                               op->origin, &op->deleted)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_ams_sqlite_changes(db, op, ngx_ams_store_sql_reset,
+                                  op->origin, &op->count);
+}
+
+
+/* a statement run for the rows it changes; "arg" (may be NULL) is ?6 */
+static ngx_int_t
+ngx_ams_sqlite_changes(sqlite3 *db, ngx_ams_store_op_t *op, const char *sql,
+    const char *arg, uint64_t *changes)
+{
     sqlite3_stmt  *stmt;
 
-    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_reset);
+    stmt = ngx_ams_sqlite_prepare(db, op, sql);
     if (stmt == NULL) {
         return NGX_ERROR;
     }
 
-    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, op->origin, -1,
-                      SQLITE_STATIC);
+    if (arg) {
+        sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, arg, -1,
+                          SQLITE_STATIC);
+    }
 
     if (sqlite3_step(stmt) != SQLITE_DONE) {
         return ngx_ams_sqlite_fail(db, op, stmt);
     }
 
-    op->count = sqlite3_changes(db);
+    *changes = sqlite3_changes(db);
 
     ngx_ams_sqlite_release(stmt);
 

@@ -4,7 +4,14 @@
  *
  * A small HTTP/1.1 client for webhooks: connect (ngx_event_connect_peer),
  * write the request, read the status line, close.  A failed attempt (no
- * connection, timeout, not 2xx) is retried after 1 s, 2 s, 4 s.
+ * connection, timeout, not 2xx) is retried after 1 s, 2 s, 4 s.  A
+ * worker that exits has no event loop left: it posts once, blocking for
+ * at most a second, two for all its hooks.
+ *
+ * liveStreamStarted / liveStreamEnded carry what Ant Media Server sends:
+ * action, id, streamName (the broadcast's name) and category when the
+ * record has one, read from the store first; a stream without a record
+ * is named by its id.
  */
 
 
@@ -13,12 +20,17 @@
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
 
+#include <poll.h>
+
 #include "ngx_ams_core.h"
+#include "ngx_ams_store.h"
 #include "ngx_ams_webhook.h"
 
 
 #define NGX_AMS_WEBHOOK_ATTEMPTS   4
 #define NGX_AMS_WEBHOOK_TIMEOUT    5000
+#define NGX_AMS_WEBHOOK_NOW_MS     1000   /* an exiting worker's one try */
+#define NGX_AMS_WEBHOOK_EXIT_MS    2000   /* and all its tries together */
 
 
 typedef struct {
@@ -41,12 +53,28 @@ static void ngx_ams_webhook_read(ngx_event_t *rev);
 static void ngx_ams_webhook_finish(ngx_ams_webhook_t *wh, ngx_uint_t ok,
     const char *why);
 static void ngx_ams_webhook_retry(ngx_event_t *ev);
-static void ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
-    const char *action, ngx_log_t *log);
+static void ngx_ams_webhook_stream(ngx_ams_stream_t *st,
+    ngx_ams_app_conf_t *app, ngx_uint_t started, ngx_log_t *log);
+static void ngx_ams_webhook_started(ngx_ams_store_op_t *op);
+static void ngx_ams_webhook_ended(ngx_ams_store_op_t *op);
+static void ngx_ams_webhook_record(ngx_ams_store_op_t *op,
+    const char *action);
+static void ngx_ams_webhook_send(ngx_ams_app_conf_t *app, const char *action,
+    ngx_str_t *id, json_t *doc, ngx_log_t *log);
+static ngx_int_t ngx_ams_webhook_post_now(ngx_ams_webhook_target_t *target,
+    const char *content_type, u_char *body, size_t len, ngx_log_t *log);
+static ngx_int_t ngx_ams_webhook_wait(ngx_socket_t s, short events,
+    ngx_msec_t deadline);
 
 
 static ngx_ams_publish_pt    ngx_ams_webhook_next_publish;
 static ngx_ams_unpublish_pt  ngx_ams_webhook_next_unpublish;
+
+/* set while an exiting worker reads a record and posts synchronously */
+static ngx_uint_t            ngx_ams_webhook_exiting;
+
+/* when an exiting worker stops waiting for hooks (0: not yet started) */
+static ngx_msec_t            ngx_ams_webhook_exit_deadline;
 
 
 char *
@@ -112,22 +140,19 @@ static ngx_int_t
 ngx_ams_webhook_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
-    ngx_str_t  id;
-
     if (st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
-        id.data = st->name;
-        id.len = st->name_len;
-        ngx_ams_webhook_stream(app, &id, "liveStreamStarted", log);
+        ngx_ams_webhook_stream(st, app, 1, log);
     }
 
     return ngx_ams_webhook_next_publish(st, app, log);
 }
 
 
+/* however the stream ended: its source left, its worker exits or died */
 static void
 ngx_ams_webhook_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
 {
-    ngx_str_t            id, name;
+    ngx_str_t            name;
     ngx_ams_app_conf_t  *app;
 
     name.data = st->app;
@@ -135,9 +160,7 @@ ngx_ams_webhook_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
     app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &name);
 
     if (app && st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
-        id.data = st->name;
-        id.len = st->name_len;
-        ngx_ams_webhook_stream(app, &id, "liveStreamEnded", log);
+        ngx_ams_webhook_stream(st, app, 0, log);
     }
 
     ngx_ams_webhook_next_unpublish(st, log);
@@ -155,33 +178,157 @@ ngx_ams_webhook_init_chains(void)
 }
 
 
+/*
+ * The record is read first, for its name and category.  An exiting
+ * worker reads it now (its thread pools may be gone, or nothing would
+ * wait for the answer) and, at NGX_AMS_END_SHUTDOWN, posts now too.
+ */
 static void
-ngx_ams_webhook_stream(ngx_ams_app_conf_t *app, ngx_str_t *id,
-    const char *action, ngx_log_t *log)
+ngx_ams_webhook_stream(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
+    ngx_uint_t started, ngx_log_t *log)
 {
-    u_char     *p, *last;
-    uintptr_t   escape;
-    u_char      body[NGX_AMS_NAME_LEN * 6 + NGX_AMS_APP_LEN * 3 + 128];
+    ngx_str_t            id;
+    const char          *action;
+    ngx_ams_store_op_t  *op;
 
     if (app->listener_hook == NULL) {
         return;
     }
 
-    /* AMS's fields: action, id, app, name (x-www-form-urlencoded) */
-    escape = ngx_escape_uri(NULL, id->data, id->len, NGX_ESCAPE_ARGS);
-    if (id->len + 2 * escape > NGX_AMS_NAME_LEN * 3) {
+    action = started ? "liveStreamStarted" : "liveStreamEnded";
+
+    id.data = st->name;
+    id.len = st->name_len;
+
+    /* the cycle's log: the publisher's connection may be gone when the
+     * record comes back */
+    op = ngx_ams_store_op(NGX_AMS_STORE_GET, NGX_AMS_COLL_BROADCAST,
+                          &app->name, &id, ngx_cycle->log);
+    if (op == NULL) {
+        ngx_ams_webhook_send(app, action, &id, NULL, log);
         return;
     }
 
-    last = body + sizeof(body);
-    p = ngx_slprintf(body, last, "action=%s&id=", action);
-    p = (u_char *) ngx_escape_uri(p, id->data, id->len, NGX_ESCAPE_ARGS);
-    p = ngx_slprintf(p, last, "&app=%V&name=", &app->name);
-    p = (u_char *) ngx_escape_uri(p, id->data, id->len, NGX_ESCAPE_ARGS);
+    op->handler = started ? ngx_ams_webhook_started : ngx_ams_webhook_ended;
+    op->data = app;
 
-    ngx_ams_webhook_post(app->listener_hook,
-                         "application/x-www-form-urlencoded",
-                         body, p - body, log);
+    if (st->end_reason == NGX_AMS_END_SHUTDOWN || ngx_exiting) {
+        ngx_ams_webhook_exiting = (st->end_reason == NGX_AMS_END_SHUTDOWN);
+        ngx_ams_store_run_now(op);
+        ngx_ams_webhook_exiting = 0;
+        return;
+    }
+
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_ams_store_free(op);
+        ngx_ams_webhook_send(app, action, &id, NULL, log);
+    }
+}
+
+
+static void
+ngx_ams_webhook_started(ngx_ams_store_op_t *op)
+{
+    ngx_ams_webhook_record(op, "liveStreamStarted");
+}
+
+
+static void
+ngx_ams_webhook_ended(ngx_ams_store_op_t *op)
+{
+    ngx_ams_webhook_record(op, "liveStreamEnded");
+}
+
+
+static void
+ngx_ams_webhook_record(ngx_ams_store_op_t *op, const char *action)
+{
+    ngx_str_t  id;
+
+    id.data = (u_char *) op->id;
+    id.len = ngx_strlen(op->id);
+
+    ngx_ams_webhook_send(op->data, action, &id,
+                         op->rc == NGX_OK ? op->doc : NULL, op->log);
+
+    ngx_ams_store_free(op);
+}
+
+
+/* AMS's fields, form-encoded: action, id, streamName, category */
+static void
+ngx_ams_webhook_send(ngx_ams_app_conf_t *app, const char *action,
+    ngx_str_t *id, json_t *doc, ngx_log_t *log)
+{
+    u_char      *body, *p;
+    size_t       size;
+    json_t      *value;
+    ngx_str_t    name, category;
+    ngx_uint_t   i;
+    ngx_str_t   *field[4];
+
+    name = *id;
+    ngx_str_null(&category);
+
+    value = json_object_get(doc, "name");
+    if (json_is_string(value) && json_string_length(value)) {
+        name.data = (u_char *) json_string_value(value);
+        name.len = json_string_length(value);
+    }
+
+    value = json_object_get(doc, "category");
+    if (json_is_string(value) && json_string_length(value)) {
+        category.data = (u_char *) json_string_value(value);
+        category.len = json_string_length(value);
+    }
+
+    field[0] = id;
+    field[1] = &app->name;
+    field[2] = &name;
+    field[3] = &category;
+
+    size = sizeof("action=&id=&app=&streamName=&category=&timestamp=")
+           + ngx_strlen(action) + NGX_INT64_LEN;
+
+    for (i = 0; i < 4; i++) {
+        size += 3 * field[i]->len;
+    }
+
+    body = ngx_alloc(size, log);
+    if (body == NULL) {
+        return;
+    }
+
+    p = ngx_sprintf(body, "action=%s&id=", action);
+    p = (u_char *) ngx_escape_uri(p, id->data, id->len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_cpymem(p, "&app=", 5);
+    p = (u_char *) ngx_escape_uri(p, app->name.data, app->name.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_cpymem(p, "&streamName=", 12);
+    p = (u_char *) ngx_escape_uri(p, name.data, name.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+
+    if (category.len) {
+        p = ngx_cpymem(p, "&category=", 10);
+        p = (u_char *) ngx_escape_uri(p, category.data, category.len,
+                                      NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    p = ngx_sprintf(p, "&timestamp=%L", ngx_ams_store_now_ms());
+
+    if (ngx_ams_webhook_exiting) {
+        (void) ngx_ams_webhook_post_now(app->listener_hook,
+                                        "application/x-www-form-urlencoded",
+                                        body, p - body, log);
+
+    } else {
+        ngx_ams_webhook_post(app->listener_hook,
+                             "application/x-www-form-urlencoded",
+                             body, p - body, log);
+    }
+
+    ngx_free(body);
 }
 
 
@@ -412,4 +559,194 @@ static void
 ngx_ams_webhook_retry(ngx_event_t *ev)
 {
     ngx_ams_webhook_connect(ev->data);
+}
+
+
+/*
+ * One blocking try, for a worker with no event loop left: connect, send,
+ * read the status line, within NGX_AMS_WEBHOOK_NOW_MS in all.
+ */
+static ngx_int_t
+ngx_ams_webhook_post_now(ngx_ams_webhook_target_t *target,
+    const char *content_type, u_char *body, size_t len, ngx_log_t *log)
+{
+    int           err;
+    size_t        size, sent, got;
+    ssize_t       n;
+    u_char       *request, *last;
+    socklen_t     errlen;
+    ngx_int_t     status;
+    ngx_msec_t    deadline;
+    ngx_addr_t   *addr;
+    ngx_socket_t  s;
+    const char   *why;
+    u_char        line[16];
+
+    addr = &target->url.addrs[0];
+    why = NULL;
+    status = 0;
+    request = NULL;
+    s = (ngx_socket_t) -1;
+
+    /* many streams must not hold the exit for long: one budget for all */
+    ngx_time_update();
+
+    if (ngx_ams_webhook_exit_deadline == 0) {
+        ngx_ams_webhook_exit_deadline = ngx_current_msec
+                                        + NGX_AMS_WEBHOOK_EXIT_MS;
+    }
+
+    deadline = ngx_min(ngx_current_msec + NGX_AMS_WEBHOOK_NOW_MS,
+                       ngx_ams_webhook_exit_deadline);
+
+    if ((ngx_msec_int_t) (deadline - ngx_current_msec) <= 0) {
+        why = "no time left";
+        goto done;
+    }
+
+    s = ngx_socket(addr->sockaddr->sa_family, SOCK_STREAM, 0);
+    if (s == (ngx_socket_t) -1) {
+        why = "no socket";
+        goto done;
+    }
+
+    if (ngx_nonblocking(s) == -1) {
+        why = "no socket";
+        goto done;
+    }
+
+    size = sizeof("POST  HTTP/1.1\r\nHost: \r\nUser-Agent: nginx-ams/"
+                  NGX_AMS_VERSION "\r\nContent-Type: \r\n"
+                  "Content-Length: \r\nConnection: close\r\n\r\n")
+           + target->uri.len + target->host.len + ngx_strlen(content_type)
+           + NGX_SIZE_T_LEN + len;
+
+    request = ngx_alloc(size, log);
+    if (request == NULL) {
+        why = "no memory";
+        goto done;
+    }
+
+    last = ngx_sprintf(request, "POST %V HTTP/1.1\r\nHost: %V\r\n"
+                       "User-Agent: nginx-ams/" NGX_AMS_VERSION
+                       "\r\nContent-Type: %s\r\n"
+                       "Content-Length: %uz\r\n"
+                       "Connection: close\r\n\r\n%*s",
+                       &target->uri, &target->host, content_type,
+                       len, len, body);
+
+    if (connect(s, addr->sockaddr, addr->socklen) == -1
+        && ngx_socket_errno != NGX_EINPROGRESS)
+    {
+        why = "cannot connect";
+        goto done;
+    }
+
+    if (ngx_ams_webhook_wait(s, POLLOUT, deadline) != NGX_OK) {
+        why = "cannot connect";
+        goto done;
+    }
+
+    err = 0;
+    errlen = sizeof(int);
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1 || err) {
+        why = "cannot connect";
+        goto done;
+    }
+
+    for (sent = 0; sent < (size_t) (last - request); sent += n) {
+        n = send(s, request + sent, last - request - sent, 0);
+
+        if (n == -1 && ngx_socket_errno == NGX_EAGAIN
+            && ngx_ams_webhook_wait(s, POLLOUT, deadline) == NGX_OK)
+        {
+            n = 0;
+            continue;
+        }
+
+        if (n <= 0) {
+            why = "cannot send";
+            goto done;
+        }
+    }
+
+    for (got = 0; got < sizeof("HTTP/1.1 200") - 1; got += n) {
+        if (ngx_ams_webhook_wait(s, POLLIN, deadline) != NGX_OK) {
+            why = "timed out";
+            goto done;
+        }
+
+        n = recv(s, line + got, sizeof("HTTP/1.1 200") - 1 - got, 0);
+
+        if (n == -1 && ngx_socket_errno == NGX_EAGAIN) {
+            n = 0;
+            continue;
+        }
+
+        if (n <= 0) {
+            why = "no response";
+            goto done;
+        }
+    }
+
+    if (ngx_strncmp(line, "HTTP/1.", 7) != 0) {
+        why = "not an HTTP response";
+        goto done;
+    }
+
+    status = ngx_atoi(line + 9, 3);
+
+    if (status < 200 || status >= 300) {
+        why = "status not 2xx";
+    }
+
+done:
+
+    if (s != (ngx_socket_t) -1) {
+        ngx_close_socket(s);
+    }
+
+    ngx_free(request);
+
+    if (why) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ams webhook: %V: %s, not retried: the worker exits",
+                      &target->url.url, why);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "ams webhook: posted to %V",
+                  &target->url.url);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_webhook_wait(ngx_socket_t s, short events, ngx_msec_t deadline)
+{
+    int            n;
+    struct pollfd  pfd;
+
+    for ( ;; ) {
+        ngx_time_update();
+
+        if ((ngx_msec_int_t) (deadline - ngx_current_msec) <= 0) {
+            return NGX_ERROR;
+        }
+
+        pfd.fd = s;
+        pfd.events = events;
+        pfd.revents = 0;
+
+        n = poll(&pfd, 1, (int) (deadline - ngx_current_msec));
+
+        if (n > 0) {
+            return NGX_OK;
+        }
+
+        if (n == 0 || ngx_socket_errno != NGX_EINTR) {
+            return NGX_ERROR;
+        }
+    }
 }

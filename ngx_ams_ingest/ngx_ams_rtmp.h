@@ -25,10 +25,18 @@
 
 
 typedef struct {
+    size_t                        worker_buffers; /* partial messages, all
+                                                     connections */
+} ngx_ams_rtmp_main_conf_t;
+
+
+typedef struct {
     ngx_flag_t                    enabled;
     size_t                        chunk_size;     /* what we send */
     size_t                        max_message;
     ngx_msec_t                    timeout;
+    ngx_msec_t                    handshake_timeout;  /* to publish/play */
+    ngx_msec_t                    media_timeout;  /* a publisher's */
     size_t                        out_queue;      /* player backlog */
 } ngx_ams_rtmp_srv_conf_t;
 
@@ -44,6 +52,9 @@ typedef struct {
     ngx_stream_session_t         *session;
     ngx_connection_t             *connection;
     ngx_ams_rtmp_srv_conf_t      *conf;
+
+    /* the deadline to publish or play, then a publisher's media timeout */
+    ngx_event_t                   guard;
 
     ngx_ams_rtmp_state_e          state;
     u_char                       *hs;             /* handshake bytes */
@@ -72,6 +83,7 @@ typedef struct {
     uint64_t                      rate_bytes;
     int                           lowat;          /* SO_RCVLOWAT, 0: none */
     ngx_msec_t                    last_read;
+    ngx_msec_t                    last_media;
     ngx_ams_flv_state_t           flv;            /* clock, tracks seen */
     unsigned                      warned_no_config:1;
 

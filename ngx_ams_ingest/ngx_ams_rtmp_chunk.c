@@ -33,8 +33,46 @@ ngx_ams_rtmp_chunk_init(ngx_ams_rtmp_chunk_parser_t *p, uint32_t max_message,
 
     p->chunk_size = NGX_AMS_RTMP_DEFAULT_CHUNK;
     p->max_message = max_message;
+    p->max_buffered = (size_t) -1;
     p->handler = handler;
     p->ctx = ctx;
+}
+
+
+void
+ngx_ams_rtmp_chunk_limits(ngx_ams_rtmp_chunk_parser_t *p,
+    uint32_t max_message, size_t max_buffered, size_t *total,
+    size_t max_total)
+{
+    if (p->total != total) {
+        if (p->total) {
+            *p->total -= p->buffered;
+        }
+
+        if (total) {
+            *total += p->buffered;
+        }
+    }
+
+    p->max_message = max_message;
+    p->max_buffered = max_buffered;
+    p->total = total;
+    p->max_total = max_total;
+}
+
+
+static void
+ngx_ams_rtmp_cs_release(ngx_ams_rtmp_chunk_parser_t *p, ngx_ams_rtmp_cs_t *cs)
+{
+    p->buffered -= cs->cap;
+
+    if (p->total) {
+        *p->total -= cs->cap;
+    }
+
+    free(cs->buf);
+    cs->buf = NULL;
+    cs->cap = 0;
 }
 
 
@@ -44,9 +82,22 @@ ngx_ams_rtmp_chunk_free(ngx_ams_rtmp_chunk_parser_t *p)
     unsigned  i;
 
     for (i = 0; i < NGX_AMS_RTMP_CSID_STATES; i++) {
-        free(p->cs[i].buf);
-        p->cs[i].buf = NULL;
-        p->cs[i].cap = 0;
+        ngx_ams_rtmp_cs_release(p, &p->cs[i]);
+    }
+}
+
+
+void
+ngx_ams_rtmp_chunk_trim(ngx_ams_rtmp_chunk_parser_t *p)
+{
+    unsigned  i;
+
+    for (i = 0; i < NGX_AMS_RTMP_CSID_STATES; i++) {
+        /* the last chunk's stream keeps its buffer: its message may be
+         * the one being handled */
+        if (p->cs[i].got == 0 && p->cur != &p->cs[i]) {
+            ngx_ams_rtmp_cs_release(p, &p->cs[i]);
+        }
     }
 }
 
@@ -137,6 +188,7 @@ static int
 ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
     uint32_t csid)
 {
+    size_t              grow;
     uint32_t            fmt, ts, left;
     uint8_t            *h, *nb;
     ngx_ams_rtmp_cs_t  *cs;
@@ -190,6 +242,7 @@ ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
 
     if (cs->length > p->max_message) {
         p->error = "message longer than the limit";
+        p->over_limit = 1;
         return -1;
     }
 
@@ -208,6 +261,20 @@ ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
             cap = cs->length;
         }
 
+        grow = cap - cs->cap;
+
+        if (p->buffered + grow > p->max_buffered) {
+            p->error = "partial messages over the connection's limit";
+            p->over_limit = 1;
+            return -1;
+        }
+
+        if (p->total && *p->total + grow > p->max_total) {
+            p->error = "partial messages over the worker's limit";
+            p->over_limit = 1;
+            return -1;
+        }
+
         nb = realloc(cs->buf, cap);
         if (nb == NULL) {
             p->error = "out of memory";
@@ -216,6 +283,12 @@ ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
 
         cs->buf = nb;
         cs->cap = cap;
+
+        p->buffered += grow;
+
+        if (p->total) {
+            *p->total += grow;
+        }
     }
 
     p->cur = cs;

@@ -6,6 +6,12 @@
  * (incrementally, from whatever bytes arrived) and writes messages out as
  * chunks.  Set Chunk Size and Abort are handled here; every message is
  * handed to a callback.  Free of nginx types.
+ *
+ * What a client can make us hold is bounded three ways: the length of one
+ * message, the bytes of partial messages a parser keeps (its chunk
+ * streams' buffers), and, through a counter the parsers of one worker
+ * share, the worker's total.  Buffers grow with the bytes that arrive,
+ * never with the length a header announces.
  */
 
 
@@ -72,9 +78,14 @@ typedef struct {
 typedef struct {
     uint32_t             chunk_size;
     uint32_t             max_message;
+    size_t               max_buffered;   /* this parser's buffers, in all */
+    size_t               buffered;
+    size_t              *total;          /* a worker's parsers', or NULL */
+    size_t               max_total;
     ngx_ams_rtmp_msg_pt  handler;
     void                *ctx;
     const char          *error;
+    unsigned             over_limit:1;   /* the error is one of the limits */
 
     uint8_t              hdr[NGX_AMS_RTMP_MAX_HEADER];
     uint32_t             hdr_len;
@@ -89,6 +100,20 @@ typedef struct {
 void ngx_ams_rtmp_chunk_init(ngx_ams_rtmp_chunk_parser_t *p,
     uint32_t max_message, ngx_ams_rtmp_msg_pt handler, void *ctx);
 void ngx_ams_rtmp_chunk_free(ngx_ams_rtmp_chunk_parser_t *p);
+
+/*
+ * Sets the limits (they may change between calls to parse: a publisher
+ * gets more room than a connection that has only sent commands); total,
+ * when not NULL, is a counter shared with other parsers and capped at
+ * max_total.  Buffers already held stay; only growth is checked.
+ */
+void ngx_ams_rtmp_chunk_limits(ngx_ams_rtmp_chunk_parser_t *p,
+    uint32_t max_message, size_t max_buffered, size_t *total,
+    size_t max_total);
+
+/* frees the buffers of chunk streams with no partial message (but the
+ * last chunk's: a handler may call it on the message it is given) */
+void ngx_ams_rtmp_chunk_trim(ngx_ams_rtmp_chunk_parser_t *p);
 
 /* 0 when every byte was taken, -1 with p->error set */
 int ngx_ams_rtmp_chunk_parse(ngx_ams_rtmp_chunk_parser_t *p,

@@ -18,6 +18,11 @@
 #include "ngx_ams_rtmp_session.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_jwt.h"
+#include "ngx_ams_log_escape.h"
+
+
+/* how much of a name a client chose the log shows, escaped */
+#define NGX_AMS_RTMP_LOG_NAME  NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_APP_LEN)
 
 
 static int ngx_ams_rtmp_on_command(ngx_ams_rtmp_session_t *rs,
@@ -133,6 +138,9 @@ ngx_ams_rtmp_on_command(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_msg_t *msg,
     double           txn;
     ngx_str_t        cmd;
     ngx_ams_amf_t   *v, *t;
+#if (NGX_DEBUG)
+    char             esc[NGX_AMS_RTMP_LOG_NAME];
+#endif
 
     v = ngx_ams_amf_decode(&ngx_ams_rtmp_arena, p, len);
 
@@ -153,8 +161,12 @@ ngx_ams_rtmp_on_command(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_msg_t *msg,
     t = ngx_ams_amf_nth(v, 1);
     txn = (t && t->type == NGX_AMS_AMF_NUMBER) ? t->num : 0;
 
+#if (NGX_DEBUG)
+    ngx_ams_log_escape(esc, sizeof(esc), cmd.data, cmd.len);
+#endif
+
     ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
-                   "ams rtmp: command \"%V\" txn %d", &cmd, (int) txn);
+                   "ams rtmp: command \"%s\" txn %d", esc, (int) txn);
 
 #define ngx_ams_cmd_is(name)                                                  \
     (cmd.len == sizeof(name) - 1 && ngx_strncmp(cmd.data, name, cmd.len) == 0)
@@ -194,13 +206,16 @@ ngx_ams_rtmp_on_command(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_msg_t *msg,
     if (ngx_ams_cmd_is("deleteStream") || ngx_ams_cmd_is("closeStream")) {
         ngx_ams_rtmp_publish_stop(rs);
         ngx_ams_rtmp_play_stop(rs);
+
+        /* it may publish or play again, or leave: not stay for free */
+        ngx_ams_rtmp_guard(rs, rs->conf->handshake_timeout);
         return 0;
     }
 
 #undef ngx_ams_cmd_is
 
     ngx_log_debug1(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
-                   "ams rtmp: command \"%V\" ignored", &cmd);
+                   "ams rtmp: command \"%s\" ignored", esc);
 
     return 0;
 }
@@ -215,6 +230,7 @@ ngx_ams_rtmp_cmd_connect(ngx_ams_rtmp_session_t *rs, double txn,
     ngx_ams_amf_t         *v;
     ngx_ams_amf_writer_t   w;
     u_char                 buf[512];
+    char                   esc[NGX_AMS_RTMP_LOG_NAME];
 
     if (rs->connected) {
         *err = "second connect";
@@ -237,10 +253,13 @@ ngx_ams_rtmp_cmd_connect(ngx_ams_rtmp_session_t *rs, double txn,
 
     rs->app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &app);
 
+    /* the client chose it: a newline in it must not forge a log line */
+    ngx_ams_log_escape(esc, sizeof(esc), app.data, app.len);
+
     if (rs->app == NULL) {
         ngx_log_error(NGX_LOG_ERR, rs->connection->log, 0,
-                      "ams rtmp: connect to unknown application \"%V\"",
-                      &app);
+                      "ams rtmp: connect to unknown application \"%s\"",
+                      esc);
 
         w.p = buf;
         w.end = buf + sizeof(buf);
@@ -299,7 +318,7 @@ ngx_ams_rtmp_cmd_connect(ngx_ams_rtmp_session_t *rs, double txn,
                        0, buf, w.p - buf, NULL, 0);
 
     ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
-                  "ams rtmp: connect app \"%V\"", &app);
+                  "ams rtmp: connect app \"%s\"", esc);
 
     return 0;
 }

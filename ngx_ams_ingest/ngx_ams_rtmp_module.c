@@ -2,7 +2,8 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Configuration of the RTMP server: "ams_rtmp" in a stream server.
+ * Configuration of the RTMP server: "ams_rtmp" in a stream server, its
+ * limits and timeouts.
  */
 
 
@@ -13,6 +14,8 @@
 #include "ngx_ams_rtmp.h"
 
 
+static void *ngx_ams_rtmp_create_main_conf(ngx_conf_t *cf);
+static char *ngx_ams_rtmp_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_ams_rtmp_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_ams_rtmp_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -49,6 +52,27 @@ static ngx_command_t  ngx_ams_rtmp_commands[] = {
       offsetof(ngx_ams_rtmp_srv_conf_t, timeout),
       NULL },
 
+    { ngx_string("ams_rtmp_handshake_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_ams_rtmp_srv_conf_t, handshake_timeout),
+      NULL },
+
+    { ngx_string("ams_rtmp_media_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_ams_rtmp_srv_conf_t, media_timeout),
+      NULL },
+
+    { ngx_string("ams_rtmp_worker_buffers"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      offsetof(ngx_ams_rtmp_main_conf_t, worker_buffers),
+      NULL },
+
     { ngx_string("ams_rtmp_out_queue"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -64,8 +88,8 @@ static ngx_stream_module_t  ngx_ams_ingest_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_ams_rtmp_create_main_conf,         /* create main configuration */
+    ngx_ams_rtmp_init_main_conf,           /* init main configuration */
 
     ngx_ams_rtmp_create_srv_conf,          /* create server configuration */
     ngx_ams_rtmp_merge_srv_conf            /* merge server configuration */
@@ -89,6 +113,40 @@ ngx_module_t  ngx_ams_ingest_module = {
 
 
 static void *
+ngx_ams_rtmp_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_ams_rtmp_main_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ams_rtmp_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->worker_buffers = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_ams_rtmp_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ams_rtmp_main_conf_t *rmcf = conf;
+
+    ngx_conf_init_size_value(rmcf->worker_buffers, 256 * 1024 * 1024);
+
+    /* room for at least one connection's commands */
+    if (rmcf->worker_buffers < 64 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ams_rtmp_worker_buffers\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
 ngx_ams_rtmp_create_srv_conf(ngx_conf_t *cf)
 {
     ngx_ams_rtmp_srv_conf_t  *conf;
@@ -102,6 +160,8 @@ ngx_ams_rtmp_create_srv_conf(ngx_conf_t *cf)
     conf->chunk_size = NGX_CONF_UNSET_SIZE;
     conf->max_message = NGX_CONF_UNSET_SIZE;
     conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->media_timeout = NGX_CONF_UNSET_MSEC;
     conf->out_queue = NGX_CONF_UNSET_SIZE;
 
     return conf;
@@ -119,6 +179,10 @@ ngx_ams_rtmp_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_message, prev->max_message,
                               8 * 1024 * 1024);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 30000);
+    ngx_conf_merge_msec_value(conf->handshake_timeout,
+                              prev->handshake_timeout, 10000);
+    ngx_conf_merge_msec_value(conf->media_timeout, prev->media_timeout,
+                              10000);
     ngx_conf_merge_size_value(conf->out_queue, prev->out_queue, 256 * 1024);
 
     if (conf->chunk_size < 128 || conf->chunk_size > NGX_AMS_RTMP_MAX_CHUNK) {

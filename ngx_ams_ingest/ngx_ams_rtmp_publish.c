@@ -42,6 +42,24 @@ ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
     rc = ngx_ams_bus_publish(rs->app, &rs->name, &rs->source,
                              rs->connection->log, &rs->stream);
 
+    if (rc == NGX_DECLINED) {
+        /* the bus logged the address and its limit */
+        ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
+                      "ams rtmp: publish of \"%V/%V\" refused: too many "
+                      "publishers from %V", &rs->app->name, &rs->name,
+                      &rs->connection->addr_text);
+
+        if (rs->stream) {
+            ngx_ams_bus_unpublish(rs->stream, rs->connection->log);
+            rs->stream = NULL;
+        }
+
+        ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.Failed",
+                                 "Too many publishers from your address");
+        rs->closing = 1;
+        return;
+    }
+
     if (rc == NGX_BUSY) {
         ngx_log_error(NGX_LOG_ERR, rs->connection->log, 0,
                       "ams rtmp: publish refused: \"%V/%V\" is already "
@@ -67,6 +85,11 @@ ngx_ams_rtmp_publish_start(ngx_ams_rtmp_session_t *rs)
     rs->publishing = 1;
     rs->rate_start = ngx_current_msec;
     rs->rate_bytes = rs->in_bytes;
+
+    /* media may come now: room for it, and a deadline for the first */
+    ngx_ams_rtmp_set_limits(rs, 1);
+    rs->last_media = ngx_current_msec;
+    ngx_ams_rtmp_guard(rs, rs->conf->media_timeout);
 
     ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
                   "ams rtmp: publish \"%V/%V\"", &rs->app->name, &rs->name);
@@ -153,6 +176,8 @@ ngx_ams_rtmp_on_media(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_msg_t *msg,
         *err = "media before publish";
         return -1;
     }
+
+    rs->last_media = ngx_current_msec;
 
     rc = ngx_ams_flv_to_frame(&rs->flv, msg->type == NGX_AMS_RTMP_MSG_VIDEO,
                               msg->timestamp, msg->data, msg->length, &frame,
@@ -257,6 +282,9 @@ ngx_ams_rtmp_publish_stop(ngx_ams_rtmp_session_t *rs)
     }
 
     rs->publishing = 0;
+
+    /* back to commands only: the media buffers go */
+    ngx_ams_rtmp_set_limits(rs, 0);
 
     if (rs->lowat) {
         /* commands that may follow must not wait for company */

@@ -8,6 +8,13 @@
  * output buffer.  A publisher's socket gets a low watermark sized to its
  * bitrate, so a burst of frames costs one wake-up.  Everything runs on
  * the event loop and never blocks.
+ *
+ * What a client costs before it is known is bounded: it must publish or
+ * play within ams_rtmp_handshake_timeout, it may buffer commands only
+ * until then, and a worker's partial messages (every connection's) stay
+ * under ams_rtmp_worker_buffers: past it, new connections are refused
+ * and a message that would grow it disconnects its sender.  A publisher
+ * that sends no audio or video for ams_rtmp_media_timeout is dropped.
  */
 
 
@@ -27,6 +34,8 @@
 #define NGX_AMS_RTMP_LOWAT_POLL    500
 
 
+static ngx_int_t ngx_ams_rtmp_admit_connection(ngx_stream_session_t *s);
+static void ngx_ams_rtmp_guard_handler(ngx_event_t *ev);
 static void ngx_ams_rtmp_read_handler(ngx_event_t *rev);
 static void ngx_ams_rtmp_tune_lowat(ngx_ams_rtmp_session_t *rs);
 static ngx_int_t ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p,
@@ -38,6 +47,13 @@ static void ngx_ams_rtmp_write_handler(ngx_event_t *wev);
 /* a worker reads one connection at a time */
 static u_char  ngx_ams_rtmp_read_buf[NGX_AMS_RTMP_READ_BUF];
 
+/* bytes of partial messages held by this worker's connections */
+static size_t      ngx_ams_rtmp_buffered;
+
+/* refused connections are logged once a second, with their count */
+static ngx_msec_t  ngx_ams_rtmp_refused_logged;
+static ngx_uint_t  ngx_ams_rtmp_refused;
+
 
 void
 ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
@@ -46,6 +62,11 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
     ngx_ams_rtmp_session_t   *rs;
 
     c = s->connection;
+
+    if (ngx_ams_rtmp_admit_connection(s) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_SERVICE_UNAVAILABLE);
+        return;
+    }
 
     rs = ngx_pcalloc(c->pool, sizeof(ngx_ams_rtmp_session_t));
     if (rs == NULL) {
@@ -66,8 +87,14 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
 
     ngx_ams_rtmp_chunk_init(&rs->parser, rs->conf->max_message,
                             ngx_ams_rtmp_on_message, rs);
+    ngx_ams_rtmp_set_limits(rs, 0);
 
     ngx_ams_rtmp_play_init(rs);
+
+    rs->guard.handler = ngx_ams_rtmp_guard_handler;
+    rs->guard.data = rs;
+    rs->guard.log = c->log;
+    ngx_ams_rtmp_guard(rs, rs->conf->handshake_timeout);
 
     ngx_stream_set_ctx(s, rs, ngx_ams_ingest_module);
 
@@ -77,6 +104,137 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
     ngx_add_timer(c->read, rs->conf->timeout);
 
     ngx_ams_rtmp_read_handler(c->read);
+}
+
+
+/* a worker whose partial messages fill ams_rtmp_worker_buffers takes no
+ * new connection: it could not hold even its commands */
+
+static ngx_int_t
+ngx_ams_rtmp_admit_connection(ngx_stream_session_t *s)
+{
+    ngx_ams_rtmp_main_conf_t  *rmcf;
+
+    rmcf = ngx_stream_get_module_main_conf(s, ngx_ams_ingest_module);
+
+    if (ngx_ams_rtmp_buffered + NGX_AMS_RTMP_COMMAND_BUFFERED
+        <= rmcf->worker_buffers)
+    {
+        return NGX_OK;
+    }
+
+    ngx_ams_rtmp_refused++;
+
+    if (ngx_current_msec - ngx_ams_rtmp_refused_logged >= 1000) {
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "ams rtmp: connection refused: this worker holds %uz "
+                      "bytes of partial messages (ams_rtmp_worker_buffers "
+                      "%uz), %ui refused since the last such line",
+                      ngx_ams_rtmp_buffered, rmcf->worker_buffers,
+                      ngx_ams_rtmp_refused);
+        ngx_ams_rtmp_refused_logged = ngx_current_msec;
+        ngx_ams_rtmp_refused = 0;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a publisher may send media messages; anyone else only commands */
+
+void
+ngx_ams_rtmp_set_limits(ngx_ams_rtmp_session_t *rs, ngx_uint_t publisher)
+{
+    ngx_ams_rtmp_main_conf_t  *rmcf;
+
+    rmcf = ngx_stream_get_module_main_conf(rs->session, ngx_ams_ingest_module);
+
+    if (publisher) {
+        /* a video message and what interleaves with it */
+        ngx_ams_rtmp_chunk_limits(&rs->parser, rs->conf->max_message,
+                                  2 * rs->conf->max_message,
+                                  &ngx_ams_rtmp_buffered,
+                                  rmcf->worker_buffers);
+        return;
+    }
+
+    ngx_ams_rtmp_chunk_trim(&rs->parser);
+    ngx_ams_rtmp_chunk_limits(&rs->parser,
+                              ngx_min(rs->conf->max_message,
+                                      NGX_AMS_RTMP_COMMAND_MESSAGE),
+                              NGX_AMS_RTMP_COMMAND_BUFFERED,
+                              &ngx_ams_rtmp_buffered, rmcf->worker_buffers);
+}
+
+
+/* arms the guard; 0: off */
+
+void
+ngx_ams_rtmp_guard(ngx_ams_rtmp_session_t *rs, ngx_msec_t timeout)
+{
+    if (timeout) {
+        ngx_add_timer(&rs->guard, timeout);
+
+    } else if (rs->guard.timer_set) {
+        ngx_del_timer(&rs->guard);
+    }
+}
+
+
+/*
+ * Until it publishes or plays, a connection has handshake_timeout in all
+ * (a slow sender never reaches the idle timeout); a publisher must send
+ * audio or video at least every media_timeout.  Players are watched by
+ * the idle timeout and its ping.
+ */
+
+static void
+ngx_ams_rtmp_guard_handler(ngx_event_t *ev)
+{
+    ngx_msec_t               quiet, t;
+    ngx_ams_rtmp_session_t  *rs;
+
+    rs = ev->data;
+
+    if (rs->publishing) {
+        t = rs->conf->media_timeout;
+        quiet = ngx_current_msec - rs->last_media;
+
+        if (t == 0) {
+            return;
+        }
+
+        if (quiet < t) {
+            ngx_add_timer(ev, t - quiet);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, rs->connection->log, 0,
+                      "ams rtmp: publisher of \"%V/%V\" sent no audio or "
+                      "video for %M ms (ams_rtmp_media_timeout), "
+                      "disconnecting", &rs->app->name, &rs->name, quiet);
+        ngx_ams_rtmp_finalize(rs);
+        return;
+    }
+
+    if (rs->playing || rs->waiting) {
+        return;
+    }
+
+    if (rs->admitting) {
+        /* the store answers soon; then it publishes, plays or leaves */
+        ngx_ams_rtmp_guard(rs, rs->conf->handshake_timeout);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, rs->connection->log, NGX_ETIMEDOUT,
+                  "ams rtmp: %s within %M ms (ams_rtmp_handshake_timeout), "
+                  "disconnecting",
+                  rs->state != NGX_AMS_RTMP_CHUNKS ? "no handshake"
+                  : (!rs->connected ? "no connect"
+                                    : "neither publishing nor playing"),
+                  rs->conf->handshake_timeout);
+    ngx_ams_rtmp_finalize(rs);
 }
 
 
@@ -328,6 +486,18 @@ ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p, size_t n)
     rs->in_bytes += n;
 
     if (ngx_ams_rtmp_chunk_parse(&rs->parser, p, n) != 0) {
+        if (rs->parser.over_limit) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "ams rtmp: %s (%s: message %uD, partial messages "
+                          "%uz bytes; worker %uz of %uz), disconnecting",
+                          rs->parser.error,
+                          rs->publishing ? "a publisher's limits"
+                                         : "the limits for commands",
+                          rs->parser.max_message, rs->parser.max_buffered,
+                          ngx_ams_rtmp_buffered, rs->parser.max_total);
+            return NGX_ERROR;
+        }
+
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "ams rtmp: %s, disconnecting", rs->parser.error);
         return NGX_ERROR;
@@ -348,7 +518,7 @@ ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p, size_t n)
 static u_char *
 ngx_ams_rtmp_reserve(ngx_ams_rtmp_session_t *rs, size_t n)
 {
-    size_t   cap, pending;
+    size_t   cap, pending, limit;
     u_char  *p;
 
     if (rs->out_cap - rs->out_last >= n) {
@@ -369,10 +539,16 @@ ngx_ams_rtmp_reserve(ngx_ams_rtmp_session_t *rs, size_t n)
         cap *= 2;
     }
 
-    if (cap > 2 * rs->conf->max_message + rs->conf->out_queue) {
+    /* a client that neither publishes nor plays gets replies only: one
+     * that sends commands and never reads them grows nothing */
+    limit = (rs->publishing || rs->playing || rs->waiting)
+            ? 2 * rs->conf->max_message + rs->conf->out_queue
+            : NGX_AMS_RTMP_COMMAND_BUFFERED;
+
+    if (cap > limit) {
         ngx_log_error(NGX_LOG_ERR, rs->connection->log, 0,
                       "ams rtmp: output backlog over %uz bytes, "
-                      "disconnecting", cap);
+                      "disconnecting", limit);
         rs->closing = 1;
         return NULL;
     }
@@ -506,6 +682,10 @@ ngx_ams_rtmp_finalize(ngx_ams_rtmp_session_t *rs)
 
     ngx_ams_rtmp_publish_stop(rs);
     ngx_ams_rtmp_play_stop(rs);
+
+    if (rs->guard.timer_set) {
+        ngx_del_timer(&rs->guard);
+    }
 
     ngx_ams_rtmp_chunk_free(&rs->parser);
 

@@ -37,6 +37,11 @@
 #define NGX_AMS_USER_PING_REQUEST  6
 #define NGX_AMS_USER_PING_RESPONSE 7
 
+/* until a connection publishes, it sends commands only: its messages and
+ * partial messages stay small (a JWT in "publish" takes up to 4 KiB) */
+#define NGX_AMS_RTMP_COMMAND_MESSAGE   (32 * 1024)
+#define NGX_AMS_RTMP_COMMAND_BUFFERED  (64 * 1024)
+
 
 /* ngx_ams_rtmp_session.c: the connection and its output buffer */
 void ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs, int lowat);
@@ -45,6 +50,9 @@ void ngx_ams_rtmp_queue(ngx_ams_rtmp_session_t *rs, uint32_t csid,
     size_t head_len, const u_char *body, size_t body_len);
 ngx_int_t ngx_ams_rtmp_flush(ngx_ams_rtmp_session_t *rs);
 void ngx_ams_rtmp_finalize(ngx_ams_rtmp_session_t *rs);
+void ngx_ams_rtmp_set_limits(ngx_ams_rtmp_session_t *rs,
+    ngx_uint_t publisher);
+void ngx_ams_rtmp_guard(ngx_ams_rtmp_session_t *rs, ngx_msec_t timeout);
 
 /* ngx_ams_rtmp_commands.c: messages, commands, admission, replies */
 extern ngx_ams_amf_arena_t  ngx_ams_rtmp_arena;

@@ -1,9 +1,13 @@
 # A publish makes its record "broadcasting" (in the list, with statistics
 # and its resolution), its end makes it "finished", and the application's
-# listener hook hears liveStreamStarted / liveStreamEnded (retried when it
-# fails).  Deleting a live broadcast stops its publisher.  After kill -9 of
-# every nginx process and a restart no record is left "broadcasting".
-# acceptOnlyStreamsInDataStore refuses ids the store does not know.
+# listener hook hears liveStreamStarted / liveStreamEnded with AMS's
+# fields (streamName, category; retried when it fails).  A record no REST
+# call created (a "zombi", as AMS calls it) is deleted when its stream
+# ends, so the store does not keep one per name ever published.  Deleting
+# a live broadcast stops its publisher.  After kill -9 of every nginx
+# process and a restart no record is left "broadcasting" and zombi ones
+# are gone.  acceptOnlyStreamsInDataStore refuses ids the store does not
+# know.
 
 use strict;
 use warnings;
@@ -14,6 +18,7 @@ use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
 use Ams::Hook;
+use JSON::PP ();
 
 my $hook_file = File::Temp->new;
 my $hook = Ams::Hook->new(file => "$hook_file", fail_first => 1);
@@ -39,6 +44,13 @@ sub record {
 }
 
 sub status_of { ((record(@_) // {})->{status}) // '' }
+
+# created through REST, with a name and a category for the hook
+($st) = rest($ng, 'POST', "$api/broadcasts/create",
+             body => { streamId => 'cam1', name => 'Camera One',
+                       category => 'news & sport' });
+is($st, 200, 'cam1 created through REST');
+is(record('LiveApp', 'cam1')->{zombi}, JSON::PP::false(), 'not a zombi');
 
 my $t0 = time;
 my $pub = publish("$rtmp/LiveApp/cam1", seconds => 8, size => '640x360');
@@ -84,6 +96,26 @@ like($got[0], qr/^500 application\/x-www-form-urlencoded action=liveStreamStarte
      'liveStreamStarted came first and failed once');
 like($got[1], qr/^200 .*action=liveStreamStarted&id=cam1/,
      'and was sent again');
+my %form = map { my ($k, $v) = split /=/, $_, 2; $v =~ s/%(..)/chr hex $1/ge;
+                 ($k => $v) }
+           split /&/, (split / /, $got[1], 3)[2];
+is($form{streamName}, 'Camera One', "streamName is the broadcast's name");
+is($form{category}, 'news & sport', 'category is its category');
+is($form{id}, 'cam1', 'id is the stream id');
+ok(!exists $form{name}, 'no "name" field, which AMS does not send');
+
+# a zombi: published without a record, deleted when it ends
+$pub = publish("$rtmp/LiveApp/walkin", seconds => 3, size => '320x240');
+ok(poll_until(sub { status_of('LiveApp', 'walkin') eq 'broadcasting' }, 15),
+   'a publish without a record makes one');
+is(record('LiveApp', 'walkin')->{zombi}, JSON::PP::true(), 'a zombi');
+is(wait_publisher($pub, 30), 0, 'that publisher finished too');
+ok(poll_until(sub { !record('LiveApp', 'walkin') }, 10),
+   'its end deletes the zombi record');
+ok(poll_until(sub {
+    grep { /^200 .*action=liveStreamEnded&id=walkin&.*streamName=walkin/ }
+        $hook->received }, 15),
+   'the hook still got liveStreamEnded, named by the id');
 
 # deleting a live broadcast stops it
 my $log = $ng->prefix . '/deleted.log';
@@ -116,15 +148,24 @@ ok(poll_until(sub { status_of('Closed', 'known') eq 'broadcasting' }, 15),
    'lets that id publish');
 is(wait_publisher($pub, 20), 0, 'to the end');
 
-# a crash: kill -9 every nginx process while a stream is live
+# a crash: kill -9 every nginx process while two streams are live, one
+# created through REST, one a zombi
+($st) = rest($ng, 'POST', "$api/broadcasts/create",
+             body => { streamId => 'crash' });
+is($st, 200, 'a record created for the crash');
 $pub = publish("$rtmp/LiveApp/crash", seconds => 60, size => '320x240',
               log => $ng->prefix . '/crash.log');
-ok(poll_until(sub { status_of('LiveApp', 'crash') eq 'broadcasting' }, 15),
-   'a stream is live');
+my $zpub = publish("$rtmp/LiveApp/crashz", seconds => 60, size => '320x240',
+                   log => $ng->prefix . '/crashz.log');
+ok(poll_until(sub { status_of('LiveApp', 'crash') eq 'broadcasting'
+                    && status_of('LiveApp', 'crashz') eq 'broadcasting' },
+              15),
+   'both streams are live');
 my @pids = ($ng->pid, $ng->worker_pids);
 kill 'KILL', @pids;
 ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 10), 'nginx is gone');
 wait_publisher($pub, 10);
+wait_publisher($zpub, 10);
 unlink $ng->prefix . '/nginx.pid';
 $ng->{started} = 0;
 $ng->start;

@@ -24,6 +24,12 @@ for my $how (qw(quit term)) {
     my $port = $ng->rtmp_port;
     my $dir = $ng->media . '/LiveApp/streams';
 
+    # created through REST: a record a publish made (a zombi) is deleted
+    # when its stream ends
+    my ($made) = rest($ng, 'POST', '/LiveApp/rest/v2/broadcasts/create',
+                      body => { streamId => 'allday' });
+    is($made, 200, "$how: broadcast created");
+
     my $pub = publish("rtmp://127.0.0.1:$port/LiveApp/allday",
                       seconds => 300, size => '320x240', rate => 15);
     ok(poll_until(sub { -s "$dir/allday.m3u8" }, 20), "$how: publishing");

@@ -108,6 +108,18 @@ expect_drop('media before publish', qr/media before publish/, sub {
          'unknown application: logged');
 }
 
+{
+    # a name the client chose cannot forge a log line
+    my $c = Ams::Rtmp->new($port);
+    $c->handshake->connect_app("Nope\nams rtmp: forged \"line\"");
+    like($c->read_for(2), qr/NetConnection\.Connect\.Rejected/,
+         'an application name with a newline is rejected');
+    ok(poll_until(sub { $ng->error_log =~ /connect to unknown application "Nope\\x0aams rtmp: forged \\x22line\\x22"/ }, 5),
+       'and logged with its control characters and quotes escaped')
+        or diag(substr($ng->error_log, -1000));
+    unlike($ng->error_log, qr/^ams rtmp: forged/m, 'it forged no log line');
+}
+
 # a real encoder with a codec we do not take (Sorenson H.263)
 my $flv1 = publish("rtmp://127.0.0.1:$port/LiveApp/flv1", seconds => 3,
                    vcodec => 'flv', log => $ng->prefix . '/flv1.log');

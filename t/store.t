@@ -1,9 +1,11 @@
 # The store shared with other nodes: a cold start ends only this node's
-# records (originAdress), the broadcast_stale_timeout window decides when
-# a record nobody refreshes stops being live, and a write made behind
-# nginx's back (the sqlite3 tool here, another node on a shared store
-# later) is seen by REST at once, not after the read cache expires.  The
-# store and the packager run in their own thread pools.
+# records (originAdress) and deletes its zombi ones, the
+# broadcast_stale_timeout window decides when a record nobody refreshes
+# stops being live, and a write made behind nginx's back (the sqlite3 tool
+# here, another node on a shared store later) is seen by REST at once, not
+# after the read cache expires.  The store and the packager run in their
+# own thread pools.  The store does not grow without limit: expired
+# one-time tokens are purged.  A full disk is reported as such.
 
 use strict;
 use warnings;
@@ -54,12 +56,26 @@ sub sql {
 }
 
 sub seed {
-    my ($id, $origin, $age_ms) = @_;
+    my ($id, $origin, $age_ms, $zombi) = @_;
     my $t = now_ms() - $age_ms;
+    my $z = $zombi ? 'true' : 'false';
     sql("INSERT INTO docs (coll, app, id, doc) VALUES ('broadcast',"
         . " 'LiveApp', '$id', json_object('streamId', '$id',"
         . " 'status', 'broadcasting', 'originAdress', '$origin',"
-        . " 'updateTime', $t, 'hlsViewerCount', 2))");
+        . " 'updateTime', $t, 'hlsViewerCount', 2,"
+        . " 'zombi', json('$z')))");
+}
+
+sub token {
+    my ($id, $expire) = @_;
+    sql("INSERT INTO docs (coll, app, id, doc) VALUES ('token', 'LiveApp',"
+        . " '$id', json_object('tokenId', '$id', 'streamId', 'cam',"
+        . " 'expireDate', $expire, 'type', 'play'))");
+}
+
+sub tokens {
+    my $out = sql("SELECT id FROM docs WHERE coll = 'token' ORDER BY id");
+    return [ split /\n/, $out ];
 }
 
 sub record {
@@ -80,6 +96,8 @@ sub live_count {
 $ng->stop;
 
 seed('mine', '10.1.1.1', 1000);       # this node, left by a crash
+seed('mine_zombi', '10.1.1.1', 1000, 1);   # the same, never created
+seed('other_zombi', '10.2.2.2', 1000, 1);  # another node's, live
 seed('other', '10.2.2.2', 1000);      # another node, live
 seed('stale', '10.2.2.2', 16000);     # another node, gone 16 s ago
 seed('edge', '10.2.2.2', 9000);       # another node, stale in 6 s
@@ -96,6 +114,14 @@ is(record('other')->{hlsViewerCount}, 2, 'with its viewers');
 like($ng->error_log,
      qr/1 broadcasts left by a previous run marked terminated_unexpectedly \(originAdress 10\.1\.1\.1\)/,
      'the start says how many, and whose');
+is(status_of('mine_zombi'), '',
+   "this node's zombi record left broadcasting is deleted, as AMS does");
+like($ng->error_log,
+     qr/1 zombi broadcasts left by a previous run deleted \(originAdress 10\.1\.1\.1\)/,
+     'the start says so');
+is(status_of('other_zombi'), 'broadcasting',
+   "another node's live zombi survives it");
+sql("DELETE FROM docs WHERE id = 'other_zombi'");
 
 # --- broadcast_stale_timeout 15s ---
 
@@ -134,8 +160,23 @@ is(scalar @$list, $before + 1,
    'a record added with the sqlite3 tool is listed at once');
 is(live_count(), 2, 'and counted live');
 
+# --- expired one-time tokens are purged, by one worker, after a start ---
+
+my $now = int(time);
+token('expired1', $now - 3600);
+token('expired2', $now - 1);
+token('valid', $now + 3600);
+is_deeply(tokens(), [qw(expired1 expired2 valid)], 'three tokens stored');
+$ng->reload;
+ok(poll_until(sub { join(',', @{ tokens() }) eq 'valid' }, 10),
+   'the expired ones are purged soon after a reload; the valid one stays');
+like($ng->error_log, qr/2 expired tokens purged/, 'with a log line');
+
 # --- the packager in its own pool ---
 
+($st) = rest($ng, 'POST', "$api/broadcasts/create",
+             body => { streamId => 'cam' });
+is($st, 200, 'cam created through REST (a zombi record would go)');
 my $pub = publish('rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/cam',
                   seconds => 4, size => '320x240');
 my $m3u8 = $ng->media . '/LiveApp/streams/cam.m3u8';
@@ -148,5 +189,58 @@ is(wait_publisher($pub, 30), 0, 'the publisher finished');
 ok(poll_until(sub { status_of('cam') eq 'finished' }, 10), 'then finished');
 
 is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
+# --- a full disk: the log names the cause, not the failed ROLLBACK ---
+
+my $mounted;
+END { system("umount -l '$mounted' 2>/dev/null") if $mounted }
+
+SKIP: {
+    my $full = $ng->prefix . '/full';
+    mkdir $full;
+    skip 'a tmpfs mount needs root', 4 if $> != 0;
+    skip 'cannot mount a tmpfs here', 4
+        if system("mount -t tmpfs -o size=1m,mode=0777 tmpfs '$full'"
+                  . ' 2>/dev/null') != 0;
+    $mounted = $full;
+
+    my $ng2 = Ams::Nginx->new(main_config => <<"EOF");
+ams {
+    storage        \$MEDIA;
+    database       sqlite:$full/ams.db;
+    thread_pool    ams;
+    bus_zone_size  32m;
+    cpu_limit      100;
+    memory_limit   100;
+
+    application LiveApp {}
+}
+EOF
+    $ng2->start;
+
+    ($st) = rest($ng2, 'POST', "$api/broadcasts/create",
+                 body => { streamId => 'before' });
+    is($st, 200, 'a record written while there is room');
+
+    # fill the file system, leaving SQLite no room to grow its WAL
+    system("dd if=/dev/zero of='$full/filler' bs=4k 2>/dev/null");
+    my ($got, $raw);
+    for my $i (1 .. 100) {
+        ($got, undef, $raw) = rest($ng2, 'POST', "$api/broadcasts/create",
+                                   body => { streamId => "full$i",
+                                             description => 'x' x 600 });
+        last if $got != 200;
+    }
+    is($got, 500, 'writes fail once the disk is full');
+    my $log = $ng2->error_log;
+    like($log, qr/ams store: sqlite broadcast\/full\d+: database or disk is full/,
+         'the log names the cause');
+    unlike($log, qr/no transaction is active/,
+           "not the ROLLBACK's complaint");
+
+    $ng2->stop;
+    system("umount '$full'");
+    $mounted = undef;
+}
 
 done_testing();

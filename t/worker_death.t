@@ -54,6 +54,12 @@ sub publish_away_from {
     return;
 }
 
+# created through REST: a record a publish made (a zombi) is deleted
+# when its stream ends, rather than marked
+my ($made) = rest($ng, 'POST', '/LiveApp/rest/v2/broadcasts/create',
+                  body => { streamId => 'victim' });
+is($made, 200, 'broadcast victim created');
+
 my ($pub_a, $wa) = publish_away_from('victim');
 ok($wa, "stream victim is published by worker $wa");
 my ($pub_b, $wb) = publish_away_from('bystander', $wa);

@@ -195,6 +195,112 @@ test_chunks(void)
 }
 
 
+/* sends the header of a command message of "announced" bytes on csid
+ * and "body" bytes of it (whole chunks of "chunk" bytes) */
+
+static int
+feed_partial(ngx_ams_rtmp_chunk_parser_t *p, uint32_t csid, uint32_t chunk,
+    size_t announced, size_t body)
+{
+    size_t          len;
+    static uint8_t  out[1 << 17], payload[1 << 16];
+
+    (void) ngx_ams_rtmp_chunk_write(out, chunk, csid, 0, 20, 0, payload,
+                                    announced);
+
+    len = 1 + 11 + body + (body ? (body - 1) / chunk : 0);
+
+    return ngx_ams_rtmp_chunk_parse(p, out, len);
+}
+
+
+/*
+ * What a client can make a parser hold: each message's length, the
+ * connection's partial messages, and a total shared by a worker's
+ * parsers; growth past any of them fails, and the shared total goes back
+ * to zero when the parsers are freed.
+ */
+static void
+test_chunk_limits(void)
+{
+    size_t                       n, total;
+    msgs_t                       got;
+    uint8_t                      buf[8192], payload[1000];
+    ngx_ams_rtmp_chunk_parser_t  p, q;
+
+    memset(payload, 0x17, sizeof(payload));
+    memset(&got, 0, sizeof(got));
+    total = 0;
+
+    /* three messages of 20000 announced, 23 chunks of each sent */
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 1 << 20);
+
+    for (n = 0; n < 3; n++) {
+        ok(feed_partial(&p, 10 + (uint32_t) n, 128, 20000, 2944) == 0,
+           "partial command %d taken", (int) n);
+    }
+
+    ok(p.buffered == 3 * 4096 && total == p.buffered,
+       "buffers grow with what arrived (%zu bytes), counted in the total",
+       p.buffered);
+
+    ok(feed_partial(&p, 20, 128, 36864, 0) == -1 && p.over_limit,
+       "a message over the length limit is refused (%s)", p.error);
+
+    ngx_ams_rtmp_chunk_free(&p);
+    is_int((int) total, 0, "freeing the parser takes its share back");
+
+    /* the connection's partial messages: the 4th of 20000 passes 65536 */
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 1 << 20);
+
+    for (n = 0; n < 8; n++) {
+        if (feed_partial(&p, 10 + (uint32_t) n, 128, 20000, 19968) != 0) {
+            break;
+        }
+    }
+
+    ok(n == 3 && p.over_limit && p.buffered <= 65536,
+       "partial messages past the connection's limit refused (%s)",
+       p.error);
+    ok(total == p.buffered, "the total follows (%zu)", total);
+    ngx_ams_rtmp_chunk_free(&p);
+    is_int((int) total, 0, "and is zero when the parser is freed");
+
+    /* the worker's total: two parsers share 20000 bytes */
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_init(&q, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 20000);
+    ngx_ams_rtmp_chunk_limits(&q, 32768, 65536, &total, 20000);
+
+    ok(feed_partial(&p, 3, 128, 16384, 15872) == 0 && total == 16384,
+       "one connection holds 16384 bytes");
+    ok(feed_partial(&q, 3, 128, 16384, 128) == -1 && q.over_limit,
+       "the next is refused at the worker's limit (%s)", q.error);
+    ngx_ams_rtmp_chunk_free(&q);
+    is_int((int) total, 16384, "the refused one held nothing");
+    ngx_ams_rtmp_chunk_free(&p);
+    is_int((int) total, 0, "both freed: the total is zero");
+
+    /* a publisher's limits, then commands again: idle buffers go */
+    memset(&got, 0, sizeof(got));
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 1 << 20, 2 << 20, &total, 4 << 20);
+    n = ngx_ams_rtmp_chunk_write(buf, 128, 6, 0, 9, 1, payload, 1000);
+    n += ngx_ams_rtmp_chunk_write(buf + n, 128, 3, 0, 20, 0, payload, 100);
+    ok(ngx_ams_rtmp_chunk_parse(&p, buf, n) == 0 && got.count == 2,
+       "a publisher's video message, then a command");
+    ngx_ams_rtmp_chunk_trim(&p);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 4 << 20);
+    ok(p.cs[0].buf == NULL && p.cs[1].buf != NULL && total == 100
+       && p.buffered == 100,
+       "trimming frees the idle video buffer, keeps the last message's");
+    ngx_ams_rtmp_chunk_free(&p);
+    is_int((int) total, 0, "the total is zero again");
+}
+
+
 static void
 test_amf(void)
 {
@@ -436,6 +542,7 @@ main(void)
 {
     test_handshake();
     test_chunks();
+    test_chunk_limits();
     test_amf();
     test_flv();
     test_flv_to_frame();

@@ -3,9 +3,11 @@
  * Copyright (C) nginx-ams authors
  *
  * The embedded store's SQL against an in-memory database: a cold start
- * ends only this node's records, and only those a previous run left;
- * "broadcasting" reads as terminated_unexpectedly once it has gone the
- * stale window without a refresh, in gets, lists and live counts.
+ * ends only this node's records, and only those a previous run left
+ * (deleting the zombi ones); "broadcasting" reads as
+ * terminated_unexpectedly once it has gone the stale window without a
+ * refresh, in gets, lists and live counts; a zombi record's end deletes
+ * it, and expired tokens are purged.
  */
 
 
@@ -20,7 +22,8 @@
 #define STALE    20000
 
 
-static sqlite3  *db;
+static sqlite3     *db;
+static const char  *coll = "broadcast";
 
 
 /* binds the five common parameters, "arg" (text or NULL) as ?6 */
@@ -36,7 +39,7 @@ prepare(const char *sql, long long now, long long stale, const char *app,
     }
 
     sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_NOW, now);
-    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_COLL, "broadcast", -1,
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_COLL, coll, -1,
                       SQLITE_STATIC);
     sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_APP, app, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ID, id, -1, SQLITE_STATIC);
@@ -172,6 +175,86 @@ test_reset(void)
 
 
 static void
+test_reset_zombi(void)
+{
+    int  n;
+
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "z_ours",
+        "{\"status\":\"broadcasting\",\"originAdress\":\"10.0.0.1\","
+        "\"updateTime\":1,\"zombi\":true}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "z_theirs",
+        "{\"status\":\"broadcasting\",\"originAdress\":\"10.0.0.2\","
+        "\"updateTime\":1,\"zombi\":true}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "made_ours",
+        "{\"status\":\"broadcasting\",\"originAdress\":\"10.0.0.1\","
+        "\"updateTime\":1,\"zombi\":false}");
+
+    n = run(ngx_ams_store_sql_reset_zombi, NOW, "", "", "10.0.0.1");
+    is_int(n, 1, "a cold start deletes our zombi record left live");
+    ok(strcmp(field("z_ours", "status", NOW, STALE), "(none)") == 0,
+       "it is gone");
+    ok(strcmp(field("z_theirs", "zombi", NOW, STALE), "1") == 0,
+       "another node's zombi stays");
+
+    n = run(ngx_ams_store_sql_reset, NOW, "", "", "10.0.0.1");
+    is_int(n, 1, "a record made through REST is ended instead");
+
+    run(ngx_ams_store_sql_delete, NOW, "LiveApp", "z_theirs", NULL);
+    run(ngx_ams_store_sql_delete, NOW, "LiveApp", "made_ours", NULL);
+}
+
+
+static void
+test_zombi(void)
+{
+    int  n;
+
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "zombi",
+        "{\"streamId\":\"zombi\",\"zombi\":true}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "made",
+        "{\"streamId\":\"made\",\"zombi\":false}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "old",
+        "{\"streamId\":\"old\"}");
+
+    n = run(ngx_ams_store_sql_delete_zombi, NOW, "LiveApp", "zombi", NULL);
+    is_int(n, 1, "the end of a zombi record deletes it");
+    n = run(ngx_ams_store_sql_delete_zombi, NOW, "LiveApp", "made", NULL);
+    is_int(n, 0, "a record made through REST stays");
+    n = run(ngx_ams_store_sql_delete_zombi, NOW, "LiveApp", "old", NULL);
+    is_int(n, 0, "so does one without the field");
+
+    run(ngx_ams_store_sql_delete, NOW, "LiveApp", "made", NULL);
+    run(ngx_ams_store_sql_delete, NOW, "LiveApp", "old", NULL);
+}
+
+
+static void
+test_purge(void)
+{
+    int  n;
+
+    coll = "token";
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "t_old",
+        "{\"tokenId\":\"t_old\",\"expireDate\":1699999999}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "t_now",
+        "{\"tokenId\":\"t_now\",\"expireDate\":1700000000}");
+    run(ngx_ams_store_sql_insert, NOW, "Other", "t_other",
+        "{\"tokenId\":\"t_other\",\"expireDate\":1000}");
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "t_valid",
+        "{\"tokenId\":\"t_valid\",\"expireDate\":1700000001}");
+
+    n = run(ngx_ams_store_sql_purge, NOW, "", "", NULL);
+    is_int(n, 3, "the purge deletes expired tokens of every application");
+    n = run(ngx_ams_store_sql_delete, NOW, "LiveApp", "t_valid", NULL);
+    is_int(n, 1, "and keeps a valid one");
+
+    coll = "broadcast";
+    n = run(ngx_ams_store_sql_purge, NOW + 1000000000LL, "", "", NULL);
+    is_int(n, 0, "it touches no broadcast");
+}
+
+
+static void
 test_stale(void)
 {
     seed("fresh", "broadcasting", "10.0.0.2", NOW - 5000);
@@ -281,6 +364,9 @@ main(void)
     }
 
     test_reset();
+    test_reset_zombi();
+    test_zombi();
+    test_purge();
     test_stale();
     test_list();
     test_update();
