@@ -244,9 +244,9 @@ sub create {
 my $memory_each = '';    # the last figures by process, for diagnostics
 
 # RSS of the master and its workers, and the bus zone's pages in use:
-# ams_bus_zone_used_bytes from /metrics where the node has it, else the
-# zone's shared mapping's resident blocks (the rings give theirs back when
-# freed)
+# ams_bus_zone_used_bytes from /metrics where the node has it, else only
+# for the record the zone's shared mapping's resident blocks (pages once
+# touched by small allocations stay resident when freed: no check on it)
 my $zone_from = '';
 
 sub memory {
@@ -686,13 +686,15 @@ is_deeply(\@other, [], 'no alert, emergency or sanitizer report');
 # idle again: every stream ended, old workers gone
 poll_until(sub { $ng->worker_pids == 2 }, 60);
 my ($rss1, $zone1) = settle('after');
+my $zone_metric = $zone_from eq '/metrics';
 ok(poll_until(sub {
     ($rss1, $zone1) = memory();
     $ng->worker_pids == 2 && $rss1 <= $rss0 + $RSS_SLACK
-        && ($zone1 // 0) <= ($zone0 // 0) + $ZONE_SLACK;
+        && (!$zone_metric || $zone1 <= $zone0 + $ZONE_SLACK);
 }, 20), 'memory back to baseline after ' . $fig{reloads} . ' reloads: RSS '
         . mib($rss1) . ' (was ' . mib($rss0) . '), bus zone ' . mib($zone1 // 0)
-        . ' (was ' . mib($zone0 // 0) . ')')
+        . ' (was ' . mib($zone0 // 0) . ')'
+        . ($zone_metric ? '' : ' not checked: no ams_bus_zone_used_bytes'))
     or diag("RSS by process, master first: $memory_each; "
             . join ', ', `curl -s http://127.0.0.1:$http_port/metrics`
                          =~ /^(ams_streams_active \d+|ams_bus_\w+ \d+)$/mg);
