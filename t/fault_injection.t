@@ -86,6 +86,7 @@ ams {
     application Secure {
         hls_time                    2s;
         play_token_control_enabled  on;
+        delete_hls_files_on_ended   off;
     }
 }
 EOF
