@@ -125,7 +125,7 @@ my $src = "$FindBin::Bin/..";
 system('cc', '-O2', '-Wall', "-I$src/ngx_ams_ingest", '-o', $load,
        "$src/bench/ams_rtmp_load.c", "$src/ngx_ams_ingest/ngx_ams_rtmp_chunk.c",
        "$src/ngx_ams_ingest/ngx_ams_amf0.c") == 0
-    or BAIL_OUT('cannot build bench/ams_rtmp_load.c');
+    or die "cannot build bench/ams_rtmp_load.c\n";
 
 # 10 s of 320x240 at 25 fps, a keyframe every 2 s, no B-frames (timestamps
 # step by exactly 40 ms), looped by the publishers
@@ -136,7 +136,7 @@ system('ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i',
        '-preset', 'veryfast', '-b:v', '300k', '-g', $GOP, '-keyint_min', $GOP,
        '-sc_threshold', 0, '-bf', 0, '-pix_fmt', 'yuv420p', '-c:a', 'aac',
        '-b:a', '64k', '-f', 'flv', $input) == 0
-    or BAIL_OUT('cannot make the input FLV');
+    or die "cannot make the input FLV with ffmpeg\n";
 
 my @clients;
 
@@ -365,7 +365,8 @@ sub round {
                        $SECONDS + 8);
     my $pollers = load("hls-$r", '-s', $PUBLISHERS, 'hls', $http_port,
                        'LiveApp', $pfx, $POLLERS, $SECONDS + 12);
-    ok(poll_until(sub { -e "$players.ports" }, 20), 'players connected');
+    ok(poll_until(sub { -e "$players.ports" }, 20),
+       "round $r: players connected");
     my $pubs = load("pub-$r", '-l', 'publish', $rtmp_port, 'LiveApp', $pfx,
                     $PUBLISHERS, $SECONDS, $input);
     load("sec-$r", '-l', 'publish', $rtmp_port, 'Secure', $sec, 1, $SECONDS,
@@ -374,7 +375,8 @@ sub round {
 
     ok(defined wait_states('broadcasting', \@names, 20),
        "round $r: $PUBLISHERS publishers broadcasting");
-    ok(poll_until(sub { -e "$pubs.ports" }, 5), 'publishers connected');
+    ok(poll_until(sub { -e "$pubs.ports" }, 5),
+       "round $r: publishers connected");
     my %by = publishers_by_worker($pubs);
     my %play_owner = owners($players);
     diag("round $r: publishers per worker: "
@@ -400,6 +402,10 @@ sub round {
     my @gen0 = $ng->worker_pids;
     my ($target) = sort { @{ $by{$a} } <=> @{ $by{$b} } }
                    grep { $by{$_} && @{ $by{$_} } } @gen0;
+    if (!defined $target) {
+        fail("round $r: no worker known to hold a publisher");
+        return;
+    }
     my @dead = @{ $by{$target} };
     my ($keep) = grep { $_ != $target } @gen0;
     my %lost = map { $_ => 1 } @dead;
@@ -421,7 +427,8 @@ sub round {
     my $players_b = load("playb-$r", '-s', $PUBLISHERS, '-i', 1000 / $FPS,
                          'play', $rtmp_port, 'LiveApp', $pfx, 20,
                          int($t_players + $SECONDS + 8 - time));
-    ok(poll_until(sub { -e "$players_b.ports" }, 10), 'late players joined');
+    ok(poll_until(sub { -e "$players_b.ports" }, 10),
+       "round $r: late players joined");
     sleep 2;
     my %playb_owner = owners($players_b);
     my ($fresh) = grep { $_ != $keep && !$killed{$_} } $ng->worker_pids;
@@ -458,7 +465,7 @@ sub round {
     # 4. the store's disk full while the surviving late publishers end
     SKIP: {
         skip 'the store is not on a file system of its own (not root, or '
-             . 'no tmpfs)', 4 unless $store_fs && !$ENV{AMS_FAULT_NO_DISK};
+             . 'no tmpfs)', 4 unless $store_fs;
         sleep 0.1 while time < $t_late + 11;
         my $filler = "$prefix/store/filler";
         open my $fh, '>', $filler or die "$filler: $!";
