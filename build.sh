@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # nginx-ams: install dependencies, build the dynamic modules, run, test, fuzz.
 #
-#   ./build.sh            build the modules into build/modules/
-#   ./build.sh run        build, then run nginx with examples/standalone.conf
-#   ./build.sh test       install test deps, build, run the whole suite
-#   ./build.sh fuzz [S]   run every libFuzzer target for S seconds (default 60)
-#   ./build.sh bench      run the benchmarks in bench/
+#   ./build.sh                build the modules into build/modules/
+#   ./build.sh run [CONF]     build, then run nginx in the foreground with
+#                             the operator's configuration CONF (default
+#                             conf/nginx.conf), made from examples/ once,
+#                             when it does not exist, never overwritten
+#   ./build.sh reload [CONF]  test CONF, then reload the running server
+#   ./build.sh stop [CONF]    graceful stop (live records are finished),
+#                             waiting until nginx has exited
+#   ./build.sh conf [CONF]    only make CONF from examples/ when absent
+#   ./build.sh test           install test deps, build, run the whole suite
+#   ./build.sh fuzz [S]       run every libFuzzer target for S seconds (60)
+#   ./build.sh bench          run the benchmarks in bench/
 #
 # Environment: NGINX_SRC=/path builds against another nginx source tree;
 # AMS_ASAN=1 builds the modules with AddressSanitizer (tests preload libasan);
-# CI=true turns warnings into errors.
+# CI=true turns warnings into errors; AMS_PREFIX=/path is where the server
+# of run writes logs, media, the store and its pid file (build/run);
+# AMS_NO_BUILD=1 makes run use the modules already built.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,6 +73,11 @@ deps_bench() {
 }
 
 build() {
+    build_modules
+    build_unit
+}
+
+build_modules() {
     deps_build
     local src=${NGINX_SRC:-/usr/share/nginx/src}
     local tree="$BUILD/nginx"
@@ -104,8 +118,13 @@ build() {
     local targets=()
     for m in $MODULES; do targets+=("objs/$m.so"); done
     (cd "$tree" && make -s -f objs/Makefile -j"$(nproc)" "${targets[@]}")
-    for m in $MODULES; do cp "$tree/objs/$m.so" "$BUILD/modules/"; done
-    build_unit
+    for m in $MODULES; do
+        # a new file, never one rewritten in place: a running nginx has
+        # the old one mapped, and its workers would crash at their next fork
+        cmp -s "$tree/objs/$m.so" "$BUILD/modules/$m.so" && continue
+        cp "$tree/objs/$m.so" "$BUILD/modules/.$m.so.new"
+        mv -f "$BUILD/modules/.$m.so.new" "$BUILD/modules/$m.so"
+    done
 }
 
 # Code that does not need nginx (parsers, the ring, muxers) is also built
@@ -116,10 +135,12 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_ingest/ngx_ams_flv.c ngx_ams_packager/ngx_ams_ts_mux.c ngx_ams_packager/ngx_ams_mp4_mux.c
     ngx_ams_packager/ngx_ams_hls.c ngx_ams_packager/ngx_ams_cmaf.c
     ngx_ams_packager/ngx_ams_m3u8.c ngx_ams_packager/ngx_ams_mpd.c
-    ngx_ams_packager/ngx_ams_file.c ngx_ams_core/ngx_ams_jwt.c
+    ngx_ams_packager/ngx_ams_file.c ngx_ams_packager/ngx_ams_sweep.c
+    ngx_ams_core/ngx_ams_jwt.c
     ngx_ams_core/ngx_ams_broadcast_schema.c ngx_ams_api/ngx_ams_media_name.c
     ngx_ams_core/ngx_ams_handoff.c ngx_ams_core/ngx_ams_stream_index.c
-    ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c"
+    ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c
+    ngx_ams_core/ngx_ams_stream_name.c ngx_ams_api/ngx_ams_viewer_cookie.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_api"
 
@@ -151,20 +172,193 @@ build_fuzz() {
     done
 }
 
-run() {
-    build
-    local prefix="$ROOT/build/run"
-    mkdir -p "$prefix/logs" "$prefix/media" "$prefix/temp"
-    # workers run as nginx's unprivileged user and write the HLS files
-    chmod 0777 "$prefix/media"
+# The operator's configuration is theirs: made once from examples/ (module
+# and prefix paths filled in), never written again, so edits survive every
+# start.  What the server writes (logs, media, the store, the pid file)
+# goes under RUN_PREFIX.
+RUN_PREFIX=$(realpath -m "${AMS_PREFIX:-$ROOT/build/run}")
+DEFAULT_CONF="$ROOT/conf/nginx.conf"
+
+conf_path() {
+    realpath -m "${1:-$DEFAULT_CONF}"
+}
+
+# the first uncommented value of directive $2 in file $1
+conf_value() {
+    sed -n "s/^[[:space:]]*$2[[:space:]]\{1,\}\([^;[:space:]]*\).*/\1/p" \
+        "$1" | head -1
+}
+
+make_conf() {
+    local conf=$1 dir f to
+    [ -e "$conf" ] && return 0
+    dir=$(dirname "$conf")
+    mkdir -p "$dir"
     for f in standalone.conf ams_media.conf; do
-        sed -e "s#@MODULES@#$BUILD/modules#g" -e "s#@PREFIX@#$prefix#g" \
-            "$ROOT/examples/$f" >"$prefix/$f"
+        to="$dir/$f"
+        [ "$f" = standalone.conf ] && to=$conf
+        [ -e "$to" ] && continue
+        sed -e "s#@MODULES@#${AMS_MODULES:-$BUILD/modules}#g" \
+            -e "s#@PREFIX@#$RUN_PREFIX#g" "$ROOT/examples/$f" >"$to.tmp"
+        mv "$to.tmp" "$to"
     done
-    mv "$prefix/standalone.conf" "$prefix/nginx.conf"
-    log "nginx-ams: RTMP on :1935, HTTP on :5080 (Ctrl-C stops)"
-    exec nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
-        -g 'daemon off;'
+    log "wrote $conf and ams_media.conf beside it from examples/:" \
+        "your configuration, never overwritten"
+}
+
+# nginx's arguments for CONF (in NGX): our prefix and error log, and our
+# pid file unless CONF names one, so that no default path (Debian's
+# /run/nginx.pid, /var/log/nginx) is ever read or signalled.  $2: more
+# global directives.
+ngx_args() {
+    local g=${2:-}
+    [ -n "$(conf_value "$1" pid)" ] || g="pid $RUN_PREFIX/nginx.pid; $g"
+    NGX=(-p "$RUN_PREFIX/" -c "$1" -e "$RUN_PREFIX/logs/error.log")
+    [ -z "$g" ] || NGX+=(-g "${g% }")
+    mkdir -p "$RUN_PREFIX/logs"
+}
+
+pid_file() {
+    local p
+    p=$(conf_value "$1" pid)
+    [ -n "$p" ] || p=$RUN_PREFIX/nginx.pid
+    [[ $p == /* ]] || p=$RUN_PREFIX/$p
+    echo "$p"
+}
+
+# the master's pid, when the server of CONF runs
+running_pid() {
+    local f pid
+    f=$(pid_file "$1")
+    [ -r "$f" ] || return 1
+    pid=$(tr -dc 0-9 <"$f")
+    [ -n "$pid" ] && alive "$pid" || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nginx ] || return 1
+    echo "$pid"
+}
+
+# a process that runs: an exited one its parent has not reaped yet (a
+# zombie) does not
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+need_conf() {
+    [ -e "$1" ] && return 0
+    echo "no configuration at $1 (./build.sh run or conf makes it)" >&2
+    exit 1
+}
+
+# As root, nginx's workers run as the "user" directive's user (nobody):
+# they write media and the store under RUN_PREFIX, so every directory
+# above it must be open to them (a clone under /root, 0700, is not).
+# Checked before the configuration is made, whose paths are then fixed.
+check_reach() {
+    local u=nobody d p parts
+    [ "$(id -u)" = 0 ] || return 0
+    [ -e "$1" ] && u=$(conf_value "$1" user)
+    u=${u:-nobody}
+    runuser -u "$u" -- test -w "$RUN_PREFIX/media" 2>/dev/null && return 0
+    # the first directory from / down that they cannot enter
+    d=
+    IFS=/ read -ra parts <<<"${RUN_PREFIX#/}/media"
+    for p in "${parts[@]}"; do
+        d="$d/$p"
+        runuser -u "$u" -- test -x "$d" 2>/dev/null || break
+    done
+    cat >&2 <<EOF
+nginx's workers run as "$u" and cannot reach $RUN_PREFIX:
+$d is closed to them ($(stat -c %A "$d")).  Either open it
+(chmod o+x $d) or put the server's files where they can reach them:
+    AMS_PREFIX=/var/lib/nginx-ams ./build.sh run
+EOF
+    exit 1
+}
+
+conf_arg() {
+    [ "$1" = "$DEFAULT_CONF" ] || printf ' %s' "$1"
+}
+
+run() {
+    local conf arg pid ports elog
+    conf=$(conf_path "${1:-}")
+    arg=$(conf_arg "$conf")
+    if [ -e "$conf" ] && pid=$(running_pid "$conf"); then
+        echo "nginx-ams already runs with $conf (pid $pid):" \
+            "./build.sh stop$arg first" >&2
+        exit 1
+    fi
+    mkdir -p "$RUN_PREFIX/logs" "$RUN_PREFIX/media" "$RUN_PREFIX/temp"
+    # workers run as nginx's unprivileged user and write the HLS files
+    chmod 0777 "$RUN_PREFIX/media"
+    check_reach "$conf"
+    # the modules only: the unit tests take longer than a start
+    [ "${AMS_NO_BUILD:-0}" = 1 ] || build_modules
+    make_conf "$conf"
+    ports=$(sed -n 's/^[[:space:]]*listen[[:space:]]\{1,\}\([^;]*\);.*/\1/p' \
+        "$conf" | paste -sd, - | sed 's/,/, /g')
+    elog=$(conf_value "$conf" error_log)
+    log "nginx-ams: listening on ${ports:-what $conf says} (Ctrl-C stops)"
+    ngx_args "$conf"
+    cat >&2 <<EOF
+    configuration  $conf (yours: edit it, then reload)
+    error log      ${elog:-$RUN_PREFIX/logs/error.log}
+    media, store   $(conf_value "$conf" storage), $(conf_value "$conf" database)
+    reload         ./build.sh reload$arg
+    stop           ./build.sh stop$arg    (graceful: live records are finished)
+    or with nginx itself; never a plain "nginx -s", which signals the
+    server of Debian's /run/nginx.pid:
+      nginx $(printf '%q ' "${NGX[@]}")-s reload
+      nginx $(printf '%q ' "${NGX[@]}")-s quit
+EOF
+    # exec: nginx's master keeps this pid, Ctrl-C reaches it directly
+    ngx_args "$conf" "daemon off;"
+    exec nginx "${NGX[@]}"
+}
+
+reload() {
+    local conf pid
+    conf=$(conf_path "${1:-}")
+    need_conf "$conf"
+    if ! pid=$(running_pid "$conf"); then
+        echo "nginx-ams is not running with $conf" >&2
+        exit 1
+    fi
+    # a configuration that does not load is reported here, and the
+    # running server keeps the one it has
+    ngx_args "$conf"
+    if ! nginx "${NGX[@]}" -t -q; then
+        echo "not reloaded: the server keeps the configuration it runs" >&2
+        exit 1
+    fi
+    nginx "${NGX[@]}" -s reload
+    log "reload sent to pid $pid: new workers run $conf; old ones finish" \
+        "their connections (at most worker_shutdown_timeout)"
+}
+
+stop() {
+    local conf pid i
+    conf=$(conf_path "${1:-}")
+    need_conf "$conf"
+    if ! pid=$(running_pid "$conf"); then
+        log "nginx-ams is not running with $conf"
+        return 0
+    fi
+    ngx_args "$conf"
+    nginx "${NGX[@]}" -s quit
+    log "graceful stop of pid $pid: live streams end, their records are" \
+        "finished; waiting for nginx to exit"
+    for ((i = 0; i < 600; i++)); do
+        alive "$pid" || { log "stopped"; return 0; }
+        sleep 0.1
+    done
+    echo "nginx-ams (pid $pid) still runs after 60 s: its connections" \
+        "outlive worker_shutdown_timeout?  'kill -TERM $pid' stops it" \
+        "at once" >&2
+    exit 1
 }
 
 test_all() {
@@ -209,9 +403,11 @@ bench() {
 case "${1:-build}" in
     build) build ;;
     deps) deps_test ;;
-    run) run ;;
+    run | reload | stop) "$1" "${2:-}" ;;
+    conf) make_conf "$(conf_path "${2:-}")"; conf_path "${2:-}" ;;
     test) test_all ;;
     fuzz) shift; fuzz "$@" ;;
     bench) bench ;;
-    *) echo "usage: $0 [build|run|test|fuzz [seconds]|bench|deps]" >&2; exit 2 ;;
+    *) echo "usage: $0 [build|run [CONF]|reload [CONF]|stop [CONF]|" \
+            "conf [CONF]|test|fuzz [seconds]|bench|deps]" >&2; exit 2 ;;
 esac

@@ -21,7 +21,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* what was found lies inside the input */
         if (n.app < data || n.app + n.app_len > data + size
             || n.id < data || n.id + n.id_len > data + size
-            || n.id_len == 0 || n.app_len == 0)
+            || n.id_len == 0 || n.app_len == 0
+            || n.parent != n.id || n.parent_len == 0
+            || n.parent_len > n.id_len)
         {
             __builtin_trap();
         }

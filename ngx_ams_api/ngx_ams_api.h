@@ -26,6 +26,7 @@
 
 typedef struct {
     ngx_flag_t                media;
+    ngx_array_t              *allowed;       /* of ngx_cidr_t; NULL: all */
 } ngx_ams_api_loc_conf_t;
 
 
@@ -51,11 +52,14 @@ extern ngx_module_t  ngx_ams_api_module;
 extern ngx_module_t  ngx_ams_api_app_module;   /* ngx_ams_api_app.c */
 
 
+/* the client's address is in ams_remote_allowed_cidr */
+ngx_uint_t ngx_ams_api_allowed(ngx_http_request_t *r);
 ngx_int_t ngx_ams_api_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_buf_t *b);
 ngx_int_t ngx_ams_rest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ams_metrics_handler(ngx_http_request_t *r);
-ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);
+/* ngx_ams_media.c: the HLS/DASH gate's handler, filter and zone */
+ngx_int_t ngx_ams_media_init(ngx_conf_t *cf);
 
 /* ngx_ams_rest.c: responses; each finalizes the request */
 void ngx_ams_rest_json(ngx_ams_rest_t *rest, ngx_uint_t status,

@@ -105,6 +105,11 @@ ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(aacf->jwt_control, 0);
 
+    if (aacf->jwt_control && aacf->jwt_secret_key.data == NULL) {
+        return "\"jwt_secret_key\" is missing: \"jwt_control_enabled on\" "
+               "needs it";
+    }
+
     if (aacf->jwt_control && aacf->jwt_secret_key.len < 32) {
         return "\"jwt_secret_key\" must be at least 32 characters";
     }

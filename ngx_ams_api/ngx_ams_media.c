@@ -3,64 +3,166 @@
  * Copyright (C) nginx-ams authors
  *
  * The gate in front of HLS and DASH files ("ams_media on" in their
- * location), in nginx's access phase:
+ * location):
  *
- *  - which stream a request is for, from the packager's file names;
- *  - who is asking: a subscriberId argument, else an AMSVIEWER cookie
- *    (set on a viewer's first request; ffmpeg, hls.js and dash.js send it
- *    back), else a new viewer;
- *  - a known viewer passes at once; a new one is admitted like an RTMP
- *    player (limits, JWT, one-time token from the store) and counted.
+ *  - which stream a request is for, from the packager's file names; a
+ *    name that is no stream's file (a temporary playlist, anything the
+ *    parser does not know) is refused with 404;
+ *  - whether the client was admitted: a signed cookie of this node for
+ *    this stream (ngx_ams_viewer_cookie.h) proves it; otherwise the
+ *    request is admitted like an RTMP player (JWT, one-time token from
+ *    the store) and gets that cookie;
+ *  - who it is, for counting: a subscriberId argument names it, else the
+ *    cookie's random key.  subscriberId identifies, it never admits.
  *
- * A client that keeps no cookies and sends no subscriberId is a new viewer
- * on every request, as with Ant Media Server's HTTP sessions.
+ * Access phase: the admission.  Header filter: a viewer is counted, and
+ * its cookie set, only on a response that serves the file (200, 206,
+ * 304): a 404 for a missing playlist counts nobody.  Resource limits
+ * never refuse a viewer (ngx_ams_access.c).
+ *
+ * The cookie's HMAC key is made once per node with the CSPRNG and kept
+ * in a small shared zone, so every worker and the workers after a reload
+ * accept the cookies of the others.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <openssl/rand.h>
 
 #include "ngx_ams_api.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_viewers.h"
 #include "ngx_ams_media_name.h"
+#include "ngx_ams_viewer_cookie.h"
+#include "ngx_ams_log_escape.h"
+
+
+/* an admission lasts this long past viewer_timeout after the last request
+ * that proved it, so a player pausing a little is not asked again */
+#define NGX_AMS_MEDIA_GRACE      60
+
+
+#define NGX_AMS_COOKIE_KEEP      0      /* valid, nothing to send */
+#define NGX_AMS_COOKIE_RENEW     1      /* valid, half its life gone */
+#define NGX_AMS_COOKIE_NEW       2      /* admitted now */
 
 
 typedef struct {
     ngx_ams_app_conf_t       *app;
     ngx_str_t                 id;
-    ngx_uint_t                type;
-    uint64_t                  key;
-    ngx_uint_t                new_cookie;    /* the key is ours: set it */
-    ngx_uint_t                done;
+    ngx_uint_t                type;          /* NGX_AMS_VIEWER_* */
+    uint64_t                  key;           /* in the viewer table */
+    uint64_t                  viewer;        /* the cookie's random key */
+    ngx_uint_t                cookie;        /* NGX_AMS_COOKIE_* */
+    unsigned                  waiting:1;     /* on the store */
+    unsigned                  done:1;        /* the store answered */
+    unsigned                  admitted:1;
     const char               *refused;
 } ngx_ams_media_ctx_t;
 
 
+static ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_media_parse(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
-static ngx_uint_t ngx_ams_media_viewer(ngx_http_request_t *r,
+static ngx_uint_t ngx_ams_media_proved(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
-static ngx_int_t ngx_ams_media_admit(ngx_http_request_t *r,
-    ngx_ams_media_ctx_t *ctx, ngx_uint_t new_cookie);
+static void ngx_ams_media_identify(ngx_http_request_t *r,
+    ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_admitted(void *data, const char *refused);
+static ngx_int_t ngx_ams_media_header_filter(ngx_http_request_t *r);
+static void ngx_ams_media_count(ngx_http_request_t *r,
+    ngx_ams_media_ctx_t *ctx);
 static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
-    uint64_t key);
+    ngx_ams_media_ctx_t *ctx);
+static ngx_int_t ngx_ams_media_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static time_t ngx_ams_media_lifetime(ngx_ams_media_ctx_t *ctx);
 
 
-static ngx_str_t  ngx_ams_media_cookie = ngx_string("AMSVIEWER");
-static time_t     ngx_ams_media_full_logged;
+static ngx_str_t                  ngx_ams_media_zone_name =
+    ngx_string("ams_viewer_secret");
+static u_char                    *ngx_ams_media_secret;
+static time_t                     ngx_ams_media_full_logged;
+static ngx_http_output_header_filter_pt  ngx_ams_media_next_header_filter;
 
 
+/* postconfiguration: the access handler, the header filter, the zone */
 ngx_int_t
+ngx_ams_media_init(ngx_conf_t *cf)
+{
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_ams_media_access_handler;
+
+    ngx_ams_media_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_ams_media_header_filter;
+
+    /* the smallest zone nginx's slab allocator takes; the same name,
+     * size and tag on a reload keep it, and the secret with it */
+    shm_zone = ngx_shared_memory_add(cf, &ngx_ams_media_zone_name,
+                                     8 * ngx_pagesize, &ngx_ams_api_module);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_ams_media_init_zone;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_media_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    u_char           *secret;
+    ngx_slab_pool_t  *shpool;
+
+    if (data) {
+        /* a reload: the cookies of the last generation stay valid */
+        shm_zone->data = data;
+        ngx_ams_media_secret = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    secret = ngx_slab_alloc(shpool, NGX_AMS_VIEWER_SECRET_LEN);
+    if (secret == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (RAND_bytes(secret, NGX_AMS_VIEWER_SECRET_LEN) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ams media: RAND_bytes() failed: no viewer secret");
+        return NGX_ERROR;
+    }
+
+    shm_zone->data = secret;
+    ngx_ams_media_secret = secret;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_ams_media_access_handler(ngx_http_request_t *r)
 {
+    char                     escaped[NGX_AMS_LOG_ESCAPED_SIZE(
+                                         NGX_AMS_NAME_LEN)];
     ngx_int_t                rc;
     ngx_str_t                token;
-    ngx_uint_t               cookie;
     const char              *refused;
-    ngx_ams_stream_t        *st;
     ngx_ams_access_t        *pending;
     ngx_ams_media_ctx_t     *ctx;
     ngx_ams_api_loc_conf_t  *alcf;
@@ -74,7 +176,11 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
 
     if (ctx) {
-        if (!ctx->done) {
+        if (ctx->admitted) {
+            return NGX_OK;
+        }
+
+        if (ctx->waiting && !ctx->done) {
             return NGX_DONE;            /* still waiting for the store */
         }
 
@@ -82,7 +188,8 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_FORBIDDEN;
         }
 
-        return ngx_ams_media_admit(r, ctx, 0);
+        ctx->admitted = 1;
+        return NGX_OK;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_ams_media_ctx_t));
@@ -91,20 +198,30 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     }
 
     if (ngx_ams_media_parse(r, ctx) != NGX_OK) {
-        return NGX_DECLINED;            /* not a stream's file */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams media: \"%s\" is no stream's file",
+                      ngx_ams_log_escape(escaped, sizeof(escaped),
+                                         r->uri.data, r->uri.len));
+        return NGX_HTTP_NOT_FOUND;
     }
 
-    cookie = ngx_ams_media_viewer(r, ctx);
+    ngx_http_set_ctx(r, ctx, ngx_ams_api_module);
 
-    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
-
-    if (st && cookie != 2
-        && ngx_ams_viewer_find(st, ctx->key, ctx->type,
-                               ctx->app->viewer_timeout)
-           == NGX_OK)
-    {
-        return NGX_OK;                  /* a viewer already admitted */
+    if (ngx_ams_media_proved(r, ctx)) {
+        ngx_ams_media_identify(r, ctx);
+        ctx->admitted = 1;
+        return NGX_OK;
     }
+
+    /* a new viewer: its key from the CSPRNG, never from the request */
+    if (RAND_bytes((u_char *) &ctx->viewer, sizeof(ctx->viewer)) != 1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ams media: RAND_bytes() failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->cookie = NGX_AMS_COOKIE_NEW;
+    ngx_ams_media_identify(r, ctx);
 
     token.len = 0;
     if (r->args.len) {
@@ -120,18 +237,20 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     switch (rc) {
 
     case NGX_OK:
-        return ngx_ams_media_admit(r, ctx, cookie == 2);
+        ctx->admitted = 1;
+        return NGX_OK;
 
     case NGX_DECLINED:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ams media: \"%V/%V\" refused: %s",
-                      &ctx->app->name, &ctx->id, refused);
+                      "ams media: \"%V/%s\" refused: %s", &ctx->app->name,
+                      ngx_ams_log_escape(escaped, sizeof(escaped),
+                                         ctx->id.data, ctx->id.len),
+                      refused);
         return NGX_HTTP_FORBIDDEN;
 
     case NGX_AGAIN:
         /* the request stays until the store answers */
-        ngx_http_set_ctx(r, ctx, ngx_ams_api_module);
-        ctx->new_cookie = (cookie == 2);
+        ctx->waiting = 1;
         r->main->count++;
         return NGX_DONE;
 
@@ -146,6 +265,8 @@ ngx_ams_media_admitted(void *data, const char *refused)
 {
     ngx_http_request_t  *r = data;
 
+    char                  escaped[NGX_AMS_LOG_ESCAPED_SIZE(
+                                      NGX_AMS_NAME_LEN)];
     ngx_connection_t     *c;
     ngx_ams_media_ctx_t  *ctx;
 
@@ -155,8 +276,10 @@ ngx_ams_media_admitted(void *data, const char *refused)
 
     if (refused) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ams media: \"%V/%V\" refused: %s",
-                      &ctx->app->name, &ctx->id, refused);
+                      "ams media: \"%V/%s\" refused: %s", &ctx->app->name,
+                      ngx_ams_log_escape(escaped, sizeof(escaped),
+                                         ctx->id.data, ctx->id.len),
+                      refused);
     }
 
     c = r->connection;
@@ -165,41 +288,6 @@ ngx_ams_media_admitted(void *data, const char *refused)
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
     ngx_http_run_posted_requests(c);
-}
-
-
-/* an admitted viewer: counted while the stream is live */
-static ngx_int_t
-ngx_ams_media_admit(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx,
-    ngx_uint_t new_cookie)
-{
-    ngx_ams_stream_t  *st;
-
-    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
-    if (st == NULL) {
-        return NGX_OK;
-    }
-
-    if (ngx_ams_viewer_add(st, ctx->key,
-                           ctx->type == NGX_AMS_VIEWER_ANY ? NGX_AMS_VIEWER_HLS
-                                                           : ctx->type,
-                           ctx->app->viewer_timeout)
-        == NGX_BUSY
-        && ngx_time() - ngx_ams_media_full_logged >= 10)
-    {
-        /* served all the same; said at most every 10 s per worker */
-        ngx_ams_media_full_logged = ngx_time();
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ams media: viewer table of \"%V/%V\" is full, "
-                      "new viewers are not counted", &ctx->app->name,
-                      &ctx->id);
-    }
-
-    if (new_cookie || ctx->new_cookie) {
-        return ngx_ams_media_set_cookie(r, ctx->key);
-    }
-
-    return NGX_OK;
 }
 
 
@@ -221,8 +309,9 @@ ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    ctx->id.data = (u_char *) name.id;
-    ctx->id.len = name.id_len;
+    /* a rung's files are its parent's: one token, one viewer */
+    ctx->id.data = (u_char *) name.parent;
+    ctx->id.len = name.parent_len;
     /* a shared CMAF file is the viewer's whichever it is known as; a new
      * viewer starting there (no playlist first) counts as HLS */
     ctx->type = (name.kind == NGX_AMS_MEDIA_DASH) ? NGX_AMS_VIEWER_DASH
@@ -233,81 +322,207 @@ ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 }
 
 
-/* 0: known by subscriberId or cookie, 2: a new key (cookie to set) */
+/* the request carries this node's unexpired cookie for this stream */
 static ngx_uint_t
-ngx_ams_media_viewer(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
+ngx_ams_media_proved(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
+{
+    char        name[NGX_AMS_VIEWER_COOKIE_NAME_LEN];
+    uint64_t    expires;
+    ngx_str_t   cookie_name, value;
+
+    if (ngx_ams_media_secret == NULL) {
+        return 0;
+    }
+
+    ngx_ams_viewer_cookie_name(name, ctx->app->name.data, ctx->app->name.len,
+                               ctx->id.data, ctx->id.len);
+    cookie_name.data = (u_char *) name;
+    cookie_name.len = sizeof(name);
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &cookie_name, &value)
+        == NGX_DECLINED)
+    {
+        return 0;
+    }
+
+    if (ngx_ams_viewer_cookie_check(value.data, value.len,
+                                    ngx_ams_media_secret,
+                                    ctx->app->name.data, ctx->app->name.len,
+                                    ctx->id.data, ctx->id.len,
+                                    (uint64_t) ngx_time(), &ctx->viewer,
+                                    &expires)
+        != 0)
+    {
+        return 0;
+    }
+
+    ctx->cookie = ((time_t) expires - ngx_time()
+                   < ngx_ams_media_lifetime(ctx) / 2)
+                  ? NGX_AMS_COOKIE_RENEW : NGX_AMS_COOKIE_KEEP;
+
+    return 1;
+}
+
+
+/* the viewer table's key: subscriberId names a viewer, else the cookie */
+static void
+ngx_ams_media_identify(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 {
     size_t     i;
     uint64_t   h;
     ngx_str_t  value;
 
-    if (ngx_http_arg(r, (u_char *) "subscriberId", 12, &value) == NGX_OK
-        && value.len)
+    if (ngx_http_arg(r, (u_char *) "subscriberId", 12, &value) != NGX_OK
+        || value.len == 0)
     {
-        /* FNV-1a */
-        h = 0xcbf29ce484222325ULL;
-        for (i = 0; i < value.len; i++) {
-            h = (h ^ value.data[i]) * 0x100000001b3ULL;
-        }
-
-        ctx->key = h;
-        return 0;
+        ctx->key = ctx->viewer;
+        return;
     }
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                          &ngx_ams_media_cookie, &value)
-        != NGX_DECLINED
-        && value.len == 16)
-    {
-        h = 0;
-        for (i = 0; i < 16; i++) {
-            u_char  c = ngx_tolower(value.data[i]);
-
-            if (c >= '0' && c <= '9') {
-                h = h << 4 | (uint64_t) (c - '0');
-
-            } else if (c >= 'a' && c <= 'f') {
-                h = h << 4 | (uint64_t) (c - 'a' + 10);
-
-            } else {
-                break;
-            }
-        }
-
-        if (i == 16) {
-            ctx->key = h;
-            return 0;
-        }
+    /* FNV-1a */
+    h = 0xcbf29ce484222325ULL;
+    for (i = 0; i < value.len; i++) {
+        h = (h ^ value.data[i]) * 0x100000001b3ULL;
     }
 
-    ctx->key = (uint64_t) ngx_random() << 33 ^ (uint64_t) ngx_random() << 2
-               ^ (uint64_t) ngx_random() ^ (uint64_t) r->connection->number;
-
-    return 2;
+    ctx->key = h;
 }
 
 
 static ngx_int_t
-ngx_ams_media_set_cookie(ngx_http_request_t *r, uint64_t key)
+ngx_ams_media_header_filter(ngx_http_request_t *r)
+{
+    ngx_uint_t               status;
+    ngx_ams_media_ctx_t     *ctx;
+    ngx_ams_api_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_ams_api_module);
+
+    /* the module's ctx is a REST call's elsewhere */
+    if (!alcf->media || r != r->main) {
+        return ngx_ams_media_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
+
+    if (ctx == NULL || !ctx->admitted || ctx->app == NULL) {
+        return ngx_ams_media_next_header_filter(r);
+    }
+
+    status = r->headers_out.status;
+
+    /* only a file served makes a viewer (a 404 for a playlist not
+     * written yet does not) */
+    if (status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT
+        || status == NGX_HTTP_NOT_MODIFIED)
+    {
+        ngx_ams_media_count(r, ctx);
+
+        if (ctx->cookie != NGX_AMS_COOKIE_KEEP
+            && ngx_ams_media_set_cookie(r, ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_ams_media_next_header_filter(r);
+}
+
+
+/* counted while the stream is live */
+static void
+ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
+{
+    char               escaped[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_NAME_LEN)];
+    ngx_ams_stream_t  *st;
+
+    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
+    if (st == NULL) {
+        return;
+    }
+
+    if (ngx_ams_viewer_find(st, ctx->key, ctx->type,
+                            ctx->app->viewer_timeout)
+        == NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_ams_viewer_add(st, ctx->key,
+                           ctx->type == NGX_AMS_VIEWER_ANY ? NGX_AMS_VIEWER_HLS
+                                                           : ctx->type,
+                           ctx->app->viewer_timeout)
+        == NGX_BUSY
+        && ngx_time() - ngx_ams_media_full_logged >= 10)
+    {
+        /* served all the same; said at most every 10 s per worker */
+        ngx_ams_media_full_logged = ngx_time();
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ams media: viewer table of \"%V/%s\" is full, "
+                      "new viewers are not counted", &ctx->app->name,
+                      ngx_ams_log_escape(escaped, sizeof(escaped),
+                                         ctx->id.data, ctx->id.len));
+    }
+}
+
+
+static time_t
+ngx_ams_media_lifetime(ngx_ams_media_ctx_t *ctx)
+{
+    return (time_t) (ctx->app->viewer_timeout / 1000) + NGX_AMS_MEDIA_GRACE;
+}
+
+
+static ngx_int_t
+ngx_ams_media_set_cookie(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 {
     u_char           *p;
+    time_t            lifetime;
     ngx_table_elt_t  *h;
+    char              name[NGX_AMS_VIEWER_COOKIE_NAME_LEN];
+    char              value[NGX_AMS_VIEWER_COOKIE_LEN];
 
-    p = ngx_pnalloc(r->pool, sizeof("AMSVIEWER=; Path=/; SameSite=Lax") + 16);
+    if (ngx_ams_media_secret == NULL) {
+        return NGX_OK;
+    }
+
+    lifetime = ngx_ams_media_lifetime(ctx);
+
+    ngx_ams_viewer_cookie_name(name, ctx->app->name.data, ctx->app->name.len,
+                               ctx->id.data, ctx->id.len);
+    ngx_ams_viewer_cookie_make(value, ngx_ams_media_secret,
+                               ctx->app->name.data, ctx->app->name.len,
+                               ctx->id.data, ctx->id.len,
+                               (uint64_t) (ngx_time() + lifetime),
+                               ctx->viewer);
+
+    p = ngx_pnalloc(r->pool, sizeof(name) + 1 + sizeof(value)
+                             + sizeof("; Path=/; Max-Age=; HttpOnly; "
+                                      "SameSite=Lax; Secure")
+                             + NGX_TIME_T_LEN);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Set-Cookie");
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "AMSVIEWER=%016xL; Path=/; SameSite=Lax",
-                               key)
+    h->value.len = ngx_sprintf(p, "%*s=%*s; Path=/; Max-Age=%T; HttpOnly; "
+                               "SameSite=Lax%s",
+                               sizeof(name), name, sizeof(value), value,
+                               lifetime,
+#if (NGX_HTTP_SSL)
+                               r->connection->ssl ? "; Secure" : ""
+#else
+                               ""
+#endif
+                               )
                    - p;
 
     return NGX_OK;

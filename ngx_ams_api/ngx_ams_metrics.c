@@ -17,47 +17,58 @@
 #include "ngx_ams_viewers.h"
 
 
-#define NGX_AMS_METRICS_PER_STREAM   2048
+/* a stream's 7 samples: their names, values, and the labels each */
+#define NGX_AMS_METRICS_PER_STREAM   512
+
+
+/* one live stream's figures, copied under the registry lock */
+typedef struct {
+    ngx_str_t                 labels;        /* app="..",stream=".." */
+    ngx_uint_t                rtmp;
+    ngx_uint_t                hls;
+    ngx_uint_t                dash;
+    uint64_t                  in_bytes;
+    uint64_t                  frames;
+    uint64_t                  rejected;
+    time_t                    uptime;
+} ngx_ams_metrics_stream_t;
 
 
 typedef struct {
-    u_char                   *pos;
-    u_char                   *last;
-    ngx_uint_t                streams;
-} ngx_ams_metrics_out_t;
+    ngx_pool_t               *pool;
+    ngx_array_t               streams;       /* ngx_ams_metrics_stream_t */
+    ngx_uint_t                error;
+} ngx_ams_metrics_snap_t;
 
 
-static void ngx_ams_metrics_count(ngx_ams_stream_t *st, void *data);
-static void ngx_ams_metrics_stream(ngx_ams_stream_t *st, void *data);
+static void ngx_ams_metrics_snap(ngx_ams_stream_t *st, void *data);
+static u_char *ngx_ams_metrics_family(u_char *p, u_char *last,
+    const char *name, const char *type, const char *help);
+static u_char *ngx_ams_metrics_x100(u_char *p, u_char *last,
+    const char *name, ngx_uint_t value);
 static u_char *ngx_ams_metrics_label(u_char *p, u_char *last, u_char *v,
     size_t len);
-
-
-/* HELP and TYPE lines of the per-stream families, written once */
-static const char  ngx_ams_metrics_stream_help[] =
-    "# HELP ams_stream_viewers Viewers of a live stream on this node.\n"
-    "# TYPE ams_stream_viewers gauge\n"
-    "# HELP ams_stream_received_bytes_total Media bytes received from the "
-    "publisher.\n"
-    "# TYPE ams_stream_received_bytes_total counter\n"
-    "# HELP ams_stream_frames_total Frames written to the media bus.\n"
-    "# TYPE ams_stream_frames_total counter\n"
-    "# HELP ams_stream_frames_rejected_total Frames too big for the stream's "
-    "ring (stream_buffer).\n"
-    "# TYPE ams_stream_frames_rejected_total counter\n"
-    "# HELP ams_stream_uptime_seconds Seconds since the stream started.\n"
-    "# TYPE ams_stream_uptime_seconds gauge\n";
 
 
 ngx_int_t
 ngx_ams_metrics_handler(ngx_http_request_t *r)
 {
-    size_t                  size;
-    ngx_int_t               rc;
-    ngx_buf_t              *b;
-    ngx_ams_main_conf_t    *amcf;
-    ngx_ams_node_stats_t   *ns;
-    ngx_ams_metrics_out_t   m;
+    u_char                    *p, *last;
+    size_t                     size, zone_used, zone_size;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_uint_t                 i, n;
+    ngx_ams_main_conf_t       *amcf;
+    ngx_ams_node_stats_t      *ns;
+    ngx_ams_metrics_snap_t     snap;
+    ngx_ams_metrics_stream_t  *ms;
+
+    if (!ngx_ams_api_allowed(r)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams metrics: %V is not in ams_remote_allowed_cidr",
+                      &r->connection->addr_text);
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -75,108 +86,204 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
-    ngx_memzero(&m, sizeof(m));
-    ngx_ams_bus_each(ngx_ams_metrics_count, &m);
+    snap.pool = r->pool;
+    snap.error = 0;
 
-    /* streams may start between counting and writing: room for more */
-    size = 8192 + (m.streams + 16) * NGX_AMS_METRICS_PER_STREAM;
+    if (ngx_array_init(&snap.streams, r->pool, 16,
+                       sizeof(ngx_ams_metrics_stream_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_ams_bus_each(ngx_ams_metrics_snap, &snap);
+
+    if (snap.error) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = snap.streams.nelts;
+    ms = snap.streams.elts;
+
+    size = 8192;
+    for (i = 0; i < n; i++) {
+        size += NGX_AMS_METRICS_PER_STREAM + 7 * ms[i].labels.len;
+    }
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    m.pos = b->pos;
-    m.last = b->end;
+    p = b->pos;
+    last = b->end;
 
-    m.pos = ngx_slprintf(m.pos, m.last,
-        "# HELP ams_streams_active Live streams on this node.\n"
-        "# TYPE ams_streams_active gauge\n"
-        "ams_streams_active %ui\n"
-        "# HELP ams_node_cpu_percent CPU load, moving average of 5 "
-        "one-second samples.\n"
-        "# TYPE ams_node_cpu_percent gauge\n"
-        "ams_node_cpu_percent %uA\n"
-        "# HELP ams_process_cpu_percent CPU load of nginx's own processes, "
-        "percent of the machine.\n"
-        "# TYPE ams_process_cpu_percent gauge\n"
-        "ams_process_cpu_percent %uA\n"
-        "# HELP ams_node_cpu_limit_percent Load above which new work is "
-        "refused (cpu_limit).\n"
-        "# TYPE ams_node_cpu_limit_percent gauge\n"
-        "ams_node_cpu_limit_percent %ui\n"
-        "# HELP ams_node_memory_percent Memory in use.\n"
-        "# TYPE ams_node_memory_percent gauge\n"
-        "ams_node_memory_percent %uA\n"
-        "# HELP ams_node_memory_limit_percent Memory use above which new "
-        "work is refused (memory_limit).\n"
-        "# TYPE ams_node_memory_limit_percent gauge\n"
-        "ams_node_memory_limit_percent %ui\n"
-        "# HELP ams_node_memory_total_bytes Physical memory.\n"
-        "# TYPE ams_node_memory_total_bytes gauge\n"
-        "ams_node_memory_total_bytes %uL\n"
-        "# HELP ams_node_memory_available_bytes Memory available.\n"
-        "# TYPE ams_node_memory_available_bytes gauge\n"
-        "ams_node_memory_available_bytes %uL\n"
-        "# HELP ams_node_disk_total_bytes Size of the storage file system.\n"
-        "# TYPE ams_node_disk_total_bytes gauge\n"
-        "ams_node_disk_total_bytes %uL\n"
-        "# HELP ams_node_disk_free_bytes Free space of the storage file "
-        "system.\n"
-        "# TYPE ams_node_disk_free_bytes gauge\n"
-        "ams_node_disk_free_bytes %uL\n"
-        "# HELP ams_node_overloaded 1 while a resource limit is crossed.\n"
-        "# TYPE ams_node_overloaded gauge\n"
-        "ams_node_overloaded %d\n"
-        "# HELP ams_refused_total New publishers and viewers refused for "
-        "high resource usage.\n"
-        "# TYPE ams_refused_total counter\n"
-        "ams_refused_total{who=\"publisher\"} %uA\n"
-        "ams_refused_total{who=\"viewer\"} %uA\n"
-        "# HELP ams_bus_stream_slots Streams the bus zone can hold "
-        "(max_streams).\n"
-        "# TYPE ams_bus_stream_slots gauge\n"
-        "ams_bus_stream_slots %ui\n"
-        "# HELP ams_bus_workers Worker processes attached to the bus.\n"
-        "# TYPE ams_bus_workers gauge\n"
-        "ams_bus_workers %ui\n"
-        "%s",
-        m.streams, ns->cpu_percent, ns->process_cpu_percent, amcf->cpu_limit, ns->memory_percent,
-        amcf->memory_limit, ns->memory_total, ns->memory_available,
-        ns->disk_total, ns->disk_free, ns->overloaded ? 1 : 0,
-        ns->refused_publishers, ns->refused_viewers, amcf->max_streams,
-        ngx_ams_bus_workers(), ngx_ams_metrics_stream_help);
+    /* the text format groups a family's samples right after its own
+     * HELP and TYPE lines */
+    p = ngx_ams_metrics_family(p, last, "ams_streams_active", "gauge",
+                               "Live streams on this node.");
+    p = ngx_slprintf(p, last, "ams_streams_active %ui\n", n);
 
-    ngx_ams_bus_each(ngx_ams_metrics_stream, &m);
+    p = ngx_ams_metrics_family(p, last, "ams_node_cpu_percent", "gauge",
+                               "CPU load, moving average of 5 one-second "
+                               "samples.");
+    p = ngx_ams_metrics_x100(p, last, "ams_node_cpu_percent",
+                             ns->cpu_x100);
 
-    b->last = m.pos;
+    p = ngx_ams_metrics_family(p, last, "ams_process_cpu_percent", "gauge",
+                               "CPU load of nginx's own processes, percent "
+                               "of the machine.");
+    p = ngx_ams_metrics_x100(p, last, "ams_process_cpu_percent",
+                             ns->process_cpu_x100);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_cpu_limit_percent",
+                               "gauge", "Load above which new publishers "
+                               "are refused (cpu_limit).");
+    p = ngx_slprintf(p, last, "ams_node_cpu_limit_percent %ui\n",
+                     amcf->cpu_limit);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_memory_percent", "gauge",
+                               "Memory in use.");
+    p = ngx_slprintf(p, last, "ams_node_memory_percent %uA\n",
+                     ns->memory_percent);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_memory_limit_percent",
+                               "gauge", "Memory use above which new "
+                               "publishers are refused (memory_limit).");
+    p = ngx_slprintf(p, last, "ams_node_memory_limit_percent %ui\n",
+                     amcf->memory_limit);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_memory_total_bytes",
+                               "gauge", "Physical memory.");
+    p = ngx_slprintf(p, last, "ams_node_memory_total_bytes %uL\n",
+                     ns->memory_total);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_memory_available_bytes",
+                               "gauge", "Memory available.");
+    p = ngx_slprintf(p, last, "ams_node_memory_available_bytes %uL\n",
+                     ns->memory_available);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_disk_total_bytes",
+                               "gauge", "Size of the storage file system.");
+    p = ngx_slprintf(p, last, "ams_node_disk_total_bytes %uL\n",
+                     ns->disk_total);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_disk_free_bytes", "gauge",
+                               "Free space of the storage file system.");
+    p = ngx_slprintf(p, last, "ams_node_disk_free_bytes %uL\n",
+                     ns->disk_free);
+
+    p = ngx_ams_metrics_family(p, last, "ams_node_overloaded", "gauge",
+                               "1 while a resource limit is crossed.");
+    p = ngx_slprintf(p, last, "ams_node_overloaded %d\n",
+                     ns->overloaded ? 1 : 0);
+
+    p = ngx_ams_metrics_family(p, last, "ams_refused_total", "counter",
+                               "New publishers refused for high resource "
+                               "usage (viewers never are).");
+    p = ngx_slprintf(p, last,
+                     "ams_refused_total{who=\"publisher\"} %uA\n"
+                     "ams_refused_total{who=\"viewer\"} %uA\n",
+                     ns->refused_publishers, ns->refused_viewers);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_stream_slots", "gauge",
+                               "Streams the bus zone can hold "
+                               "(max_streams).");
+    p = ngx_slprintf(p, last, "ams_bus_stream_slots %ui\n",
+                     amcf->max_streams);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_workers", "gauge",
+                               "Worker processes attached to the bus.");
+    p = ngx_slprintf(p, last, "ams_bus_workers %ui\n",
+                     ngx_ams_bus_workers());
+
+    ngx_ams_bus_zone_usage(&zone_used, &zone_size);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_zone_used_bytes", "gauge",
+                               "Pages of the bus zone in use (rings, viewer "
+                               "tables): back to its baseline when streams "
+                               "end.");
+    p = ngx_slprintf(p, last, "ams_bus_zone_used_bytes %uz\n", zone_used);
+
+    p = ngx_ams_metrics_family(p, last, "ams_bus_zone_size_bytes", "gauge",
+                               "Size of the bus zone (bus_zone_size).");
+    p = ngx_slprintf(p, last, "ams_bus_zone_size_bytes %uz\n", zone_size);
+
+    p = ngx_ams_metrics_family(p, last, "ams_stream_viewers", "gauge",
+                               "Viewers of a live stream on this node.");
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last,
+                         "ams_stream_viewers{%V,protocol=\"rtmp\"} %ui\n"
+                         "ams_stream_viewers{%V,protocol=\"hls\"} %ui\n"
+                         "ams_stream_viewers{%V,protocol=\"dash\"} %ui\n",
+                         &ms[i].labels, ms[i].rtmp, &ms[i].labels,
+                         ms[i].hls, &ms[i].labels, ms[i].dash);
+    }
+
+    p = ngx_ams_metrics_family(p, last, "ams_stream_received_bytes_total",
+                               "counter", "Media bytes received from the "
+                               "publisher.");
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last, "ams_stream_received_bytes_total{%V} %uL\n",
+                         &ms[i].labels, ms[i].in_bytes);
+    }
+
+    p = ngx_ams_metrics_family(p, last, "ams_stream_frames_total",
+                               "counter", "Frames written to the media "
+                               "bus.");
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last, "ams_stream_frames_total{%V} %uL\n",
+                         &ms[i].labels, ms[i].frames);
+    }
+
+    p = ngx_ams_metrics_family(p, last, "ams_stream_frames_rejected_total",
+                               "counter", "Frames too big for the stream's "
+                               "ring (stream_buffer).");
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last,
+                         "ams_stream_frames_rejected_total{%V} %uL\n",
+                         &ms[i].labels, ms[i].rejected);
+    }
+
+    p = ngx_ams_metrics_family(p, last, "ams_stream_uptime_seconds",
+                               "gauge", "Seconds since the stream "
+                               "started.");
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last, "ams_stream_uptime_seconds{%V} %T\n",
+                         &ms[i].labels, ms[i].uptime);
+    }
+
+    b->last = p;
 
     return ngx_ams_api_send(r, NGX_HTTP_OK,
                             "text/plain; version=0.0.4; charset=utf-8", b);
 }
 
 
+/* under the registry lock: copy, format later */
 static void
-ngx_ams_metrics_count(ngx_ams_stream_t *st, void *data)
+ngx_ams_metrics_snap(ngx_ams_stream_t *st, void *data)
 {
-    ngx_ams_metrics_out_t  *m = data;
+    ngx_ams_metrics_snap_t  *snap = data;
 
-    m->streams++;
-}
+    u_char                    *p, *last, *labels;
+    size_t                     size;
+    ngx_str_t                  name;
+    ngx_ams_app_conf_t        *app;
+    ngx_ams_metrics_stream_t  *ms;
 
+    if (snap->error) {
+        return;
+    }
 
-static void
-ngx_ams_metrics_stream(ngx_ams_stream_t *st, void *data)
-{
-    ngx_ams_metrics_out_t  *m = data;
+    ms = ngx_array_push(&snap->streams);
 
-    u_char              *p, *last, labels[NGX_AMS_NAME_LEN * 2
-                                          + NGX_AMS_APP_LEN * 2 + 32];
-    ngx_str_t            name;
-    ngx_uint_t           hls, dash;
-    ngx_ams_app_conf_t  *app;
+    /* each byte of a name escapes to 2 at most */
+    size = sizeof("app=\"\",stream=\"\"") + 2 * (st->app_len + st->name_len);
+    labels = ngx_pnalloc(snap->pool, size);
 
-    if (m->last - m->pos < NGX_AMS_METRICS_PER_STREAM) {
+    if (ms == NULL || labels == NULL) {
+        snap->error = 1;
         return;
     }
 
@@ -184,29 +291,44 @@ ngx_ams_metrics_stream(ngx_ams_stream_t *st, void *data)
     name.len = st->app_len;
     app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &name);
 
-    hls = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_HLS) : 0;
-    dash = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_DASH) : 0;
+    ms->rtmp = st->rtmp_viewers;
+    ms->hls = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_HLS)
+                  : 0;
+    ms->dash = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_DASH)
+                   : 0;
+    ms->in_bytes = st->in_bytes;
+    ms->frames = st->frames;
+    ms->rejected = st->rejected;
+    ms->uptime = ngx_time() - st->started;
 
-    last = labels + sizeof(labels);
+    last = labels + size;
     p = ngx_slprintf(labels, last, "app=\"");
     p = ngx_ams_metrics_label(p, last, st->app, st->app_len);
     p = ngx_slprintf(p, last, "\",stream=\"");
     p = ngx_ams_metrics_label(p, last, st->name, st->name_len);
     p = ngx_slprintf(p, last, "\"");
-    name.data = labels;
-    name.len = p - labels;
 
-    m->pos = ngx_slprintf(m->pos, m->last,
-        "ams_stream_viewers{%V,protocol=\"rtmp\"} %uA\n"
-        "ams_stream_viewers{%V,protocol=\"hls\"} %ui\n"
-        "ams_stream_viewers{%V,protocol=\"dash\"} %ui\n"
-        "ams_stream_received_bytes_total{%V} %uA\n"
-        "ams_stream_frames_total{%V} %uA\n"
-        "ams_stream_frames_rejected_total{%V} %uA\n"
-        "ams_stream_uptime_seconds{%V} %T\n",
-        &name, st->rtmp_viewers, &name, hls, &name, dash,
-        &name, st->in_bytes, &name, st->frames, &name, st->rejected,
-        &name, ngx_time() - st->started);
+    ms->labels.data = labels;
+    ms->labels.len = p - labels;
+}
+
+
+static u_char *
+ngx_ams_metrics_family(u_char *p, u_char *last, const char *name,
+    const char *type, const char *help)
+{
+    return ngx_slprintf(p, last, "# HELP %s %s\n# TYPE %s %s\n",
+                        name, help, name, type);
+}
+
+
+/* a load kept in hundredths of a percent, with its two decimals */
+static u_char *
+ngx_ams_metrics_x100(u_char *p, u_char *last, const char *name,
+    ngx_uint_t value)
+{
+    return ngx_slprintf(p, last, "%s %ui.%02ui\n", name, value / 100,
+                        value % 100);
 }
 
 

@@ -2,10 +2,12 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * The REST API's front door: which application, JWT, the body, and the
- * AMS-shaped answers.  Every call reads (or discards) its body through
- * ngx_http_read_client_request_body, whose reference on the request is
- * released by the final response, which may come later from a store task.
+ * The REST API's front door: who may call (ams_remote_allowed_cidr, or a
+ * JWT where the application asks for one), which application, the body,
+ * and the AMS-shaped answers.  Every call reads (or discards) its body
+ * through ngx_http_read_client_request_body, whose reference on the
+ * request is released by the final response, which may come later from a
+ * store task.
  */
 
 
@@ -15,11 +17,15 @@
 
 #include "ngx_ams_api.h"
 #include "ngx_ams_jwt.h"
+#include "ngx_ams_log_escape.h"
 
 
 static ngx_int_t ngx_ams_rest_split(ngx_ams_rest_t *rest, ngx_str_t *uri);
+static ngx_str_t *ngx_ams_rest_jwt_key(ngx_ams_rest_t *rest);
 static ngx_int_t ngx_ams_rest_jwt(ngx_ams_rest_t *rest);
 static void ngx_ams_rest_body(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_rest_body_text(ngx_http_request_t *r,
+    ngx_str_t *text);
 static ngx_int_t ngx_ams_rest_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *text, size_t len);
 static ngx_int_t ngx_ams_rest_refuse(ngx_http_request_t *r,
@@ -32,6 +38,9 @@ static ngx_str_t  ngx_ams_rest_not_rest = ngx_string(
 static ngx_str_t  ngx_ams_rest_too_large = ngx_string(
     "{\"success\":false,\"message\":\"body larger than 16384 bytes\","
     "\"errorId\":0}");
+static ngx_str_t  ngx_ams_rest_not_allowed = ngx_string(
+    "{\"success\":false,\"message\":\"not allowed from this address "
+    "(ams_remote_allowed_cidr)\",\"errorId\":0}");
 
 
 ngx_int_t
@@ -49,16 +58,25 @@ ngx_ams_rest_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, rest, ngx_ams_api_module);
 
     if (ngx_ams_rest_split(rest, &r->uri) != NGX_OK) {
+        if (!ngx_ams_api_allowed(r)) {
+            /* a stranger learns nothing of which applications exist */
+            goto not_allowed;
+        }
+
         return ngx_ams_rest_refuse(r, NGX_HTTP_NOT_FOUND,
                                    &ngx_ams_rest_not_rest);
+    }
+
+    /* from elsewhere only with the application's JWT, checked with the
+     * body */
+    if (!ngx_ams_api_allowed(r) && ngx_ams_rest_jwt_key(rest) == NULL) {
+        goto not_allowed;
     }
 
     if (r->headers_in.content_length_n > NGX_AMS_REST_MAX_BODY) {
         return ngx_ams_rest_refuse(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                    &ngx_ams_rest_too_large);
     }
-
-    r->request_body_in_single_buf = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_ams_rest_body);
 
@@ -67,6 +85,15 @@ ngx_ams_rest_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+
+not_allowed:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "ams rest: %V is not in ams_remote_allowed_cidr",
+                  &r->connection->addr_text);
+
+    return ngx_ams_rest_refuse(r, NGX_HTTP_FORBIDDEN,
+                               &ngx_ams_rest_not_allowed);
 }
 
 
@@ -156,8 +183,8 @@ ngx_ams_rest_split(ngx_ams_rest_t *rest, ngx_str_t *uri)
 static void
 ngx_ams_rest_body(ngx_http_request_t *r)
 {
-    ngx_buf_t       *b;
-    ngx_chain_t     *cl;
+    ngx_int_t        rc;
+    ngx_str_t        text;
     json_error_t     jerr;
     ngx_ams_rest_t  *rest;
 
@@ -169,29 +196,30 @@ ngx_ams_rest_body(ngx_http_request_t *r)
         return;
     }
 
-    if (r->request_body && r->request_body->bufs) {
-        cl = r->request_body->bufs;
-        b = cl->buf;
+    rc = ngx_ams_rest_body_text(r, &text);
 
-        if (cl->next || b->in_file
-            || b->last - b->pos > NGX_AMS_REST_MAX_BODY)
-        {
-            ngx_ams_rest_error(rest, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                               "body larger than %d bytes",
-                               NGX_AMS_REST_MAX_BODY);
+    if (rc == NGX_DECLINED) {
+        ngx_ams_rest_error(rest, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                           "body larger than %d bytes",
+                           NGX_AMS_REST_MAX_BODY);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "could not read the body");
+        return;
+    }
+
+    if (text.len) {
+        rest->body = json_loadb((const char *) text.data, text.len,
+                                JSON_REJECT_DUPLICATES, &jerr);
+
+        if (rest->body == NULL) {
+            ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST,
+                               "malformed JSON at line %d column %d: %s",
+                               jerr.line, jerr.column, jerr.text);
             return;
-        }
-
-        if (b->last > b->pos) {
-            rest->body = json_loadb((const char *) b->pos, b->last - b->pos,
-                                    JSON_REJECT_DUPLICATES, &jerr);
-
-            if (rest->body == NULL) {
-                ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST,
-                                   "malformed JSON at line %d column %d: %s",
-                                   jerr.line, jerr.column, jerr.text);
-                return;
-            }
         }
     }
 
@@ -219,6 +247,105 @@ ngx_ams_rest_body(ngx_http_request_t *r)
 }
 
 
+/*
+ * The body in one piece: nginx hands it over as a chain (what came with
+ * the headers, then what was read after them) and writes it to a
+ * temporary file past client_body_buffer_size.  NGX_DECLINED: larger
+ * than NGX_AMS_REST_MAX_BODY (a chunked body has no Content-Length to
+ * refuse it by earlier).
+ */
+static ngx_int_t
+ngx_ams_rest_body_text(ngx_http_request_t *r, ngx_str_t *text)
+{
+    off_t         size;
+    ssize_t       n;
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    text->len = 0;
+    text->data = NULL;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size > NGX_AMS_REST_MAX_BODY) {
+        return NGX_DECLINED;
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        text->data = cl->buf->pos;
+        text->len = (size_t) size;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->data = p;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        /* at most 16 KiB nginx has just written: in the page cache */
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "ams rest: reading the body from \"%V\" failed",
+                          &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    text->len = p - text->data;
+
+    return NGX_OK;
+}
+
+
+/* the key of the REST JWTs this call needs, NULL if it needs none */
+static ngx_str_t *
+ngx_ams_rest_jwt_key(ngx_ams_rest_t *rest)
+{
+    ngx_ams_main_conf_t     *amcf;
+    ngx_ams_api_app_conf_t  *aacf;
+
+    if (rest->app) {
+        aacf = ngx_ams_app_get_module_conf(rest->app, ngx_ams_api_app_module);
+
+        return aacf->jwt_control ? &aacf->jwt_secret_key : NULL;
+    }
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    return amcf->jwt_server_control ? &amcf->jwt_server_secret_key : NULL;
+}
+
+
 /* AMS sends the token bare in Authorization; "Bearer " is accepted too */
 static ngx_int_t
 ngx_ams_rest_jwt(ngx_ams_rest_t *rest)
@@ -226,27 +353,12 @@ ngx_ams_rest_jwt(ngx_ams_rest_t *rest)
     json_t                  *claims;
     ngx_str_t                token, *key;
     const char              *error;
-    ngx_ams_main_conf_t     *amcf;
-    ngx_ams_api_app_conf_t  *aacf;
     ngx_http_request_t      *r = rest->request;
 
-    if (rest->app) {
-        aacf = ngx_ams_app_get_module_conf(rest->app, ngx_ams_api_app_module);
+    key = ngx_ams_rest_jwt_key(rest);
 
-        if (!aacf->jwt_control) {
-            return NGX_OK;
-        }
-
-        key = &aacf->jwt_secret_key;
-
-    } else {
-        amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-
-        if (!amcf->jwt_server_control) {
-            return NGX_OK;
-        }
-
-        key = &amcf->jwt_server_secret_key;
+    if (key == NULL) {
+        return NGX_OK;
     }
 
     if (r->headers_in.authorization == NULL) {
@@ -311,7 +423,9 @@ ngx_ams_rest_json(ngx_ams_rest_t *rest, ngx_uint_t status, json_t *doc)
 {
     char  *text;
 
-    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    /* reals (CPU loads) as 12.34, not 12.339999999999999 */
+    text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(6))
+               : NULL;
 
     if (doc) {
         json_decref(doc);
@@ -351,6 +465,7 @@ ngx_ams_rest_error(ngx_ams_rest_t *rest, ngx_uint_t status,
     json_t   *doc;
     va_list   args;
     u_char    message[512], *p;
+    char      escaped[NGX_AMS_LOG_ESCAPED_SIZE(sizeof(message))];
 
     va_start(args, fmt);
     p = ngx_vslprintf(message, message + sizeof(message) - 1, fmt, args);
@@ -366,8 +481,11 @@ ngx_ams_rest_error(ngx_ams_rest_t *rest, ngx_uint_t status,
                         "invalid request", "errorId", 0);
     }
 
+    /* the message may quote the URI or an id the client chose */
     ngx_log_error(NGX_LOG_INFO, rest->request->connection->log, 0,
-                  "ams rest: %ui %s", status, message);
+                  "ams rest: %ui %s", status,
+                  ngx_ams_log_escape(escaped, sizeof(escaped), message,
+                                     p - message));
 
     ngx_ams_rest_json(rest, status, doc);
 }

@@ -18,6 +18,7 @@
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
 #include "ngx_ams_jwt.h"
+#include "ngx_ams_stream_name.h"
 
 
 #define NGX_AMS_REST_LIST_MAX    250     /* AMS caps list sizes here */
@@ -219,6 +220,7 @@ ngx_ams_rest_create(ngx_ams_rest_t *rest)
     ngx_str_t            sid;
     ngx_ams_store_op_t  *op;
     char                 error[256], generated[16];
+    const char          *why;
 
     if (rest->body == NULL) {
         rest->body = json_object();
@@ -243,6 +245,14 @@ ngx_ams_rest_create(ngx_ams_rest_t *rest)
                                "invalid stream id: letters, digits, '_', "
                                "'-' and '.' only, at most %d",
                                NGX_AMS_STORE_ID_LEN - 1);
+            return;
+        }
+
+        /* a record no publisher could ever take is refused now */
+        if (!ngx_ams_stream_name_valid(sid.data, sid.len, 0, &why)) {
+            json_decref(fields);
+            ngx_ams_rest_error(rest, NGX_HTTP_BAD_REQUEST,
+                               "invalid stream id: %s", why);
             return;
         }
 

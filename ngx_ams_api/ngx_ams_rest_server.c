@@ -146,14 +146,15 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
 }
 
 
-/* AMS's figures: loads in percent of the machine, process CPU time in
- * ms; "the process" is nginx: its master and workers */
+/* AMS's figures: loads in percent of the machine (with two decimals: a
+ * stream's packaging is a fraction of a percent), process CPU time in ms;
+ * "the process" is nginx: its master and workers */
 static json_t *
 ngx_ams_rest_cpu(ngx_ams_node_stats_t *ns)
 {
-    return json_pack("{s:i, s:i, s:I}",
-                     "systemCPULoad", (int) ns->cpu_percent,
-                     "processCPULoad", (int) ns->process_cpu_percent,
+    return json_pack("{s:f, s:f, s:I}",
+                     "systemCPULoad", (double) ns->cpu_x100 / 100,
+                     "processCPULoad", (double) ns->process_cpu_x100 / 100,
                      "processCPUTime", (json_int_t) ns->process_cpu_ms);
 }
 

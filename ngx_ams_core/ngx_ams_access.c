@@ -2,7 +2,8 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Publish/play admission.  JWTs and limits are checked at once; a
+ * Publish/play admission.  JWTs and limits (publishers only: viewers are
+ * never refused for CPU or memory) are checked at once; a
  * one-time token (taken from the store: found and deleted in one step, so
  * it admits exactly once) and the record lookup of
  * acceptOnlyStreamsInDataStore go through the thread pool as one chain.
@@ -15,6 +16,7 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_jwt.h"
+#include "ngx_ams_log_escape.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_store.h"
 
@@ -42,13 +44,19 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_ams_access_pt handler, void *data, const char **refused,
     ngx_ams_access_t **pending)
 {
+    char                 escaped[NGX_AMS_LOG_ESCAPED_SIZE(
+                                     NGX_AMS_NAME_LEN)];
     ngx_uint_t           one_time, in_store;
     ngx_ams_access_t    *acc;
     ngx_ams_store_op_t  *chain, *op;
 
     *pending = NULL;
 
-    if (ngx_ams_stats_admit(publish, log) != 0) {
+    /* resources limit new work only: a viewer (RTMP, HLS, DASH) of a
+     * stream already packaged costs little, and refusing a player
+     * mid-stream freezes it (Ant Media Server checks publishers, pulls
+     * and WebRTC sessions, never HLS/DASH requests) */
+    if (publish && ngx_ams_stats_admit(publish, log) != 0) {
         *refused = NGX_AMS_REFUSED_RESOURCES;
         return NGX_DECLINED;
     }
@@ -72,8 +80,10 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
 
     if (one_time && (token->len == 0 || token->len >= NGX_AMS_STORE_ID_LEN)) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "ams access: %s of \"%V\" refused: no valid token",
-                      publish ? "publish" : "play", id);
+                      "ams access: %s of \"%s\" refused: no valid token",
+                      publish ? "publish" : "play",
+                      ngx_ams_log_escape(escaped, sizeof(escaped), id->data,
+                                         id->len));
         *refused = NGX_AMS_REFUSED_TOKEN;
         return NGX_DECLINED;
     }
@@ -143,6 +153,8 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 {
     ngx_ams_access_t *acc = ops->data;
 
+    char                 escaped[NGX_AMS_LOG_ESCAPED_SIZE(
+                                     NGX_AMS_STORE_ID_LEN)];
     const char          *refused;
     ngx_ams_store_op_t  *op;
 
@@ -158,7 +170,9 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
             ngx_log_error(NGX_LOG_WARN, acc->log, 0,
                           "ams access: publish of \"%s\" refused: no such "
                           "broadcast (accept_only_streams_in_data_store)",
-                          op->id);
+                          ngx_ams_log_escape(escaped, sizeof(escaped),
+                                             (u_char *) op->id,
+                                             ngx_strlen(op->id)));
             refused = NGX_AMS_REFUSED_NOT_IN_STORE;
         }
     }
@@ -177,6 +191,7 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 static ngx_uint_t
 ngx_ams_access_token_valid(ngx_ams_access_t *acc, ngx_ams_store_op_t *op)
 {
+    char         escaped[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_STORE_ID_LEN)];
     json_t      *stream, *type, *expire;
     ngx_uint_t   publish;
     const char  *why;
@@ -220,7 +235,11 @@ invalid:
 
     ngx_log_error(NGX_LOG_WARN, op->log, 0,
                   "ams access: %s of \"%s\" refused: %s",
-                  publish ? "publish" : "play", acc->id, why);
+                  publish ? "publish" : "play",
+                  ngx_ams_log_escape(escaped, sizeof(escaped),
+                                     (u_char *) acc->id,
+                                     ngx_strlen(acc->id)),
+                  why);
     return 0;
 }
 
@@ -229,6 +248,7 @@ static ngx_int_t
 ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log)
 {
+    char         escaped[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_NAME_LEN)];
     json_t      *claims, *stream, *type;
     ngx_str_t   *key;
     const char  *error;
@@ -245,9 +265,14 @@ ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
     stream = json_object_get(claims, "streamId");
     type = json_object_get(claims, "type");
 
-    if (!json_is_string(stream)
-        || ngx_strlen(json_string_value(stream)) != id->len
-        || ngx_strncmp(json_string_value(stream), id->data, id->len) != 0)
+    if (json_object_get(claims, "exp") == NULL) {
+        /* a stream token without exp would admit forever */
+        error = "no exp claim";
+
+    } else if (!json_is_string(stream)
+               || ngx_strlen(json_string_value(stream)) != id->len
+               || ngx_strncmp(json_string_value(stream), id->data, id->len)
+                  != 0)
     {
         error = "token of another stream";
 
@@ -267,8 +292,11 @@ ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
 refused:
 
     ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "ams access: %s of \"%V\" refused: JWT: %s",
-                  publish ? "publish" : "play", id, error);
+                  "ams access: %s of \"%s\" refused: JWT: %s",
+                  publish ? "publish" : "play",
+                  ngx_ams_log_escape(escaped, sizeof(escaped), id->data,
+                                     id->len),
+                  error);
     return NGX_DECLINED;
 }
 

@@ -43,6 +43,8 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_bus.h"
 #include "ngx_ams_stream_index.h"
+#include "ngx_ams_stream_name.h"
+#include "ngx_ams_log_escape.h"
 
 
 /* a publisher reserves little until media arrives: the ring grows */
@@ -1221,13 +1223,27 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_uint_t             i, limit;
     ngx_ams_ring_t        *ring;
     ngx_ams_stream_t      *st;
+    const char            *why;
     u_char                 addr[NGX_SOCKADDR_STRLEN];
     ngx_str_t              text;
     ngx_ams_slot_set_t     waiters;
     ngx_ams_main_conf_t   *amcf;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+    char                   esc[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_NAME_LEN)];
 
     *out = NULL;
+
+    /* one stream's files must never take another's names */
+    if (!ngx_ams_stream_name_valid(name->data, name->len,
+                                   src->kind == NGX_AMS_SOURCE_PUBLISHER
+                                   ? 0 : NGX_AMS_STREAM_NAME_RUNG, &why))
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ams bus: stream name \"%s\" refused: %s",
+                      ngx_ams_log_escape(esc, sizeof(esc), name->data,
+                                         name->len), why);
+        return NGX_ERROR;
+    }
 
     if (w->slot == -1) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "ams bus: no \"ams\" block");

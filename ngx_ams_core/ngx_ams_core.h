@@ -216,9 +216,11 @@ typedef struct ngx_ams_stream_s {
 /* the node's resources, sampled by the StatsCollector (ngx_ams_stats.c) */
 typedef struct {
     ngx_atomic_t              sampled_at;    /* seconds, claims a sample */
-    ngx_atomic_t              cpu_percent;   /* 5-sample moving average */
-    ngx_atomic_t              cpu_instant;
-    ngx_atomic_t              process_cpu_percent;  /* nginx's processes */
+    /* CPU loads in hundredths of a percent of the machine: a stream's
+     * packaging is a fraction of a percent on a many-core host */
+    ngx_atomic_t              cpu_x100;      /* 5-sample moving average */
+    ngx_atomic_t              cpu_instant_x100;
+    ngx_atomic_t              process_cpu_x100;     /* nginx's processes */
     uint64_t                  process_cpu_ms;       /* their CPU time */
     uint64_t                  prev_process;         /* their jiffies */
     ngx_atomic_t              memory_percent;
@@ -236,7 +238,8 @@ typedef struct {
     ngx_atomic_t              refused_viewers;
     uint64_t                  prev_total;    /* /proc/stat jiffies */
     uint64_t                  prev_idle;
-    ngx_uint_t                recent[5];     /* last 5 one-second loads */
+    ngx_uint_t                recent[5];     /* last 5 one-second loads,
+                                                x100 */
     ngx_uint_t                samples;
 } ngx_ams_node_stats_t;
 

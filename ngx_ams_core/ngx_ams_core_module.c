@@ -574,6 +574,13 @@ ngx_ams_application(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_msec_value(app->viewer_timeout, 10000);
 
     if ((access->publish_jwt_control || access->play_jwt_control)
+        && access->jwt_stream_secret_key.len == 0)
+    {
+        return "\"jwt_stream_secret_key\" is missing: JWT stream security "
+               "needs it";
+    }
+
+    if ((access->publish_jwt_control || access->play_jwt_control)
         && access->jwt_stream_secret_key.len < 32)
     {
         return "\"jwt_stream_secret_key\" must be at least 32 characters";

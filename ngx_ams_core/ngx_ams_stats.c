@@ -248,14 +248,14 @@ ngx_ams_stats_done(ngx_event_t *ev)
     di = s->idle - ns->prev_idle;
 
     if (ns->prev_total && dt > 0 && di <= dt) {
-        ns->recent[ns->samples++ % 5] = (ngx_uint_t) ((dt - di) * 100 / dt);
-        ns->cpu_instant = (ngx_atomic_uint_t) ((dt - di) * 100 / dt);
+        ns->recent[ns->samples++ % 5] = (ngx_uint_t) ((dt - di) * 10000 / dt);
+        ns->cpu_instant_x100 = (ngx_atomic_uint_t) ((dt - di) * 10000 / dt);
     }
 
     /* a worker that left takes its jiffies along: skip that second */
     if (ns->prev_total && dt > 0 && s->process >= ns->prev_process) {
-        ns->process_cpu_percent = (ngx_atomic_uint_t)
-            ((s->process - ns->prev_process) * 100 / dt);
+        ns->process_cpu_x100 = (ngx_atomic_uint_t)
+            ((s->process - ns->prev_process) * 10000 / dt);
     }
 
     ns->prev_process = s->process;
@@ -270,7 +270,7 @@ ngx_ams_stats_done(ngx_event_t *ev)
     }
 
     if (n) {
-        ns->cpu_percent = sum / n;
+        ns->cpu_x100 = sum / n;
     }
 
     ns->cpu_count = s->cpus;
@@ -289,7 +289,7 @@ ngx_ams_stats_done(ngx_event_t *ev)
 
     which = NGX_AMS_STATS_OK;
 
-    if (n && ns->cpu_percent > amcf->cpu_limit) {
+    if (n && ns->cpu_x100 > amcf->cpu_limit * 100) {
         which = NGX_AMS_STATS_CPU;
 
     } else if (ns->memory_percent > amcf->memory_limit) {
@@ -305,9 +305,10 @@ ngx_ams_stats_done(ngx_event_t *ev)
                >= NGX_AMS_STATS_WEBHOOK_EVERY))
     {
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                      "ams stats: high resource usage: cpu %ui%% "
+                      "ams stats: high resource usage: cpu %ui.%02ui%% "
                       "(limit %ui%%), memory %ui%% (limit %ui%%)",
-                      (ngx_uint_t) ns->cpu_percent, amcf->cpu_limit,
+                      (ngx_uint_t) ns->cpu_x100 / 100,
+                      (ngx_uint_t) ns->cpu_x100 % 100, amcf->cpu_limit,
                       (ngx_uint_t) ns->memory_percent, amcf->memory_limit);
         ngx_ams_stats_webhook(ns, which, ev->log);
     }
@@ -335,7 +336,7 @@ ngx_ams_stats_webhook(ngx_ams_node_stats_t *ns, ngx_uint_t which,
                     "reason", which == NGX_AMS_STATS_CPU ? "cpu" : "memory",
                     "instanceIp", amcf->node_address.data,
                     (int) amcf->node_address.len,
-                    "cpuUsage", (int) ns->cpu_percent,
+                    "cpuUsage", (int) (ns->cpu_x100 / 100),
                     "cpuLimit", (int) amcf->cpu_limit,
                     "memoryUsage", (int) ns->memory_percent,
                     "memoryLimit", (int) amcf->memory_limit);

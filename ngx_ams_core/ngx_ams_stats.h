@@ -5,8 +5,9 @@
  * The StatsCollector: once a second one worker samples the node's CPU
  * (/proc/stat, moving average of 5 samples), memory (/proc/meminfo) and
  * the storage disk into the bus zone, off the event loop.  Above
- * cpu_limit or memory_limit the node refuses new publishers and viewers
- * and tells status_webhook_url ("highResourceUsage").
+ * cpu_limit or memory_limit the node refuses new publishers (and, later,
+ * pulls, WebRTC sessions and transcoder starts), never viewers, and tells
+ * status_webhook_url ("highResourceUsage").
  */
 
 
@@ -25,7 +26,8 @@
 #define NGX_AMS_STATS_MEMORY      2
 
 
-/* NGX_AMS_STATS_OK, or the limit that is crossed; counts the refusal */
+/* NGX_AMS_STATS_OK, or the limit that is crossed; counts the refusal.
+ * For new work only ("publisher" 1): a viewer is never refused */
 ngx_uint_t ngx_ams_stats_admit(ngx_uint_t publisher, ngx_log_t *log);
 
 ngx_int_t ngx_ams_stats_init_worker(ngx_cycle_t *cycle);

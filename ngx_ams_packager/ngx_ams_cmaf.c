@@ -15,6 +15,7 @@
 #include "ngx_ams_file.h"
 #include "ngx_ams_m3u8.h"
 #include "ngx_ams_mpd.h"
+#include "ngx_ams_avc.h"
 
 
 static const char  *ngx_ams_cmaf_kind[2] = { "video", "audio" };
@@ -22,6 +23,8 @@ static const char  *ngx_ams_cmaf_kind[2] = { "video", "audio" };
 
 static void ngx_ams_cmaf_path(ngx_ams_cmaf_t *cmaf, char *path,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ngx_ams_cmaf_avcc_check(ngx_ams_cmaf_t *cmaf,
+    ngx_ams_mp4_track_t *mp4, const uint8_t *data, size_t len);
 static int ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf);
 static int ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind);
 static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind);
@@ -34,8 +37,8 @@ static void ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf,
 
 
 int
-ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir, const char *name,
-    unsigned seg_ms, unsigned list_size, unsigned outputs)
+ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir, const char *tmp,
+    const char *name, unsigned seg_ms, unsigned list_size, unsigned outputs)
 {
     unsigned  i;
 
@@ -50,6 +53,8 @@ ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir, const char *name,
 
     if (snprintf(cmaf->dir, sizeof(cmaf->dir), "%s", dir)
         >= (int) sizeof(cmaf->dir)
+        || snprintf(cmaf->tmp, sizeof(cmaf->tmp), "%s", tmp)
+           >= (int) sizeof(cmaf->tmp)
         || snprintf(cmaf->name, sizeof(cmaf->name), "%s", name)
            >= (int) sizeof(cmaf->name))
     {
@@ -123,6 +128,33 @@ ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track, const uint8_t *data,
 }
 
 
+static int
+ngx_ams_cmaf_avcc_check(ngx_ams_cmaf_t *cmaf, ngx_ams_mp4_track_t *mp4,
+    const uint8_t *data, size_t len)
+{
+    int                     rc;
+    const char             *err = NULL;
+    ngx_ams_avc_nal_t       nal;
+    ngx_ams_avc_nal_iter_t  it;
+
+    /* avcC: lengthSizeMinusOne in the low bits of its fifth byte */
+    ngx_ams_avc_nal_init(&it, data, len,
+                         mp4->config_len > 4 ? (mp4->config[4] & 3) + 1 : 4);
+
+    while ((rc = ngx_ams_avc_nal_next(&it, &nal, &err)) == 1) {
+        /* void */
+    }
+
+    if (rc != 0) {
+        snprintf(cmaf->error, sizeof(cmaf->error), "malformed AVCC frame: %s",
+                 err ? err : "?");
+        return -1;
+    }
+
+    return 0;
+}
+
+
 int
 ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
     const uint8_t *data)
@@ -141,6 +173,12 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
 
     if (!t->mp4.configured) {
         return 0;
+    }
+
+    if (frame->track == NGX_AMS_TRACK_VIDEO
+        && ngx_ams_cmaf_avcc_check(cmaf, &t->mp4, data, frame->size) != 0)
+    {
+        return 1;           /* dropped before the segmenter counts it */
     }
 
     has_video = cmaf->track[NGX_AMS_MP4_VIDEO].mp4.configured;
@@ -188,7 +226,10 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
     if (!cmaf->dir_ready) {
         ngx_ams_cmaf_path(cmaf, path, "%s", "");
 
-        if (ngx_ams_file_mkdir(path, cmaf->error, sizeof(cmaf->error)) != 0)
+        if (ngx_ams_file_mkdir(path, cmaf->error, sizeof(cmaf->error)) != 0
+            || ngx_ams_file_mkdir(cmaf->tmp, cmaf->error,
+                                  sizeof(cmaf->error))
+               != 0)
         {
             return -1;
         }
@@ -231,7 +272,7 @@ ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
 
     ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
 
-    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+    if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                              cmaf->error, sizeof(cmaf->error))
         != 0)
     {
@@ -271,7 +312,7 @@ ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
     ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
                       (unsigned long long) t->next_seq);
 
-    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+    if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                              cmaf->error, sizeof(cmaf->error))
         != 0)
     {
@@ -390,7 +431,7 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         ngx_ams_cmaf_path(cmaf, path, "%s.m3u8", ngx_ams_cmaf_kind[kind]);
 
         /* readers see the old playlist or the new one, never half of one */
-        if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+        if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                                  cmaf->error, sizeof(cmaf->error))
             != 0)
         {
@@ -449,7 +490,7 @@ ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf)
 
     snprintf(path, sizeof(path), "%s/%s.m3u8", cmaf->dir, cmaf->name);
 
-    if (ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+    if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                              cmaf->error, sizeof(cmaf->error))
         != 0)
     {
@@ -528,7 +569,7 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
 
     ngx_ams_cmaf_path(cmaf, path, "%s.mpd", cmaf->name);
 
-    return ngx_ams_file_replace(path, cmaf->out.data, cmaf->out.len,
+    return ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                                 cmaf->error, sizeof(cmaf->error));
 }
 

@@ -53,6 +53,7 @@ typedef struct {
 
 typedef struct {
     char                  dir[NGX_AMS_SEG_DIR_LEN];
+    char                  tmp[NGX_AMS_SEG_DIR_LEN];  /* temporary files */
     char                  name[NGX_AMS_SEG_NAME_LEN];
     unsigned              list_size;
     unsigned              outputs;      /* NGX_AMS_CMAF_HLS, _DASH */
@@ -72,10 +73,14 @@ typedef struct {
 
 
 /* each returns 0, or -1 with cmaf->error set.  Open only sets up memory
- * (it runs on the event loop); the directory comes with the first
- * segment.  Close is safe on a zeroed or half-opened writer. */
+ * (it runs on the event loop); the directories ("tmp" for temporary
+ * files, on the file system of "dir") come with the first segment.
+ * ngx_ams_cmaf_frame() returns 1 for a frame it dropped (malformed AVCC),
+ * with cmaf->error saying why.  Close is safe on a zeroed or half-opened
+ * writer. */
 int ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir,
-    const char *name, unsigned seg_ms, unsigned list_size, unsigned outputs);
+    const char *tmp, const char *name, unsigned seg_ms, unsigned list_size,
+    unsigned outputs);
 int ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track,
     const uint8_t *data, size_t len);
 int ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,

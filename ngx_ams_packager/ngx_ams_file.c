@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,8 +19,9 @@
 int
 ngx_ams_file_mkdir(const char *path, char *err, size_t err_len)
 {
-    char   buf[PATH_MAX];
-    char  *p;
+    char         buf[PATH_MAX];
+    char        *p;
+    struct stat  sb;
 
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf)) {
         snprintf(err, err_len, "path too long");
@@ -34,9 +36,19 @@ ngx_ams_file_mkdir(const char *path, char *err, size_t err_len)
         char  c = *p;
 
         *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, err_len, "mkdir(\"%s\"): %s", buf, strerror(errno));
-            return -1;
+        if (mkdir(buf, 0755) != 0) {
+            if (errno != EEXIST) {
+                snprintf(err, err_len, "mkdir(\"%s\"): %s", buf,
+                         strerror(errno));
+                return -1;
+            }
+
+            /* what is there is not necessarily what we would have made */
+            if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                snprintf(err, err_len, "\"%s\" exists and is not a "
+                         "directory", buf);
+                return -1;
+            }
         }
         *p = c;
 
@@ -72,17 +84,20 @@ ngx_ams_file_write_all(int fd, const void *data, size_t len)
 
 
 int
-ngx_ams_file_replace(const char *path, const void *data, size_t len,
-    char *err, size_t err_len)
+ngx_ams_file_replace(const char *tmpdir, const char *path, const void *data,
+    size_t len, char *err, size_t err_len)
 {
     int          fd;
     char         tmp[PATH_MAX];
     const char  *slash;
 
-    /* ".name.tmp" beside the file: same filesystem, so rename is atomic */
+    /*
+     * A unique name in a hidden directory that no location serves, on the
+     * same file system (rename is atomic): never a file of a stream, and
+     * safe with threads and workers writing at once.
+     */
     slash = strrchr(path, '/');
-    if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp",
-                 slash ? (int) (slash - path + 1) : 0, path,
+    if (snprintf(tmp, sizeof(tmp), "%s/%s.XXXXXX", tmpdir,
                  slash ? slash + 1 : path)
         >= (int) sizeof(tmp))
     {
@@ -90,13 +105,14 @@ ngx_ams_file_replace(const char *path, const void *data, size_t len,
         return -1;
     }
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = mkstemp(tmp);
     if (fd == -1) {
-        snprintf(err, err_len, "open(\"%s\"): %s", tmp, strerror(errno));
+        snprintf(err, err_len, "mkstemp(\"%s\"): %s", tmp, strerror(errno));
         return -1;
     }
 
-    if (ngx_ams_file_write_all(fd, data, len) != 0) {
+    if (fchmod(fd, 0644) != 0 || ngx_ams_file_write_all(fd, data, len) != 0)
+    {
         snprintf(err, err_len, "write(\"%s\"): %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -106,7 +122,8 @@ ngx_ams_file_replace(const char *path, const void *data, size_t len,
     close(fd);
 
     if (rename(tmp, path) != 0) {
-        snprintf(err, err_len, "rename(\"%s\"): %s", tmp, strerror(errno));
+        snprintf(err, err_len, "rename(\"%s\", \"%s\"): %s", tmp, path,
+                 strerror(errno));
         unlink(tmp);
         return -1;
     }

@@ -15,6 +15,7 @@
 #include "ngx_ams_hls.h"
 #include "ngx_ams_file.h"
 #include "ngx_ams_m3u8.h"
+#include "ngx_ams_avc.h"
 
 
 #define NGX_AMS_HLS_WRITE_SIZE  (64 * 1024)
@@ -23,13 +24,15 @@
 static int ngx_ams_hls_start_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
+static int ngx_ams_hls_avcc_check(ngx_ams_hls_t *hls, const uint8_t *data,
+    size_t len);
 static void ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq,
     char *path, size_t size);
 
 
 int
-ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
-    unsigned hls_time_ms, unsigned list_size)
+ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *tmp,
+    const char *name, unsigned hls_time_ms, unsigned list_size)
 {
     memset(hls, 0, sizeof(ngx_ams_hls_t));
 
@@ -43,6 +46,8 @@ ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
 
     if (snprintf(hls->dir, sizeof(hls->dir), "%s", dir)
         >= (int) sizeof(hls->dir)
+        || snprintf(hls->tmp, sizeof(hls->tmp), "%s", tmp)
+           >= (int) sizeof(hls->tmp)
         || snprintf(hls->name, sizeof(hls->name), "%s", name)
            >= (int) sizeof(hls->name))
     {
@@ -90,6 +95,30 @@ ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track, const uint8_t *data,
 }
 
 
+static int
+ngx_ams_hls_avcc_check(ngx_ams_hls_t *hls, const uint8_t *data, size_t len)
+{
+    int                     rc;
+    const char             *err = NULL;
+    ngx_ams_avc_nal_t       nal;
+    ngx_ams_avc_nal_iter_t  it;
+
+    ngx_ams_avc_nal_init(&it, data, len, hls->mux.nal_length_size);
+
+    while ((rc = ngx_ams_avc_nal_next(&it, &nal, &err)) == 1) {
+        /* void */
+    }
+
+    if (rc != 0) {
+        snprintf(hls->error, sizeof(hls->error), "malformed AVCC frame: %s",
+                 err ? err : "?");
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static void
 ngx_ams_hls_segment_path(ngx_ams_hls_t *hls, uint64_t seq, char *path,
     size_t size)
@@ -112,6 +141,14 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
         || frame->track == NGX_AMS_TRACK_DATA)
     {
         return 0;
+    }
+
+    /* a malformed frame is dropped before the segmenter counts it: the
+     * stream goes on */
+    if (frame->track == NGX_AMS_TRACK_VIDEO
+        && ngx_ams_hls_avcc_check(hls, data, frame->size) != 0)
+    {
+        return 1;
     }
 
     switch (ngx_ams_segmenter_frame(&hls->seg, frame, hls->mux.has_video)) {
@@ -187,7 +224,9 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
 
     if (!hls->dir_ready) {
         if (ngx_ams_file_mkdir(hls->dir, hls->error, sizeof(hls->error))
-            != 0)
+            != 0
+            || ngx_ams_file_mkdir(hls->tmp, hls->error, sizeof(hls->error))
+               != 0)
         {
             return -1;
         }
@@ -197,7 +236,8 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
 
     ngx_ams_hls_segment_path(hls, hls->seq, path, sizeof(path));
 
-    hls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    hls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+                         | O_NOFOLLOW, 0644);
     if (hls->fd == -1) {
         snprintf(hls->error, sizeof(hls->error), "open(\"%s\"): %s", path,
                  strerror(errno));
@@ -289,8 +329,9 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     snprintf(path, sizeof(path), "%s/%s.m3u8", hls->dir, hls->name);
 
     /* readers see the old playlist or the new one, never half of one */
-    return ngx_ams_file_replace(path, hls->text.data, hls->text.len,
-                                hls->error, sizeof(hls->error));
+    return ngx_ams_file_replace(hls->tmp, path, hls->text.data,
+                                hls->text.len, hls->error,
+                                sizeof(hls->error));
 }
 
 

@@ -31,6 +31,7 @@
 
 typedef struct {
     char                  dir[NGX_AMS_HLS_DIR_LEN];
+    char                  tmp[NGX_AMS_HLS_DIR_LEN];  /* temporary files */
     char                  name[NGX_AMS_HLS_NAME_LEN];
     unsigned              list_size;
 
@@ -49,9 +50,12 @@ typedef struct {
 
 
 /* 0, or -1 with hls->error set; open only sets up memory (it runs on the
- * event loop), the directory is made with the first segment */
-int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *name,
-    unsigned hls_time_ms, unsigned list_size);
+ * event loop), the directories ("dir" for the files, "tmp" for temporary
+ * ones, on the same file system) are made with the first segment.
+ * ngx_ams_hls_frame() returns 1 for a frame it dropped (malformed AVCC),
+ * with hls->error saying why. */
+int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *tmp,
+    const char *name, unsigned hls_time_ms, unsigned list_size);
 int ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track,
     const uint8_t *data, size_t len);
 int ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,

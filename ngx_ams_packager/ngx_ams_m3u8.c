@@ -4,6 +4,8 @@
  */
 
 
+#include <string.h>
+
 #include "ngx_ams_m3u8.h"
 #include "ngx_ams_text.h"
 
@@ -92,4 +94,45 @@ ngx_ams_m3u8_master(ngx_ams_buf_t *out, const ngx_ams_m3u8_rendition_t *video,
                        audio->uri ? ",AUDIO=\"audio\"" : "", video->uri);
 
     return rc ? -1 : 0;
+}
+
+
+static int
+ngx_ams_m3u8_has(const char *text, size_t len, const char *s)
+{
+    size_t  i, n;
+
+    n = strlen(s);
+
+    for (i = 0; i + n <= len; i++) {
+        if (text[i] == s[0] && memcmp(text + i, s, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ngx_ams_m3u8_close(ngx_ams_buf_t *out, const char *text, size_t len)
+{
+    if (len < 7 || memcmp(text, "#EXTM3U", 7) != 0) {
+        return -1;
+    }
+
+    if (ngx_ams_m3u8_has(text, len, "#EXT-X-STREAM-INF")
+        || ngx_ams_m3u8_has(text, len, "#EXT-X-ENDLIST"))
+    {
+        return 0;
+    }
+
+    if (ngx_ams_buf_append(out, text, len) != 0
+        || (text[len - 1] != '\n' && ngx_ams_buf_append(out, "\n", 1) != 0)
+        || ngx_ams_text(out, "#EXT-X-ENDLIST\n") != 0)
+    {
+        return -1;
+    }
+
+    return 1;
 }

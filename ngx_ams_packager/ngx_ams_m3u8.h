@@ -52,5 +52,11 @@ int ngx_ams_m3u8_master(ngx_ams_buf_t *out,
     const ngx_ams_m3u8_rendition_t *video,
     const ngx_ams_m3u8_rendition_t *audio);
 
+/* a playlist read back from disk, for a stream that ended without us (its
+ * worker died): 1 with "out" holding it ended (EXT-X-ENDLIST), 0 when it
+ * needs nothing (a master, or ended already), -1 when it is not a
+ * playlist or memory ran out */
+int ngx_ams_m3u8_close(ngx_ams_buf_t *out, const char *text, size_t len);
+
 
 #endif /* _NGX_AMS_M3U8_H_INCLUDED_ */

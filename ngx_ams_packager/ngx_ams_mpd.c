@@ -4,6 +4,9 @@
  */
 
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "ngx_ams_mpd.h"
 #include "ngx_ams_text.h"
 
@@ -139,4 +142,121 @@ ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
     rc |= ngx_ams_text(out, "  </Period>\n</MPD>\n");
 
     return rc ? -1 : 0;
+}
+
+
+/* the first "s" in [p, end), or NULL */
+static const char *
+ngx_ams_mpd_find(const char *p, const char *end, const char *s)
+{
+    size_t  n = strlen(s);
+
+    for ( /* void */ ; p + n <= end; p++) {
+        if (*p == s[0] && memcmp(p, s, n) == 0) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the number after name="  in [p, end), or -1 */
+static long long
+ngx_ams_mpd_attr(const char *p, const char *end, const char *name)
+{
+    p = ngx_ams_mpd_find(p, end, name);
+
+    if (p == NULL) {
+        return -1;
+    }
+
+    return strtoll(p + strlen(name), NULL, 10);
+}
+
+
+int
+ngx_ams_mpd_close(ngx_ams_buf_t *out, const char *text, size_t len)
+{
+    char         d[32];
+    int64_t      ms, best;
+    long long    ts, pto, t, dur;
+    const char  *end, *type, *tag_end, *p, *tl_end, *s, *mbt, *mbt_end;
+
+    end = text + len;
+
+    type = ngx_ams_mpd_find(text, end, "<MPD ");
+    if (type == NULL) {
+        return -1;
+    }
+
+    tag_end = ngx_ams_mpd_find(type, end, ">");
+    if (tag_end == NULL) {
+        return -1;
+    }
+
+    if (ngx_ams_mpd_find(type, tag_end, "type=\"static\"")) {
+        return 0;
+    }
+
+    type = ngx_ams_mpd_find(type, tag_end, "type=\"dynamic\"");
+    mbt = ngx_ams_mpd_find(text, tag_end, "minBufferTime=\"");
+    if (type == NULL || mbt == NULL) {
+        return -1;
+    }
+
+    mbt += sizeof("minBufferTime=\"") - 1;
+    mbt_end = memchr(mbt, '"', tag_end - mbt);
+    if (mbt_end == NULL) {
+        return -1;
+    }
+
+    /* each timeline's end, less where its presentation starts */
+    best = 0;
+
+    for (p = tag_end;
+         (p = ngx_ams_mpd_find(p, end, "<SegmentTemplate ")) != NULL;
+         p = tl_end)
+    {
+        tl_end = ngx_ams_mpd_find(p, end, "</SegmentTimeline>");
+        if (tl_end == NULL) {
+            return -1;
+        }
+
+        ts = ngx_ams_mpd_attr(p, tl_end, "timescale=\"");
+        pto = ngx_ams_mpd_attr(p, tl_end, "presentationTimeOffset=\"");
+        if (ts <= 0 || pto < 0) {
+            return -1;
+        }
+
+        t = -1;
+        dur = 0;
+
+        for (s = p; (s = ngx_ams_mpd_find(s, tl_end, "<S t=\"")) != NULL;
+             s++)
+        {
+            t = strtoll(s + 6, NULL, 10);
+            dur = ngx_ams_mpd_attr(s, tl_end, "d=\"");
+        }
+
+        if (t >= 0 && dur > 0) {
+            ms = (int64_t) (t + dur - pto) * 1000 / ts;
+            if (ms > best) {
+                best = ms;
+            }
+        }
+    }
+
+    if (ngx_ams_buf_append(out, text, type - text) != 0
+        || ngx_ams_text(out, "type=\"static\" mediaPresentationDuration=\"%s\" "
+                        "minBufferTime=\"%.*s\"",
+                        ngx_ams_mpd_duration(d, sizeof(d), best),
+                        (int) (mbt_end - mbt), mbt)
+           != 0
+        || ngx_ams_buf_append(out, tag_end, end - tag_end) != 0)
+    {
+        return -1;
+    }
+
+    return 1;
 }

@@ -55,5 +55,11 @@ typedef struct {
 int ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
     const ngx_ams_mpd_representation_t *r, size_t n);
 
+/* a dynamic MPD of ours read back from disk, for a stream that ended
+ * without us (its worker died): 1 with "out" holding it static, its
+ * duration taken from the timelines; 0 when it is static already; -1 when
+ * it is not an MPD of ours or memory ran out */
+int ngx_ams_mpd_close(ngx_ams_buf_t *out, const char *text, size_t len);
+
 
 #endif /* _NGX_AMS_MPD_H_INCLUDED_ */

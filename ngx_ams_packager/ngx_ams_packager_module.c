@@ -12,6 +12,14 @@
  * keyframe is waiting (it may close a segment, and the playlist should
  * name it without delay) or the stream ended, otherwise after
  * NGX_AMS_PACKAGER_BATCH frames or NGX_AMS_PACKAGER_PERIOD ms.
+ *
+ * Files outlive the worker that wrote them: a worker that exits (stop,
+ * reload) closes its streams' playlists at once, in the unpublish chain,
+ * and drops its deletion timers; a worker that dies closes nothing, and
+ * another worker closes what is on disk.  So worker 0 of each generation
+ * sweeps: at start and then periodically, the files of streams that are
+ * not live and ended longer than their deletion delay ago are removed
+ * (with delete_hls_files_on_ended).
  */
 
 
@@ -23,10 +31,17 @@
 #include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
 #include "ngx_ams_cmaf.h"
+#include "ngx_ams_sweep.h"
 
 
 #define NGX_AMS_PACKAGER_BATCH    512
 #define NGX_AMS_PACKAGER_PERIOD   1000
+
+/* the sweep: first run after start, most time between two, and the age
+ * of a temporary file nobody renamed (its writer died) */
+#define NGX_AMS_PACKAGER_SWEEP_FIRST   1000
+#define NGX_AMS_PACKAGER_SWEEP_MAX     30000
+#define NGX_AMS_PACKAGER_TMP_AGE       60
 
 
 typedef struct {
@@ -47,12 +62,59 @@ typedef struct {
     char                     error[256];
     time_t                   ended_at;
 
+    ngx_uint_t               dropped;       /* malformed frames */
+    ngx_uint_t               dropped_logged;
+    char                     drop_error[128];
+
+    ngx_queue_t              queue;         /* this worker's streams */
+
     unsigned                 hls_on:1;
     unsigned                 cmaf_on:1;
     unsigned                 busy:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
+    unsigned                 closed:1;      /* finished on shutdown while
+                                               a task was out: free when
+                                               it is back */
+
+    /* set by the thread as a task ends (not a bit field: the thread
+     * writes it while the loop reads the bits beside it) */
+    volatile ngx_uint_t      task_done;
 } ngx_ams_packager_stream_t;
+
+
+/* a stream whose worker died: what it left on disk, closed and removed */
+typedef struct {
+    ngx_pool_t              *pool;
+    ngx_ams_packager_app_conf_t  *conf;
+    ngx_thread_task_t       *task;
+    ngx_event_t              cleanup;
+    ngx_log_t                log;
+    time_t                   ended_at;
+    char                     dir[NGX_AMS_SEG_DIR_LEN];
+    char                     tmp[NGX_AMS_SEG_DIR_LEN];
+    char                     id[NGX_AMS_NAME_LEN];
+    char                     error[NGX_AMS_SEG_PATH_LEN + 128];
+} ngx_ams_packager_orphan_t;
+
+
+/* worker 0's sweep of ended streams' files, one application at a time */
+typedef struct {
+    ngx_event_t              timer;
+    ngx_thread_task_t       *task;
+    ngx_log_t                log;
+    ngx_msec_t               period;
+    ngx_uint_t               app;           /* index in amcf->apps */
+    ngx_ams_packager_app_conf_t  *conf;
+    ngx_str_t                app_name;
+    ngx_ams_sweep_t          sw;
+    time_t                   cutoff;        /* files older are of ended
+                                               streams */
+    unsigned                 removing:1;    /* the second task */
+    unsigned                 busy:1;
+    char                     dir[NGX_AMS_SEG_DIR_LEN];
+    char                     tmp[NGX_AMS_SEG_DIR_LEN];
+} ngx_ams_packager_sweeper_t;
 
 
 typedef struct {
@@ -66,21 +128,53 @@ static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ams_packager_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_ams_packager_check_time(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_ams_packager_init_process(ngx_cycle_t *cycle);
+static void ngx_ams_packager_paths(ngx_ams_app_conf_t *app, char *dir,
+    char *tmp);
 static ngx_thread_pool_t *ngx_ams_packager_pool(void);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
+static void ngx_ams_packager_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
+static void ngx_ams_packager_finish_now(ngx_ams_packager_stream_t *ps,
+    ngx_log_t *log);
+static int ngx_ams_packager_end(ngx_ams_packager_stream_t *ps);
+static void ngx_ams_packager_orphan(ngx_ams_stream_t *st, ngx_log_t *log);
+static void ngx_ams_packager_orphan_close(void *data, ngx_log_t *log);
+static void ngx_ams_packager_orphan_closed(ngx_event_t *ev);
+static void ngx_ams_packager_orphan_remove(void *data, ngx_log_t *log);
+static void ngx_ams_packager_orphan_cleanup(ngx_event_t *ev);
+static void ngx_ams_packager_sweep(ngx_event_t *ev);
+static void ngx_ams_packager_sweep_next(ngx_ams_packager_sweeper_t *sp);
+static void ngx_ams_packager_sweep_thread(void *data, ngx_log_t *log);
+static void ngx_ams_packager_sweep_done(ngx_event_t *ev);
 static void ngx_ams_packager_wake(ngx_ams_reader_t *rd);
 static void ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps);
 static void ngx_ams_packager_batch(ngx_event_t *ev);
 static void ngx_ams_packager_post(ngx_ams_packager_stream_t *ps);
 static void ngx_ams_packager_thread(void *data, ngx_log_t *log);
+static void ngx_ams_packager_run(ngx_ams_packager_stream_t *ps,
+    ngx_log_t *log);
 static void ngx_ams_packager_done(ngx_event_t *ev);
 static void ngx_ams_packager_remove_thread(void *data, ngx_log_t *log);
 static void ngx_ams_packager_cleanup(ngx_event_t *ev);
 static void ngx_ams_packager_free(ngx_ams_packager_stream_t *ps);
 
 
-static ngx_ams_publish_pt  ngx_ams_packager_next_publish;
+static ngx_ams_publish_pt    ngx_ams_packager_next_publish;
+static ngx_ams_unpublish_pt  ngx_ams_packager_next_unpublish;
+static ngx_queue_t           ngx_ams_packager_streams;
+static ngx_ams_packager_sweeper_t  ngx_ams_packager_sweeper;
+
+
+/* checked where the directive is, so an error names it */
+static ngx_conf_post_t  ngx_ams_packager_time_post =
+    { ngx_ams_packager_check_time };
+static ngx_conf_post_t  ngx_ams_packager_list_size_post =
+    { ngx_ams_packager_check_list_size };
 
 
 static ngx_conf_enum_t  ngx_ams_packager_segment_types[] = {
@@ -112,14 +206,14 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
       ngx_conf_set_msec_slot,
       0,
       offsetof(ngx_ams_packager_app_conf_t, hls_time),
-      NULL },
+      &ngx_ams_packager_time_post },
 
     { ngx_string("hls_list_size"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       0,
       offsetof(ngx_ams_packager_app_conf_t, hls_list_size),
-      NULL },
+      &ngx_ams_packager_list_size_post },
 
     { ngx_string("hls_segment_type"),
       NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
@@ -167,7 +261,7 @@ ngx_module_t  ngx_ams_packager_module = {
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_ams_packager_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -196,6 +290,9 @@ ngx_ams_packager_create_conf(ngx_cycle_t *cycle)
 
     ngx_ams_packager_next_publish = ngx_ams_publish_handler;
     ngx_ams_publish_handler = ngx_ams_packager_publish;
+
+    ngx_ams_packager_next_unpublish = ngx_ams_unpublish_handler;
+    ngx_ams_unpublish_handler = ngx_ams_packager_unpublish;
 
     return pcf;
 }
@@ -235,12 +332,39 @@ ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(pacf->dash, 0);
     ngx_conf_init_value(pacf->delete_hls_files_on_ended, 1);
 
-    if (pacf->hls_time < 100) {
-        return "\"hls_time\" must be at least 100ms";
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Said against the directive's own line: an error returned from
+ * init_app_conf would be reported against the block's last directive.
+ */
+
+static char *
+ngx_ams_packager_check_time(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms < 100) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hls_time\" must be at least 100ms");
+        return NGX_CONF_ERROR;
     }
 
-    if (pacf->hls_list_size == 0) {
-        return "\"hls_list_size\" must be at least 1";
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *n = data;
+
+    if (*n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hls_list_size\" must be at least 1");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -302,13 +426,12 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
 {
     size_t                        len;
-    u_char                       *p;
     ngx_uint_t                    fmp4, outputs;
     ngx_pool_t                   *pool;
-    ngx_ams_main_conf_t          *amcf;
     ngx_ams_packager_stream_t    *ps;
     ngx_ams_packager_app_conf_t  *conf;
     char                          dir[NGX_AMS_HLS_DIR_LEN];
+    char                          tmp[NGX_AMS_HLS_DIR_LEN];
     char                          name[NGX_AMS_NAME_LEN];
 
     conf = ngx_ams_packager_app_conf(app);
@@ -316,8 +439,6 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     if (!conf->hls && !conf->dash) {
         return ngx_ams_packager_next_publish(st, app, log);
     }
-
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
@@ -334,11 +455,9 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->app = app;
     ps->conf = conf;
     ps->log = *ngx_cycle->log;
+    ngx_queue_init(&ps->queue);
 
-
-    p = ngx_snprintf((u_char *) dir, sizeof(dir) - 1, "%V/%V/streams",
-                     &amcf->storage, &app->name);
-    *p = '\0';
+    ngx_ams_packager_paths(app, dir, tmp);
     len = ngx_min(st->name_len, sizeof(name) - 1);
     ngx_memcpy(name, st->name, len);
     name[len] = '\0';
@@ -352,11 +471,11 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->cmaf_on = (outputs != 0);
 
     if ((ps->hls_on
-         && ngx_ams_hls_open(&ps->hls, dir, name, conf->hls_time,
+         && ngx_ams_hls_open(&ps->hls, dir, tmp, name, conf->hls_time,
                              conf->hls_list_size)
             != 0)
         || (ps->cmaf_on
-            && ngx_ams_cmaf_open(&ps->cmaf, dir, name, conf->hls_time,
+            && ngx_ams_cmaf_open(&ps->cmaf, dir, tmp, name, conf->hls_time,
                                  conf->hls_list_size, outputs)
                != 0))
     {
@@ -406,6 +525,8 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
         ngx_ams_packager_free(ps);
         return NGX_ERROR;
     }
+
+    ngx_queue_insert_tail(&ngx_ams_packager_streams, &ps->queue);
 
     ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
                    "ams packager: \"%s\" hls:%d cmaf:%d", name,
@@ -467,6 +588,7 @@ ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
     }
 
     ps->busy = 1;
+    ps->task_done = 0;
 
     if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
         /* queue full: try again a little later */
@@ -485,8 +607,20 @@ ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
 static void
 ngx_ams_packager_thread(void *data, ngx_log_t *log)
 {
-    ngx_ams_bus_event_t         ev;
     ngx_ams_packager_stream_t  *ps = data;
+
+    ngx_ams_packager_run(ps, log);
+
+    ngx_memory_barrier();
+    ps->task_done = 1;
+}
+
+
+static void
+ngx_ams_packager_run(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
+{
+    int                         rc, dropped;
+    ngx_ams_bus_event_t         ev;
 
     if (ps->failed || ps->finished) {
         return;
@@ -516,28 +650,48 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
             break;
 
         case NGX_AMS_EVENT_FRAME:
-            if ((ps->hls_on
-                 && ngx_ams_hls_frame(&ps->hls, &ev.frame, ps->frame) != 0)
-                || (ps->cmaf_on
-                    && ngx_ams_cmaf_frame(&ps->cmaf, &ev.frame, ps->frame)
-                       != 0))
-            {
-                goto failed;
+            /* 1: a malformed frame was dropped, the stream goes on */
+            dropped = 0;
+
+            if (ps->hls_on) {
+                rc = ngx_ams_hls_frame(&ps->hls, &ev.frame, ps->frame);
+                if (rc == -1) {
+                    goto failed;
+                }
+
+                if (rc == 1) {
+                    dropped = 1;
+                    ngx_cpystrn((u_char *) ps->drop_error,
+                                (u_char *) ps->hls.error,
+                                sizeof(ps->drop_error));
+                    ps->hls.error[0] = '\0';
+                }
             }
+
+            if (ps->cmaf_on) {
+                rc = ngx_ams_cmaf_frame(&ps->cmaf, &ev.frame, ps->frame);
+                if (rc == -1) {
+                    goto failed;
+                }
+
+                if (rc == 1) {
+                    dropped = 1;
+                    ngx_cpystrn((u_char *) ps->drop_error,
+                                (u_char *) ps->cmaf.error,
+                                sizeof(ps->drop_error));
+                    ps->cmaf.error[0] = '\0';
+                }
+            }
+
+            ps->dropped += dropped;
 
             break;
 
         case NGX_AMS_EVENT_END:
-            if ((ps->hls_on
-                 && (ngx_ams_hls_flush(&ps->hls) != 0
-                     || ngx_ams_hls_finish(&ps->hls) != 0))
-                || (ps->cmaf_on && ngx_ams_cmaf_finish(&ps->cmaf) != 0))
-            {
+            if (ngx_ams_packager_end(ps) != 0) {
                 goto failed;
             }
 
-            ps->finished = 1;
-            ps->ended_at = time(NULL);
             return;
 
         default:   /* SKIP: the segmenter cuts at the keyframe it lands on */
@@ -560,6 +714,26 @@ failed:
 }
 
 
+/* the stream ended and every frame was muxed: last segments, ENDLIST */
+
+static int
+ngx_ams_packager_end(ngx_ams_packager_stream_t *ps)
+{
+    if ((ps->hls_on
+         && (ngx_ams_hls_flush(&ps->hls) != 0
+             || ngx_ams_hls_finish(&ps->hls) != 0))
+        || (ps->cmaf_on && ngx_ams_cmaf_finish(&ps->cmaf) != 0))
+    {
+        return -1;
+    }
+
+    ps->finished = 1;
+    ps->ended_at = time(NULL);
+
+    return 0;
+}
+
+
 /* Context: event loop, after a task */
 
 static void
@@ -569,6 +743,21 @@ ngx_ams_packager_done(ngx_event_t *ev)
     ngx_ams_packager_stream_t  *ps = ev->data;
 
     ps->busy = 0;
+
+    if (ps->closed) {
+        ngx_ams_packager_free(ps);
+        return;
+    }
+
+    if (ps->dropped != ps->dropped_logged) {
+        /* at most once a task, not once a frame */
+        ngx_log_error(NGX_LOG_WARN, &ps->log, 0,
+                      "ams packager: \"%*s\": %ui malformed video frames "
+                      "dropped so far, the last: %s",
+                      ps->reader.stream->name_len, ps->reader.stream->name,
+                      ps->dropped, ps->drop_error);
+        ps->dropped_logged = ps->dropped;
+    }
 
     if (ps->failed) {
         ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
@@ -640,6 +829,11 @@ ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
 static void
 ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
 {
+    if (ngx_queue_next(&ps->queue)) {
+        ngx_queue_remove(&ps->queue);
+        ngx_queue_init(&ps->queue);
+    }
+
     if (ps->cleanup.timer_set) {
         ngx_del_timer(&ps->cleanup);
     }
@@ -659,4 +853,432 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
     }
 
     ngx_destroy_pool(ps->pool);
+}
+
+
+/* {storage}/{App}/streams, and {storage}/{App}/.tmp for temporary files:
+ * on the same file system, and served by no location */
+
+static void
+ngx_ams_packager_paths(ngx_ams_app_conf_t *app, char *dir, char *tmp)
+{
+    u_char               *p;
+    ngx_ams_main_conf_t  *amcf;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    p = ngx_snprintf((u_char *) dir, NGX_AMS_SEG_DIR_LEN - 1,
+                     "%V/%V/streams", &amcf->storage, &app->name);
+    *p = '\0';
+
+    p = ngx_snprintf((u_char *) tmp, NGX_AMS_SEG_DIR_LEN - 1,
+                     "%V/%V/.tmp", &amcf->storage, &app->name);
+    *p = '\0';
+}
+
+
+/*
+ * Context: unpublish chain.  A normal end reaches the packager as the
+ * reader's END.  On shutdown the worker is exiting, its timers are
+ * dropped and its readers closed right after: the stream is finished
+ * here, synchronously.  A task that is out ends first: from exit_process
+ * the thread pools are gone (every queued task has run), on a graceful
+ * quit they still run it.  A stream whose worker died is finished from
+ * what it left on disk.
+ */
+
+static void
+ngx_ams_packager_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
+{
+    ngx_queue_t                *q;
+    ngx_ams_packager_stream_t  *ps;
+
+    if (st->end_reason == NGX_AMS_END_SHUTDOWN
+        && ngx_queue_next(&ngx_ams_packager_streams))
+    {
+        for (q = ngx_queue_head(&ngx_ams_packager_streams);
+             q != ngx_queue_sentinel(&ngx_ams_packager_streams);
+             q = ngx_queue_next(q))
+        {
+            ps = ngx_queue_data(q, ngx_ams_packager_stream_t, queue);
+
+            if (ps->reader.open && ps->reader.stream == st) {
+                while (ps->busy && !ps->task_done) {
+                    ngx_sched_yield();
+                }
+
+                ngx_memory_barrier();
+                ngx_ams_packager_finish_now(ps, log);
+                break;
+            }
+        }
+
+    } else if (st->end_reason == NGX_AMS_END_WORKER_DIED) {
+        ngx_ams_packager_orphan(st, log);
+    }
+
+    ngx_ams_packager_next_unpublish(st, log);
+}
+
+
+static void
+ngx_ams_packager_finish_now(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
+{
+    if (!ps->finished && !ps->failed) {
+        /* what is left in the ring, then the last segments and ENDLIST;
+         * the files are swept by a later worker after the delay */
+        ngx_ams_packager_run(ps, log);
+
+        if (!ps->finished && !ps->failed && ngx_ams_packager_end(ps) != 0) {
+            ngx_cpystrn((u_char *) ps->error,
+                        (u_char *) (ps->hls.error[0] ? ps->hls.error
+                                                     : ps->cmaf.error),
+                        sizeof(ps->error));
+            ps->failed = 1;
+        }
+
+        if (ps->failed) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "ams packager: \"%*s\" not closed on shutdown: %s",
+                          ps->reader.stream->name_len,
+                          ps->reader.stream->name, ps->error);
+        }
+    }
+
+    ngx_ams_reader_close(&ps->reader);
+
+    if (ps->busy) {
+        /* its completion may still come: it frees */
+        ps->closed = 1;
+        ps->finished = 1;
+        return;
+    }
+
+    ngx_ams_packager_free(ps);
+}
+
+
+static void
+ngx_ams_packager_orphan(ngx_ams_stream_t *st, ngx_log_t *log)
+{
+    ngx_str_t                     name;
+    ngx_pool_t                   *pool;
+    ngx_ams_app_conf_t           *app;
+    ngx_ams_packager_orphan_t    *o;
+    ngx_ams_packager_app_conf_t  *conf;
+
+    name.data = st->app;
+    name.len = st->app_len;
+
+    app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &name);
+    if (app == NULL) {
+        return;
+    }
+
+    conf = ngx_ams_packager_app_conf(app);
+    if (!conf->hls && !conf->dash) {
+        return;
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    o = ngx_pcalloc(pool, sizeof(ngx_ams_packager_orphan_t));
+    if (o == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    o->pool = pool;
+    o->conf = conf;
+    o->log = *ngx_cycle->log;
+
+    ngx_ams_packager_paths(app, o->dir, o->tmp);
+    ngx_memcpy(o->id, st->name, ngx_min(st->name_len, NGX_AMS_NAME_LEN - 1));
+
+    o->task = ngx_thread_task_alloc(pool, 0);
+    if (o->task == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    o->task->ctx = o;
+    o->task->handler = ngx_ams_packager_orphan_close;
+    o->task->event.data = o;
+    o->task->event.handler = ngx_ams_packager_orphan_closed;
+    o->task->event.log = &o->log;
+
+    o->cleanup.handler = ngx_ams_packager_orphan_cleanup;
+    o->cleanup.data = o;
+    o->cleanup.log = &o->log;
+    o->cleanup.cancelable = 1;
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ams packager: \"%s\" ended with its worker: closing its "
+                  "files", o->id);
+
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), o->task) != NGX_OK) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_ams_packager_orphan_close(void *data, ngx_log_t *log)
+{
+    ngx_ams_packager_orphan_t  *o = data;
+
+    (void) ngx_ams_sweep_close(o->dir, o->tmp, o->id, o->error,
+                               sizeof(o->error));
+    o->ended_at = time(NULL);
+}
+
+
+static void
+ngx_ams_packager_orphan_closed(ngx_event_t *ev)
+{
+    ngx_msec_t                  delay;
+    ngx_ams_packager_orphan_t  *o = ev->data;
+
+    if (o->error[0]) {
+        ngx_log_error(NGX_LOG_ERR, &o->log, 0,
+                      "ams packager: \"%s\": %s", o->id, o->error);
+    }
+
+    if (!o->conf->delete_hls_files_on_ended) {
+        ngx_destroy_pool(o->pool);
+        return;
+    }
+
+    /* as for a normal end; if this worker exits first, the sweep will */
+    delay = o->conf->hls_time * (o->conf->hls_list_size + 1);
+    ngx_add_timer(&o->cleanup, delay);
+}
+
+
+static void
+ngx_ams_packager_orphan_cleanup(ngx_event_t *ev)
+{
+    ngx_ams_packager_orphan_t  *o = ev->data;
+
+    o->task->handler = ngx_ams_packager_orphan_remove;
+    o->task->event.handler = ngx_ams_packager_orphan_cleanup;
+
+    if (ev != &o->cleanup) {
+        /* the removal task came back */
+        ngx_destroy_pool(o->pool);
+        return;
+    }
+
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), o->task) != NGX_OK) {
+        ngx_destroy_pool(o->pool);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_ams_packager_orphan_remove(void *data, ngx_log_t *log)
+{
+    ngx_ams_sweep_t             sw;
+    ngx_ams_packager_orphan_t  *o = data;
+
+    ngx_memzero(&sw, sizeof(ngx_ams_sweep_t));
+
+    if (ngx_ams_sweep_add(&sw, o->id, ngx_strlen(o->id)) == 0) {
+        ngx_ams_sweep_remove(&sw, o->dir, o->ended_at);
+    }
+
+    ngx_ams_sweep_free(&sw);
+}
+
+
+static ngx_int_t
+ngx_ams_packager_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    i;
+    ngx_msec_t                    delay;
+    ngx_ams_app_conf_t          **apps;
+    ngx_ams_main_conf_t          *amcf;
+    ngx_ams_packager_sweeper_t   *sp = &ngx_ams_packager_sweeper;
+    ngx_ams_packager_app_conf_t  *conf;
+
+    ngx_queue_init(&ngx_ams_packager_streams);
+
+    if ((ngx_process != NGX_PROCESS_WORKER || ngx_worker != 0)
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    amcf = ngx_ams_get_main_conf(cycle);
+    if (amcf == NULL || ngx_ams_packager_pool() == NULL) {
+        return NGX_OK;
+    }
+
+    /* as often as the shortest deletion delay, within limits */
+    sp->period = NGX_AMS_PACKAGER_SWEEP_MAX;
+    apps = amcf->apps.elts;
+
+    for (i = 0; i < amcf->apps.nelts; i++) {
+        conf = ngx_ams_packager_app_conf(apps[i]);
+
+        if ((conf->hls || conf->dash) && conf->delete_hls_files_on_ended) {
+            delay = conf->hls_time * (conf->hls_list_size + 1);
+            sp->period = ngx_min(sp->period, ngx_max(delay, 1000));
+        }
+    }
+
+    sp->log = *cycle->log;
+
+    sp->task = ngx_thread_task_alloc(cycle->pool, 0);
+    if (sp->task == NULL) {
+        return NGX_ERROR;
+    }
+
+    sp->task->ctx = sp;
+    sp->task->handler = ngx_ams_packager_sweep_thread;
+    sp->task->event.data = sp;
+    sp->task->event.handler = ngx_ams_packager_sweep_done;
+    sp->task->event.log = &sp->log;
+
+    sp->timer.handler = ngx_ams_packager_sweep;
+    sp->timer.data = sp;
+    sp->timer.log = &sp->log;
+    sp->timer.cancelable = 1;
+
+    ngx_add_timer(&sp->timer, NGX_AMS_PACKAGER_SWEEP_FIRST);
+
+    return NGX_OK;
+}
+
+
+/* Context: event loop.  Each application in turn: a task lists streams
+ * whose files are all older than the delay, the loop drops those live on
+ * the bus, a second task removes the rest. */
+
+static void
+ngx_ams_packager_sweep(ngx_event_t *ev)
+{
+    ngx_ams_packager_sweeper_t  *sp = ev->data;
+
+    if (sp->busy || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    sp->app = 0;
+    ngx_ams_packager_sweep_next(sp);
+}
+
+
+static void
+ngx_ams_packager_sweep_next(ngx_ams_packager_sweeper_t *sp)
+{
+    ngx_msec_t                    delay;
+    ngx_ams_app_conf_t          **apps;
+    ngx_ams_main_conf_t          *amcf;
+    ngx_ams_packager_app_conf_t  *conf;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+    apps = amcf->apps.elts;
+
+    for ( /* void */ ; sp->app < amcf->apps.nelts; sp->app++) {
+        conf = ngx_ams_packager_app_conf(apps[sp->app]);
+
+        if (!(conf->hls || conf->dash) || !conf->delete_hls_files_on_ended) {
+            continue;
+        }
+
+        delay = conf->hls_time * (conf->hls_list_size + 1);
+
+        sp->conf = conf;
+        sp->app_name = apps[sp->app]->name;
+        sp->cutoff = ngx_time() - (time_t) ((delay + 999) / 1000);
+        sp->removing = 0;
+        ngx_ams_packager_paths(apps[sp->app], sp->dir, sp->tmp);
+
+        sp->busy = 1;
+
+        if (ngx_thread_task_post(ngx_ams_packager_pool(), sp->task)
+            != NGX_OK)
+        {
+            sp->busy = 0;
+            break;
+        }
+
+        return;
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(&sp->timer, sp->period);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_ams_packager_sweep_thread(void *data, ngx_log_t *log)
+{
+    ngx_ams_packager_sweeper_t  *sp = data;
+
+    if (sp->removing) {
+        ngx_ams_sweep_remove(&sp->sw, sp->dir, sp->cutoff);
+        ngx_ams_sweep_free(&sp->sw);
+        ngx_ams_sweep_tmp(sp->tmp, time(NULL) - NGX_AMS_PACKAGER_TMP_AGE);
+        return;
+    }
+
+    if (ngx_ams_sweep_scan(&sp->sw, sp->dir, sp->cutoff) != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "ams packager: sweep of \"%s\" failed", sp->dir);
+    }
+}
+
+
+static void
+ngx_ams_packager_sweep_done(ngx_event_t *ev)
+{
+    size_t                       i;
+    ngx_str_t                    id;
+    ngx_ams_packager_sweeper_t  *sp = ev->data;
+
+    sp->busy = 0;
+
+    if (sp->removing || sp->sw.n == 0) {
+        ngx_ams_sweep_free(&sp->sw);
+        sp->app++;
+        ngx_ams_packager_sweep_next(sp);
+        return;
+    }
+
+    /* never a live stream's files, whatever their age */
+    for (i = 0; i < sp->sw.n; /* void */ ) {
+        id.data = (u_char *) sp->sw.ids[i];
+        id.len = ngx_strlen(sp->sw.ids[i]);
+
+        if (ngx_ams_bus_find(&sp->app_name, &id) != NULL) {
+            ngx_ams_sweep_drop(&sp->sw, i);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, &sp->log, 0,
+                      "ams packager: removing files of ended stream "
+                      "\"%V/%V\"", &sp->app_name, &id);
+        i++;
+    }
+
+    sp->removing = 1;
+    sp->busy = 1;
+
+    if (ngx_thread_task_post(ngx_ams_packager_pool(), sp->task) != NGX_OK) {
+        sp->busy = 0;
+        ngx_ams_sweep_free(&sp->sw);
+        ngx_add_timer(&sp->timer, sp->period);
+    }
 }

@@ -337,3 +337,34 @@ ams {
 --- must_die
 --- error_log
 "jwt_secret_key" must be at least 32 characters
+
+=== TEST 27: the REST API's JWT key missing is said to be missing
+--- main_config
+ams {
+    application LiveApp {
+        jwt_control_enabled  on;
+    }
+}
+--- must_die
+--- error_log
+"jwt_secret_key" is missing: "jwt_control_enabled on" needs it
+
+=== TEST 28: ams_remote_allowed_cidr takes addresses, networks or all
+--- http_config
+ams_remote_allowed_cidr  127.0.0.1 10.0.0.0/8 ::1;
+--- config
+location = /metrics {
+    ams_remote_allowed_cidr  all;
+    ams_metrics;
+}
+--- request
+GET /metrics
+--- response_body_like
+ams_streams_active 0
+
+=== TEST 29: ams_remote_allowed_cidr refuses what is not an address
+--- http_config
+ams_remote_allowed_cidr  localhost;
+--- must_die
+--- error_log
+invalid address or CIDR "localhost"

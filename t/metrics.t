@@ -40,6 +40,37 @@ like(metrics(), qr/^ams_stream_received_bytes_total\{app="LiveApp",stream="cam"\
      'and the bytes it received');
 
 my $text = metrics();
+
+# the text format: a family's samples follow its own HELP and TYPE lines
+my ($family, %seen, @misplaced);
+for my $line (split /\n/, $text) {
+    if ($line =~ /^# TYPE (\S+)/) {
+        push @misplaced, "TYPE $1 twice" if $seen{$1}++;
+        $family = $1;
+    } elsif ($line =~ /^([a-z_]+)[{ ]/) {
+        push @misplaced, $line unless defined $family && $1 eq $family;
+    }
+}
+is_deeply(\@misplaced, [], 'every sample right after its own HELP/TYPE')
+    or diag $text;
+
+like($text, qr/^ams_bus_zone_used_bytes [1-9]\d*$/m,
+     'the bus zone in use, with a live stream');
+
+# CPU with decimals: packaging a stream is a fraction of a percent
+like($text, qr/^ams_process_cpu_percent \d+\.\d\d$/m,
+     'ams_process_cpu_percent has two decimals');
+like($text, qr/^ams_node_cpu_percent \d+\.\d\d$/m,
+     'ams_node_cpu_percent too');
+ok(poll_until(sub {
+        metrics() =~ /^ams_process_cpu_percent (\S+)$/m && $1 > 0 }, 20),
+   'nginx packaging a stream reads above 0');
+ok(poll_until(sub {
+        my $j = `curl -s http://127.0.0.1:$port/rest/v2/cpu-status`;
+        my $doc = eval { decode_json($j) } or return;
+        return $doc->{processCPULoad} > 0;
+    }, 20), 'and so does processCPULoad');
+
 my $file = $ng->prefix . '/metrics.txt';
 open my $fh, '>', $file or die;
 print $fh $text;

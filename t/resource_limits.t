@@ -1,8 +1,10 @@
 # The StatsCollector and cpu_limit: with CPU burners running, the 5-second
 # average crosses the limit; a new RTMP publisher is refused with
-# NetStream.Publish.Failed "highResourceUsage", a new HLS viewer gets 403,
-# the status webhook hears highResourceUsage, and a stream already live
-# goes on.  When the burners stop, publishing works again.
+# NetStream.Publish.Failed "highResourceUsage", the status webhook hears
+# highResourceUsage, and a stream already live goes on: its HLS viewers,
+# new ones included, get playlists and segments and an RTMP player plays
+# it (a busy node never freezes a player).  When the burners stop,
+# publishing works again.
 
 use strict;
 use warnings;
@@ -84,8 +86,18 @@ like(slurp($log) // '', qr/highResourceUsage/,
 like($ng->error_log, qr/new publisher refused: cpu above its limit/,
      'the log says why');
 
-my $code = `curl -s -o /dev/null -w '%{http_code}' '$http/before.m3u8'`;
-is($code, 403, 'a new HLS viewer gets 403');
+my $jar = $ng->prefix . '/jar';
+my $code = `curl -s -o /dev/null -w '%{http_code}' -c $jar '$http/before.m3u8'`;
+is($code, 200, 'a new HLS viewer gets its playlist');
+my ($segment) = grep { /\.ts$/ }
+    split /\n/, slurp($ng->media . '/LiveApp/streams/before.m3u8') // '';
+$code = `curl -s -o /dev/null -w '%{http_code}' -b $jar '$http/$segment'`;
+is($code, 200, 'and its segments');
+my $played = system('ffmpeg', '-nostdin', '-v', 'quiet', '-rw_timeout',
+                    '10000000', '-i', "$rtmp/before", '-t', '1', '-f',
+                    'null', '-');
+is($played, 0, 'an RTMP player plays the live stream');
+unlike($ng->error_log, qr/new viewer refused/, 'no viewer was refused');
 
 ok(poll_until(sub { grep { /highResourceUsage/ } $hook->received }, 15),
    'the status webhook is told');

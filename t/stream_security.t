@@ -177,6 +177,10 @@ isnt($rc, 0, 'JWT: a token of another stream is refused');
 ($rc) = try_publish("$rtmp/Signed/cam?token=" . jwt('cam', 'play'));
 isnt($rc, 0, 'JWT: a play token cannot publish');
 like($ng->error_log, qr/JWT: token expired/, 'the log says why');
+my $forever = jwt_hs256({ streamId => 'cam', type => 'publish' }, $key);
+($rc) = try_publish("$rtmp/Signed/cam?token=$forever");
+isnt($rc, 0, 'JWT: a token without exp (one that never expires) is refused');
+like($ng->error_log, qr/JWT: no exp claim/, 'the log says so');
 
 my $jwt = jwt('cam', 'publish');
 $live = publish("$rtmp/Signed/cam?token=$jwt", seconds => 60,
@@ -190,6 +194,9 @@ isnt(try_play("$rtmp/Signed/cam?token=$jwt"),
      0, 'JWT: a publish token cannot play');
 is(try_play("$rtmp/Signed/cam?token=" . jwt('cam', 'play')), 0,
    'JWT: a play token plays');
+isnt(try_play("$rtmp/Signed/cam?token="
+              . jwt_hs256({ streamId => 'cam', type => 'play' }, $key)),
+     0, 'JWT: a play token without exp does not');
 
 $m3u8 = "$http/Signed/streams/cam.m3u8";
 is(http_status($m3u8), 403, 'JWT: HLS without a token: 403');

@@ -132,8 +132,10 @@ SKIP: {
         system("curl -s -o /dev/null --max-time 1 $url");
     }
     kill 'KILL', $gdb if waitpid($gdb, POSIX::WNOHANG()) == 0;
+    # "finish" names the caller as "0x... in f (...)", or as "f (...)"
+    # when it returns to the start of a line
     like(slurp($log) // '',
-         qr/hit Breakpoint 1, ngx_ams_shm_lock.*in ngx_ams_viewer_\w+ .*\(process $victim\) killed/s,
+         qr/hit Breakpoint 1, ngx_ams_shm_lock.*\bngx_ams_viewer_\w+ .*\(process $victim\) killed/s,
          "worker $victim was killed inside the viewer-table lock");
 
     my $served = 0;

@@ -65,10 +65,10 @@ main(void)
        "the adaptive playlist");
     ok(media("/LiveApp/streams/cam1000000017.ts", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
        "a TS segment");
-    ok(media("/LiveApp/streams/cam1000000017.m4s", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
-       "an fMP4 segment");
-    ok(media("/LiveApp/streams/cam1_init.mp4", "LiveApp", "cam1", NGX_AMS_MEDIA_HLS),
-       "an init segment");
+    ok(media("/LiveApp/streams/cam1000000017.m4s", NULL, NULL, 0),
+       "fMP4 segments are no longer beside the playlist");
+    ok(media("/LiveApp/streams/cam1_init.mp4", NULL, NULL, 0),
+       "nor init segments");
     ok(media("/LiveApp/streams/7000000001.ts", "LiveApp", "7", NGX_AMS_MEDIA_HLS),
        "a numeric id");
     ok(media("/LiveApp/streams/cam1/cam1.mpd", "LiveApp", "cam1",
@@ -94,6 +94,39 @@ main(void)
     ok(media("/LiveApp/streams/000000001.ts", NULL, NULL, 0),
        "a segment number without an id");
     ok(media("/LiveApp/streams/a.m3u8x", NULL, NULL, 0), "m3u8x");
+    ok(media("/LiveApp/streams/.cam1.m3u8.tmp", NULL, NULL, 0),
+       "a temporary playlist is nobody's");
+    ok(media("/LiveApp/streams/.tmp/cam1.m3u8", NULL, NULL, 0),
+       "nor a hidden directory");
+    ok(media("/LiveApp/streams/cam1/cam1.mpd.tmp", NULL, NULL, 0),
+       "nor an unknown file under {id}/");
+    ok(media("/LiveApp/streams/cam1/other.mpd", NULL, NULL, 0),
+       "nor another id's MPD name");
+    ok(media("/LiveApp/streams/x.m3u8/x.m3u8.mpd", NULL, NULL, 0),
+       "nor the files of a name no stream may take");
+    ok(media("/LiveApp/streams/readme.txt", NULL, NULL, 0),
+       "nor a file the packager never writes");
+    ok(media("/LiveApp/streams/cam1/../cam2.m3u8", NULL, NULL, 0),
+       "nor a dot segment");
+
+    {
+        ngx_ams_media_name_t  n;
+
+        ok(ngx_ams_media_name((const unsigned char *)
+                              "/LiveApp/streams/x_adaptive.m3u8", 32, &n)
+           == 0 && n.id_len == 1 && n.variant == NGX_AMS_MEDIA_ADAPTIVE
+           && n.parent_len == 1, "x_adaptive.m3u8 is x's adaptive playlist");
+        ok(ngx_ams_media_name((const unsigned char *)
+                              "/LiveApp/streams/cam1.m3u8", 26, &n)
+           == 0 && n.variant == NGX_AMS_MEDIA_MAIN && n.parent == n.id
+           && n.parent_len == 4, "cam1.m3u8 is cam1's own");
+        ok(ngx_ams_media_name((const unsigned char *)
+                              "/LiveApp/streams/x_720p2500kbps000000001.ts",
+                              43, &n)
+           == 0 && n.variant == NGX_AMS_MEDIA_RUNG && n.id_len == 14
+           && n.parent_len == 1 && n.height == 720 && n.kbps == 2500,
+           "a rung's segment: the rung's file, x's viewer");
+    }
 
     /* Broadcast bodies */
     is_int(fields("{\"name\":\"n\",\"publicStream\":false,"

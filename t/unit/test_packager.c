@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@
 #include "ngx_ams_mpd.h"
 #include "ngx_ams_cmaf.h"
 #include "ngx_ams_hls.h"
+#include "ngx_ams_file.h"
+#include "ngx_ams_sweep.h"
 
 
 /* 160x96 baseline, as x264 wrote it: SPS, PPS and two IDR pictures (a
@@ -739,6 +742,60 @@ test_mpd(void)
        && golden("ended.mpd", &out),
        "static MPD with its duration");
 
+    {
+        ngx_ams_buf_t  live = { NULL, 0, 0 }, closed = { NULL, 0, 0 };
+
+        /* read back from disk after its worker died: static, the duration
+         * from the longest timeline (video: 10 s, audio 9.997 s) */
+        mpd.ended = 0;
+        (void) ngx_ams_mpd_write(&live, &mpd, r, 2);
+        mpd.ended = 1;
+        mpd.duration_ms = 10000;
+        out.len = 0;
+        (void) ngx_ams_mpd_write(&out, &mpd, r, 2);
+
+        is_int(ngx_ams_mpd_close(&closed, (char *) live.data, live.len), 1,
+               "a dynamic MPD on disk is closed");
+        ok(closed.len == out.len
+           && memcmp(closed.data, out.data, out.len) == 0,
+           "as the writer would have ended it");
+        closed.len = 0;
+        is_int(ngx_ams_mpd_close(&closed, (char *) out.data, out.len), 0,
+               "a static one needs nothing");
+        is_int(ngx_ams_mpd_close(&closed, "<html/>", 7), -1,
+               "something else is not ours");
+
+        ngx_ams_buf_free(&live);
+        ngx_ams_buf_free(&closed);
+    }
+
+    ngx_ams_buf_free(&out);
+}
+
+
+static void
+test_m3u8_close(void)
+{
+    ngx_ams_buf_t  out = { NULL, 0, 0 };
+    const char    *live = "#EXTM3U\n#EXT-X-VERSION:3\n"
+                          "#EXT-X-TARGETDURATION:2\n"
+                          "#EXT-X-MEDIA-SEQUENCE:0\n"
+                          "#EXTINF:2.000,\ns000000000.ts\n";
+    const char    *master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n"
+                            "s/video.m3u8\n";
+
+    is_int(ngx_ams_m3u8_close(&out, live, strlen(live)), 1,
+           "a live playlist on disk is closed");
+    ok(out.len == strlen(live) + 15
+       && memcmp(out.data + strlen(live), "#EXT-X-ENDLIST\n", 15) == 0,
+       "with EXT-X-ENDLIST at its end");
+    out.len = 0;
+    is_int(ngx_ams_m3u8_close(&out, "#EXTM3U\n#EXT-X-ENDLIST\n", 23), 0,
+           "an ended one needs nothing");
+    is_int(ngx_ams_m3u8_close(&out, master, strlen(master)), 0,
+           "nor a master playlist");
+    is_int(ngx_ams_m3u8_close(&out, "<html>", 6), -1, "nor something else");
+
     ngx_ams_buf_free(&out);
 }
 
@@ -821,13 +878,15 @@ static int
 write_cmaf(const char *dir, const char *name, unsigned seconds,
     unsigned list_size, unsigned outputs, ngx_ams_cmaf_t *c)
 {
+    char      tmp[4096];
     size_t    len;
     uint8_t   avcc[128];
     sink_t    sink = { cmaf_sink, c };
 
     len = make_avcc(avcc);
+    snprintf(tmp, sizeof(tmp), "%s/.tmp", dir);
 
-    if (ngx_ams_cmaf_open(c, dir, name, 1000, list_size, outputs) != 0
+    if (ngx_ams_cmaf_open(c, dir, tmp, name, 1000, list_size, outputs) != 0
         || ngx_ams_cmaf_config(c, NGX_AMS_TRACK_VIDEO, avcc, len) != 0
         || ngx_ams_cmaf_config(c, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
            != 0
@@ -1005,7 +1064,9 @@ test_ts_hls(const char *tmp)
     sink.frame = hls_sink;
     sink.w = &hls;
 
-    ok(ngx_ams_hls_open(&hls, tmp, "t1", 2000, 2) == 0
+    snprintf(path, sizeof(path), "%s/.tmp", tmp);
+
+    ok(ngx_ams_hls_open(&hls, tmp, path, "t1", 2000, 2) == 0
        && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
        && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
           == 0
@@ -1034,6 +1095,135 @@ test_ts_hls(const char *tmp)
     snprintf(path, sizeof(path), "%s/t1.m3u8", tmp);
     ok(!exists(path), "remove takes the playlist");
     ngx_ams_hls_close(&hls);
+
+    ngx_ams_buf_free(&b);
+}
+
+
+static void
+rm_rf(const char *dir);
+
+
+static void
+touch(const char *dir, const char *name, const char *text, time_t mtime)
+{
+    char            path[1024];
+    FILE           *f;
+    struct timeval  tv[2];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+
+    tv[0].tv_sec = mtime;
+    tv[0].tv_usec = 0;
+    tv[1] = tv[0];
+    utimes(path, tv);
+}
+
+
+static int
+in_dir(const char *dir, const char *name)
+{
+    char         path[1024];
+    struct stat  sb;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    return lstat(path, &sb) == 0;
+}
+
+
+/* files of streams nobody has state for: closed, found, removed */
+static void
+test_sweep(const char *base)
+{
+    char             dir[1024], tmp[1024], err[256], sub[1100];
+    time_t           now, old;
+    ngx_ams_buf_t    b = { NULL, 0, 0 };
+    ngx_ams_sweep_t  sw;
+
+    now = time(NULL);
+    old = now - 100;
+
+    snprintf(dir, sizeof(dir), "%s/sweep/streams", base);
+    snprintf(tmp, sizeof(tmp), "%s/sweep/.tmp", base);
+    ok(ngx_ams_file_mkdir(dir, err, sizeof(err)) == 0
+       && ngx_ams_file_mkdir(tmp, err, sizeof(err)) == 0, "directories");
+
+    touch(dir, "blocker", "", now);
+    snprintf(sub, sizeof(sub), "%s/blocker", dir);
+    ok(ngx_ams_file_mkdir(sub, err, sizeof(err)) == -1
+       && strstr(err, "exists and is not a directory"),
+       "a file where a directory should be is refused: %s", err);
+
+    ok(ngx_ams_file_replace(tmp, sub, "x", 1, err, sizeof(err)) == 0
+       && in_dir(dir, "blocker"), "a file is replaced");
+    {
+        DIR            *d;
+        int             n = 0;
+        struct dirent  *e;
+
+        d = opendir(tmp);
+        while (d && (e = readdir(d)) != NULL) {
+            n += e->d_name[0] != '.';
+        }
+        if (d) {
+            closedir(d);
+        }
+        is_int(n, 0, "its temporary file left nothing behind");
+    }
+    unlink(sub);
+
+    /* "old" ended long ago (MPEG-TS and CMAF), "new" just now */
+    touch(dir, "old.m3u8", "#EXTM3U\n#EXTINF:2.000,\nold000000000.ts\n",
+          old);
+    touch(dir, "old000000000.ts", "ts", old);
+    snprintf(sub, sizeof(sub), "%s/old", dir);
+    ngx_ams_file_mkdir(sub, err, sizeof(err));
+    touch(sub, "old.mpd", "<MPD type=\"static\">", old);
+    touch(sub, "video_0.m4s", "m4s", old);
+    touch(sub, "notes.txt", "not ours", old);
+    touch(dir, "new.m3u8", "#EXTM3U\n", now);
+    touch(dir, "new000000000.ts", "ts", old);
+    touch(dir, "readme.txt", "not ours", old);
+    touch(dir, "x.m3u8.m3u8", "no stream's", old);
+    touch(tmp, "video.m3u8.abcdef", "left by a dead writer", old);
+
+    memset(&sw, 0, sizeof(sw));
+    ok(ngx_ams_sweep_scan(&sw, dir, now - 10) == 0, "a scan");
+    ok(sw.n == 1 && strcmp(sw.ids[0], "old") == 0,
+       "finds the one stream whose files are all old (%zu)", sw.n);
+
+    ngx_ams_sweep_remove(&sw, dir, now - 10);
+    ok(!in_dir(dir, "old.m3u8") && !in_dir(dir, "old000000000.ts")
+       && !in_dir(sub, "old.mpd") && !in_dir(sub, "video_0.m4s"),
+       "its files are removed");
+    ok(in_dir(sub, "notes.txt"), "but not a file of another kind in its "
+       "directory, which stays");
+    ok(in_dir(dir, "new.m3u8") && in_dir(dir, "new000000000.ts"),
+       "a stream with a recent file keeps them all");
+    ok(in_dir(dir, "readme.txt") && in_dir(dir, "x.m3u8.m3u8"),
+       "files of no stream are never touched");
+    ngx_ams_sweep_free(&sw);
+
+    ngx_ams_sweep_tmp(tmp, now - 60);
+    ok(!in_dir(tmp, "video.m3u8.abcdef"), "old temporary files go");
+
+    /* a stream whose worker died: closed on disk */
+    touch(dir, "dead.m3u8", "#EXTM3U\n#EXTINF:2.000,\ndead000000000.ts\n",
+          old);
+    ok(ngx_ams_sweep_close(dir, tmp, "dead", err, sizeof(err)) == 0,
+       "a dead worker's stream is closed: %s", err);
+    snprintf(sub, sizeof(sub), "%s/dead.m3u8", dir);
+    ok(strstr(slurp(sub, &b), "#EXT-X-ENDLIST\n") != NULL,
+       "its playlist has EXT-X-ENDLIST");
+    ok(ngx_ams_sweep_close(dir, tmp, "dead", err, sizeof(err)) == 0,
+       "closing again changes nothing");
 
     ngx_ams_buf_free(&b);
 }
@@ -1103,6 +1293,7 @@ main(int argc, char **argv)
     test_fragment_audio();
     test_fragment_two_tracks();
     test_m3u8();
+    test_m3u8_close();
     test_mpd();
 
     if (mkdtemp(tmp) == NULL) {
@@ -1112,6 +1303,7 @@ main(int argc, char **argv)
 
     test_cmaf_writer(tmp);
     test_ts_hls(tmp);
+    test_sweep(tmp);
     if (!getenv("KEEP")) rm_rf(tmp); else printf("# %s\n", tmp);
 
     return done_testing();
