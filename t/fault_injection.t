@@ -465,7 +465,7 @@ sub round {
     # 4. the store's disk full while the surviving late publishers end
     SKIP: {
         skip 'the store is not on a file system of its own (not root, or '
-             . 'no tmpfs)', 4 unless $store_fs;
+             . 'no tmpfs)', 3 unless $store_fs;
         sleep 0.1 while time < $t_late + 11;
         my $filler = "$prefix/store/filler";
         open my $fh, '>', $filler or die "$filler: $!";
@@ -475,12 +475,15 @@ sub round {
         close $fh;
         ok($full, "round $r: the store's disk is full");
         $fig{disk_fills}++;
-        my $refused = create("${pfx}full");
-        isnt($refused, 200, "round $r: a record cannot be created meanwhile "
-                            . "(answer $refused)");
         sleep 0.1 while time < $t_late + 20;     # the late publishers end
-        ok($ng->error_log =~ /disk is full|SQLITE_FULL/i,
-           "round $r: the log names the full disk");
+
+        # SQLite may still have room in its write-ahead log: a record made
+        # now is either stored or refused with the full disk named
+        my $answer = create("${pfx}full");
+        ok($answer == 200 ? status_of("${pfx}full") eq 'created'
+           : $answer =~ /^5/ && $ng->error_log =~ /disk is full|SQLITE_FULL/i,
+           "round $r: a record made meanwhile is stored or refused, the "
+           . "full disk named (answer $answer)");
         unlink $filler;
         ok(poll_until(sub { create("${pfx}after") == 200 }, 10),
            "round $r: records are created again once there is room");
