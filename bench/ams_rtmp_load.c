@@ -28,7 +28,11 @@
  *   -i MS    players: the video frame interval; a timestamp step over
  *            1.5 intervals is a skip, allowed only to a keyframe
  *   -p MS    pollers: how often a playlist is read (default 1000)
- *   -r FILE  one line per connection at the end (see report())
+ *   -r FILE  one line per connection at the end (see report()): frames
+ *            sent or received, skips to keyframes and bad gaps, segments
+ *            fetched and media sequence gaps, when it was closed; and at
+ *            the start FILE.ports, each connection's local port, for the
+ *            caller to find the server's worker at the other end
  *
  * Prints "key value" lines for the bench scripts.
  */

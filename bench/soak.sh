@@ -35,12 +35,14 @@ mkdir -p "$OUT"
 ulimit -n 20000 2>/dev/null || true
 log="$OUT/soak-$(date -u +%Y%m%dT%H%M%S).log"
 
-echo "# nginx-ams soak: t/fault_injection.t for ${seconds}s, $(nproc) cores, $(date -u +%F)"
+echo "# nginx-ams soak: t/fault_injection.t for ${seconds}s," \
+    "$(nproc) cores, $(date -u +%F)"
 rc=0
 AMS_MODULES=$MODULES AMS_SOAK_SECONDS=$seconds \
     prove -v -I"$ROOT/t/lib" "$ROOT/t/fault_injection.t" >"$log" 2>&1 || rc=$?
 
-grep -E '^# (figures|baseline|round [0-9]+ took|round [0-9]+: publishers)' "$log" \
+pattern='^# (figures|baseline|round [0-9]+ took|round [0-9]+: publishers)'
+grep -E "$pattern" "$log" \
     | sed 's/^# //' || true
 echo
 echo "checks failed:"

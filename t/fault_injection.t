@@ -313,8 +313,8 @@ sub wait_states {
 
 sub http_code {
     my ($path, @curl) = @_;
-    my $code = `curl -s -o /dev/null -w '%{http_code}' --max-time 10 @curl 'http://127.0.0.1:$http_port$path'`;
-    return $code;
+    my $url = "http://127.0.0.1:$http_port$path";
+    return `curl -s -o /dev/null -w '%{http_code}' --max-time 10 @curl '$url'`;
 }
 
 # the segments of a stream's final playlist: continuous, present, adding up

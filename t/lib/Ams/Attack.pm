@@ -108,8 +108,9 @@ sub preconnect_flood {
 
     # a first chunk on each stream: 8 MiB messages, 64 KiB of each
     for my $csid (3 .. 32) {
-        my $hdr = pack('C', $csid) . "\0\0\0" . substr(pack('N', (8 << 20) - 1024), 1)
-            . pack('C', 20) . pack('V', 0);
+        my $len = substr(pack('N', (8 << 20) - 1024), 1);
+        my $hdr = pack('C', $csid) . "\0\0\0" . $len . pack('C', 20)
+            . pack('V', 0);
         my $n = syswrite $sock, $hdr . $piece;
         if (!defined $n) { $closed = 1; last }
         $sent += $n;
