@@ -27,7 +27,12 @@
 typedef struct {
     size_t                        worker_buffers; /* partial messages, all
                                                      connections */
+    size_t                        address_buffers;  /* one address's */
 } ngx_ams_rtmp_main_conf_t;
+
+
+/* a client address and what its connections buffer (budget.c) */
+typedef struct ngx_ams_rtmp_peer_s  ngx_ams_rtmp_peer_t;
 
 
 typedef struct {
@@ -61,6 +66,8 @@ typedef struct {
     size_t                        hs_len;
 
     ngx_ams_rtmp_chunk_parser_t   parser;
+    ngx_ams_rtmp_peer_t          *peer;           /* its address */
+    ngx_queue_t                   peer_link;
     uint64_t                      in_bytes;
     uint64_t                      in_acked;
     uint32_t                      ack_window;
@@ -101,6 +108,7 @@ typedef struct {
     unsigned                      closing:1;      /* after the flush */
     unsigned                      admitting:1;
     unsigned                      admitting_publisher:1;
+    unsigned                      evicted:1;      /* buffers taken back */
 } ngx_ams_rtmp_session_t;
 
 

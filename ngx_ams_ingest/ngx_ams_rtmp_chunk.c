@@ -61,6 +61,25 @@ ngx_ams_rtmp_chunk_limits(ngx_ams_rtmp_chunk_parser_t *p,
 }
 
 
+void
+ngx_ams_rtmp_chunk_group(ngx_ams_rtmp_chunk_parser_t *p, size_t *group,
+    size_t max_group)
+{
+    if (p->group != group) {
+        if (p->group) {
+            *p->group -= p->buffered;
+        }
+
+        if (group) {
+            *group += p->buffered;
+        }
+    }
+
+    p->group = group;
+    p->max_group = max_group;
+}
+
+
 static void
 ngx_ams_rtmp_cs_release(ngx_ams_rtmp_chunk_parser_t *p, ngx_ams_rtmp_cs_t *cs)
 {
@@ -68,6 +87,10 @@ ngx_ams_rtmp_cs_release(ngx_ams_rtmp_chunk_parser_t *p, ngx_ams_rtmp_cs_t *cs)
 
     if (p->total) {
         *p->total -= cs->cap;
+    }
+
+    if (p->group) {
+        *p->group -= cs->cap;
     }
 
     free(cs->buf);
@@ -184,6 +207,59 @@ ngx_ams_rtmp_header_need(ngx_ams_rtmp_chunk_parser_t *p, uint32_t *basic,
 }
 
 
+/*
+ * Whether grow more bytes fit every limit.  A limit about to be passed
+ * first costs the parser its idle buffers (chunk streams between
+ * messages, but cs, about to grow): what it holds then is only what is
+ * still arriving.  The worker's total may then be made room in by the
+ * reclaim callback (other parsers' buffers freed).
+ */
+
+static int
+ngx_ams_rtmp_chunk_room(ngx_ams_rtmp_chunk_parser_t *p, ngx_ams_rtmp_cs_t *cs,
+    size_t grow)
+{
+    unsigned  i;
+
+    if (p->buffered + grow <= p->max_buffered
+        && (p->group == NULL || *p->group + grow <= p->max_group)
+        && (p->total == NULL || *p->total + grow <= p->max_total))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < NGX_AMS_RTMP_CSID_STATES; i++) {
+        if (p->cs[i].got == 0 && &p->cs[i] != cs && p->cs[i].buf) {
+            ngx_ams_rtmp_cs_release(p, &p->cs[i]);
+        }
+    }
+
+    if (p->buffered + grow > p->max_buffered) {
+        p->error = "partial messages over the connection's limit";
+        p->over_limit = 1;
+        return -1;
+    }
+
+    if (p->group && *p->group + grow > p->max_group) {
+        p->error = "partial messages over the address's limit";
+        p->over_limit = 1;
+        return -1;
+    }
+
+    while (p->total && *p->total + grow > p->max_total) {
+        if (p->reclaim == NULL
+            || p->reclaim(p->ctx, *p->total + grow - p->max_total) != 0)
+        {
+            p->error = "partial messages over the worker's limit";
+            p->over_limit = 1;
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
     uint32_t csid)
@@ -263,15 +339,7 @@ ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
 
         grow = cap - cs->cap;
 
-        if (p->buffered + grow > p->max_buffered) {
-            p->error = "partial messages over the connection's limit";
-            p->over_limit = 1;
-            return -1;
-        }
-
-        if (p->total && *p->total + grow > p->max_total) {
-            p->error = "partial messages over the worker's limit";
-            p->over_limit = 1;
+        if (ngx_ams_rtmp_chunk_room(p, cs, grow) != 0) {
             return -1;
         }
 
@@ -288,6 +356,10 @@ ngx_ams_rtmp_header_done(ngx_ams_rtmp_chunk_parser_t *p, uint32_t basic,
 
         if (p->total) {
             *p->total += grow;
+        }
+
+        if (p->group) {
+            *p->group += grow;
         }
     }
 

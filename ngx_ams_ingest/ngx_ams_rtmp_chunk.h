@@ -7,11 +7,13 @@
  * chunks.  Set Chunk Size and Abort are handled here; every message is
  * handed to a callback.  Free of nginx types.
  *
- * What a client can make us hold is bounded three ways: the length of one
+ * What a client can make us hold is bounded four ways: the length of one
  * message, the bytes of partial messages a parser keeps (its chunk
- * streams' buffers), and, through a counter the parsers of one worker
- * share, the worker's total.  Buffers grow with the bytes that arrive,
- * never with the length a header announces.
+ * streams' buffers), and, through counters shared with other parsers,
+ * its group's total (a client address's) and the worker's.  Buffers grow
+ * with the bytes that arrive, never with the length a header announces.
+ * Near a limit a parser first lets go of its own idle buffers; at the
+ * worker's, a callback may make room by freeing other parsers' buffers.
  */
 
 
@@ -59,6 +61,10 @@ typedef struct {
 typedef int (*ngx_ams_rtmp_msg_pt)(void *ctx, ngx_ams_rtmp_msg_t *msg,
     const char **err);
 
+/* asked to free need bytes of the shared total (other parsers'); 0 when
+ * it freed something worth trying again */
+typedef int (*ngx_ams_rtmp_reclaim_pt)(void *ctx, size_t need);
+
 
 typedef struct {
     uint32_t        csid;
@@ -82,6 +88,9 @@ typedef struct {
     size_t               buffered;
     size_t              *total;          /* a worker's parsers', or NULL */
     size_t               max_total;
+    size_t              *group;          /* a client address's, or NULL */
+    size_t               max_group;
+    ngx_ams_rtmp_reclaim_pt  reclaim;    /* room in the total, or NULL */
     ngx_ams_rtmp_msg_pt  handler;
     void                *ctx;
     const char          *error;
@@ -110,6 +119,11 @@ void ngx_ams_rtmp_chunk_free(ngx_ams_rtmp_chunk_parser_t *p);
 void ngx_ams_rtmp_chunk_limits(ngx_ams_rtmp_chunk_parser_t *p,
     uint32_t max_message, size_t max_buffered, size_t *total,
     size_t max_total);
+
+/* the counter this parser shares with its group (others from the same
+ * client address), capped at max_group; its buffers move along */
+void ngx_ams_rtmp_chunk_group(ngx_ams_rtmp_chunk_parser_t *p,
+    size_t *group, size_t max_group);
 
 /* frees the buffers of chunk streams with no partial message (but the
  * last chunk's: a handler may call it on the message it is given) */

@@ -73,6 +73,13 @@ static ngx_command_t  ngx_ams_rtmp_commands[] = {
       offsetof(ngx_ams_rtmp_main_conf_t, worker_buffers),
       NULL },
 
+    { ngx_string("ams_rtmp_address_buffers"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      offsetof(ngx_ams_rtmp_main_conf_t, address_buffers),
+      NULL },
+
     { ngx_string("ams_rtmp_out_queue"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -123,6 +130,7 @@ ngx_ams_rtmp_create_main_conf(ngx_conf_t *cf)
     }
 
     conf->worker_buffers = NGX_CONF_UNSET_SIZE;
+    conf->address_buffers = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -139,6 +147,20 @@ ngx_ams_rtmp_init_main_conf(ngx_conf_t *cf, void *conf)
     if (rmcf->worker_buffers < 64 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ams_rtmp_worker_buffers\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a quarter by default: it takes four addresses to fill a worker */
+    ngx_conf_init_size_value(rmcf->address_buffers,
+                             ngx_max(rmcf->worker_buffers / 4, 64 * 1024));
+
+    if (rmcf->address_buffers < 64 * 1024
+        || rmcf->address_buffers > rmcf->worker_buffers)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ams_rtmp_address_buffers\" must be between "
+                           "64k and \"ams_rtmp_worker_buffers\" (%uz)",
+                           rmcf->worker_buffers);
         return NGX_CONF_ERROR;
     }
 

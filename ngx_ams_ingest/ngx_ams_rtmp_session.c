@@ -11,10 +11,13 @@
  *
  * What a client costs before it is known is bounded: it must publish or
  * play within ams_rtmp_handshake_timeout, it may buffer commands only
- * until then, and a worker's partial messages (every connection's) stay
- * under ams_rtmp_worker_buffers: past it, new connections are refused
- * and a message that would grow it disconnects its sender.  A publisher
- * that sends no audio or video for ams_rtmp_media_timeout is dropped.
+ * until then, a publisher one message and a little more, one client
+ * address ams_rtmp_address_buffers (a new connection from an address
+ * that holds that much is refused, a message that would pass it
+ * disconnects its sender), and a worker's partial messages (every
+ * connection's) stay under ams_rtmp_worker_buffers: at that cap the
+ * largest holder is disconnected, not the newcomer.  A publisher that
+ * sends no audio or video for ams_rtmp_media_timeout is dropped.
  */
 
 
@@ -34,7 +37,10 @@
 #define NGX_AMS_RTMP_LOWAT_POLL    500
 
 
-static ngx_int_t ngx_ams_rtmp_admit_connection(ngx_stream_session_t *s);
+static ngx_int_t ngx_ams_rtmp_admit_connection(ngx_ams_rtmp_session_t *rs);
+static int ngx_ams_rtmp_reclaim(void *ctx, size_t need);
+static void ngx_ams_rtmp_evict(ngx_ams_rtmp_session_t *rs,
+    ngx_ams_rtmp_session_t *for_rs);
 static void ngx_ams_rtmp_guard_handler(ngx_event_t *ev);
 static void ngx_ams_rtmp_read_handler(ngx_event_t *rev);
 static void ngx_ams_rtmp_tune_lowat(ngx_ams_rtmp_session_t *rs);
@@ -58,15 +64,12 @@ static ngx_uint_t  ngx_ams_rtmp_refused;
 void
 ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
 {
-    ngx_connection_t         *c;
-    ngx_ams_rtmp_session_t   *rs;
+    ngx_connection_t          *c;
+    ngx_ams_rtmp_session_t    *rs;
+    ngx_ams_rtmp_main_conf_t  *rmcf;
 
     c = s->connection;
-
-    if (ngx_ams_rtmp_admit_connection(s) != NGX_OK) {
-        ngx_stream_finalize_session(s, NGX_STREAM_SERVICE_UNAVAILABLE);
-        return;
-    }
+    rmcf = ngx_stream_get_module_main_conf(s, ngx_ams_ingest_module);
 
     rs = ngx_pcalloc(c->pool, sizeof(ngx_ams_rtmp_session_t));
     if (rs == NULL) {
@@ -79,14 +82,29 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
     rs->conf = ngx_stream_get_module_srv_conf(s, ngx_ams_ingest_module);
     rs->ack_window = NGX_AMS_RTMP_WINDOW;
 
+    if (ngx_ams_rtmp_peer_attach(rs) != NGX_OK) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_ams_rtmp_admit_connection(rs) != NGX_OK) {
+        ngx_ams_rtmp_peer_detach(rs);
+        ngx_stream_finalize_session(s, NGX_STREAM_SERVICE_UNAVAILABLE);
+        return;
+    }
+
     rs->hs = ngx_palloc(c->pool, 1 + 2 * NGX_AMS_RTMP_HANDSHAKE_SIZE);
     if (rs->hs == NULL) {
+        ngx_ams_rtmp_peer_detach(rs);
         ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_ams_rtmp_chunk_init(&rs->parser, rs->conf->max_message,
                             ngx_ams_rtmp_on_message, rs);
+    ngx_ams_rtmp_chunk_group(&rs->parser, ngx_ams_rtmp_peer_counter(rs),
+                             rmcf->address_buffers);
+    rs->parser.reclaim = ngx_ams_rtmp_reclaim;
     ngx_ams_rtmp_set_limits(rs, 0);
 
     ngx_ams_rtmp_play_init(rs);
@@ -107,36 +125,110 @@ ngx_ams_rtmp_init_session(ngx_stream_session_t *s)
 }
 
 
-/* a worker whose partial messages fill ams_rtmp_worker_buffers takes no
- * new connection: it could not hold even its commands */
+/*
+ * A new connection needs room for its commands.  An address that holds
+ * its share (ams_rtmp_address_buffers) gets none: it is the one filling
+ * the worker.  At the worker's cap the largest holder makes room: a
+ * newcomer from elsewhere is served.
+ */
 
 static ngx_int_t
-ngx_ams_rtmp_admit_connection(ngx_stream_session_t *s)
+ngx_ams_rtmp_admit_connection(ngx_ams_rtmp_session_t *rs)
+{
+    size_t                     held;
+    ngx_ams_rtmp_session_t    *victim;
+    ngx_ams_rtmp_main_conf_t  *rmcf;
+
+    rmcf = ngx_stream_get_module_main_conf(rs->session,
+                                           ngx_ams_ingest_module);
+
+    held = *ngx_ams_rtmp_peer_counter(rs);
+
+    if (held + NGX_AMS_RTMP_COMMAND_BUFFERED > rmcf->address_buffers) {
+        ngx_ams_rtmp_refused++;
+
+        if (ngx_current_msec - ngx_ams_rtmp_refused_logged >= 1000) {
+            ngx_log_error(NGX_LOG_WARN, rs->connection->log, 0,
+                          "ams rtmp: connection refused: %V holds %uz "
+                          "bytes of partial messages "
+                          "(ams_rtmp_address_buffers %uz), %ui refused "
+                          "since the last such line",
+                          ngx_ams_rtmp_peer_text(rs), held,
+                          rmcf->address_buffers, ngx_ams_rtmp_refused);
+            ngx_ams_rtmp_refused_logged = ngx_current_msec;
+            ngx_ams_rtmp_refused = 0;
+        }
+
+        return NGX_ERROR;
+    }
+
+    while (ngx_ams_rtmp_buffered + NGX_AMS_RTMP_COMMAND_BUFFERED
+           > rmcf->worker_buffers)
+    {
+        victim = ngx_ams_rtmp_peer_largest();
+        if (victim == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_ams_rtmp_evict(victim, rs);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the parser's callback at the worker's cap: the largest holder goes,
+ * unless that is the sender itself (then its message is refused) */
+
+static int
+ngx_ams_rtmp_reclaim(void *ctx, size_t need)
+{
+    ngx_ams_rtmp_session_t  *rs = ctx;
+    ngx_ams_rtmp_session_t  *victim;
+
+    victim = ngx_ams_rtmp_peer_largest();
+
+    if (victim == NULL || victim == rs) {
+        return -1;
+    }
+
+    ngx_ams_rtmp_evict(victim, rs);
+
+    return 0;
+}
+
+
+/*
+ * Its buffers are freed now, so that the one asking has room at once;
+ * the connection is finalized from its read event, posted, as this may
+ * run inside another connection's handler.
+ */
+
+static void
+ngx_ams_rtmp_evict(ngx_ams_rtmp_session_t *rs, ngx_ams_rtmp_session_t *for_rs)
 {
     ngx_ams_rtmp_main_conf_t  *rmcf;
 
-    rmcf = ngx_stream_get_module_main_conf(s, ngx_ams_ingest_module);
+    rmcf = ngx_stream_get_module_main_conf(rs->session, ngx_ams_ingest_module);
 
-    if (ngx_ams_rtmp_buffered + NGX_AMS_RTMP_COMMAND_BUFFERED
-        <= rmcf->worker_buffers)
-    {
-        return NGX_OK;
-    }
+    ngx_log_error(NGX_LOG_WARN, rs->connection->log, 0,
+                  "ams rtmp: the worker's partial messages reached "
+                  "ams_rtmp_worker_buffers (%uz): disconnecting the "
+                  "largest holder, a %s from %V holding %uz bytes "
+                  "(its address %uz), to make room for a client from %V",
+                  rmcf->worker_buffers,
+                  rs->publishing ? "publisher"
+                                 : (rs->playing || rs->waiting) ? "player"
+                                                                : "connection",
+                  ngx_ams_rtmp_peer_text(rs), rs->parser.buffered,
+                  *ngx_ams_rtmp_peer_counter(rs),
+                  ngx_ams_rtmp_peer_text(for_rs));
 
-    ngx_ams_rtmp_refused++;
+    ngx_ams_rtmp_chunk_free(&rs->parser);
+    rs->parser.error = "evicted";
+    rs->evicted = 1;
 
-    if (ngx_current_msec - ngx_ams_rtmp_refused_logged >= 1000) {
-        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
-                      "ams rtmp: connection refused: this worker holds %uz "
-                      "bytes of partial messages (ams_rtmp_worker_buffers "
-                      "%uz), %ui refused since the last such line",
-                      ngx_ams_rtmp_buffered, rmcf->worker_buffers,
-                      ngx_ams_rtmp_refused);
-        ngx_ams_rtmp_refused_logged = ngx_current_msec;
-        ngx_ams_rtmp_refused = 0;
-    }
-
-    return NGX_ERROR;
+    ngx_post_event(rs->connection->read, &ngx_posted_events);
 }
 
 
@@ -152,7 +244,8 @@ ngx_ams_rtmp_set_limits(ngx_ams_rtmp_session_t *rs, ngx_uint_t publisher)
     if (publisher) {
         /* a video message and what interleaves with it */
         ngx_ams_rtmp_chunk_limits(&rs->parser, rs->conf->max_message,
-                                  2 * rs->conf->max_message,
+                                  rs->conf->max_message
+                                  + NGX_AMS_RTMP_PUBLISH_MARGIN,
                                   &ngx_ams_rtmp_buffered,
                                   rmcf->worker_buffers);
         return;
@@ -257,6 +350,12 @@ ngx_ams_rtmp_read_handler(ngx_event_t *rev)
     if (c->close) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ams rtmp: closing: the worker is shutting down");
+        ngx_ams_rtmp_finalize(rs);
+        return;
+    }
+
+    /* disconnected to make room (logged then) */
+    if (rs->evicted) {
         ngx_ams_rtmp_finalize(rs);
         return;
     }
@@ -489,11 +588,15 @@ ngx_ams_rtmp_feed(ngx_ams_rtmp_session_t *rs, u_char *p, size_t n)
         if (rs->parser.over_limit) {
             ngx_log_error(NGX_LOG_WARN, c->log, 0,
                           "ams rtmp: %s (%s: message %uD, partial messages "
-                          "%uz bytes; worker %uz of %uz), disconnecting",
+                          "%uz bytes; %V %uz of %uz; worker %uz of %uz), "
+                          "disconnecting",
                           rs->parser.error,
                           rs->publishing ? "a publisher's limits"
                                          : "the limits for commands",
                           rs->parser.max_message, rs->parser.max_buffered,
+                          ngx_ams_rtmp_peer_text(rs),
+                          *ngx_ams_rtmp_peer_counter(rs),
+                          rs->parser.max_group,
                           ngx_ams_rtmp_buffered, rs->parser.max_total);
             return NGX_ERROR;
         }
@@ -688,6 +791,7 @@ ngx_ams_rtmp_finalize(ngx_ams_rtmp_session_t *rs)
     }
 
     ngx_ams_rtmp_chunk_free(&rs->parser);
+    ngx_ams_rtmp_peer_detach(rs);
 
     if (rs->out) {
         ngx_free(rs->out);

@@ -2,11 +2,13 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Inside an RTMP session: what its four files share.  The connection
+ * Inside an RTMP session: what its files share.  The connection
  * (ngx_ams_rtmp_session.c) reads and parses bytes and owns the output
  * buffer; commands (ngx_ams_rtmp_commands.c) answer what the client asks
  * and admit it; a publisher writes into the bus (ngx_ams_rtmp_publish.c);
- * a player is fed from it (ngx_ams_rtmp_play.c).  Private to these files.
+ * a player is fed from it (ngx_ams_rtmp_play.c); what each client
+ * address buffers is counted in ngx_ams_rtmp_budget.c.  Private to these
+ * files.
  */
 
 
@@ -42,6 +44,10 @@
 #define NGX_AMS_RTMP_COMMAND_MESSAGE   (32 * 1024)
 #define NGX_AMS_RTMP_COMMAND_BUFFERED  (64 * 1024)
 
+/* a publisher's partial messages: one of ams_rtmp_max_message, and
+ * small audio and data messages interleaved with it */
+#define NGX_AMS_RTMP_PUBLISH_MARGIN    (256 * 1024)
+
 
 /* ngx_ams_rtmp_session.c: the connection and its output buffer */
 void ngx_ams_rtmp_set_lowat(ngx_ams_rtmp_session_t *rs, int lowat);
@@ -53,6 +59,13 @@ void ngx_ams_rtmp_finalize(ngx_ams_rtmp_session_t *rs);
 void ngx_ams_rtmp_set_limits(ngx_ams_rtmp_session_t *rs,
     ngx_uint_t publisher);
 void ngx_ams_rtmp_guard(ngx_ams_rtmp_session_t *rs, ngx_msec_t timeout);
+
+/* ngx_ams_rtmp_budget.c: what each client address buffers */
+ngx_int_t ngx_ams_rtmp_peer_attach(ngx_ams_rtmp_session_t *rs);
+void ngx_ams_rtmp_peer_detach(ngx_ams_rtmp_session_t *rs);
+size_t *ngx_ams_rtmp_peer_counter(ngx_ams_rtmp_session_t *rs);
+ngx_str_t *ngx_ams_rtmp_peer_text(ngx_ams_rtmp_session_t *rs);
+ngx_ams_rtmp_session_t *ngx_ams_rtmp_peer_largest(void);
 
 /* ngx_ams_rtmp_commands.c: messages, commands, admission, replies */
 extern ngx_ams_amf_arena_t  ngx_ams_rtmp_arena;

@@ -214,6 +214,94 @@ feed_partial(ngx_ams_rtmp_chunk_parser_t *p, uint32_t csid, uint32_t chunk,
 }
 
 
+/* the worker's callback: frees the victim's buffers, once */
+static ngx_ams_rtmp_chunk_parser_t  *reclaim_victim;
+static size_t                        reclaim_need;
+
+static int
+reclaim_one(void *ctx, size_t need)
+{
+    reclaim_need = need;
+
+    if (reclaim_victim == NULL) {
+        return -1;
+    }
+
+    ngx_ams_rtmp_chunk_free(reclaim_victim);
+    reclaim_victim = NULL;
+
+    return 0;
+}
+
+
+/*
+ * A group's counter (one client address's connections) has a limit of
+ * its own; near any limit a parser first gives up its idle buffers; at
+ * the worker's, the reclaim callback may free another parser's.
+ */
+static void
+test_chunk_groups(void)
+{
+    size_t                       total, group, other;
+    msgs_t                       got;
+    ngx_ams_rtmp_chunk_parser_t  p, q, r;
+
+    memset(&got, 0, sizeof(got));
+    total = 0;
+    group = 0;
+    other = 0;
+
+    /* two parsers of one group share its 40000 bytes */
+    ngx_ams_rtmp_chunk_init(&p, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_init(&q, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 1 << 20);
+    ngx_ams_rtmp_chunk_limits(&q, 32768, 65536, &total, 1 << 20);
+    ngx_ams_rtmp_chunk_group(&p, &group, 40000);
+    ngx_ams_rtmp_chunk_group(&q, &group, 40000);
+
+    ok(feed_partial(&p, 3, 128, 30000, 29952) == 0 && group == 30000
+       && total == 30000, "one holds 30000 bytes of its group's 40000");
+    ok(feed_partial(&q, 3, 128, 16384, 15872) == -1 && q.over_limit
+       && strstr(q.error, "address") != NULL,
+       "the other passes the group's limit");
+    ngx_ams_rtmp_chunk_free(&q);
+    is_int((int) group, 30000, "the refused one held nothing");
+
+    /* idle buffers go before a limit refuses: a finished 30000-byte
+     * message's buffer makes room for a new one */
+    ngx_ams_rtmp_chunk_init(&r, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&r, 32768, 40000, &total, 1 << 20);
+    ngx_ams_rtmp_chunk_group(&r, &other, 1 << 20);
+    ok(feed_partial(&r, 4, 128, 30000, 30000) == 0 && r.buffered == 30000,
+       "a whole message leaves its buffer (30000 bytes)");
+    ok(feed_partial(&r, 5, 128, 20000, 19968) == 0 && r.buffered == 20000
+       && other == 20000 && total == 50000,
+       "a partial one of 20000 takes its place");
+    ngx_ams_rtmp_chunk_free(&r);
+
+    /* the worker's total (40000): the callback frees p's 30000 bytes */
+    ngx_ams_rtmp_chunk_init(&r, 1 << 20, collect, &got);
+    ngx_ams_rtmp_chunk_limits(&p, 32768, 65536, &total, 40000);
+    ngx_ams_rtmp_chunk_limits(&r, 32768, 65536, &total, 40000);
+    ngx_ams_rtmp_chunk_group(&r, &other, 1 << 20);
+    r.reclaim = reclaim_one;
+    reclaim_victim = &p;
+
+    ok(feed_partial(&r, 3, 128, 20000, 19968) == 0 && p.buffered == 0
+       && total == 20000 && group == 0,
+       "at the worker's limit another parser's buffers make room");
+    ok(reclaim_need > 0 && reclaim_need <= 16384,
+       "the callback is asked for what is missing (%zu)", reclaim_need);
+    ok(feed_partial(&r, 4, 128, 30000, 29952) == -1 && r.over_limit
+       && strstr(r.error, "worker") != NULL,
+       "with nothing left to free the sender is refused");
+
+    ngx_ams_rtmp_chunk_free(&r);
+    ngx_ams_rtmp_chunk_free(&p);
+    is_int((int) (total + group + other), 0, "every counter back to zero");
+}
+
+
 /*
  * What a client can make a parser hold: each message's length, the
  * connection's partial messages, and a total shared by a worker's
@@ -543,6 +631,7 @@ main(void)
     test_handshake();
     test_chunks();
     test_chunk_limits();
+    test_chunk_groups();
     test_amf();
     test_flv();
     test_flv_to_frame();
