@@ -26,9 +26,10 @@
  * Each publish writes its session into the record ("publishSession",
  * made from the stream's slot, so the worker that sees the publishing
  * worker die knows it too), and its refreshes and end touch only a
- * record of that session (or of none).  The end of one publish and the start of the next one of
- * the same name run in different workers' thread pools, in any order: a
- * late end must not finish, or delete, the next publish's record.
+ * record of that session (or of none).  The end of one publish and the
+ * start of the next one of the same name run in different workers'
+ * thread pools, in any order: a late end must not finish, or delete, the
+ * next publish's record.
  */
 
 
