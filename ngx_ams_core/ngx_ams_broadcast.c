@@ -22,6 +22,14 @@
  * exiting (finished too, written before the worker goes: a clean stop is
  * not a crash), or its worker died (another worker, which knows nothing
  * of the stream but its slot, marks it terminated_unexpectedly).
+ *
+ * Each publish writes its session into the record ("publishSession",
+ * made from the stream's slot, so the worker that sees the publishing
+ * worker die knows it too), and its refreshes and end touch only a
+ * record of that session (or of none).  The end of one publish and the
+ * start of the next one of the same name run in different workers'
+ * thread pools, in any order: a late end must not finish, or delete, the
+ * next publish's record.
  */
 
 
@@ -61,6 +69,7 @@ static ngx_ams_store_op_t *ngx_ams_broadcast_end_op(ngx_ams_stream_t *st,
     ngx_ams_broadcast_local_t *b, ngx_str_t *app);
 static void ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
     ngx_ams_store_op_t *op, ngx_log_t *log);
+static void ngx_ams_broadcast_session(ngx_ams_stream_t *st, char *buf);
 
 
 static ngx_ams_publish_pt    ngx_ams_broadcast_next_publish;
@@ -102,6 +111,7 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     json_t                     *set;
     int64_t                     now;
     ngx_str_t                   id;
+    char                        session[NGX_AMS_STORE_SESSION_LEN];
     ngx_ams_store_op_t         *op;
     ngx_ams_main_conf_t        *amcf;
     ngx_ams_broadcast_local_t  *b;
@@ -147,9 +157,13 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     now = op->now_ms;
 
-    set = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s#, s:I, s:I, s:I, s:I,"
-                    " s:I, s:I, s:I}",
+    /* not op->session: this publish takes the record whoever had it */
+    ngx_ams_broadcast_session(st, session);
+
+    set = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s#, s:I, s:I, s:I,"
+                    " s:I, s:I, s:I, s:I}",
                     "status", NGX_AMS_STATUS_BROADCASTING,
+                    "publishSession", session,
                     "publishType", st->publish_type,
                     "startTime", (json_int_t) now,
                     "absoluteStartTimeMs", (json_int_t) now,
@@ -301,11 +315,15 @@ ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
         return op;
     }
 
+    /* only this publish's record: the next one's may be written already */
+    ngx_ams_broadcast_session(st, op->session);
+
     /* the same transaction: the record ends, then goes if a zombi */
     zombi = ngx_ams_store_op(NGX_AMS_STORE_DELETE, NGX_AMS_COLL_BROADCAST,
                              app, &id, ngx_cycle->log);
     if (zombi) {
         zombi->zombi_only = 1;
+        ngx_memcpy(zombi->session, op->session, sizeof(op->session));
         op->next = zombi;
     }
 
@@ -338,6 +356,22 @@ ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
     }
 
     ngx_ams_broadcast_post(op);
+}
+
+
+/*
+ * A publish's session: its slot's generation is unique while the bus
+ * lives, its start time and pid tell two runs of the node apart.
+ */
+static void
+ngx_ams_broadcast_session(ngx_ams_stream_t *st, char *buf)
+{
+    u_char  *p;
+
+    p = ngx_snprintf((u_char *) buf, NGX_AMS_STORE_SESSION_LEN - 1,
+                     "%T-%P-%ui", st->started, st->writer_pid,
+                     st->generation);
+    *p = '\0';
 }
 
 
@@ -434,6 +468,10 @@ ngx_ams_broadcast_tick(ngx_event_t *ev)
         if (op->set == NULL) {
             ngx_ams_store_free(op);
             continue;
+        }
+
+        if (!b->relay) {
+            ngx_ams_broadcast_session(b->stream, op->session);
         }
 
         *last = op;

@@ -45,6 +45,7 @@
 #define NGX_AMS_STORE_PURGE_MS   60000
 
 #define NGX_AMS_STORE_ID_LEN     NGX_AMS_NAME_LEN
+#define NGX_AMS_STORE_SESSION_LEN  64
 #define NGX_AMS_STORE_KEY_LEN    (NGX_AMS_APP_LEN + 2 * NGX_AMS_STORE_ID_LEN \
                                   + 96)
 
@@ -83,6 +84,11 @@ struct ngx_ams_store_op_s {
     char                      origin[NGX_AMS_STORE_ID_LEN]; /* RESET */
     ngx_uint_t                zombi_only;   /* DELETE: only a record that
                                                a publish made ("zombi") */
+    char                      session[NGX_AMS_STORE_SESSION_LEN];
+                                            /* UPDATE, DELETE: when set,
+                                               only a record of this
+                                               publish (publishSession),
+                                               or of none */
 
     /* what came of it */
     ngx_int_t                 rc;    /* NGX_OK, NGX_DECLINED, NGX_BUSY,

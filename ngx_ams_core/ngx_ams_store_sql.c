@@ -49,6 +49,11 @@ const char  ngx_ams_store_sql_schema[] =
 #define NGX_AMS_STORE_SQL_KEY                                                 \
     " WHERE ?1 IS NOT NULL AND coll = ?2 AND app = ?3 AND id = ?4"
 
+/* ?99: NGX_AMS_STORE_SQL_SESSION */
+#define NGX_AMS_STORE_SQL_OF_SESSION                                          \
+    " AND (?99 IS NULL"                                                       \
+    " OR coalesce(json_extract(doc, '$.publishSession'), ?99) = ?99)"
+
 
 const char  ngx_ams_store_sql_get[] =
     "SELECT " NGX_AMS_STORE_SQL_DOC " FROM docs" NGX_AMS_STORE_SQL_KEY;
@@ -67,7 +72,7 @@ const char  ngx_ams_store_sql_delete[] =
  */
 const char  ngx_ams_store_sql_delete_zombi[] =
     "DELETE FROM docs" NGX_AMS_STORE_SQL_KEY
-    " AND json_extract(doc, '$.zombi') = 1";
+    " AND json_extract(doc, '$.zombi') = 1" NGX_AMS_STORE_SQL_OF_SESSION;
 
 const char  ngx_ams_store_sql_count[] =
     "SELECT count(*) FROM docs WHERE ?1 IS NOT NULL AND coll = ?2"
@@ -138,7 +143,8 @@ ngx_ams_store_sql_update(char *buf, size_t size, unsigned incs)
         arg += 2;
     }
 
-    NGX_AMS_STORE_SQL_ADD("%s" NGX_AMS_STORE_SQL_KEY, incs ? ")" : "");
+    NGX_AMS_STORE_SQL_ADD("%s" NGX_AMS_STORE_SQL_KEY
+                          NGX_AMS_STORE_SQL_OF_SESSION, incs ? ")" : "");
 
 #undef NGX_AMS_STORE_SQL_ADD
 

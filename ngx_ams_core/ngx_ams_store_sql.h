@@ -27,6 +27,15 @@
                                          this reads terminated_unexpectedly */
 #define NGX_AMS_STORE_SQL_ARG     6
 
+/*
+ * UPDATE and the zombi DELETE also take ?99: a publish session, or NULL.
+ * When set, only a record whose publishSession is that one (or that has
+ * none: the REST API made it) matches, so the end of a stream cannot
+ * finish or delete the record of the next publish of its name, which
+ * another worker's thread may have written first.
+ */
+#define NGX_AMS_STORE_SQL_SESSION 99
+
 
 extern const char  ngx_ams_store_sql_schema[];
 

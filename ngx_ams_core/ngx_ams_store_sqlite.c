@@ -723,6 +723,11 @@ ngx_ams_sqlite_update(sqlite3 *db, ngx_ams_store_op_t *op)
 
     sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, set, -1, free);
 
+    if (op->session[0]) {
+        sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_SESSION, op->session, -1,
+                          SQLITE_STATIC);
+    }
+
     if (op->inc) {
         arg = NGX_AMS_STORE_SQL_ARG + 1;
 
@@ -755,6 +760,11 @@ ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op)
                                           : ngx_ams_store_sql_delete);
     if (stmt == NULL) {
         return NGX_ERROR;
+    }
+
+    if (op->zombi_only && op->session[0]) {
+        sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_SESSION, op->session, -1,
+                          SQLITE_STATIC);
     }
 
     if (sqlite3_step(stmt) != SQLITE_DONE) {

@@ -4,6 +4,7 @@
  */
 
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,29 @@ ngx_ams_mpd_find(const char *p, const char *end, const char *s)
 }
 
 
+/* the decimal digits at p, never past end (the text need not end in a
+ * NUL); -1 if none or too long */
+static long long
+ngx_ams_mpd_number(const char *p, const char *end)
+{
+    long long  n;
+
+    if (p >= end || *p < '0' || *p > '9') {
+        return -1;
+    }
+
+    for (n = 0; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (n > (LLONG_MAX - 9) / 10) {
+            return -1;
+        }
+
+        n = n * 10 + (*p - '0');
+    }
+
+    return n;
+}
+
+
 /* the number after name="  in [p, end), or -1 */
 static long long
 ngx_ams_mpd_attr(const char *p, const char *end, const char *name)
@@ -171,7 +195,7 @@ ngx_ams_mpd_attr(const char *p, const char *end, const char *name)
         return -1;
     }
 
-    return strtoll(p + strlen(name), NULL, 10);
+    return ngx_ams_mpd_number(p + strlen(name), end);
 }
 
 
@@ -235,7 +259,7 @@ ngx_ams_mpd_close(ngx_ams_buf_t *out, const char *text, size_t len)
         for (s = p; (s = ngx_ams_mpd_find(s, tl_end, "<S t=\"")) != NULL;
              s++)
         {
-            t = strtoll(s + 6, NULL, 10);
+            t = ngx_ams_mpd_number(s + 6, tl_end);
             dur = ngx_ams_mpd_attr(s, tl_end, "d=\"");
         }
 

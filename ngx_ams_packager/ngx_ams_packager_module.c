@@ -20,6 +20,13 @@
  * sweeps: at start and then periodically, the files of streams that are
  * not live and ended longer than their deletion delay ago are removed
  * (with delete_hls_files_on_ended).
+ *
+ * A stream's name may be published again as soon as it ended, in any
+ * worker, while its packager still closes or removes its files: the same
+ * paths.  Right before it does (in the thread, where it writes), the
+ * packager asks the bus whether a stream of that name is live under
+ * another generation; if so, the files are the new stream's and are
+ * left alone.
  */
 
 
@@ -62,6 +69,13 @@ typedef struct {
     char                     error[256];
     time_t                   ended_at;
 
+    /* the stream, to ask the bus about its name once it ended */
+    ngx_uint_t               generation;
+    size_t                   name_len;
+    u_char                   name[NGX_AMS_NAME_LEN];
+    volatile ngx_uint_t      superseded;    /* its name is live again: its
+                                               files are not its own */
+
     ngx_uint_t               dropped;       /* malformed frames */
     ngx_uint_t               dropped_logged;
     char                     drop_error[128];
@@ -91,6 +105,10 @@ typedef struct {
     ngx_event_t              cleanup;
     ngx_log_t                log;
     time_t                   ended_at;
+    ngx_uint_t               generation;    /* the dead stream's */
+    ngx_str_t                app_name;
+    u_char                   app[NGX_AMS_APP_LEN];
+    volatile ngx_uint_t      superseded;
     char                     dir[NGX_AMS_SEG_DIR_LEN];
     char                     tmp[NGX_AMS_SEG_DIR_LEN];
     char                     id[NGX_AMS_NAME_LEN];
@@ -136,6 +154,8 @@ static ngx_int_t ngx_ams_packager_init_process(ngx_cycle_t *cycle);
 static void ngx_ams_packager_paths(ngx_ams_app_conf_t *app, char *dir,
     char *tmp);
 static ngx_thread_pool_t *ngx_ams_packager_pool(void);
+static ngx_uint_t ngx_ams_packager_superseded(ngx_str_t *app, u_char *name,
+    size_t len, ngx_uint_t generation);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_packager_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
@@ -421,6 +441,29 @@ ngx_ams_packager_pool(void)
 }
 
 
+/*
+ * Context: event loop or thread pool (the bus's registry lock is a
+ * process-shared one).  Whether a stream of this name is live under
+ * another generation than the one that ended: then the files at its
+ * paths are the new stream's.  The ended stream itself may still be
+ * listed while its unpublish chain runs.
+ */
+static ngx_uint_t
+ngx_ams_packager_superseded(ngx_str_t *app, u_char *name, size_t len,
+    ngx_uint_t generation)
+{
+    ngx_str_t          id;
+    ngx_ams_stream_t  *live;
+
+    id.data = name;
+    id.len = len;
+
+    live = ngx_ams_bus_find(app, &id);
+
+    return live != NULL && live->generation != generation;
+}
+
+
 static ngx_int_t
 ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ngx_log_t *log)
@@ -455,6 +498,9 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ps->app = app;
     ps->conf = conf;
     ps->log = *ngx_cycle->log;
+    ps->generation = st->generation;
+    ps->name_len = ngx_min(st->name_len, NGX_AMS_NAME_LEN);
+    ngx_memcpy(ps->name, st->name, ps->name_len);
     ngx_queue_init(&ps->queue);
 
     ngx_ams_packager_paths(app, dir, tmp);
@@ -688,6 +734,16 @@ ngx_ams_packager_run(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
             break;
 
         case NGX_AMS_EVENT_END:
+            if (ngx_ams_packager_superseded(&ps->app->name, ps->name,
+                                            ps->name_len, ps->generation))
+            {
+                /* no ENDLIST over the new stream's playlist */
+                ps->superseded = 1;
+                ps->finished = 1;
+                ps->ended_at = time(NULL);
+                return;
+            }
+
             if (ngx_ams_packager_end(ps) != 0) {
                 goto failed;
             }
@@ -772,7 +828,7 @@ ngx_ams_packager_done(ngx_event_t *ev)
     if (ps->finished) {
         ngx_ams_reader_close(&ps->reader);
 
-        if (!ps->conf->delete_hls_files_on_ended) {
+        if (!ps->conf->delete_hls_files_on_ended || ps->superseded) {
             ngx_ams_packager_free(ps);
             return;
         }
@@ -801,6 +857,16 @@ ngx_ams_packager_cleanup(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_ams_packager_superseded(&ps->app->name, ps->name, ps->name_len,
+                                    ps->generation))
+    {
+        ngx_log_error(NGX_LOG_INFO, &ps->log, 0,
+                      "ams packager: \"%*s\" is live again: its files stay",
+                      ps->name_len, ps->name);
+        ngx_ams_packager_free(ps);
+        return;
+    }
+
     ps->busy = 1;
 
     if (ngx_thread_task_post(ngx_ams_packager_pool(), ps->task) != NGX_OK) {
@@ -815,6 +881,13 @@ static void
 ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
 {
     ngx_ams_packager_stream_t  *ps = data;
+
+    /* again: it may have been published since the timer */
+    if (ngx_ams_packager_superseded(&ps->app->name, ps->name, ps->name_len,
+                                    ps->generation))
+    {
+        return;
+    }
 
     if (ps->hls_on) {
         ngx_ams_hls_remove(&ps->hls, ps->ended_at);
@@ -994,6 +1067,10 @@ ngx_ams_packager_orphan(ngx_ams_stream_t *st, ngx_log_t *log)
     o->pool = pool;
     o->conf = conf;
     o->log = *ngx_cycle->log;
+    o->generation = st->generation;
+    o->app_name.len = ngx_min(st->app_len, NGX_AMS_APP_LEN);
+    o->app_name.data = o->app;
+    ngx_memcpy(o->app, st->app, o->app_name.len);
 
     ngx_ams_packager_paths(app, o->dir, o->tmp);
     ngx_memcpy(o->id, st->name, ngx_min(st->name_len, NGX_AMS_NAME_LEN - 1));
@@ -1032,9 +1109,19 @@ ngx_ams_packager_orphan_close(void *data, ngx_log_t *log)
 {
     ngx_ams_packager_orphan_t  *o = data;
 
+    o->ended_at = time(NULL);
+
+    /* published again since its worker died: the files are the new
+     * stream's */
+    if (ngx_ams_packager_superseded(&o->app_name, (u_char *) o->id,
+                                    ngx_strlen(o->id), o->generation))
+    {
+        o->superseded = 1;
+        return;
+    }
+
     (void) ngx_ams_sweep_close(o->dir, o->tmp, o->id, o->error,
                                sizeof(o->error));
-    o->ended_at = time(NULL);
 }
 
 
@@ -1049,7 +1136,13 @@ ngx_ams_packager_orphan_closed(ngx_event_t *ev)
                       "ams packager: \"%s\": %s", o->id, o->error);
     }
 
-    if (!o->conf->delete_hls_files_on_ended) {
+    if (o->superseded) {
+        ngx_log_error(NGX_LOG_INFO, &o->log, 0,
+                      "ams packager: \"%s\" is live again: its files stay",
+                      o->id);
+    }
+
+    if (!o->conf->delete_hls_files_on_ended || o->superseded) {
         ngx_destroy_pool(o->pool);
         return;
     }
@@ -1074,6 +1167,13 @@ ngx_ams_packager_orphan_cleanup(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_ams_packager_superseded(&o->app_name, (u_char *) o->id,
+                                    ngx_strlen(o->id), o->generation))
+    {
+        ngx_destroy_pool(o->pool);
+        return;
+    }
+
     if (ngx_thread_task_post(ngx_ams_packager_pool(), o->task) != NGX_OK) {
         ngx_destroy_pool(o->pool);
     }
@@ -1087,6 +1187,12 @@ ngx_ams_packager_orphan_remove(void *data, ngx_log_t *log)
 {
     ngx_ams_sweep_t             sw;
     ngx_ams_packager_orphan_t  *o = data;
+
+    if (ngx_ams_packager_superseded(&o->app_name, (u_char *) o->id,
+                                    ngx_strlen(o->id), o->generation))
+    {
+        return;
+    }
 
     ngx_memzero(&sw, sizeof(ngx_ams_sweep_t));
 

@@ -45,24 +45,49 @@ ngx_ams_sweep_cmp_id(const void *a, const void *b)
 
 
 /*
- * The stream an entry of streams/ belongs to, into id: a directory named
- * as a valid id, or one of the packager's file names.  Returns 1 for a
- * directory, 0 for a file, -1 for anything else (left alone).
+ * Directories are walked by descriptor, never by path: an entry is
+ * looked at without following a link (fstatat), a stream's directory is
+ * opened with O_NOFOLLOW and its files unlinked relative to it, so a
+ * link swapped in between the look and the removal takes the sweep
+ * nowhere outside streams/.
+ */
+static DIR *
+ngx_ams_sweep_opendir(int at, const char *name, int nofollow)
+{
+    int   fd;
+    DIR  *d;
+
+    fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC
+                          | (nofollow ? O_NOFOLLOW : 0));
+    if (fd == -1) {
+        return NULL;
+    }
+
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+    }
+
+    return d;
+}
+
+
+/*
+ * The stream an entry of streams/ ("dfd") belongs to, into id: a
+ * directory named as a valid id, or one of the packager's file names.
+ * Returns 1 for a directory, 0 for a file, -1 for anything else (left
+ * alone).
  */
 static int
-ngx_ams_sweep_entry(const char *dir, const char *name, char *id,
-    time_t *mtime)
+ngx_ams_sweep_entry(int dfd, const char *name, char *id, time_t *mtime)
 {
-    char                   path[PATH_MAX];
     size_t                 len;
     struct stat            sb;
     ngx_ams_stream_file_t  f;
 
     len = strlen(name);
 
-    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int) sizeof(path)
-        || lstat(path, &sb) != 0)
-    {
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         return -1;
     }
 
@@ -95,11 +120,10 @@ ngx_ams_sweep_entry(const char *dir, const char *name, char *id,
 /* the newest of id's files in {dir}/{id}/ (by our names only), removing
  * those not newer than not_after when asked */
 static time_t
-ngx_ams_sweep_dir(const char *dir, const char *id, time_t not_after,
-    int remove)
+ngx_ams_sweep_dir(int dfd, const char *id, time_t not_after, int remove)
 {
     DIR                    *d;
-    char                    sub[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+    int                     sfd;
     char                    rel[NGX_AMS_STREAM_NAME_MAX + NAME_MAX + 2];
     time_t                  newest;
     struct stat             sb;
@@ -108,14 +132,12 @@ ngx_ams_sweep_dir(const char *dir, const char *id, time_t not_after,
 
     newest = 0;
 
-    if (snprintf(sub, sizeof(sub), "%s/%s", dir, id) >= (int) sizeof(sub)) {
-        return 0;
-    }
-
-    d = opendir(sub);
+    d = ngx_ams_sweep_opendir(dfd, id, 1);
     if (d == NULL) {
         return 0;
     }
+
+    sfd = dirfd(d);
 
     while ((de = readdir(d)) != NULL) {
         snprintf(rel, sizeof(rel), "%s/%s", id, de->d_name);
@@ -126,9 +148,9 @@ ngx_ams_sweep_dir(const char *dir, const char *id, time_t not_after,
             continue;
         }
 
-        snprintf(path, sizeof(path), "%s/%s", sub, de->d_name);
-
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0
+            || !S_ISREG(sb.st_mode))
+        {
             continue;
         }
 
@@ -137,14 +159,15 @@ ngx_ams_sweep_dir(const char *dir, const char *id, time_t not_after,
         }
 
         if (remove && sb.st_mtime <= not_after) {
-            (void) unlink(path);
+            (void) unlinkat(sfd, de->d_name, 0);
         }
     }
 
     closedir(d);
 
     if (remove) {
-        (void) rmdir(sub);          /* only once empty */
+        /* only once empty; a directory, never what a link points to */
+        (void) unlinkat(dfd, id, AT_REMOVEDIR);
     }
 
     return newest;
@@ -207,7 +230,7 @@ ngx_ams_sweep_scan(ngx_ams_sweep_t *sw, const char *dir, time_t ended_before)
     struct dirent         *de;
     ngx_ams_sweep_file_t  *files, *p;
 
-    d = opendir(dir);
+    d = ngx_ams_sweep_opendir(AT_FDCWD, dir, 0);
     if (d == NULL) {
         return errno == ENOENT ? 0 : -1;
     }
@@ -229,11 +252,12 @@ ngx_ams_sweep_scan(ngx_ams_sweep_t *sw, const char *dir, time_t ended_before)
             files = p;
         }
 
-        switch (ngx_ams_sweep_entry(dir, de->d_name, files[n].id, &mtime)) {
-
+        switch (ngx_ams_sweep_entry(dirfd(d), de->d_name, files[n].id,
+                                    &mtime))
+        {
         case 1:
             /* its files tell; an empty one, its own time */
-            newest = ngx_ams_sweep_dir(dir, files[n].id, 0, 0);
+            newest = ngx_ams_sweep_dir(dirfd(d), files[n].id, 0, 0);
             files[n].mtime = newest ? newest : mtime;
             n++;
             break;
@@ -286,7 +310,6 @@ ngx_ams_sweep_remove(ngx_ams_sweep_t *sw, const char *dir, time_t not_after)
     DIR            *d;
     int             kind;
     char            id[NGX_AMS_STREAM_NAME_MAX];
-    char            path[PATH_MAX + NAME_MAX + 2];
     time_t          mtime;
     struct dirent  *de;
 
@@ -294,13 +317,13 @@ ngx_ams_sweep_remove(ngx_ams_sweep_t *sw, const char *dir, time_t not_after)
         return;
     }
 
-    d = opendir(dir);
+    d = ngx_ams_sweep_opendir(AT_FDCWD, dir, 0);
     if (d == NULL) {
         return;
     }
 
     while ((de = readdir(d)) != NULL) {
-        kind = ngx_ams_sweep_entry(dir, de->d_name, id, &mtime);
+        kind = ngx_ams_sweep_entry(dirfd(d), de->d_name, id, &mtime);
 
         if (kind == -1
             || bsearch(id, sw->ids, sw->n, NGX_AMS_STREAM_NAME_MAX,
@@ -311,14 +334,13 @@ ngx_ams_sweep_remove(ngx_ams_sweep_t *sw, const char *dir, time_t not_after)
         }
 
         if (kind == 1) {
-            (void) ngx_ams_sweep_dir(dir, id, not_after, 1);
+            (void) ngx_ams_sweep_dir(dirfd(d), id, not_after, 1);
             continue;
         }
 
         /* a newer publisher of the same name rewrote it: its file now */
         if (mtime <= not_after) {
-            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-            (void) unlink(path);
+            (void) unlinkat(dirfd(d), de->d_name, 0);
         }
     }
 
@@ -330,11 +352,10 @@ void
 ngx_ams_sweep_tmp(const char *tmpdir, time_t before)
 {
     DIR            *d;
-    char            path[PATH_MAX + NAME_MAX + 2];
     struct stat     sb;
     struct dirent  *de;
 
-    d = opendir(tmpdir);
+    d = ngx_ams_sweep_opendir(AT_FDCWD, tmpdir, 0);
     if (d == NULL) {
         return;
     }
@@ -344,12 +365,10 @@ ngx_ams_sweep_tmp(const char *tmpdir, time_t before)
             continue;
         }
 
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-
-        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode)
-            && sb.st_mtime < before)
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0
+            && S_ISREG(sb.st_mode) && sb.st_mtime < before)
         {
-            (void) unlink(path);
+            (void) unlinkat(dirfd(d), de->d_name, 0);
         }
     }
 
@@ -367,8 +386,9 @@ ngx_ams_sweep_free(ngx_ams_sweep_t *sw)
 }
 
 
-/* reads a small regular file whole: 0, 1 when there is none, -1 */
-static int
+/* reads a small regular file whole, NUL-terminated past b->len (parsers
+ * may stop at it): 0, 1 when there is none, -1 */
+int
 ngx_ams_sweep_read(const char *path, ngx_ams_buf_t *b, char *err,
     size_t err_len)
 {
@@ -402,8 +422,9 @@ ngx_ams_sweep_read(const char *path, ngx_ams_buf_t *b, char *err,
         return -1;
     }
 
+    /* one byte kept for the NUL, even if the file grew since fstat() */
     do {
-        n = read(fd, b->data + b->len, b->cap - b->len);
+        n = read(fd, b->data + b->len, b->cap - 1 - b->len);
         if (n > 0) {
             b->len += (size_t) n;
         }
@@ -415,6 +436,8 @@ ngx_ams_sweep_read(const char *path, ngx_ams_buf_t *b, char *err,
         snprintf(err, err_len, "read(\"%s\"): %s", path, strerror(errno));
         return -1;
     }
+
+    b->data[b->len] = '\0';
 
     return 0;
 }

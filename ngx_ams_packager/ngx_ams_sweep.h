@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "ngx_ams_stream_name.h"
+#include "ngx_ams_ts_mux.h"
 
 
 typedef struct {
@@ -46,6 +47,10 @@ void ngx_ams_sweep_free(ngx_ams_sweep_t *sw);
 
 /* closes what stream "id" left in "dir": EXT-X-ENDLIST at the end of its
  * media playlists, its MPD static.  0, or -1 with "err" set */
+/* a playlist or MPD whole, NUL-terminated: 0, 1 if absent, -1 */
+int ngx_ams_sweep_read(const char *path, ngx_ams_buf_t *b, char *err,
+    size_t err_len);
+
 int ngx_ams_sweep_close(const char *dir, const char *tmpdir, const char *id,
     char *err, size_t err_len);
 

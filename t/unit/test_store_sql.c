@@ -228,6 +228,69 @@ test_zombi(void)
 }
 
 
+/* ?99 set: the statement touches only that publish session's record */
+static int
+run_session(const char *sql, const char *id, const char *arg,
+    const char *session)
+{
+    int            rc;
+    sqlite3_stmt  *stmt;
+
+    stmt = prepare(sql, NOW, STALE, "LiveApp", id, arg);
+    if (stmt == NULL) {
+        return -1;
+    }
+
+    if (session) {
+        sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_SESSION, session, -1,
+                          SQLITE_STATIC);
+    }
+
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+
+    return rc == SQLITE_DONE ? sqlite3_changes(db) : -1;
+}
+
+
+/*
+ * A stream ends while the next publish of its name has already taken
+ * the record (another worker's thread wrote first): the end's UPDATE
+ * and zombi DELETE leave that record alone.
+ */
+static void
+test_session(void)
+{
+    char  sql[2048];
+
+    ok(ngx_ams_store_sql_update(sql, sizeof(sql), 0) == 0, "an update");
+
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "again",
+        "{\"streamId\":\"again\",\"zombi\":true,"
+        "\"status\":\"broadcasting\",\"publishSession\":\"2\"}");
+
+    is_int(run_session(sql, "again", "{\"status\":\"finished\"}", "1"), 0,
+           "the previous publish's end does not finish the next one's");
+    is_int(run_session(ngx_ams_store_sql_delete_zombi, "again", NULL, "1"),
+           0, "nor deletes it");
+    ok(strcmp(field("again", "status", NOW, STALE), "broadcasting") == 0,
+       "it stays broadcasting");
+
+    is_int(run_session(sql, "again", "{\"bitrate\":1}", NULL), 1,
+           "an update of no session (REST) still applies");
+    is_int(run_session(sql, "again", "{\"status\":\"finished\"}", "2"), 1,
+           "its own end finishes it");
+    is_int(run_session(ngx_ams_store_sql_delete_zombi, "again", NULL, "2"),
+           1, "and deletes it");
+
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "rest",
+        "{\"streamId\":\"rest\",\"zombi\":true}");
+    is_int(run_session(sql, "rest", "{\"status\":\"finished\"}", "3"), 1,
+           "a record of no session is any publish's to end");
+    run(ngx_ams_store_sql_delete, NOW, "LiveApp", "rest", NULL);
+}
+
+
 static void
 test_purge(void)
 {
@@ -366,6 +429,7 @@ main(void)
     test_reset();
     test_reset_zombi();
     test_zombi();
+    test_session();
     test_purge();
     test_stale();
     test_list();
