@@ -62,6 +62,9 @@ static void ngx_ams_broadcast_tick(ngx_event_t *ev);
 static json_t *ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b,
     ngx_msec_t elapsed);
 static void ngx_ams_broadcast_post(ngx_ams_store_op_t *op);
+static void ngx_ams_broadcast_post_end(ngx_ams_store_op_t *ops);
+static void ngx_ams_broadcast_end_done(ngx_ams_store_op_t *ops);
+static void ngx_ams_broadcast_end_retry(ngx_event_t *ev);
 static ngx_int_t ngx_ams_broadcast_started(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static void ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log);
@@ -355,7 +358,124 @@ ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
                       app, name, st->writer_pid);
     }
 
-    ngx_ams_broadcast_post(op);
+    ngx_ams_broadcast_post_end(op);
+}
+
+
+/*
+ * The end of a stream must reach the record even when the store fails
+ * for a while (a full disk): a refresh would not fix it later, the stream
+ * is gone.  The chain is posted again every few seconds until it is
+ * stored, for a few minutes.
+ */
+
+#define NGX_AMS_BROADCAST_END_RETRY   5000   /* ms */
+#define NGX_AMS_BROADCAST_END_TRIES   60
+
+typedef struct {
+    ngx_event_t                retry;
+    ngx_ams_store_op_t        *ops;
+    ngx_uint_t                 tries;
+} ngx_ams_broadcast_ending_t;
+
+
+static void
+ngx_ams_broadcast_post_end(ngx_ams_store_op_t *ops)
+{
+    ngx_ams_broadcast_ending_t  *e;
+
+    e = ngx_calloc(sizeof(ngx_ams_broadcast_ending_t), ngx_cycle->log);
+    if (e == NULL) {
+        ngx_ams_broadcast_post(ops);
+        return;
+    }
+
+    e->ops = ops;
+    e->retry.handler = ngx_ams_broadcast_end_retry;
+    e->retry.data = e;
+    e->retry.log = ngx_cycle->log;
+    e->retry.cancelable = 1;
+
+    ops->handler = ngx_ams_broadcast_end_done;
+    ops->data = e;
+
+    if (ngx_ams_store_post(ops) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ams broadcast: cannot queue a store update");
+        ngx_ams_store_free(ops);
+        ngx_free(e);
+    }
+}
+
+
+static void
+ngx_ams_broadcast_end_done(ngx_ams_store_op_t *ops)
+{
+    ngx_uint_t                   failed;
+    ngx_ams_store_op_t          *op;
+    ngx_ams_broadcast_ending_t  *e = ops->data;
+
+    failed = 0;
+
+    for (op = ops; op; op = op->next) {
+        if (op->rc == NGX_ERROR) {
+            failed = 1;
+        }
+    }
+
+    if (!failed || ++e->tries >= NGX_AMS_BROADCAST_END_TRIES
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
+        if (failed) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "ams broadcast: the end of \"%s/%s\" was not "
+                          "recorded after %ui tries", ops->app, ops->id,
+                          e->tries);
+
+        } else if (e->tries) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "ams broadcast: the end of \"%s/%s\" is recorded "
+                          "now", ops->app, ops->id);
+        }
+
+        ngx_ams_store_free(ops);
+        ngx_free(e);
+        return;
+    }
+
+    if (e->tries == 1) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ams broadcast: the end of \"%s/%s\" is not recorded "
+                      "yet: trying again every %d s", ops->app, ops->id,
+                      NGX_AMS_BROADCAST_END_RETRY / 1000);
+    }
+
+    for (op = ops; op; op = op->next) {
+        op->rc = NGX_OK;
+        op->error[0] = '\0';
+        op->cached = 0;
+
+        if (op->doc) {
+            json_decref(op->doc);
+            op->doc = NULL;
+        }
+    }
+
+    ngx_add_timer(&e->retry, NGX_AMS_BROADCAST_END_RETRY);
+}
+
+
+static void
+ngx_ams_broadcast_end_retry(ngx_event_t *ev)
+{
+    ngx_ams_broadcast_ending_t  *e = ev->data;
+
+    if (ngx_ams_store_post(e->ops) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "ams broadcast: cannot queue a store update");
+        ngx_ams_store_free(e->ops);
+        ngx_free(e);
+    }
 }
 
 
