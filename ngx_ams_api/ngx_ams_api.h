@@ -45,6 +45,12 @@ typedef struct {
     ngx_uint_t                segments;
     json_t                   *body;
     ngx_uint_t                statistics;    /* broadcast-statistics */
+    /* the store operation in flight, NULL when none: a request freed
+     * before it completes (a connection closed at
+     * worker_shutdown_timeout) cancels it so its completion never
+     * touches the request (ngx_ams_rest_cleanup) */
+    struct ngx_ams_store_op_s *op;
+    void                     (*handler)(struct ngx_ams_store_op_s *op);
 } ngx_ams_rest_t;
 
 

@@ -56,6 +56,8 @@ typedef struct {
     uint64_t                  key;           /* in the viewer table */
     uint64_t                  viewer;        /* the cookie's random key */
     ngx_uint_t                cookie;        /* NGX_AMS_COOKIE_* */
+    ngx_ams_access_t         *pending;       /* while waiting */
+    ngx_log_t                *log;
     unsigned                  waiting:1;     /* on the store */
     unsigned                  done:1;        /* the store answered */
     unsigned                  admitted:1;
@@ -71,6 +73,7 @@ static ngx_uint_t ngx_ams_media_proved(ngx_http_request_t *r,
 static void ngx_ams_media_identify(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_admitted(void *data, const char *refused);
+static void ngx_ams_media_cleanup(void *data);
 static ngx_int_t ngx_ams_media_header_filter(ngx_http_request_t *r);
 static void ngx_ams_media_count(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
@@ -164,6 +167,7 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     ngx_str_t                token;
     const char              *refused;
     ngx_ams_access_t        *pending;
+    ngx_http_cleanup_t      *cln;
     ngx_ams_media_ctx_t     *ctx;
     ngx_ams_api_loc_conf_t  *alcf;
 
@@ -228,10 +232,24 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
         ngx_ams_access_token_arg(r->args.data, r->args.len, &token);
     }
 
+    /* before the check: a request freed while the store decides (its
+     * connection closed at worker_shutdown_timeout) cancels it */
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_ams_media_cleanup;
+    cln->data = ctx;
+    ctx->log = r->connection->log;
+
     refused = NULL;
 
+    /* the cycle's log, not the connection's: the store may answer after
+     * the request and its connection are freed, and the check logs
+     * before it finds itself cancelled; the gate's own line says who */
     rc = ngx_ams_access_check(ctx->app, &ctx->id, 0, &token,
-                              r->connection->log, ngx_ams_media_admitted, r,
+                              ngx_cycle->log, ngx_ams_media_admitted, r,
                               &refused, &pending);
 
     switch (rc) {
@@ -251,6 +269,7 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     case NGX_AGAIN:
         /* the request stays until the store answers */
         ctx->waiting = 1;
+        ctx->pending = pending;
         r->main->count++;
         return NGX_DONE;
 
@@ -272,6 +291,7 @@ ngx_ams_media_admitted(void *data, const char *refused)
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
     ctx->done = 1;
+    ctx->pending = NULL;
     ctx->refused = refused;
 
     if (refused) {
@@ -288,6 +308,22 @@ ngx_ams_media_admitted(void *data, const char *refused)
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* the request is being freed: the store's answer must not reach it */
+static void
+ngx_ams_media_cleanup(void *data)
+{
+    ngx_ams_media_ctx_t  *ctx = data;
+
+    if (ctx->pending) {
+        ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
+                      "ams media: the request went before its admission "
+                      "was decided");
+        ngx_ams_access_cancel(ctx->pending);
+        ctx->pending = NULL;
+    }
 }
 
 
