@@ -30,10 +30,12 @@ typedef struct {
 } ngx_ams_api_loc_conf_t;
 
 
-/* an application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
+/* an application's REST API (AMS: jwtControlEnabled, jwtSecretKey) and
+ * how long a one-time token admits an HLS/DASH viewer */
 typedef struct {
     ngx_flag_t                jwt_control;
     ngx_str_t                 jwt_secret_key;
+    time_t                    viewer_admission_time;
 } ngx_ams_api_app_conf_t;
 
 
