@@ -504,8 +504,10 @@ ngx_ams_media_deadline(ngx_ams_media_ctx_t *ctx, ngx_str_t *token)
         }
 
         exp = json_object_get(claims, "exp");
-        e = json_is_number(exp) && json_number_value(exp) > 0
-            ? (uint64_t) json_number_value(exp) : 1;
+        /* the cookie keeps 32 bits of it (until 2106) */
+        e = !json_is_number(exp) || json_number_value(exp) < 1 ? 1
+            : json_number_value(exp) >= 4294967295.0 ? 0xffffffff
+            : (uint64_t) json_number_value(exp);
         json_decref(claims);
 
         if (deadline == 0 || e < deadline) {
