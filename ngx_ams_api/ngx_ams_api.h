@@ -30,10 +30,12 @@ typedef struct {
 } ngx_ams_api_loc_conf_t;
 
 
-/* an application's REST API (AMS: jwtControlEnabled, jwtSecretKey) */
+/* an application's REST API (AMS: jwtControlEnabled, jwtSecretKey) and
+ * how long a one-time token admits an HLS/DASH viewer */
 typedef struct {
     ngx_flag_t                jwt_control;
     ngx_str_t                 jwt_secret_key;
+    time_t                    viewer_admission_time;
 } ngx_ams_api_app_conf_t;
 
 
@@ -45,6 +47,12 @@ typedef struct {
     ngx_uint_t                segments;
     json_t                   *body;
     ngx_uint_t                statistics;    /* broadcast-statistics */
+    /* the store operation in flight, NULL when none: a request freed
+     * before it completes (a connection closed at
+     * worker_shutdown_timeout) cancels it so its completion never
+     * touches the request (ngx_ams_rest_cleanup) */
+    struct ngx_ams_store_op_s *op;
+    void                     (*handler)(struct ngx_ams_store_op_s *op);
 } ngx_ams_rest_t;
 
 

@@ -3,7 +3,8 @@
  * Copyright (C) nginx-ams authors
  *
  * The REST API's settings in "application {}" blocks (AMS's
- * jwtControlEnabled, jwtSecretKey).  nginx looks directives up in core
+ * jwtControlEnabled, jwtSecretKey), and the HLS/DASH gate's
+ * viewer_admission_time.  nginx looks directives up in core
  * modules only at that level, so the HTTP module's .so carries this small
  * core module too.
  */
@@ -34,6 +35,15 @@ static ngx_command_t  ngx_ams_api_app_commands[] = {
       ngx_conf_set_str_slot,
       0,
       offsetof(ngx_ams_api_app_conf_t, jwt_secret_key),
+      NULL },
+
+    /* how long the cookie of a viewer admitted by a one-time token may
+     * be renewed (a JWT admits until its exp) */
+    { ngx_string("viewer_admission_time"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      0,
+      offsetof(ngx_ams_api_app_conf_t, viewer_admission_time),
       NULL },
 
       ngx_null_command
@@ -93,6 +103,7 @@ ngx_ams_api_create_app_conf(ngx_conf_t *cf)
     }
 
     conf->jwt_control = NGX_CONF_UNSET;
+    conf->viewer_admission_time = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -104,6 +115,11 @@ ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf)
     ngx_ams_api_app_conf_t *aacf = conf;
 
     ngx_conf_init_value(aacf->jwt_control, 0);
+    ngx_conf_init_value(aacf->viewer_admission_time, 6 * 60 * 60);
+
+    if (aacf->viewer_admission_time <= 0) {
+        return "\"viewer_admission_time\" must be above 0";
+    }
 
     if (aacf->jwt_control && aacf->jwt_secret_key.data == NULL) {
         return "\"jwt_secret_key\" is missing: \"jwt_control_enabled on\" "

@@ -13,7 +13,8 @@
  * ams_remote_allowed_cidr (AMS's remoteAllowedCIDR; loopback by default),
  * so a node on a public address does not hand out tokens or stop streams
  * for anyone: a REST call from elsewhere needs the application's JWT
- * (jwt_control_enabled) or a wider list.
+ * (jwt_control_enabled) or a wider list.  Unix-socket clients only when
+ * the list says "unix:" (a local proxy's clients are anyone's).
  */
 
 
@@ -163,7 +164,7 @@ ngx_ams_api_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* "ams_remote_allowed_cidr 127.0.0.1 10.0.0.0/8 ::1;" or "... all;" */
+/* "ams_remote_allowed_cidr 127.0.0.1 10.0.0.0/8 ::1 unix:;" or "... all;" */
 static char *
 ngx_ams_api_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -195,6 +196,23 @@ ngx_ams_api_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         cidr = ngx_array_push(alcf->allowed);
         if (cidr == NULL) {
             return NGX_CONF_ERROR;
+        }
+
+        /* as nginx's "allow unix:": a unix socket's clients are let in
+         * only when named, for a reverse proxy in front of this server
+         * passes on anyone's requests */
+        if (value[i].len == 5
+            && ngx_strncmp(value[i].data, "unix:", 5) == 0)
+        {
+#if (NGX_HAVE_UNIX_DOMAIN)
+            ngx_memzero(cidr, sizeof(ngx_cidr_t));
+            cidr->family = AF_UNIX;
+            continue;
+#else
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"unix:\": no unix domain sockets here");
+            return NGX_CONF_ERROR;
+#endif
         }
 
         rc = ngx_ptocidr(&value[i], cidr);
@@ -314,8 +332,17 @@ ngx_ams_api_allowed(ngx_http_request_t *r)
 
 #if (NGX_HAVE_UNIX_DOMAIN)
     case AF_UNIX:
-        /* only this host reaches a unix socket */
-        return 1;
+        /* only when "unix:" is in the list (a local proxy's clients are
+         * anyone's) */
+        cidr = alcf->allowed->elts;
+
+        for (i = 0; i < alcf->allowed->nelts; i++) {
+            if (cidr[i].family == AF_UNIX) {
+                return 1;
+            }
+        }
+
+        return 0;
 #endif
 
     default:

@@ -12,8 +12,13 @@
  *    this stream (ngx_ams_viewer_cookie.h) proves it; otherwise the
  *    request is admitted like an RTMP player (JWT, one-time token from
  *    the store) and gets that cookie;
- *  - who it is, for counting: a subscriberId argument names it, else the
- *    cookie's random key.  subscriberId identifies, it never admits.
+ *  - who it is, for counting: the cookie's random key, a subscriberId
+ *    argument choosing one of a few viewers under it (an application
+ *    that admits anyone takes a cookieless client's subscriberId as its
+ *    key).  subscriberId identifies, it never admits;
+ *  - until when: the cookie is renewed while the viewer fetches, never
+ *    past the admission's deadline (a JWT's exp, a one-time token's
+ *    viewer_admission_time), so a shared cookie dies with it.
  *
  * Access phase: the admission.  Header filter: a viewer is counted, and
  * its cookie set, only on a response that serves the file (200, 206,
@@ -37,11 +42,17 @@
 #include "ngx_ams_media_name.h"
 #include "ngx_ams_viewer_cookie.h"
 #include "ngx_ams_log_escape.h"
+#include "ngx_ams_jwt.h"
 
 
 /* an admission lasts this long past viewer_timeout after the last request
  * that proved it, so a player pausing a little is not asked again */
 #define NGX_AMS_MEDIA_GRACE      60
+
+/* one cookie (one admission) names at most this many viewers, whatever
+ * subscriberIds it is sent with: players sharing a browser's cookies are
+ * told apart, a client looping over names does not fill the table */
+#define NGX_AMS_MEDIA_SUBSCRIBERS  4
 
 
 #define NGX_AMS_COOKIE_KEEP      0      /* valid, nothing to send */
@@ -55,7 +66,10 @@ typedef struct {
     ngx_uint_t                type;          /* NGX_AMS_VIEWER_* */
     uint64_t                  key;           /* in the viewer table */
     uint64_t                  viewer;        /* the cookie's random key */
+    uint64_t                  deadline;      /* of the admission; 0: none */
     ngx_uint_t                cookie;        /* NGX_AMS_COOKIE_* */
+    ngx_ams_access_t         *pending;       /* while waiting */
+    ngx_log_t                *log;
     unsigned                  waiting:1;     /* on the store */
     unsigned                  done:1;        /* the store answered */
     unsigned                  admitted:1;
@@ -71,6 +85,7 @@ static ngx_uint_t ngx_ams_media_proved(ngx_http_request_t *r,
 static void ngx_ams_media_identify(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_admitted(void *data, const char *refused);
+static void ngx_ams_media_cleanup(void *data);
 static ngx_int_t ngx_ams_media_header_filter(ngx_http_request_t *r);
 static void ngx_ams_media_count(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
@@ -79,6 +94,9 @@ static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
 static ngx_int_t ngx_ams_media_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static time_t ngx_ams_media_lifetime(ngx_ams_media_ctx_t *ctx);
+static ngx_uint_t ngx_ams_media_guarded(ngx_ams_app_conf_t *app);
+static uint64_t ngx_ams_media_deadline(ngx_ams_media_ctx_t *ctx,
+    ngx_str_t *token);
 
 
 static ngx_str_t                  ngx_ams_media_zone_name =
@@ -164,6 +182,7 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     ngx_str_t                token;
     const char              *refused;
     ngx_ams_access_t        *pending;
+    ngx_http_cleanup_t      *cln;
     ngx_ams_media_ctx_t     *ctx;
     ngx_ams_api_loc_conf_t  *alcf;
 
@@ -228,10 +247,26 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
         ngx_ams_access_token_arg(r->args.data, r->args.len, &token);
     }
 
+    ctx->deadline = ngx_ams_media_deadline(ctx, &token);
+
+    /* before the check: a request freed while the store decides (its
+     * connection closed at worker_shutdown_timeout) cancels it */
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_ams_media_cleanup;
+    cln->data = ctx;
+    ctx->log = r->connection->log;
+
     refused = NULL;
 
+    /* the cycle's log, not the connection's: the store may answer after
+     * the request and its connection are freed, and the check logs
+     * before it finds itself cancelled; the gate's own line says who */
     rc = ngx_ams_access_check(ctx->app, &ctx->id, 0, &token,
-                              r->connection->log, ngx_ams_media_admitted, r,
+                              ngx_cycle->log, ngx_ams_media_admitted, r,
                               &refused, &pending);
 
     switch (rc) {
@@ -251,6 +286,7 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
     case NGX_AGAIN:
         /* the request stays until the store answers */
         ctx->waiting = 1;
+        ctx->pending = pending;
         r->main->count++;
         return NGX_DONE;
 
@@ -272,6 +308,7 @@ ngx_ams_media_admitted(void *data, const char *refused)
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
     ctx->done = 1;
+    ctx->pending = NULL;
     ctx->refused = refused;
 
     if (refused) {
@@ -288,6 +325,22 @@ ngx_ams_media_admitted(void *data, const char *refused)
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* the request is being freed: the store's answer must not reach it */
+static void
+ngx_ams_media_cleanup(void *data)
+{
+    ngx_ams_media_ctx_t  *ctx = data;
+
+    if (ctx->pending) {
+        ngx_log_error(NGX_LOG_INFO, ctx->log, 0,
+                      "ams media: the request went before its admission "
+                      "was decided");
+        ngx_ams_access_cancel(ctx->pending);
+        ctx->pending = NULL;
+    }
 }
 
 
@@ -351,21 +404,33 @@ ngx_ams_media_proved(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
                                     ctx->app->name.data, ctx->app->name.len,
                                     ctx->id.data, ctx->id.len,
                                     (uint64_t) ngx_time(), &ctx->viewer,
-                                    &expires)
+                                    &expires, &ctx->deadline)
         != 0)
     {
         return 0;
     }
 
+    /* made while the application was open: no deadline to keep to */
+    if (ctx->deadline == 0 && ngx_ams_media_guarded(ctx->app)) {
+        return 0;
+    }
+
+    /* renewed, but never past the admission's deadline */
     ctx->cookie = ((time_t) expires - ngx_time()
-                   < ngx_ams_media_lifetime(ctx) / 2)
+                       < ngx_ams_media_lifetime(ctx) / 2
+                   && (ctx->deadline == 0 || expires < ctx->deadline))
                   ? NGX_AMS_COOKIE_RENEW : NGX_AMS_COOKIE_KEEP;
 
     return 1;
 }
 
 
-/* the viewer table's key: subscriberId names a viewer, else the cookie */
+/*
+ * The viewer table's key: the cookie's, subscriberId only choosing one of
+ * NGX_AMS_MEDIA_SUBSCRIBERS under it.  In an application that admits
+ * anyone, a new client's subscriberId is its key too, so a player that
+ * keeps no cookies stays one viewer.
+ */
 static void
 ngx_ams_media_identify(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 {
@@ -386,7 +451,71 @@ ngx_ams_media_identify(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         h = (h ^ value.data[i]) * 0x100000001b3ULL;
     }
 
-    ctx->key = h;
+    if (ctx->cookie == NGX_AMS_COOKIE_NEW && !ngx_ams_media_guarded(ctx->app))
+    {
+        ctx->viewer = h;
+    }
+
+    ctx->key = ctx->viewer ^ (h % NGX_AMS_MEDIA_SUBSCRIBERS);
+}
+
+
+/* a viewer is admitted by a token, not just by asking */
+static ngx_uint_t
+ngx_ams_media_guarded(ngx_ams_app_conf_t *app)
+{
+    return app->access.play_token_control || app->access.play_jwt_control;
+}
+
+
+/*
+ * Until when a new admission lasts, 0 for ever (nothing to admit by): a
+ * JWT's exp (ngx_ams_access.c insists on one), a one-time token's
+ * viewer_admission_time, the earlier of the two when both are asked for.
+ * The token is checked again by ngx_ams_access_check(); here it is only
+ * read.
+ */
+static uint64_t
+ngx_ams_media_deadline(ngx_ams_media_ctx_t *ctx, ngx_str_t *token)
+{
+    json_t                  *claims, *exp;
+    ngx_str_t               *key;
+    uint64_t                 deadline, e;
+    const char              *error;
+    ngx_ams_app_conf_t      *app;
+    ngx_ams_api_app_conf_t  *aacf;
+
+    app = ctx->app;
+    deadline = 0;
+
+    if (app->access.play_token_control) {
+        aacf = ngx_ams_app_get_module_conf(app, ngx_ams_api_app_module);
+        deadline = (uint64_t) (ngx_time() + aacf->viewer_admission_time);
+    }
+
+    if (app->access.play_jwt_control) {
+        key = &app->access.jwt_stream_secret_key;
+
+        if (ngx_ams_jwt_verify(token->data, token->len, key->data, key->len,
+                               ngx_time(), &claims, &error)
+            != 0)
+        {
+            return 1;               /* refused anyway: already past */
+        }
+
+        exp = json_object_get(claims, "exp");
+        /* the cookie keeps 32 bits of it (until 2106) */
+        e = !json_is_number(exp) || json_number_value(exp) < 1 ? 1
+            : json_number_value(exp) >= 4294967295.0 ? 0xffffffff
+            : (uint64_t) json_number_value(exp);
+        json_decref(claims);
+
+        if (deadline == 0 || e < deadline) {
+            deadline = e;
+        }
+    }
+
+    return deadline;
 }
 
 
@@ -489,13 +618,22 @@ ngx_ams_media_set_cookie(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
 
     lifetime = ngx_ams_media_lifetime(ctx);
 
+    if (ctx->deadline && (uint64_t) (ngx_time() + lifetime) > ctx->deadline)
+    {
+        lifetime = (time_t) ctx->deadline - ngx_time();
+
+        if (lifetime <= 0) {
+            return NGX_OK;
+        }
+    }
+
     ngx_ams_viewer_cookie_name(name, ctx->app->name.data, ctx->app->name.len,
                                ctx->id.data, ctx->id.len);
     ngx_ams_viewer_cookie_make(value, ngx_ams_media_secret,
                                ctx->app->name.data, ctx->app->name.len,
                                ctx->id.data, ctx->id.len,
                                (uint64_t) (ngx_time() + lifetime),
-                               ctx->viewer);
+                               ctx->deadline, ctx->viewer);
 
     p = ngx_pnalloc(r->pool, sizeof(name) + 1 + sizeof(value)
                              + sizeof("; Path=/; Max-Age=; HttpOnly; "

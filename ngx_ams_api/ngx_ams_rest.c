@@ -3,10 +3,11 @@
  * Copyright (C) nginx-ams authors
  *
  * The REST API's front door: who may call (ams_remote_allowed_cidr, or a
- * JWT where the application asks for one), which application, the body,
- * and the AMS-shaped answers.  Every call reads (or discards) its body
- * through ngx_http_read_client_request_body, whose reference on the
- * request is released by the final response, which may come later from a
+ * JWT where the application asks for one, checked before any body is
+ * read), which application, the body, and the AMS-shaped answers.  Every
+ * call reads (or discards) its body through
+ * ngx_http_read_client_request_body, whose reference on the request is
+ * released by the final response, which may come later from a
  * store task.
  */
 
@@ -38,6 +39,9 @@ static ngx_str_t  ngx_ams_rest_not_rest = ngx_string(
 static ngx_str_t  ngx_ams_rest_too_large = ngx_string(
     "{\"success\":false,\"message\":\"body larger than 16384 bytes\","
     "\"errorId\":0}");
+static ngx_str_t  ngx_ams_rest_no_jwt = ngx_string(
+    "{\"success\":false,\"message\":\"invalid or missing JWT token\","
+    "\"errorId\":0}");
 static ngx_str_t  ngx_ams_rest_not_allowed = ngx_string(
     "{\"success\":false,\"message\":\"not allowed from this address "
     "(ams_remote_allowed_cidr)\",\"errorId\":0}");
@@ -67,10 +71,16 @@ ngx_ams_rest_handler(ngx_http_request_t *r)
                                    &ngx_ams_rest_not_rest);
     }
 
-    /* from elsewhere only with the application's JWT, checked with the
-     * body */
+    /* from elsewhere only with the application's JWT */
     if (!ngx_ams_api_allowed(r) && ngx_ams_rest_jwt_key(rest) == NULL) {
         goto not_allowed;
+    }
+
+    /* the token before the body: a caller without one is not read a
+     * chunked body up to client_max_body_size, nor spooled to disk */
+    if (ngx_ams_rest_jwt(rest) != NGX_OK) {
+        return ngx_ams_rest_refuse(r, NGX_HTTP_FORBIDDEN,
+                                   &ngx_ams_rest_no_jwt);
     }
 
     if (r->headers_in.content_length_n > NGX_AMS_REST_MAX_BODY) {
@@ -189,12 +199,6 @@ ngx_ams_rest_body(ngx_http_request_t *r)
     ngx_ams_rest_t  *rest;
 
     rest = ngx_http_get_module_ctx(r, ngx_ams_api_module);
-
-    if (ngx_ams_rest_jwt(rest) != NGX_OK) {
-        ngx_ams_rest_error(rest, NGX_HTTP_FORBIDDEN,
-                           "invalid or missing JWT token");
-        return;
-    }
 
     rc = ngx_ams_rest_body_text(r, &text);
 

@@ -47,6 +47,8 @@ static ngx_ams_store_op_t *ngx_ams_rest_op(ngx_ams_rest_t *rest,
     ngx_uint_t type, const char *collection, ngx_str_t *id);
 static void ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
     ngx_ams_store_handler_pt handler);
+static void ngx_ams_rest_done(ngx_ams_store_op_t *op);
+static void ngx_ams_rest_cleanup(void *data);
 static void ngx_ams_rest_failed(ngx_ams_rest_t *rest,
     ngx_ams_store_op_t *op);
 static void ngx_ams_rest_random_id(char *out, size_t len);
@@ -197,18 +199,84 @@ ngx_ams_rest_failed(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
 }
 
 
+/*
+ * The request may be freed before the operation completes: nginx closes
+ * every connection at worker_shutdown_timeout (and the bus closes an old
+ * worker's), and a client may go.  A cleanup on the request then cancels
+ * the operation: its completion only frees it.
+ */
 static void
 ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
     ngx_ams_store_handler_pt handler)
 {
-    op->handler = handler;
+    ngx_http_cleanup_t  *cln;
+
+    cln = ngx_http_cleanup_add(rest->request, 0);
+    if (cln == NULL) {
+        ngx_ams_store_free(op);
+        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "out of memory");
+        return;
+    }
+
+    cln->handler = ngx_ams_rest_cleanup;
+    cln->data = rest;
+
+    op->handler = ngx_ams_rest_done;
     op->data = rest;
 
     if (ngx_ams_store_post(op) != NGX_OK) {
         ngx_ams_store_free(op);
         ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE,
                            "the store is busy");
+        return;
     }
+
+    rest->op = op;
+    rest->handler = handler;
+}
+
+
+static void
+ngx_ams_rest_done(ngx_ams_store_op_t *op)
+{
+    ngx_ams_rest_t  *rest = op->data;
+
+    rest->op = NULL;
+    rest->handler(op);
+}
+
+
+/* the request is being freed: nothing of it may be touched later */
+static void
+ngx_ams_rest_cleanup(void *data)
+{
+    ngx_ams_rest_t  *rest = data;
+
+    ngx_ams_store_op_t  *op;
+
+    if (rest->body) {
+        json_decref(rest->body);
+        rest->body = NULL;
+    }
+
+    if (rest->op == NULL) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, rest->request->connection->log, 0,
+                  "ams rest: the request went before the store answered");
+
+    /* no handler: ngx_ams_store_complete() frees the chain; its log was
+     * the connection's, freed with it (read only in this thread) */
+    for (op = rest->op; op; op = op->next) {
+        op->log = ngx_cycle->log;
+    }
+
+    rest->op->task.event.log = ngx_cycle->log;
+    rest->op->handler = NULL;
+    rest->op->data = NULL;
+    rest->op = NULL;
 }
 
 

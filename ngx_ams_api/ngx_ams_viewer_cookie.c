@@ -15,6 +15,7 @@
 
 
 #define NGX_AMS_VIEWER_MAC_LEN    16     /* bytes of the HMAC kept */
+#define NGX_AMS_VIEWER_HEAD_LEN   32     /* E D R in hex */
 #define NGX_AMS_VIEWER_NAMES_MAX  1024   /* app and id, far above any */
 
 
@@ -57,8 +58,8 @@ ngx_ams_viewer_unhex(const unsigned char *src, int digits, uint64_t *v)
 }
 
 
-/* the MAC over "EEEEEEEERRRRRRRRRRRRRRRR" \0 app \0 id, as hex; -1 for
- * names longer than any stream's */
+/* the MAC over "EEEEEEEEDDDDDDDDRRRRRRRRRRRRRRRR" \0 app \0 id, as hex;
+ * -1 for names longer than any stream's */
 static int
 ngx_ams_viewer_mac(char *dst, const unsigned char *secret,
     const char *head, const unsigned char *app, size_t app_len,
@@ -67,15 +68,16 @@ ngx_ams_viewer_mac(char *dst, const unsigned char *secret,
     int             i;
     unsigned int    len;
     unsigned char  *p, mac[EVP_MAX_MD_SIZE];
-    unsigned char   msg[24 + 2 + NGX_AMS_VIEWER_NAMES_MAX];
+    unsigned char   msg[NGX_AMS_VIEWER_HEAD_LEN + 2
+                        + NGX_AMS_VIEWER_NAMES_MAX];
 
     if (app_len + id_len > NGX_AMS_VIEWER_NAMES_MAX) {
         return -1;
     }
 
     p = msg;
-    memcpy(p, head, 24);
-    p += 24;
+    memcpy(p, head, NGX_AMS_VIEWER_HEAD_LEN);
+    p += NGX_AMS_VIEWER_HEAD_LEN;
     *p++ = '\0';
     memcpy(p, app, app_len);
     p += app_len;
@@ -129,17 +131,23 @@ ngx_ams_viewer_cookie_name(char *name, const unsigned char *app,
 void
 ngx_ams_viewer_cookie_make(char *value, const unsigned char *secret,
     const unsigned char *app, size_t app_len, const unsigned char *id,
-    size_t id_len, uint64_t expires, uint64_t key)
+    size_t id_len, uint64_t expires, uint64_t deadline, uint64_t key)
 {
-    ngx_ams_viewer_hex(value, expires & 0xffffffff, 8);
-    ngx_ams_viewer_hex(value + 8, key, 16);
+    if (deadline && expires > deadline) {
+        expires = deadline;
+    }
 
-    if (ngx_ams_viewer_mac(value + 24, secret, value, app, app_len, id,
-                           id_len)
+    ngx_ams_viewer_hex(value, expires & 0xffffffff, 8);
+    ngx_ams_viewer_hex(value + 8, deadline & 0xffffffff, 8);
+    ngx_ams_viewer_hex(value + 16, key, 16);
+
+    if (ngx_ams_viewer_mac(value + NGX_AMS_VIEWER_HEAD_LEN, secret, value,
+                           app, app_len, id, id_len)
         != 0)
     {
         /* no MAC (names too long): a value no check accepts */
-        memset(value + 24, 'x', NGX_AMS_VIEWER_MAC_LEN * 2);
+        memset(value + NGX_AMS_VIEWER_HEAD_LEN, 'x',
+               NGX_AMS_VIEWER_MAC_LEN * 2);
     }
 }
 
@@ -148,13 +156,14 @@ int
 ngx_ams_viewer_cookie_check(const unsigned char *value, size_t len,
     const unsigned char *secret, const unsigned char *app, size_t app_len,
     const unsigned char *id, size_t id_len, uint64_t now, uint64_t *key,
-    uint64_t *expires)
+    uint64_t *expires, uint64_t *deadline)
 {
     char  mac[NGX_AMS_VIEWER_MAC_LEN * 2];
 
     if (len != NGX_AMS_VIEWER_COOKIE_LEN
         || ngx_ams_viewer_unhex(value, 8, expires) != 0
-        || ngx_ams_viewer_unhex(value + 8, 16, key) != 0)
+        || ngx_ams_viewer_unhex(value + 8, 8, deadline) != 0
+        || ngx_ams_viewer_unhex(value + 16, 16, key) != 0)
     {
         return -1;
     }
@@ -162,8 +171,14 @@ ngx_ams_viewer_cookie_check(const unsigned char *value, size_t len,
     if (ngx_ams_viewer_mac(mac, secret, (const char *) value, app, app_len,
                            id, id_len)
         != 0
-        || CRYPTO_memcmp(mac, value + 24, sizeof(mac)) != 0)
+        || CRYPTO_memcmp(mac, value + NGX_AMS_VIEWER_HEAD_LEN, sizeof(mac))
+           != 0)
     {
+        return -1;
+    }
+
+    /* made by make(), which never exceeds the deadline: checked anyway */
+    if (*deadline && *expires > *deadline) {
         return -1;
     }
 

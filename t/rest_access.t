@@ -3,9 +3,11 @@
 # by default (as Ant Media Server's remoteAllowedCIDR 127.0.0.1), mints no
 # token and stops no stream; the same calls from 127.0.0.1 work; a valid
 # REST JWT opens an application that asks for one from anywhere; and
-# ams_remote_allowed_cidr widens the list.  Also: a body that does not fit
-# in the first buffer nginx reads, or that nginx wrote to a file, is read
-# whole; and a URI with a newline does not forge an error.log line.
+# ams_remote_allowed_cidr widens the list.  A unix-socket client (a local
+# reverse proxy's) is no more trusted than the list says ("unix:").
+# Also: a body that does not fit in the first buffer nginx reads, or that
+# nginx wrote to a file, is read whole; and a URI with a newline does
+# not forge an error.log line.
 
 use strict;
 use warnings;
@@ -53,6 +55,18 @@ server {
 $locations
 }
 
+# behind a local reverse proxy over a unix socket: its clients are
+# anyone's, so the socket is not "this machine" unless the list says so
+server {
+    listen  unix:\$PREFIX/rest.sock;
+$locations
+}
+server {
+    listen  unix:\$PREFIX/rest-allowed.sock;
+    ams_remote_allowed_cidr  127.0.0.1 ::1 unix:;
+$locations
+}
+
 # an operator who lets a network in
 server {
     listen  $ext:$wide_port;
@@ -68,6 +82,7 @@ sub call {
     my @cmd = ('curl', '-s', '-o', '-', '-w', '\n%{http_code}',
                '--max-time', '20', '-X', $o{method} // 'GET');
     push @cmd, map { ('-H', $_) } @{ $o{headers} // [] };
+    push @cmd, @{ $o{curl} // [] };
     if (defined $o{body}) {
         push @cmd, '-H', 'Content-Type: application/json',
             '--data-binary', $o{body};
@@ -132,6 +147,18 @@ is((call("$public/Signed/rest/v2/broadcasts/count",
 is((call("$wide/rest/v2/liveness"))[0], 200,
    'ams_remote_allowed_cidr with its network: 200');
 is((call("$wide/metrics"))[0], 200, 'and /metrics');
+
+# unix sockets: only with "unix:" in the list (as nginx's "allow unix:")
+for my $case ([ 'rest.sock', 403, 'by default' ],
+              [ 'rest-allowed.sock', 200, 'with "unix:" in the list' ]) {
+    my ($sock, $want, $how) = @$case;
+    is((call('http://localhost/rest/v2/liveness',
+             curl => [ '--unix-socket', $ng->prefix . "/$sock" ]))[0],
+       $want, "a unix-socket client $how: $want");
+    is((call('http://localhost/metrics',
+             curl => [ '--unix-socket', $ng->prefix . "/$sock" ]))[0],
+       $want, "and /metrics: $want");
+}
 
 # bodies: headers and body over client_header_buffer_size (1k by default)
 # arrive in two buffers; over client_body_buffer_size (1k) nginx writes a

@@ -8,6 +8,8 @@ use warnings;
 
 use Test::More;
 use MIME::Base64 qw(encode_base64url);
+use IO::Socket::INET;
+use IO::Select;
 use Ams::Nginx;
 use Ams::Rest;
 
@@ -68,6 +70,33 @@ is(status_with('/rest/v2/liveness'), 403, 'server level, no token: 403');
 is(status_with('/rest/v2/liveness', 'Authorization: '
                . jwt_hs256({ sub => 'ops' }, $srv_key)), 200,
    'server level, its key: 200');
+
+# the token is checked before the body is read: a chunked body that
+# never comes is not waited for (nor one up to client_max_body_size read,
+# spooled to disk, then refused)
+sub first_line_without_body {
+    my ($path, @headers) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ng->http_port,
+                                  Proto => 'tcp') or die "connect: $!";
+    print $s "POST $path HTTP/1.1\r\nHost: localhost\r\n"
+           . "Content-Type: application/json\r\n"
+           . "Transfer-Encoding: chunked\r\n"
+           . join('', map { "$_\r\n" } @headers) . "\r\n";
+    my $line = '';
+    my $sel = IO::Select->new($s);
+    $line = <$s> // '' if $sel->can_read(3);
+    close $s;
+    return $line =~ m{^HTTP/1\.1 (\d+)} ? $1 : 'no answer in 3 s';
+}
+
+is(first_line_without_body('/LiveApp/rest/v2/broadcasts/create'), 403,
+   'no token: 403 before the body is read');
+is(first_line_without_body('/rest/v2/liveness'), 403,
+   'server level, no token: 403 before the body is read');
+is(first_line_without_body('/LiveApp/rest/v2/broadcasts/create',
+                           "Authorization: $good"), 'no answer in 3 s',
+   'a token: the body is waited for');
 
 is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
 

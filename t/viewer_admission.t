@@ -5,6 +5,9 @@
 # stream is refused, and its requests do not keep the real viewer
 # counted.  A file that is not served (404) sets no cookie and counts no
 # viewer; a file in the media location that is no stream's is not served.
+# The cookie never outlives its admission (a JWT's exp, a one-time
+# token's viewer_admission_time), and one cookie sent with many
+# subscriberIds counts as a few viewers at most.
 
 use strict;
 use warnings;
@@ -15,7 +18,9 @@ use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
 
-my $ng = Ams::Nginx->new(workers => 2, applications => <<'EOF2')->start;
+my $stream_key = 'stream-jwt-secret-0123456789abcdef0123456';
+
+my $ng = Ams::Nginx->new(workers => 2, applications => <<"EOF2")->start;
 application Secure {
     hls_time                    1s;
     play_token_control_enabled  on;
@@ -25,14 +30,25 @@ application LiveApp {
     hls_time        1s;
     viewer_timeout  3s;
 }
+application Signed {
+    play_jwt_control_enabled  on;
+    jwt_stream_secret_key     $stream_key;
+    viewer_timeout            3s;
+}
+application Timed {
+    play_token_control_enabled  on;
+    viewer_admission_time       3s;
+    viewer_timeout              3s;
+}
 EOF2
 
 my $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port;
 my $http = 'http://127.0.0.1:' . $ng->http_port;
 
 sub token {
-    my ($id) = @_;
-    my ($st, $doc) = rest($ng, 'GET', "/Secure/rest/v2/broadcasts/$id/token"
+    my ($id, $app) = @_;
+    $app //= 'Secure';
+    my ($st, $doc) = rest($ng, 'GET', "/$app/rest/v2/broadcasts/$id/token"
                           . '?expireDate=' . int(time + 3600) . '&type=play');
     die "token: $st" unless $st == 200;
     return $doc->{tokenId};
@@ -44,7 +60,10 @@ sub get {
     my @cmd = ('curl', '-s', '-o', '/dev/null', '-D', '-', '--max-time', '10');
     push @cmd, '-b', $o{jar}, '-c', $o{jar} if $o{jar};
     push @cmd, '-H', "Cookie: $o{cookie}" if $o{cookie};
-    my $out = `@cmd '$url'`;
+    # a list, not a shell line: "Cookie: x" stays one argument
+    open my $fh, '-|', @cmd, $url or die "curl: $!";
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
     my ($status) = $out =~ m{^HTTP/\S+ (\d+)}m;
     my @cookies = $out =~ /^Set-Cookie: ([^\r\n]*)/mig;
     return ($status // 0, @cookies);
@@ -84,7 +103,7 @@ my ($st, @set) = get("$m3u8?token=" . token('cam') . '&subscriberId=alice',
 is($st, 200, 'a viewer with a play token and subscriberId alice: 200');
 my $name = 'AMSVIEWER_' . fnv32('Secure/cam');
 my ($value) = map { /^\Q$name\E=([0-9a-f]+);/ ? $1 : () } @set;
-ok($value && length $value == 56,
+ok($value && length $value == 64,
    "it gets a signed cookie of its own stream ($name)")
     or diag "@set";
 like("@set", qr/HttpOnly/, 'HttpOnly');
@@ -153,6 +172,59 @@ is($res->{localDASHViewers}, 0, 'localDASHViewers stays 0');
 is($st, 200, 'the playlist that exists: 200');
 ok(poll_until(sub { counts('LiveApp', 'cam') eq '1 0' }, 10),
    'counts one HLS viewer');
+
+# one cookie sent with many subscriberIds is a few viewers, not one each
+my $mjar = $ng->prefix . '/many.jar';
+is((get("$http/Secure/streams/other.m3u8?token=" . token('other')
+        . '&subscriberId=s0', jar => $mjar))[0], 200,
+   'a viewer admitted to other with subscriberId s0');
+get("$http/Secure/streams/other.m3u8?subscriberId=s$_", jar => $mjar)
+    for 1 .. 19;
+my ($many) = split ' ', counts('Secure', 'other');
+ok($many >= 1 && $many <= 4,
+   "its cookie sent with 20 subscriberIds counts at most 4 viewers ($many)");
+
+# an admission ends: the cookie is renewed while the viewer fetches, but
+# never past the JWT's exp or a one-time token's viewer_admission_time
+for my $app (qw(Signed Timed)) {
+    my $d = $ng->media . "/$app/streams";
+    system('mkdir', '-p', $d);
+    open my $f, '>', "$d/cam.m3u8" or die;
+    print $f "#EXTM3U\n";
+    close $f;
+}
+my $exp = int(time) + 4;
+my %admit = (
+    Signed => jwt_hs256({ streamId => 'cam', type => 'play', exp => $exp },
+                        $stream_key),
+    Timed  => token('cam', 'Timed'),
+);
+my (%jar, %last);
+for my $app (sort keys %admit) {
+    $jar{$app} = $ng->prefix . "/$app.jar";
+    my ($s, @c) = get("$http/$app/streams/cam.m3u8?token=$admit{$app}",
+                      jar => $jar{$app});
+    is($s, 200, "$app: admitted");
+    my ($age) = "@c" =~ /Max-Age=(\d+)/;
+    ok(defined $age && $age <= 4,
+       "$app: its cookie lasts no longer than the admission (Max-Age "
+       . ($age // '?') . ')');
+    $last{$app} = "@c" =~ /(AMSVIEWER_\w+=[0-9a-f]+)/ ? $1 : '';
+}
+# the viewers keep fetching past the end (each renewal kept)
+my $until = $exp + 2;
+while (time < $until) {
+    for my $app (sort keys %admit) {
+        my ($s, @c) = get("$http/$app/streams/cam.m3u8",
+                          cookie => $last{$app});
+        $last{$app} = $1 if "@c" =~ /(AMSVIEWER_\w+=[0-9a-f]+)/;
+    }
+    sleep 0.5;
+}
+for my $app (sort keys %admit) {
+    is((get("$http/$app/streams/cam.m3u8", cookie => $last{$app}))[0], 403,
+       "$app: past the admission's end its latest cookie admits no more");
+}
 
 # a file in the media location that is no stream's
 my $dir = $ng->media . '/LiveApp/streams';
