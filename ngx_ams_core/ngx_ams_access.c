@@ -27,6 +27,7 @@ struct ngx_ams_access_s {
     ngx_uint_t                publish;
     ngx_uint_t                cancelled;
     ngx_log_t                *log;
+    ngx_ams_store_op_t       *ops;           /* in flight */
     char                      id[NGX_AMS_STORE_ID_LEN];  /* the stream */
 };
 
@@ -133,6 +134,7 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
         return NGX_ERROR;
     }
 
+    acc->ops = chain;
     *pending = acc;
 
     return NGX_AGAIN;
@@ -142,9 +144,21 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
 void
 ngx_ams_access_cancel(ngx_ams_access_t *pending)
 {
-    if (pending) {
-        pending->cancelled = 1;
+    ngx_ams_store_op_t  *op;
+
+    if (pending == NULL) {
+        return;
     }
+
+    /* the caller's log goes with the caller (a connection's pool) */
+    pending->cancelled = 1;
+    pending->log = ngx_cycle->log;
+
+    for (op = pending->ops; op; op = op->next) {
+        op->log = ngx_cycle->log;
+    }
+
+    pending->ops->task.event.log = ngx_cycle->log;
 }
 
 

@@ -24,6 +24,7 @@
 
 static void ngx_ams_store_thread(void *data, ngx_log_t *log);
 static void ngx_ams_store_done(ngx_event_t *ev);
+static void ngx_ams_store_hold(ngx_event_t *ev);
 static void ngx_ams_store_complete(ngx_ams_store_op_t *ops);
 static void ngx_ams_store_purge(ngx_event_t *ev);
 static void ngx_ams_store_purged(ngx_ams_store_op_t *op);
@@ -37,6 +38,12 @@ static ngx_ams_store_backend_t  *ngx_ams_store_backends[
 static ngx_uint_t                ngx_ams_store_nbackends;
 
 static ngx_event_t               ngx_ams_store_purge_timer;
+
+/* operations in flight keep an exiting worker until they come back: a
+ * REST client or a publisher waits for the answer (nginx leaves when no
+ * timer but cancelable ones is left, whatever connections are open) */
+static ngx_uint_t                ngx_ams_store_in_flight;
+static ngx_event_t               ngx_ams_store_holder;
 static ngx_uint_t                ngx_ams_store_purging;
 
 
@@ -252,10 +259,29 @@ ngx_ams_store_post(ngx_ams_store_op_t *ops)
         /* answered later in this loop iteration, as if from the thread */
         ops->cached = 1;
         ngx_post_event(&ops->task.event, &ngx_posted_events);
-        return NGX_OK;
+
+    } else if (ngx_thread_task_post(ops->store->thread_pool, &ops->task)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    return ngx_thread_task_post(ops->store->thread_pool, &ops->task);
+    if (ngx_ams_store_in_flight++ == 0 && !ngx_ams_store_holder.timer_set) {
+        ngx_ams_store_holder.handler = ngx_ams_store_hold;
+        ngx_ams_store_holder.log = ngx_cycle->log;
+        ngx_add_timer(&ngx_ams_store_holder, 1000);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ams_store_hold(ngx_event_t *ev)
+{
+    if (ngx_ams_store_in_flight) {
+        ngx_add_timer(ev, 1000);
+    }
 }
 
 
@@ -289,6 +315,8 @@ static void
 ngx_ams_store_done(ngx_event_t *ev)
 {
     ngx_ams_store_op_t  *ops = ev->data;
+
+    ngx_ams_store_in_flight--;
 
     if (!ops->cached) {
         ngx_ams_store_cache_put(ops);
