@@ -618,11 +618,12 @@ test_m3u8(void)
     ngx_ams_m3u8_media_t       pl;
     ngx_ams_m3u8_rendition_t   v, a, none;
     static const ngx_ams_segment_t  ts[] = {
-        { 12, 1080000, 180000 }, { 13, 1260000, 183000 },
-        { 14, 1443000, 240300 }
+        { 12, 1080000, 180000, 0 }, { 13, 1260000, 183000, 0 },
+        { 14, 1443000, 240300, 0 }
     };
     static const ngx_ams_segment_t  aac[] = {
-        { 0, 0, 88064 }, { 1, 88064, 88064 }, { 2, 176128, 44032 }
+        { 0, 0, 88064, 0 }, { 1, 88064, 88064, 0 },
+        { 2, 176128, 44032, 0 }
     };
 
     memset(&pl, 0, sizeof(pl));
@@ -693,10 +694,10 @@ test_mpd(void)
     ngx_ams_buf_t                  out = { NULL, 0, 0 };
     ngx_ams_mpd_representation_t   r[2];
     static const ngx_ams_segment_t  vs[] = {
-        { 3, 1170000, 180000 }, { 4, 1350000, 180000 }
+        { 3, 1170000, 180000, 0 }, { 4, 1350000, 180000, 0 }
     };
     static const ngx_ams_segment_t  as[] = {
-        { 3, 573440, 88064 }, { 4, 661504, 88064 }
+        { 3, 573440, 88064, 0 }, { 4, 661504, 88064, 0 }
     };
 
     memset(r, 0, sizeof(r));
