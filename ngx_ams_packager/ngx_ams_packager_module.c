@@ -68,8 +68,8 @@ typedef struct {
 
     /* write errors cost segments, not the stream: logged once an episode */
     unsigned                 io_failing:1;
-    uint64_t                 io_dropped;    /* segments lost when the
-                                               episode began */
+    uint64_t                 io_dropped;    /* segments lost before the
+                                               episode */
 
     ngx_queue_t              queue;         /* this worker's streams */
 
@@ -813,9 +813,17 @@ ngx_ams_packager_log_io(ngx_ams_packager_stream_t *ps)
     dropped = (ps->hls_on ? ps->hls.io.dropped : 0)
               + (ps->cmaf_on ? ps->cmaf.io.dropped : 0);
 
-    if (failing && !ps->io_failing) {
-        io = (ps->hls_on && ps->hls.io.failing) ? &ps->hls.io : &ps->cmaf.io;
+    if (ps->hls_on && ps->hls.io.failing) {
+        io = &ps->hls.io;
 
+    } else if (ps->cmaf_on && ps->cmaf.io.failing) {
+        io = &ps->cmaf.io;
+
+    } else {
+        io = (ps->hls_on && ps->hls.io.failures) ? &ps->hls.io : &ps->cmaf.io;
+    }
+
+    if (failing && !ps->io_failing) {
         ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
                       "ams packager: \"%*s\": %s; segments are dropped "
                       "until writes succeed again",
@@ -823,17 +831,30 @@ ngx_ams_packager_log_io(ngx_ams_packager_stream_t *ps)
                       io->error);
 
         ps->io_failing = 1;
-        ps->io_dropped = dropped;
+        return;
+    }
 
-    } else if (!failing && ps->io_failing) {
+    if (failing || (!ps->io_failing && dropped == ps->io_dropped)) {
+        return;
+    }
+
+    if (ps->io_failing) {
         ngx_log_error(NGX_LOG_NOTICE, &ps->log, 0,
                       "ams packager: \"%*s\": writes succeed again, "
                       "%uL segments dropped",
                       ps->reader.stream->name_len, ps->reader.stream->name,
                       dropped - ps->io_dropped);
 
-        ps->io_failing = 0;
+    } else {
+        /* began and ended within one batch */
+        ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
+                      "ams packager: \"%*s\": %s; %uL segments dropped",
+                      ps->reader.stream->name_len, ps->reader.stream->name,
+                      io->error, dropped - ps->io_dropped);
     }
+
+    ps->io_failing = 0;
+    ps->io_dropped = dropped;
 }
 
 
