@@ -4,6 +4,7 @@
  */
 
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,13 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
                                   sizeof(cmaf->io.error))
                != 0)
         {
+            /* a path in the way is no disk hiccup: it stays */
+            if (ngx_ams_file_in_the_way(errno)) {
+                snprintf(cmaf->error, sizeof(cmaf->error), "%.3400s",
+                         cmaf->io.error);
+                return -1;
+            }
+
             lost = 1;
 
         } else {

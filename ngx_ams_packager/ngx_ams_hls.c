@@ -289,6 +289,13 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
                                   sizeof(hls->io.error))
                != 0)
         {
+            /* a path in the way is no disk hiccup: it stays */
+            if (ngx_ams_file_in_the_way(errno)) {
+                snprintf(hls->error, sizeof(hls->error), "%.3400s",
+                         hls->io.error);
+                return -1;
+            }
+
             goto lost;
         }
 
