@@ -153,6 +153,14 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
         return 1;
     }
 
+    /* without video every frame may start a segment: after a write error
+     * one try a segment length, not one a frame */
+    if (!hls->mux.has_video && !hls->seg.open && hls->io.gap
+        && frame->dts < hls->retry_dts)
+    {
+        return 0;
+    }
+
     switch (ngx_ams_segmenter_frame(&hls->seg, frame, hls->mux.has_video)) {
 
     case NGX_AMS_SEG_DROP:
@@ -323,6 +331,7 @@ lost:
 
     ngx_ams_hls_drop_segment(hls);
     hls->seg.open = 0;
+    hls->retry_dts = hls->seg.start + hls->seg.target;
 
     return 1;
 }

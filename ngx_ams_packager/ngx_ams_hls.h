@@ -45,6 +45,8 @@ typedef struct {
     unsigned              nsegments;
     ngx_ams_buf_t         text;          /* the playlist being written */
     uint64_t              discontinuities; /* tags that left the list */
+    int64_t               retry_dts;     /* audio only: no segment tried
+                                            before this after a failure */
     unsigned              playlist_due:1; /* its last write failed */
     ngx_ams_seg_io_t      io;            /* write errors, segments lost */
 

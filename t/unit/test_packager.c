@@ -1262,6 +1262,29 @@ test_disk_errors(const char *tmp)
     break_dir(dir, 0);
     ngx_ams_hls_close(&hls);
 
+    /* audio only: every frame may start a segment, one try a segment */
+    snprintf(dir, sizeof(dir), "%s/io4", tmp);
+    snprintf(tdir, sizeof(tdir), "%s/io4/.tmp", tmp);
+    mkdir(dir, 0755);
+
+    ok(ngx_ams_hls_open(&hls, dir, tdir, "a", 2000, 8) == 0
+       && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
+          == 0
+       && publish_span(&sink, 0, 5, 60) == 0 && break_dir(dir, 1) == 0
+       && publish_span(&sink, 5, 9, 60) == 0 && break_dir(dir, 0) == 0,
+       "audio-only TS HLS while writes fail");
+    ok(hls.io.dropped >= 2 && hls.io.dropped <= 3,
+       "a segment length between two tries (%llu lost)",
+       (unsigned long long) hls.io.dropped);
+    ok(publish_span(&sink, 9, 15, 60) == 0 && ngx_ams_hls_finish(&hls) == 0,
+       "and it goes on");
+    snprintf(path, sizeof(path), "%s/a.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "#EXT-X-DISCONTINUITY\n") != NULL
+       && strstr(text, "#EXT-X-ENDLIST\n") != NULL
+       && playlist_gapless(text, "a", 9), "its playlist too");
+    ngx_ams_hls_close(&hls);
+
     /* CMAF: fMP4 HLS and DASH */
     snprintf(dir, sizeof(dir), "%s/io3", tmp);
     snprintf(tdir, sizeof(tdir), "%s/io3/.tmp", tmp);
