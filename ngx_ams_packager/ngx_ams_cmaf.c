@@ -4,6 +4,7 @@
  */
 
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@ static int ngx_ams_cmaf_avcc_check(ngx_ams_cmaf_t *cmaf,
     ngx_ams_mp4_track_t *mp4, const uint8_t *data, size_t len);
 static int ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf);
 static int ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind);
-static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind);
+static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind,
+    int lost);
+static void ngx_ams_cmaf_list_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind);
 static int ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended);
 static int ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended);
 static int ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf);
@@ -159,7 +162,7 @@ int
 ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
     const uint8_t *data)
 {
-    int                    has_video;
+    int                    rc, has_video;
     ngx_ams_cmaf_track_t  *t;
 
     if (frame->track != NGX_AMS_TRACK_VIDEO
@@ -194,7 +197,11 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
         break;
 
     case NGX_AMS_SEG_CUT:
-        if (ngx_ams_cmaf_cut(cmaf) != 0 || ngx_ams_cmaf_publish(cmaf, 0) != 0)
+        /* this frame starts the next segment even when the last is lost */
+        rc = ngx_ams_cmaf_cut(cmaf);
+        if (rc == -1
+            || ((rc == 0 || cmaf->playlists_due)
+                && ngx_ams_cmaf_publish(cmaf, 0) == -1))
         {
             return -1;
         }
@@ -214,27 +221,42 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
 }
 
 
-/* the segment the segmenter closed: one fragment file per track */
+/* the segment the segmenter closed: one fragment file per track.  0; 1
+ * when a write error lost it, on every track, so that the tracks keep
+ * the same numbers and discontinuities; -1 when out of memory */
 
 static int
 ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
 {
+    int                    rc, lost;
     char                   path[NGX_AMS_SEG_PATH_LEN];
-    unsigned               kind;
+    unsigned               kind, written;
     ngx_ams_cmaf_track_t  *t;
+
+    lost = 0;
+    written = 0;
 
     if (!cmaf->dir_ready) {
         ngx_ams_cmaf_path(cmaf, path, "%s", "");
 
-        if (ngx_ams_file_mkdir(path, cmaf->error, sizeof(cmaf->error)) != 0
-            || ngx_ams_file_mkdir(cmaf->tmp, cmaf->error,
-                                  sizeof(cmaf->error))
+        if (ngx_ams_file_mkdir(path, cmaf->io.error, sizeof(cmaf->io.error))
+            != 0
+            || ngx_ams_file_mkdir(cmaf->tmp, cmaf->io.error,
+                                  sizeof(cmaf->io.error))
                != 0)
         {
-            return -1;
-        }
+            /* a path in the way is no disk hiccup: it stays */
+            if (ngx_ams_file_in_the_way(errno)) {
+                snprintf(cmaf->error, sizeof(cmaf->error), "%.3400s",
+                         cmaf->io.error);
+                return -1;
+            }
 
-        cmaf->dir_ready = 1;
+            lost = 1;
+
+        } else {
+            cmaf->dir_ready = 1;
+        }
     }
 
     cmaf->fragments++;
@@ -246,12 +268,51 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
             continue;
         }
 
-        if ((!t->init_written && ngx_ams_cmaf_write_init(cmaf, kind) != 0)
-            || ngx_ams_cmaf_write_fragment(cmaf, kind) != 0)
-        {
+        if (!lost && !t->init_written) {
+            rc = ngx_ams_cmaf_write_init(cmaf, kind);
+            if (rc == -1) {
+                return -1;
+            }
+
+            lost = rc;
+        }
+
+        /* a lost segment's samples are muxed all the same, and dropped */
+        rc = ngx_ams_cmaf_write_fragment(cmaf, kind, lost);
+        if (rc == -1) {
             return -1;
         }
+
+        lost |= rc;
+
+        if (!lost) {
+            written |= 1u << kind;
+        }
     }
+
+    if (lost) {
+        for (kind = 0; kind < 2; kind++) {
+            if (written & (1u << kind)) {
+                ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s",
+                                  ngx_ams_cmaf_kind[kind],
+                                  (unsigned long long)
+                                  cmaf->track[kind].next_seq);
+                (void) unlink(path);
+            }
+        }
+
+        ngx_ams_seg_io_failed(&cmaf->io, 1);
+
+        return 1;
+    }
+
+    for (kind = 0; kind < 2; kind++) {
+        if (written & (1u << kind)) {
+            ngx_ams_cmaf_list_fragment(cmaf, kind);
+        }
+    }
+
+    cmaf->io.gap = 0;
 
     return 0;
 }
@@ -273,10 +334,10 @@ ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
     ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
 
     if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
-                             cmaf->error, sizeof(cmaf->error))
+                             cmaf->io.error, sizeof(cmaf->io.error))
         != 0)
     {
-        return -1;
+        return 1;
     }
 
     cmaf->track[kind].init_written = 1;
@@ -285,12 +346,13 @@ ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
 }
 
 
+/* muxes the track's samples into a fragment and, unless the segment is
+ * lost already, writes it: 0, 1 when the write failed, -1 */
+
 static int
-ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
+ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind, int lost)
 {
     char                   path[NGX_AMS_SEG_PATH_LEN];
-    uint64_t               bits;
-    ngx_ams_segment_t     *seg;
     ngx_ams_mp4_track_t   *mp4;
     ngx_ams_cmaf_track_t  *t;
 
@@ -308,24 +370,41 @@ ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
         return -1;
     }
 
+    if (lost) {
+        return 0;
+    }
+
     /* atomic: a file of that name may remain from an earlier publisher */
     ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
                       (unsigned long long) t->next_seq);
 
     if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
-                             cmaf->error, sizeof(cmaf->error))
+                             cmaf->io.error, sizeof(cmaf->io.error))
         != 0)
     {
-        return -1;
+        return 1;
     }
 
-    if (t->nsegments == cmaf->list_size) {
-        memmove(t->segments, t->segments + 1,
-                (cmaf->list_size - 1) * sizeof(ngx_ams_segment_t));
-        t->nsegments--;
-    }
+    return 0;
+}
 
-    seg = &t->segments[t->nsegments++];
+
+/* the fragment written joins the track's window */
+
+static void
+ngx_ams_cmaf_list_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    uint64_t               bits;
+    ngx_ams_segment_t     *seg;
+    ngx_ams_mp4_track_t   *mp4;
+    ngx_ams_cmaf_track_t  *t;
+
+    t = &cmaf->track[kind];
+    mp4 = &t->mp4;
+
+    seg = ngx_ams_segment_list(t->segments, &t->nsegments, cmaf->list_size,
+                               &t->discontinuities, cmaf->io.gap);
     seg->seq = t->next_seq;
     seg->start = mp4->fragment_start;
     seg->duration = mp4->fragment_duration;
@@ -351,25 +430,39 @@ ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
                                                 - NGX_AMS_SEG_KEEP_EXTRA));
         (void) unlink(path);
     }
-
-    return 0;
 }
 
+
+/* the playlists and the MPD: 0; 1 when a write failed (all are written
+ * again with the next segment); -1 when out of memory */
 
 static int
 ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended)
 {
-    if ((cmaf->outputs & NGX_AMS_CMAF_HLS)
-        && ngx_ams_cmaf_write_hls(cmaf, ended) != 0)
-    {
+    int  rc, hls, dash;
+
+    hls = (cmaf->outputs & NGX_AMS_CMAF_HLS)
+          ? ngx_ams_cmaf_write_hls(cmaf, ended) : 0;
+    if (hls == -1) {
         return -1;
     }
 
-    if ((cmaf->outputs & NGX_AMS_CMAF_DASH)
-        && ngx_ams_cmaf_write_mpd(cmaf, ended) != 0)
-    {
+    dash = (cmaf->outputs & NGX_AMS_CMAF_DASH)
+           ? ngx_ams_cmaf_write_mpd(cmaf, ended) : 0;
+    if (dash == -1) {
         return -1;
     }
+
+    rc = hls | dash;
+
+    if (rc) {
+        ngx_ams_seg_io_failed(&cmaf->io, 0);
+        cmaf->playlists_due = 1;
+        return 1;
+    }
+
+    cmaf->playlists_due = 0;
+    cmaf->io.failing = 0;
 
     return 0;
 }
@@ -418,6 +511,7 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         pl.digits = 0;
         pl.suffix = ".m4s";
         pl.ended = ended ? 1 : 0;
+        pl.discontinuity_seq = t->discontinuities;
 
         cmaf->out.len = 0;
 
@@ -432,10 +526,10 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
 
         /* readers see the old playlist or the new one, never half of one */
         if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
-                                 cmaf->error, sizeof(cmaf->error))
+                                 cmaf->io.error, sizeof(cmaf->io.error))
             != 0)
         {
-            return -1;
+            return 1;
         }
     }
 
@@ -491,10 +585,10 @@ ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf)
     snprintf(path, sizeof(path), "%s/%s.m3u8", cmaf->dir, cmaf->name);
 
     if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
-                             cmaf->error, sizeof(cmaf->error))
+                             cmaf->io.error, sizeof(cmaf->io.error))
         != 0)
     {
-        return -1;
+        return 1;
     }
 
     cmaf->master_due = due;
@@ -570,22 +664,42 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
     ngx_ams_cmaf_path(cmaf, path, "%s.mpd", cmaf->name);
 
     return ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
-                                cmaf->error, sizeof(cmaf->error));
+                                cmaf->io.error, sizeof(cmaf->io.error))
+           ? 1 : 0;
 }
 
 
 int
 ngx_ams_cmaf_finish(ngx_ams_cmaf_t *cmaf)
 {
+    int       rc;
+    unsigned  i;
+
     if (!ngx_ams_segmenter_finish(&cmaf->seg)) {
         return 0;
     }
 
-    if (ngx_ams_cmaf_cut(cmaf) != 0) {
+    /* the last segment may be lost, the end is still written */
+    if (ngx_ams_cmaf_cut(cmaf) == -1) {
         return -1;
     }
 
-    return ngx_ams_cmaf_publish(cmaf, 1);
+    /* without ENDLIST players take the stream for live forever */
+    for (i = 0; i < NGX_AMS_SEG_FINAL_TRIES; i++) {
+        if (i) {
+            usleep(NGX_AMS_SEG_FINAL_WAIT * 1000);
+        }
+
+        rc = ngx_ams_cmaf_publish(cmaf, 1);
+        if (rc != 1) {
+            return rc;
+        }
+    }
+
+    snprintf(cmaf->error, sizeof(cmaf->error), "playlists not ended: %.3400s",
+             cmaf->io.error);
+
+    return -1;
 }
 
 

@@ -47,6 +47,7 @@ typedef struct {
     uint64_t              bytes;        /* of every fragment */
     int64_t               duration;     /* track timescale */
     uint64_t              peak;         /* bits/s of the busiest segment */
+    uint64_t              discontinuities; /* tags that left the list */
     unsigned              init_written:1;
 } ngx_ams_cmaf_track_t;
 
@@ -66,6 +67,8 @@ typedef struct {
 
     unsigned              dir_ready:1;  /* made by the first thread task */
     unsigned              master_due:1; /* HLS master to (re)write */
+    unsigned              playlists_due:1; /* their last write failed */
+    ngx_ams_seg_io_t      io;           /* write errors, segments lost */
 
     ngx_ams_buf_t         out;
     char                  error[NGX_AMS_SEG_PATH_LEN + 128];
@@ -76,8 +79,13 @@ typedef struct {
  * (it runs on the event loop); the directories ("tmp" for temporary
  * files, on the file system of "dir") come with the first segment.
  * ngx_ams_cmaf_frame() returns 1 for a frame it dropped (malformed AVCC),
- * with cmaf->error saying why.  Close is safe on a zeroed or half-opened
- * writer. */
+ * with cmaf->error saying why.  A write that fails is no error: it costs
+ * the segment it hit, on every track (cmaf->io counts it, says why); the
+ * numbers go on without a gap, the HLS playlists mark it with
+ * EXT-X-DISCONTINUITY, the MPD's timeline with the time it skips; the
+ * playlists and the MPD are written again with the next segment.  Finish
+ * tries them a few times, then fails with cmaf->error set.  Close is safe
+ * on a zeroed or half-opened writer. */
 int ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir,
     const char *tmp, const char *name, unsigned seg_ms, unsigned list_size,
     unsigned outputs);

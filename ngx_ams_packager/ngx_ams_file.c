@@ -25,6 +25,7 @@ ngx_ams_file_mkdir(const char *path, char *err, size_t err_len)
 
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf)) {
         snprintf(err, err_len, "path too long");
+        errno = ENAMETOOLONG;
         return -1;
     }
 
@@ -47,6 +48,7 @@ ngx_ams_file_mkdir(const char *path, char *err, size_t err_len)
             if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
                 snprintf(err, err_len, "\"%s\" exists and is not a "
                          "directory", buf);
+                errno = ENOTDIR;
                 return -1;
             }
         }

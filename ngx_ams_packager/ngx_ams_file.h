@@ -14,16 +14,27 @@
 #define _NGX_AMS_FILE_H_INCLUDED_
 
 
+#include <errno.h>
 #include <stddef.h>
 
 
-/* each returns 0, or -1 with a message in err */
+/* each returns 0, or -1 with a message in err and errno set; mkdir's
+ * errno is ENOTDIR when something else is in the way, ENAMETOOLONG when
+ * the path is too long: no later try can succeed (see
+ * ngx_ams_file_in_the_way()) */
 int ngx_ams_file_mkdir(const char *path, char *err, size_t err_len);
 int ngx_ams_file_write_all(int fd, const void *data, size_t len);
 /* writes a temporary file in "tmpdir" (same file system as "path"), then
  * renames it to "path" */
 int ngx_ams_file_replace(const char *tmpdir, const char *path,
     const void *data, size_t len, char *err, size_t err_len);
+
+
+
+/* after a failed ngx_ams_file_mkdir(): 1 when the path itself is wrong (a
+ * file where a directory should be, a name too long), not the disk */
+#define ngx_ams_file_in_the_way(err)                                          \
+    ((err) == ENOTDIR || (err) == ENAMETOOLONG)
 
 
 #endif /* _NGX_AMS_FILE_H_INCLUDED_ */

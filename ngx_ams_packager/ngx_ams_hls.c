@@ -21,6 +21,8 @@
 #define NGX_AMS_HLS_WRITE_SIZE  (64 * 1024)
 
 
+static int ngx_ams_hls_write_out(ngx_ams_hls_t *hls);
+static void ngx_ams_hls_drop_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_start_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_end_segment(ngx_ams_hls_t *hls);
 static int ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended);
@@ -151,22 +153,34 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
         return 1;
     }
 
+    /* without video every frame may start a segment: after a write error
+     * one try a segment length, not one a frame */
+    if (!hls->mux.has_video && !hls->seg.open && hls->io.gap
+        && frame->dts < hls->retry_dts)
+    {
+        return 0;
+    }
+
     switch (ngx_ams_segmenter_frame(&hls->seg, frame, hls->mux.has_video)) {
 
     case NGX_AMS_SEG_DROP:
         return 0;
 
     case NGX_AMS_SEG_START:
-        if (ngx_ams_hls_start_segment(hls) != 0) {
-            return -1;
+        rc = ngx_ams_hls_start_segment(hls);
+        if (rc != 0) {
+            return rc == -1 ? -1 : 0;
         }
         break;
 
     case NGX_AMS_SEG_CUT:
-        if (ngx_ams_hls_end_segment(hls) != 0
-            || ngx_ams_hls_start_segment(hls) != 0)
-        {
+        if (ngx_ams_hls_end_segment(hls) != 0) {
             return -1;
+        }
+
+        rc = ngx_ams_hls_start_segment(hls);
+        if (rc != 0) {
+            return rc == -1 ? -1 : 0;
         }
         break;
     }
@@ -189,26 +203,33 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
 
     /* a few writes a second cost less than holding a second of TS per
      * stream in memory */
-    if (hls->mux.out.len >= NGX_AMS_HLS_WRITE_SIZE) {
-        return ngx_ams_hls_flush(hls);
+    if (hls->mux.out.len >= NGX_AMS_HLS_WRITE_SIZE
+        && ngx_ams_hls_write_out(hls) != 0)
+    {
+        /* the rest of the segment goes too, until the next keyframe */
+        hls->seg.open = 0;
     }
 
     return 0;
 }
 
 
-int
-ngx_ams_hls_flush(ngx_ams_hls_t *hls)
+/* what the muxer holds, to the open segment: 1 when that failed and the
+ * segment was dropped */
+
+static int
+ngx_ams_hls_write_out(ngx_ams_hls_t *hls)
 {
     if (hls->fd != -1
         && ngx_ams_file_write_all(hls->fd, hls->mux.out.data,
                                   hls->mux.out.len)
            != 0)
     {
-        snprintf(hls->error, sizeof(hls->error), "write to segment: %s",
-                 strerror(errno));
-        hls->mux.out.len = 0;
-        return -1;
+        snprintf(hls->io.error, sizeof(hls->io.error),
+                 "write to segment %s%09llu.ts: %s", hls->name,
+                 (unsigned long long) hls->seq, strerror(errno));
+        ngx_ams_hls_drop_segment(hls);
+        return 1;
     }
 
     hls->mux.out.len = 0;
@@ -217,18 +238,73 @@ ngx_ams_hls_flush(ngx_ams_hls_t *hls)
 }
 
 
+/* the open segment is lost to a write error: its number goes to the next
+ * one, so the media sequence stays gapless, and a discontinuity marks it */
+
+static void
+ngx_ams_hls_drop_segment(ngx_ams_hls_t *hls)
+{
+    char  path[NGX_AMS_HLS_PATH_LEN];
+
+    if (hls->fd != -1) {
+        close(hls->fd);
+        hls->fd = -1;
+
+        ngx_ams_hls_segment_path(hls, hls->seq, path, sizeof(path));
+        (void) unlink(path);
+    }
+
+    hls->mux.out.len = 0;
+    ngx_ams_seg_io_failed(&hls->io, 1);
+}
+
+
+/* the end of a batch: what is muxed goes to disk, and a playlist that
+ * could not be written is tried again */
+
+int
+ngx_ams_hls_flush(ngx_ams_hls_t *hls)
+{
+    if (ngx_ams_hls_write_out(hls) != 0) {
+        hls->seg.open = 0;
+    }
+
+    if (hls->playlist_due && hls->nsegments
+        && ngx_ams_hls_write_playlist(hls, 0) == -1)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* 0; 1 when a write error lost the segment (the next keyframe starts
+ * another); -1 when out of memory */
+
 static int
 ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
 {
     char  path[NGX_AMS_HLS_PATH_LEN];
 
+    hls->mux.out.len = 0;
+
     if (!hls->dir_ready) {
-        if (ngx_ams_file_mkdir(hls->dir, hls->error, sizeof(hls->error))
+        if (ngx_ams_file_mkdir(hls->dir, hls->io.error,
+                               sizeof(hls->io.error))
             != 0
-            || ngx_ams_file_mkdir(hls->tmp, hls->error, sizeof(hls->error))
+            || ngx_ams_file_mkdir(hls->tmp, hls->io.error,
+                                  sizeof(hls->io.error))
                != 0)
         {
-            return -1;
+            /* a path in the way is no disk hiccup: it stays */
+            if (ngx_ams_file_in_the_way(errno)) {
+                snprintf(hls->error, sizeof(hls->error), "%.3400s",
+                         hls->io.error);
+                return -1;
+            }
+
+            goto lost;
         }
 
         hls->dir_ready = 1;
@@ -239,12 +315,10 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
     hls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
                          | O_NOFOLLOW, 0644);
     if (hls->fd == -1) {
-        snprintf(hls->error, sizeof(hls->error), "open(\"%s\"): %s", path,
-                 strerror(errno));
-        return -1;
+        snprintf(hls->io.error, sizeof(hls->io.error), "open(\"%s\"): %s",
+                 path, strerror(errno));
+        goto lost;
     }
-
-    hls->mux.out.len = 0;
 
     if (ngx_ams_ts_mux_tables(&hls->mux) != 0) {
         snprintf(hls->error, sizeof(hls->error), "out of memory");
@@ -252,6 +326,14 @@ ngx_ams_hls_start_segment(ngx_ams_hls_t *hls)
     }
 
     return 0;
+
+lost:
+
+    ngx_ams_hls_drop_segment(hls);
+    hls->seg.open = 0;
+    hls->retry_dts = hls->seg.start + hls->seg.target;
+
+    return 1;
 }
 
 
@@ -264,29 +346,26 @@ ngx_ams_hls_end_segment(ngx_ams_hls_t *hls)
     int64_t             d;
     ngx_ams_segment_t  *seg;
 
-    if (ngx_ams_hls_flush(hls) != 0) {
-        return -1;
+    if (ngx_ams_hls_write_out(hls) != 0) {
+        return 0;
     }
 
     close(hls->fd);
     hls->fd = -1;
 
-    if (hls->nsegments == hls->list_size) {
-        memmove(hls->segments, hls->segments + 1,
-                (hls->list_size - 1) * sizeof(ngx_ams_segment_t));
-        hls->nsegments--;
-    }
-
     d = hls->seg.closed_end - hls->seg.closed_start;
 
-    seg = &hls->segments[hls->nsegments++];
+    seg = ngx_ams_segment_list(hls->segments, &hls->nsegments,
+                               hls->list_size, &hls->discontinuities,
+                               hls->io.gap);
+    hls->io.gap = 0;
     seg->seq = hls->seq;
     seg->start = hls->seg.closed_start;
     seg->duration = d > 0 ? d : 1;
 
     hls->seq++;
 
-    if (ngx_ams_hls_write_playlist(hls, 0) != 0) {
+    if (ngx_ams_hls_write_playlist(hls, 0) == -1) {
         return -1;
     }
 
@@ -302,6 +381,8 @@ ngx_ams_hls_end_segment(ngx_ams_hls_t *hls)
 }
 
 
+/* 0; 1 when the write failed (tried again later); -1 when out of memory */
+
 static int
 ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
 {
@@ -316,6 +397,7 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     pl.digits = 9;
     pl.suffix = ".ts";
     pl.ended = ended ? 1 : 0;
+    pl.discontinuity_seq = hls->discontinuities;
 
     hls->text.len = 0;
 
@@ -329,26 +411,58 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     snprintf(path, sizeof(path), "%s/%s.m3u8", hls->dir, hls->name);
 
     /* readers see the old playlist or the new one, never half of one */
-    return ngx_ams_file_replace(hls->tmp, path, hls->text.data,
-                                hls->text.len, hls->error,
-                                sizeof(hls->error));
+    if (ngx_ams_file_replace(hls->tmp, path, hls->text.data, hls->text.len,
+                             hls->io.error, sizeof(hls->io.error))
+        != 0)
+    {
+        ngx_ams_seg_io_failed(&hls->io, 0);
+        hls->playlist_due = 1;
+        return 1;
+    }
+
+    hls->playlist_due = 0;
+    hls->io.failing = 0;
+
+    return 0;
 }
 
 
 int
 ngx_ams_hls_finish(ngx_ams_hls_t *hls)
 {
-    if (ngx_ams_segmenter_finish(&hls->seg)
-        && ngx_ams_hls_end_segment(hls) != 0)
-    {
-        return -1;
+    int       rc;
+    unsigned  i;
+
+    if (ngx_ams_segmenter_finish(&hls->seg)) {
+        if (hls->fd == -1) {
+            /* the last segment was lost */
+            hls->seg.open = 0;
+
+        } else if (ngx_ams_hls_end_segment(hls) != 0) {
+            return -1;
+        }
     }
 
     if (hls->nsegments == 0) {
         return 0;
     }
 
-    return ngx_ams_hls_write_playlist(hls, 1);
+    /* without ENDLIST players take the stream for live forever */
+    for (i = 0; i < NGX_AMS_SEG_FINAL_TRIES; i++) {
+        if (i) {
+            usleep(NGX_AMS_SEG_FINAL_WAIT * 1000);
+        }
+
+        rc = ngx_ams_hls_write_playlist(hls, 1);
+        if (rc != 1) {
+            return rc;
+        }
+    }
+
+    snprintf(hls->error, sizeof(hls->error), "playlist not ended: %.3400s",
+             hls->io.error);
+
+    return -1;
 }
 
 

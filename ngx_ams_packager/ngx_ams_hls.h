@@ -44,6 +44,11 @@ typedef struct {
     ngx_ams_segment_t    *segments;      /* the last list_size, oldest first */
     unsigned              nsegments;
     ngx_ams_buf_t         text;          /* the playlist being written */
+    uint64_t              discontinuities; /* tags that left the list */
+    int64_t               retry_dts;     /* audio only: no segment tried
+                                            before this after a failure */
+    unsigned              playlist_due:1; /* its last write failed */
+    ngx_ams_seg_io_t      io;            /* write errors, segments lost */
 
     char                  error[NGX_AMS_HLS_PATH_LEN + 128];
 } ngx_ams_hls_t;
@@ -53,7 +58,11 @@ typedef struct {
  * event loop), the directories ("dir" for the files, "tmp" for temporary
  * ones, on the same file system) are made with the first segment.
  * ngx_ams_hls_frame() returns 1 for a frame it dropped (malformed AVCC),
- * with hls->error saying why. */
+ * with hls->error saying why.  A write that fails is no error: it costs
+ * the segment it hit (hls->io counts it, says why), the next keyframe
+ * starts a new one, after an EXT-X-DISCONTINUITY; the playlist is written
+ * again with the next segment, or by ngx_ams_hls_flush().  Finish tries
+ * the last playlist a few times, then fails with hls->error set. */
 int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *tmp,
     const char *name, unsigned hls_time_ms, unsigned list_size);
 int ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track,

@@ -32,11 +32,21 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
                       (long long) ((max + pl->timescale / 2) / pl->timescale),
                       (unsigned long long) (n ? segments[0].seq : 0));
 
+    if (pl->discontinuity_seq) {
+        rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n",
+                           (unsigned long long) pl->discontinuity_seq);
+    }
+
     if (pl->map) {
         rc |= ngx_ams_text(out, "#EXT-X-MAP:URI=\"%s\"\n", pl->map);
     }
 
     for (i = 0; i < n; i++) {
+        /* segments were lost to write errors before this one */
+        if (segments[i].discontinuity) {
+            rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY\n");
+        }
+
         rc |= ngx_ams_text(out, "#EXTINF:%.3f,\n%s%0*llu%s\n",
                            (double) segments[i].duration / pl->timescale,
                            pl->prefix, (int) pl->digits,

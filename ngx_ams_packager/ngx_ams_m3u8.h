@@ -31,6 +31,10 @@ typedef struct {
     unsigned              digits;
     const char           *suffix;
 
+    /* discontinuity tags that left the window: EXT-X-DISCONTINUITY-SEQUENCE
+     * (RFC 8216, 4.3.3.3), written when not 0 */
+    uint64_t              discontinuity_seq;
+
     unsigned              ended:1;       /* EXT-X-ENDLIST */
 } ngx_ams_m3u8_media_t;
 

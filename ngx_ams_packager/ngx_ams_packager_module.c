@@ -80,6 +80,11 @@ typedef struct {
     ngx_uint_t               dropped_logged;
     char                     drop_error[128];
 
+    /* write errors cost segments, not the stream: logged once an episode */
+    unsigned                 io_failing:1;
+    uint64_t                 io_dropped;    /* segments lost before the
+                                               episode */
+
     ngx_queue_t              queue;         /* this worker's streams */
 
     unsigned                 hls_on:1;
@@ -179,6 +184,7 @@ static void ngx_ams_packager_thread(void *data, ngx_log_t *log);
 static void ngx_ams_packager_run(ngx_ams_packager_stream_t *ps,
     ngx_log_t *log);
 static void ngx_ams_packager_done(ngx_event_t *ev);
+static void ngx_ams_packager_log_io(ngx_ams_packager_stream_t *ps);
 static void ngx_ams_packager_remove_thread(void *data, ngx_log_t *log);
 static void ngx_ams_packager_cleanup(ngx_event_t *ev);
 static void ngx_ams_packager_free(ngx_ams_packager_stream_t *ps);
@@ -815,6 +821,8 @@ ngx_ams_packager_done(ngx_event_t *ev)
         ps->dropped_logged = ps->dropped;
     }
 
+    ngx_ams_packager_log_io(ps);
+
     if (ps->failed) {
         ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
                       "ams packager: \"%*s\" stopped: %s",
@@ -840,6 +848,69 @@ ngx_ams_packager_done(ngx_event_t *ev)
     }
 
     ngx_ams_packager_schedule(ps);
+}
+
+
+/*
+ * A write error (a full disk, a directory made read-only) loses the
+ * segments it hits while the writers go on: said once as it begins, once
+ * as writes succeed again, not once a frame.
+ */
+
+static void
+ngx_ams_packager_log_io(ngx_ams_packager_stream_t *ps)
+{
+    unsigned           failing;
+    uint64_t           dropped;
+    ngx_ams_seg_io_t  *io;
+
+    failing = (ps->hls_on && ps->hls.io.failing)
+              || (ps->cmaf_on && ps->cmaf.io.failing);
+    dropped = (ps->hls_on ? ps->hls.io.dropped : 0)
+              + (ps->cmaf_on ? ps->cmaf.io.dropped : 0);
+
+    if (ps->hls_on && ps->hls.io.failing) {
+        io = &ps->hls.io;
+
+    } else if (ps->cmaf_on && ps->cmaf.io.failing) {
+        io = &ps->cmaf.io;
+
+    } else {
+        io = (ps->hls_on && ps->hls.io.failures) ? &ps->hls.io : &ps->cmaf.io;
+    }
+
+    if (failing && !ps->io_failing) {
+        ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
+                      "ams packager: \"%*s\": %s; segments are dropped "
+                      "until writes succeed again",
+                      ps->reader.stream->name_len, ps->reader.stream->name,
+                      io->error);
+
+        ps->io_failing = 1;
+        return;
+    }
+
+    if (failing || (!ps->io_failing && dropped == ps->io_dropped)) {
+        return;
+    }
+
+    if (ps->io_failing) {
+        ngx_log_error(NGX_LOG_NOTICE, &ps->log, 0,
+                      "ams packager: \"%*s\": writes succeed again, "
+                      "%uL segments dropped",
+                      ps->reader.stream->name_len, ps->reader.stream->name,
+                      dropped - ps->io_dropped);
+
+    } else {
+        /* began and ended within one batch */
+        ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
+                      "ams packager: \"%*s\": %s; %uL segments dropped",
+                      ps->reader.stream->name_len, ps->reader.stream->name,
+                      io->error, dropped - ps->io_dropped);
+    }
+
+    ps->io_failing = 0;
+    ps->io_dropped = dropped;
 }
 
 

@@ -14,6 +14,8 @@
 #define _NGX_AMS_SEGMENT_H_INCLUDED_
 
 
+#include <string.h>
+
 #include "ngx_ams_ring.h"
 
 
@@ -25,6 +27,9 @@
 /* segments kept on disk after they leave the playlist, for slow players */
 #define NGX_AMS_SEG_KEEP_EXTRA   2
 #define NGX_AMS_SEG_MAX_LIST     1024
+/* the playlists that end a stream: tries, milliseconds between two */
+#define NGX_AMS_SEG_FINAL_TRIES  5
+#define NGX_AMS_SEG_FINAL_WAIT   200
 #define NGX_AMS_SEG_DIR_LEN      3072
 #define NGX_AMS_SEG_NAME_LEN     128
 /* room for dir/name/ plus a file name with a 20-digit number, temp dots */
@@ -37,7 +42,24 @@ typedef struct {
     uint64_t        seq;             /* its number, which names its file */
     int64_t         start;           /* in its track's timescale */
     int64_t         duration;
+    unsigned        discontinuity:1; /* follows segments lost to I/O */
 } ngx_ams_segment_t;
+
+
+/*
+ * A write that fails (a full disk, a directory made read-only, EIO) loses
+ * the segment it hit, never the stream: the writer notes it here, goes on
+ * at the next segment boundary and marks the gap as a discontinuity.  The
+ * caller reads "failures" after each batch to log once an episode.
+ */
+typedef struct {
+    uint64_t        failures;        /* I/O errors so far */
+    uint64_t        dropped;         /* segments they cost */
+    unsigned        failing:1;       /* the last write failed */
+    unsigned        gap:1;           /* the next segment listed follows
+                                        a lost one */
+    char            error[NGX_AMS_SEG_PATH_LEN + 128];  /* the last */
+} ngx_ams_seg_io_t;
 
 
 typedef struct {
@@ -175,6 +197,45 @@ ngx_ams_segmenter_finish(ngx_ams_segmenter_t *s)
     s->closed_end = ngx_ams_segmenter_end(s);
 
     return 1;
+}
+
+
+/* a segment lost to a write error: the next one listed follows a gap */
+
+static inline void
+ngx_ams_seg_io_failed(ngx_ams_seg_io_t *io, int segment_lost)
+{
+    io->failures++;
+    io->failing = 1;
+
+    if (segment_lost) {
+        io->dropped++;
+        io->gap = 1;
+    }
+}
+
+
+/* the slot of a segment that joins a sliding window of list_size: the
+ * oldest leaves when it is full, and "left" counts the discontinuity
+ * tags that leave with it (EXT-X-DISCONTINUITY-SEQUENCE) */
+
+static inline ngx_ams_segment_t *
+ngx_ams_segment_list(ngx_ams_segment_t *segments, unsigned *n,
+    unsigned list_size, uint64_t *left, unsigned discontinuity)
+{
+    ngx_ams_segment_t  *seg;
+
+    if (*n == list_size) {
+        *left += segments[0].discontinuity;
+        memmove(segments, segments + 1,
+                (list_size - 1) * sizeof(ngx_ams_segment_t));
+        (*n)--;
+    }
+
+    seg = &segments[(*n)++];
+    seg->discontinuity = discontinuity ? 1 : 0;
+
+    return seg;
 }
 
 

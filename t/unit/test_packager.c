@@ -18,6 +18,7 @@
 #define _GNU_SOURCE                  /* memmem */
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -618,11 +619,12 @@ test_m3u8(void)
     ngx_ams_m3u8_media_t       pl;
     ngx_ams_m3u8_rendition_t   v, a, none;
     static const ngx_ams_segment_t  ts[] = {
-        { 12, 1080000, 180000 }, { 13, 1260000, 183000 },
-        { 14, 1443000, 240300 }
+        { 12, 1080000, 180000, 0 }, { 13, 1260000, 183000, 0 },
+        { 14, 1443000, 240300, 0 }
     };
     static const ngx_ams_segment_t  aac[] = {
-        { 0, 0, 88064 }, { 1, 88064, 88064 }, { 2, 176128, 44032 }
+        { 0, 0, 88064, 0 }, { 1, 88064, 88064, 0 },
+        { 2, 176128, 44032, 0 }
     };
 
     memset(&pl, 0, sizeof(pl));
@@ -693,10 +695,10 @@ test_mpd(void)
     ngx_ams_buf_t                  out = { NULL, 0, 0 };
     ngx_ams_mpd_representation_t   r[2];
     static const ngx_ams_segment_t  vs[] = {
-        { 3, 1170000, 180000 }, { 4, 1350000, 180000 }
+        { 3, 1170000, 180000, 0 }, { 4, 1350000, 180000, 0 }
     };
     static const ngx_ams_segment_t  as[] = {
-        { 3, 573440, 88064 }, { 4, 661504, 88064 }
+        { 3, 573440, 88064, 0 }, { 4, 661504, 88064, 0 }
     };
 
     memset(r, 0, sizeof(r));
@@ -825,7 +827,7 @@ hls_sink(void *w, const ngx_ams_frame_t *f, const uint8_t *d)
 
 
 static int
-publish(sink_t *sink, unsigned seconds, unsigned kf)
+publish_span(sink_t *sink, unsigned from, unsigned seconds, unsigned kf)
 {
     size_t           len;
     unsigned         v, a;
@@ -833,8 +835,9 @@ publish(sink_t *sink, unsigned seconds, unsigned kf)
     uint8_t          pic[128];
     ngx_ams_frame_t  f;
 
-    v = 0;
-    a = 0;
+    /* the first frames at or after "from" seconds: 30 fps, 44.1 kHz AAC */
+    v = from * 30;
+    a = (from * 44100 + 1023) / 1024;
 
     for ( ;; ) {
         vdts = 90000 + (int64_t) v * 3000;
@@ -871,6 +874,13 @@ publish(sink_t *sink, unsigned seconds, unsigned kf)
             }
         }
     }
+}
+
+
+static int
+publish(sink_t *sink, unsigned seconds, unsigned kf)
+{
+    return publish_span(sink, 0, seconds, kf);
 }
 
 
@@ -1100,6 +1110,233 @@ test_ts_hls(const char *tmp)
 }
 
 
+/*
+ * A disk hiccup: the output directory turns into a file (ENOTDIR, which
+ * fails for root too, where chmod would not), then comes back.  The
+ * writer loses the segments in between, never the stream.
+ */
+
+static int
+break_dir(const char *dir, int broken)
+{
+    int   fd;
+    char  away[1024];
+
+    snprintf(away, sizeof(away), "%s.away", dir);
+
+    if (broken) {
+        if (rename(dir, away) != 0) {
+            return -1;
+        }
+
+        fd = open(dir, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd == -1) {
+            return -1;
+        }
+
+        close(fd);
+        return 0;
+    }
+
+    return (unlink(dir) == 0 && rename(away, dir) == 0) ? 0 : -1;
+}
+
+
+/* the segments a playlist lists: numbered one by one from its media
+ * sequence, "prefix" and the number naming each */
+
+static int
+playlist_gapless(const char *text, const char *prefix, unsigned digits)
+{
+    char                pat[64];
+    const char         *p;
+    unsigned long long  first, seq, n;
+
+    p = strstr(text, "#EXT-X-MEDIA-SEQUENCE:");
+    if (p == NULL || sscanf(p, "#EXT-X-MEDIA-SEQUENCE:%llu", &first) != 1) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (p = strstr(p, "#EXTINF:"); p; p = strstr(p + 1, "#EXTINF:")) {
+        snprintf(pat, sizeof(pat), "\n%s%%%ullu", prefix, digits);
+        if (sscanf(strchr(p, '\n'), pat, &seq) != 1 || seq != first + n) {
+            return 0;
+        }
+
+        n++;
+    }
+
+    return n > 0;
+}
+
+
+static void
+test_disk_errors(const char *tmp)
+{
+    int             failing;
+    char            dir[1024], tdir[1024], path[1200], *text;
+    size_t          len;
+    uint8_t         avcc[128];
+    sink_t          sink;
+    ngx_ams_buf_t   b = { NULL, 0, 0 };
+    ngx_ams_hls_t   hls;
+    ngx_ams_cmaf_t  c;
+
+    len = make_avcc(avcc);
+
+    /* MPEG-TS HLS, 2 s segments, a keyframe every 2 s */
+    snprintf(dir, sizeof(dir), "%s/io1", tmp);
+    snprintf(tdir, sizeof(tdir), "%s/io1/.tmp", tmp);
+    mkdir(dir, 0755);
+
+    sink.frame = hls_sink;
+    sink.w = &hls;
+
+    ok(ngx_ams_hls_open(&hls, dir, tdir, "e", 2000, 8) == 0
+       && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
+       && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
+          == 0
+       && publish_span(&sink, 0, 5, 60) == 0 && ngx_ams_hls_flush(&hls) == 0,
+       "TS HLS with write errors: 5 s written");
+
+    ok(break_dir(dir, 1) == 0, "the directory breaks");
+
+    ok(publish_span(&sink, 5, 9, 60) == 0 && ngx_ams_hls_flush(&hls) == 0,
+       "4 s more while writes fail: no error, the muxer goes on");
+    failing = hls.io.failing;
+    ok(failing && hls.io.dropped >= 2 && hls.io.error[0] != '\0',
+       "the lost segments are counted, the error kept");
+    printf("# %s\n", hls.io.error);
+
+    ok(break_dir(dir, 0) == 0, "the directory is back");
+
+    ok(publish_span(&sink, 9, 15, 60) == 0 && ngx_ams_hls_flush(&hls) == 0
+       && !hls.io.failing, "writes succeed again");
+
+    snprintf(path, sizeof(path), "%s/e.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "#EXT-X-MEDIA-SEQUENCE:0\n") != NULL
+       && strstr(text, "e000000002.ts\n#EXT-X-DISCONTINUITY\n"
+                       "#EXTINF:2.000,\ne000000003.ts\n") != NULL
+       && strstr(text, "e000000004.ts\n") != NULL
+       && strstr(text, "ENDLIST") == NULL,
+       "the playlist goes on after a discontinuity");
+    ok(playlist_gapless(text, "e", 9), "its media sequence has no gap");
+
+    snprintf(path, sizeof(path), "%s/e000000003.ts", dir);
+    ok(read_file(path, &b) == 0 && b.len > 0 && b.data[0] == 0x47,
+       "the segment after the gap is MPEG-TS");
+
+    ok(ngx_ams_hls_finish(&hls) == 0, "finished");
+    snprintf(path, sizeof(path), "%s/e.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "e000000005.ts\n#EXT-X-ENDLIST\n") != NULL
+       && playlist_gapless(text, "e", 9), "the playlist ends");
+
+    ngx_ams_hls_close(&hls);
+
+    /* the discontinuity leaves a window of 2: its sequence is counted */
+    snprintf(dir, sizeof(dir), "%s/io2", tmp);
+    snprintf(tdir, sizeof(tdir), "%s/io2/.tmp", tmp);
+    mkdir(dir, 0755);
+
+    ok(ngx_ams_hls_open(&hls, dir, tdir, "e", 2000, 2) == 0
+       && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
+       && publish_span(&sink, 0, 5, 60) == 0 && break_dir(dir, 1) == 0
+       && publish_span(&sink, 5, 9, 60) == 0 && break_dir(dir, 0) == 0
+       && publish_span(&sink, 9, 17, 60) == 0 && ngx_ams_hls_flush(&hls) == 0,
+       "TS HLS, a window of 2");
+    snprintf(path, sizeof(path), "%s/e.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:1\n") != NULL
+       && strstr(text, "#EXT-X-DISCONTINUITY\n") == NULL
+       && playlist_gapless(text, "e", 9),
+       "EXT-X-DISCONTINUITY-SEQUENCE once the tag left");
+
+    /* the end while writes fail: tried, then an error */
+    ok(break_dir(dir, 1) == 0 && ngx_ams_hls_finish(&hls) == -1
+       && strstr(hls.error, "playlist not ended") != NULL,
+       "a last playlist that cannot be written is an error");
+    break_dir(dir, 0);
+    ngx_ams_hls_close(&hls);
+
+    /* audio only: every frame may start a segment, one try a segment */
+    snprintf(dir, sizeof(dir), "%s/io4", tmp);
+    snprintf(tdir, sizeof(tdir), "%s/io4/.tmp", tmp);
+    mkdir(dir, 0755);
+
+    ok(ngx_ams_hls_open(&hls, dir, tdir, "a", 2000, 8) == 0
+       && ngx_ams_hls_config(&hls, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
+          == 0
+       && publish_span(&sink, 0, 5, 60) == 0 && break_dir(dir, 1) == 0
+       && publish_span(&sink, 5, 9, 60) == 0 && break_dir(dir, 0) == 0,
+       "audio-only TS HLS while writes fail");
+    ok(hls.io.dropped >= 2 && hls.io.dropped <= 3,
+       "a segment length between two tries (%llu lost)",
+       (unsigned long long) hls.io.dropped);
+    ok(publish_span(&sink, 9, 15, 60) == 0 && ngx_ams_hls_finish(&hls) == 0,
+       "and it goes on");
+    snprintf(path, sizeof(path), "%s/a.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "#EXT-X-DISCONTINUITY\n") != NULL
+       && strstr(text, "#EXT-X-ENDLIST\n") != NULL
+       && playlist_gapless(text, "a", 9), "its playlist too");
+    ngx_ams_hls_close(&hls);
+
+    /* CMAF: fMP4 HLS and DASH */
+    snprintf(dir, sizeof(dir), "%s/io3", tmp);
+    snprintf(tdir, sizeof(tdir), "%s/io3/.tmp", tmp);
+    mkdir(dir, 0755);
+
+    sink.frame = cmaf_sink;
+    sink.w = &c;
+
+    ok(ngx_ams_cmaf_open(&c, dir, tdir, "f", 2000, 8,
+                         NGX_AMS_CMAF_HLS | NGX_AMS_CMAF_DASH) == 0
+       && ngx_ams_cmaf_config(&c, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
+       && ngx_ams_cmaf_config(&c, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc))
+          == 0
+       && publish_span(&sink, 0, 5, 60) == 0 && break_dir(dir, 1) == 0
+       && publish_span(&sink, 5, 9, 60) == 0,
+       "CMAF with write errors: no error");
+    ok(c.io.failing && c.io.dropped == 2, "two segments lost");
+
+    ok(break_dir(dir, 0) == 0 && publish_span(&sink, 9, 15, 60) == 0
+       && !c.io.failing, "writes succeed again");
+
+    snprintf(path, sizeof(path), "%s/f/video.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "video_1.m4s\n#EXT-X-DISCONTINUITY\n"
+                    "#EXTINF:2.000,\nvideo_2.m4s\n") != NULL
+       && playlist_gapless(text, "video_", 0),
+       "the video playlist: a discontinuity, no gap in numbers");
+    snprintf(path, sizeof(path), "%s/f/audio.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "audio_1.m4s\n#EXT-X-DISCONTINUITY\n") != NULL
+       && playlist_gapless(text, "audio_", 0),
+       "the audio playlist too");
+
+    snprintf(path, sizeof(path), "%s/f/f.mpd", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "media=\"video_$Number$.m4s\" startNumber=\"0\"")
+       != NULL && strstr(text, "<S t=\"810000\" d=\"180000\"/>") != NULL,
+       "the MPD: numbers go on, the timeline skips the lost time");
+
+    ok(ngx_ams_cmaf_finish(&c) == 0, "finished");
+    snprintf(path, sizeof(path), "%s/f/video.m3u8", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "#EXT-X-ENDLIST\n") != NULL, "the playlist ends");
+    snprintf(path, sizeof(path), "%s/f/f.mpd", dir);
+    text = slurp(path, &b);
+    ok(strstr(text, "type=\"static\"") != NULL, "the MPD turns static");
+
+    ngx_ams_cmaf_close(&c);
+    ngx_ams_buf_free(&b);
+}
+
+
 static void
 rm_rf(const char *dir);
 
@@ -1303,6 +1540,7 @@ main(int argc, char **argv)
 
     test_cmaf_writer(tmp);
     test_ts_hls(tmp);
+    test_disk_errors(tmp);
     test_sweep(tmp);
     if (!getenv("KEEP")) rm_rf(tmp); else printf("# %s\n", tmp);
 
