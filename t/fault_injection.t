@@ -54,6 +54,7 @@ my $GOP = 2 * $FPS;
 my $END_WITHIN = 1.5;       # a killed worker's streams end "within 1 s",
                             # plus REST polling under load
 my $DUR_SLACK = 0.1;        # HLS durations vs the media span sent (s)
+my $UNWRITABLE = 3;         # seconds the HLS directory is read-only
 my $RSS_SLACK = 8 << 20;    # master + workers, idle, after vs before
 my $ZONE_SLACK = 1 << 20;   # bus zone pages in use, idle, after vs before
 
@@ -287,7 +288,7 @@ sub mib { sprintf '%.1f MiB', $_[0] / 1048576 }
 my %killed;                 # pid -> why
 my %fig = map { $_ => 0 } qw(kills reloads disk_fills unwritable attacks
     flood_clients streams streams_killed streams_incomplete segments
-    segments_lost frames
+    segments_lost seconds_lost_to_disk frames
     frames_lost key_skips players pollers records_wrong publishers_expected
     publishers_held players_cut);
 
@@ -337,8 +338,20 @@ sub check_playlist {
         $dur += $s->[0];
         $i++;
     }
-    push @bad, sprintf('durations %.2f s, %.2f s sent', $dur, $span)
-        if abs($dur - $span) > $DUR_SLACK;
+    # the 3 s of unwritable directory cost the segments they hit, marked
+    # with EXT-X-DISCONTINUITY: at most that time and the GOP in progress
+    my $gaps = () = $text =~ /^#EXT-X-DISCONTINUITY$/mg;
+    my $lost = $span - $dur;
+    if ($gaps) {
+        $fig{seconds_lost_to_disk} += $lost;
+        push @bad, sprintf('%.2f s missing at %d discontinuities', $lost,
+                           $gaps)
+            if $lost > $UNWRITABLE + 2 * $GOP / $FPS + $DUR_SLACK
+               || $lost < -$DUR_SLACK;
+    } else {
+        push @bad, sprintf('durations %.2f s, %.2f s sent', $dur, $span)
+            if abs($lost) > $DUR_SLACK;
+    }
     return ($i, @bad);
 }
 
@@ -496,7 +509,7 @@ sub round {
     # 5. the HLS directory unwritable for 3 s
     chmod 0555, $dir;
     $fig{unwritable}++;
-    sleep 3;
+    sleep $UNWRITABLE;
     chmod 0777, $dir;
 
     # 6. bad names at the HLS gate, a viewer's subscriberId reused
@@ -718,6 +731,6 @@ ok(poll_until(sub {
 diag(sprintf "figures: %d round(s) in %.0f s; load %d publishers + %d late, "
      . "%d RTMP players + %d HLS pollers per round", $rounds, time - $t0,
      $PUBLISHERS, $LATE, $PLAYERS + 20, $POLLERS);
-diag('figures: ' . join ', ', map { "$_ $fig{$_}" } sort keys %fig);
+diag('figures: ' . join ', ', map { "$_ " . (0 + sprintf('%.2f', $fig{$_})) } sort keys %fig);
 
 done_testing();
