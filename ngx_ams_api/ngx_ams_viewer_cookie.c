@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "ngx_ams_viewer_cookie.h"
+#include "ngx_ams_stream_index.h"
 
 
 #define NGX_AMS_VIEWER_MAC_LEN    16     /* bytes of the HMAC kept */
@@ -106,22 +107,11 @@ void
 ngx_ams_viewer_cookie_name(char *name, const unsigned char *app,
     size_t app_len, const unsigned char *id, size_t id_len)
 {
-    size_t    i;
     uint32_t  h;
 
-    /* FNV-1a over app '/' id: only spreads streams over names; the MAC
-     * is what binds a value to its stream */
-    h = 2166136261u;
-
-    for (i = 0; i < app_len; i++) {
-        h = (h ^ app[i]) * 16777619u;
-    }
-
-    h = (h ^ '/') * 16777619u;
-
-    for (i = 0; i < id_len; i++) {
-        h = (h ^ id[i]) * 16777619u;
-    }
+    /* the registry's hash of app/id: it only spreads streams over names;
+     * the MAC is what binds a value to its stream */
+    h = ngx_ams_stream_index_hash(app, app_len, id, id_len);
 
     memcpy(name, "AMSVIEWER_", 10);
     ngx_ams_viewer_hex(name + 10, h, 8);
