@@ -80,6 +80,20 @@ void ngx_ams_rest_success(ngx_ams_rest_t *rest, const char *data_id);
 ngx_int_t ngx_ams_rest_arg(ngx_ams_rest_t *rest, const char *name,
     ngx_str_t *value);
 
+/*
+ * Endpoints of modules loaded after this one (the cluster's): a route
+ * looks at rest->segment and rest->app and answers (NGX_OK: it took the
+ * call and will finalize it) or NGX_DECLINED.  Routes are asked in the
+ * order added, after "version" and before the API's own endpoints; add
+ * them in the module's create_conf (the list is emptied on every
+ * configuration cycle).  Access (remote_allowed_cidr, JWT) and the body
+ * are done before any route runs.
+ */
+typedef ngx_int_t (*ngx_ams_rest_route_pt)(ngx_ams_rest_t *rest);
+
+ngx_int_t ngx_ams_rest_route_add(ngx_ams_rest_route_pt route);
+void ngx_ams_rest_routes_reset(void);
+
 /* ngx_ams_rest_broadcasts.c and ngx_ams_rest_server.c */
 void ngx_ams_rest_broadcasts(ngx_ams_rest_t *rest);
 void ngx_ams_rest_server(ngx_ams_rest_t *rest);

@@ -83,7 +83,10 @@ static ngx_ams_app_module_t  ngx_ams_api_app_owner = {
 static void *
 ngx_ams_api_app_create_conf(ngx_cycle_t *cycle)
 {
-    /* runs on every configuration cycle, after core's */
+    /* runs on every configuration cycle, after core's and before the
+     * create_conf of modules loaded later, which add their routes */
+    ngx_ams_rest_routes_reset();
+
     if (ngx_ams_app_module_add(cycle, &ngx_ams_api_app_owner) != NGX_OK) {
         return NULL;
     }

@@ -33,6 +33,13 @@ static ngx_int_t ngx_ams_rest_refuse(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 
 
+/* other modules' endpoints (ngx_ams_rest_route_add) */
+#define NGX_AMS_REST_ROUTES  8
+
+static ngx_ams_rest_route_pt  ngx_ams_rest_routes[NGX_AMS_REST_ROUTES];
+static ngx_uint_t             ngx_ams_rest_nroutes;
+
+
 static ngx_str_t  ngx_ams_rest_not_rest = ngx_string(
     "{\"success\":false,\"message\":\"no such application or not a REST v2 "
     "path\",\"errorId\":0}");
@@ -195,6 +202,7 @@ ngx_ams_rest_body(ngx_http_request_t *r)
 {
     ngx_int_t        rc;
     ngx_str_t        text;
+    ngx_uint_t       i;
     json_error_t     jerr;
     ngx_ams_rest_t  *rest;
 
@@ -232,6 +240,12 @@ ngx_ams_rest_body(ngx_http_request_t *r)
     {
         ngx_ams_rest_version(rest);
         return;
+    }
+
+    for (i = 0; i < ngx_ams_rest_nroutes; i++) {
+        if (ngx_ams_rest_routes[i](rest) == NGX_OK) {
+            return;
+        }
     }
 
     if (rest->app == NULL) {
@@ -523,4 +537,24 @@ ngx_ams_rest_send(ngx_http_request_t *r, ngx_uint_t status, const char *text,
     b->last = ngx_cpymem(b->pos, text, len);
 
     return ngx_ams_api_send(r, status, "application/json", b);
+}
+
+
+ngx_int_t
+ngx_ams_rest_route_add(ngx_ams_rest_route_pt route)
+{
+    if (ngx_ams_rest_nroutes == NGX_AMS_REST_ROUTES) {
+        return NGX_ERROR;
+    }
+
+    ngx_ams_rest_routes[ngx_ams_rest_nroutes++] = route;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_ams_rest_routes_reset(void)
+{
+    ngx_ams_rest_nroutes = 0;
 }

@@ -544,3 +544,19 @@ ngx_ams_store_exit_worker(ngx_cycle_t *cycle)
         store->backend->exit_worker(cycle, store->data);
     }
 }
+
+
+/* the field that holds a document's id, as AMS names it */
+const char *
+ngx_ams_store_id_field(const char *collection)
+{
+    if (ngx_strcmp(collection, NGX_AMS_COLL_BROADCAST) == 0) {
+        return "streamId";
+    }
+
+    if (ngx_strcmp(collection, NGX_AMS_COLL_TOKEN) == 0) {
+        return "tokenId";
+    }
+
+    return "id";
+}

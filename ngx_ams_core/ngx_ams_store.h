@@ -40,6 +40,17 @@
                                         older than now_ms -> terminated,
                                         zombi ones deleted */
 #define NGX_AMS_STORE_PURGE      9   /* every app's expired tokens */
+#define NGX_AMS_STORE_EXPIRE    10   /* delete the docs of collection and
+                                        app whose "time_field" (a number,
+                                        ms) is below before_ms; count */
+#define NGX_AMS_STORE_CLAIM     11   /* broadcast "id" for this origin:
+                                        NGX_BUSY (doc: the record) when
+                                        it is broadcasting, fresh, with
+                                        another originAdress than
+                                        "origin"; else upserted as
+                                        UPSERT (set, on_insert), NGX_OK.
+                                        Atomic: of two nodes racing for
+                                        one id exactly one wins */
 
 /* expired one-time tokens are purged this often, by one worker */
 #define NGX_AMS_STORE_PURGE_MS   60000
@@ -55,6 +66,13 @@
 
 #define NGX_AMS_COLL_BROADCAST   "broadcast"
 #define NGX_AMS_COLL_TOKEN       "token"
+
+/*
+ * op->app "" names no application: the cluster's own collections
+ * ("clusternode", ngx_ams_cluster.h), AMS's database "clusterdb".  Each
+ * collection has its id field: broadcast "streamId", token "tokenId",
+ * clusternode "id" (ngx_ams_store_id_field()).
+ */
 
 
 typedef struct ngx_ams_store_s          ngx_ams_store_t;
@@ -84,6 +102,8 @@ struct ngx_ams_store_op_s {
     char                      origin[NGX_AMS_STORE_ID_LEN]; /* RESET */
     ngx_uint_t                zombi_only;   /* DELETE: only a record that
                                                a publish made ("zombi") */
+    const char               *time_field;   /* EXPIRE: a fixed name */
+    int64_t                   before_ms;    /* EXPIRE */
     char                      session[NGX_AMS_STORE_SESSION_LEN];
                                             /* UPDATE, DELETE: when set,
                                                only a record of this
@@ -168,6 +188,7 @@ ngx_int_t ngx_ams_store_post(ngx_ams_store_op_t *ops);
  */
 void ngx_ams_store_run_now(ngx_ams_store_op_t *ops);
 void ngx_ams_store_free(ngx_ams_store_op_t *ops);
+const char *ngx_ams_store_id_field(const char *collection);
 int64_t ngx_ams_store_now_ms(void);
 
 /*

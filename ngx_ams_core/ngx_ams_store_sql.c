@@ -113,6 +113,24 @@ const char  ngx_ams_store_sql_purge[] =
     " AND json_extract(doc, '$.expireDate') * 1000 <= ?1";
 
 
+/* ?6 a fixed field name, ?7 the time (ms) below which docs go */
+const char  ngx_ams_store_sql_expire[] =
+    "DELETE FROM docs WHERE ?1 IS NOT NULL AND coll = ?2 AND app = ?3"
+    " AND ?4 IS NOT NULL AND json_extract(doc, '$.' || ?6) < ?7";
+
+/*
+ * CLAIM: the record of ?4 as readers see it, with whether it is taken by
+ * another origin (?6): broadcasting, refreshed after ?5, elsewhere.  In
+ * the chain's write transaction (BEGIN IMMEDIATE), so nobody writes
+ * between this and the upsert that follows it.
+ */
+const char  ngx_ams_store_sql_claim[] =
+    "SELECT " NGX_AMS_STORE_SQL_DOC ","
+    " status = 'broadcasting' AND update_time >= ?5"
+    " AND coalesce(json_extract(doc, '$.originAdress'), '') != ?6"
+    " FROM docs" NGX_AMS_STORE_SQL_KEY;
+
+
 /* $set as a JSON merge patch, each $inc as json_set(path, old + n) */
 int
 ngx_ams_store_sql_update(char *buf, size_t size, unsigned incs)

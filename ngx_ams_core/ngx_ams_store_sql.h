@@ -61,6 +61,14 @@ extern const char  ngx_ams_store_sql_reset[];
 extern const char  ngx_ams_store_sql_purge[];
 
 
+/* ?6 a field name, ?7 ms: docs whose field is below it are deleted */
+extern const char  ngx_ams_store_sql_expire[];
+
+/* ?6 this node's originAdress: the doc, and 1 when another node's live
+ * stream holds the id */
+extern const char  ngx_ams_store_sql_claim[];
+
+
 /*
  * ?6 the $set document (a JSON merge patch), then for each $inc a field
  * name and an integer (?7 ?8, ?9 ?10, ...).  0, or -1 if "size" is short.

@@ -54,6 +54,8 @@ static ngx_int_t ngx_ams_sqlite_delete(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_list(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_count(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op);
+static ngx_int_t ngx_ams_sqlite_expire(sqlite3 *db, ngx_ams_store_op_t *op);
+static ngx_int_t ngx_ams_sqlite_claim(sqlite3 *db, ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_sqlite_changes(sqlite3 *db, ngx_ams_store_op_t *op,
     const char *sql, const char *arg, uint64_t *changes);
 static void ngx_ams_sqlite_failed(ngx_ams_store_op_t *ops,
@@ -488,6 +490,20 @@ ngx_ams_sqlite_exec(sqlite3 *db, ngx_ams_store_op_t *op)
     case NGX_AMS_STORE_PURGE:
         return ngx_ams_sqlite_changes(db, op, ngx_ams_store_sql_purge, NULL,
                                       &op->count);
+
+    case NGX_AMS_STORE_EXPIRE:
+        return ngx_ams_sqlite_expire(db, op);
+
+    case NGX_AMS_STORE_CLAIM:
+        rc = ngx_ams_sqlite_claim(db, op);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        op->type = NGX_AMS_STORE_UPSERT;
+        rc = ngx_ams_sqlite_exec(db, op);
+        op->type = NGX_AMS_STORE_CLAIM;
+        return rc;
     }
 
     snprintf(op->error, sizeof(op->error), "unknown operation %u",
@@ -901,6 +917,83 @@ ngx_ams_sqlite_reset(sqlite3 *db, ngx_ams_store_op_t *op)
 
 
 /* a statement run for the rows it changes; "arg" (may be NULL) is ?6 */
+static ngx_int_t
+ngx_ams_sqlite_expire(sqlite3 *db, ngx_ams_store_op_t *op)
+{
+    sqlite3_stmt  *stmt;
+
+    if (op->time_field == NULL) {
+        snprintf(op->error, sizeof(op->error), "expire: no time field");
+        return NGX_ERROR;
+    }
+
+    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_expire);
+    if (stmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, op->time_field, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_ARG + 1, op->before_ms);
+
+    if (sqlite3_step(stmt) != SQLITE_DONE) {
+        return ngx_ams_sqlite_fail(db, op, stmt);
+    }
+
+    op->count = sqlite3_changes(db);
+
+    ngx_ams_sqlite_release(stmt);
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_OK: the id is free for this origin (no record, not live, stale, or
+ * this node's), and the caller upserts it in the same transaction;
+ * NGX_BUSY: another origin's live stream has it (op->doc says whose).
+ */
+static ngx_int_t
+ngx_ams_sqlite_claim(sqlite3 *db, ngx_ams_store_op_t *op)
+{
+    int            rc;
+    const char    *text;
+    json_error_t   jerr;
+    sqlite3_stmt  *stmt;
+
+    stmt = ngx_ams_sqlite_prepare(db, op, ngx_ams_store_sql_claim);
+    if (stmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    sqlite3_bind_text(stmt, NGX_AMS_STORE_SQL_ARG, op->origin, -1,
+                      SQLITE_STATIC);
+
+    rc = sqlite3_step(stmt);
+
+    if (rc == SQLITE_DONE) {
+        ngx_ams_sqlite_release(stmt);
+        return NGX_OK;
+    }
+
+    if (rc != SQLITE_ROW) {
+        return ngx_ams_sqlite_fail(db, op, stmt);
+    }
+
+    if (sqlite3_column_int(stmt, 1) == 0) {
+        ngx_ams_sqlite_release(stmt);
+        return NGX_OK;
+    }
+
+    text = (const char *) sqlite3_column_text(stmt, 0);
+    op->doc = json_loads(text ? text : "", 0, &jerr);
+
+    ngx_ams_sqlite_release(stmt);
+
+    return NGX_BUSY;
+}
+
+
 static ngx_int_t
 ngx_ams_sqlite_changes(sqlite3 *db, ngx_ams_store_op_t *op, const char *sql,
     const char *arg, uint64_t *changes)

@@ -1,0 +1,111 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * ngx_ams_cluster: several nodes acting as one service, coordinated
+ * through the store (MongoDB in production).  Each node registers itself
+ * in "clusternode" and refreshes its record every node_update_period from
+ * one worker; every worker reads the cluster's nodes from a snapshot in a
+ * small shared-memory zone that the same worker refreshes, so nothing on
+ * a viewer's path queries the store for nodes.
+ *
+ * Load after ngx_ams_core, ngx_ams_ingest and ngx_ams_api (it uses their
+ * symbols): the MongoDB backend of the store, the node registry, the
+ * cluster REST endpoints, origin lookups for edges, the cluster upstream.
+ */
+
+
+#ifndef _NGX_AMS_CLUSTER_H_INCLUDED_
+#define _NGX_AMS_CLUSTER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_ams_core.h"
+#include "ngx_ams_store.h"
+
+
+#define NGX_AMS_CLUSTER_ORIGIN       0
+#define NGX_AMS_CLUSTER_EDGE         1
+
+#define NGX_AMS_CLUSTER_MAX_NODES    256     /* in the snapshot */
+#define NGX_AMS_CLUSTER_ID_LEN       64
+#define NGX_AMS_CLUSTER_GROUP_LEN    64
+
+/* a node is ALIVE while its last update is within this many periods */
+#define NGX_AMS_CLUSTER_ALIVE_PERIODS  4
+
+/* node-to-node JWTs live this long (seconds) */
+#define NGX_AMS_CLUSTER_TOKEN_TTL    60
+
+/* the store's cluster-wide collections: app "" (AMS's "clusterdb") */
+#define NGX_AMS_COLL_NODE            "clusternode"
+
+
+typedef struct {
+    ngx_uint_t                role;          /* NGX_AMS_CLUSTER_* */
+    ngx_str_t                 node_id;       /* default: node_address */
+    ngx_str_t                 node_group;    /* default: "default" */
+    ngx_msec_t                update_period; /* node_update_period */
+    ngx_msec_t                dead_removal;  /* node_dead_removal */
+    ngx_uint_t                http_port;     /* what other nodes connect */
+    ngx_uint_t                rtmp_port;     /*   to: node_http_port, ... */
+    ngx_str_t                 key;           /* cluster_communication_key */
+    ngx_shm_zone_t           *shm_zone;
+    ngx_uint_t                enabled;       /* set by the ams {} block's
+                                                directives: a node role */
+} ngx_ams_cluster_conf_t;
+
+
+/* one node, as the snapshot holds it (copied out by readers) */
+typedef struct {
+    char                      id[NGX_AMS_CLUSTER_ID_LEN];
+    char                      ip[NGX_AMS_CLUSTER_ID_LEN];
+    char                      group[NGX_AMS_CLUSTER_GROUP_LEN];
+    ngx_uint_t                role;
+    in_port_t                 http_port;
+    in_port_t                 rtmp_port;
+    int64_t                   last_update_ms; /* wall clock */
+    ngx_uint_t                alive;         /* as of the snapshot */
+    ngx_uint_t                cpu_x100;
+    ngx_uint_t                memory_x100;
+    ngx_uint_t                streams;
+    ngx_uint_t                viewers;
+} ngx_ams_cluster_node_t;
+
+
+/* the zone "ams_cluster" */
+typedef struct {
+    ngx_shmtx_sh_t            lock_sh;
+    ngx_shmtx_t               lock;
+    ngx_pid_t                 heartbeat_pid; /* the worker that refreshes */
+    int64_t                   refreshed_ms;  /* the snapshot's wall clock */
+    ngx_uint_t                version;       /* grows with each refresh */
+    ngx_uint_t                nodes_n;
+    ngx_ams_cluster_node_t    nodes[NGX_AMS_CLUSTER_MAX_NODES];
+} ngx_ams_cluster_shm_t;
+
+
+extern ngx_module_t  ngx_ams_cluster_module;
+extern ngx_ams_store_backend_t  ngx_ams_store_mongo;
+
+
+ngx_ams_cluster_conf_t *ngx_ams_cluster_conf(ngx_cycle_t *cycle);
+ngx_ams_cluster_shm_t *ngx_ams_cluster_shm(void);
+
+/*
+ * The snapshot, copied out under its lock.  _find: the node whose "ip"
+ * (AMS's originAdress) or "id" is "key"; NGX_DECLINED when none.
+ */
+ngx_int_t ngx_ams_cluster_node_find(ngx_str_t *key,
+    ngx_ams_cluster_node_t *node);
+ngx_uint_t ngx_ams_cluster_nodes(ngx_ams_cluster_node_t *nodes,
+    ngx_uint_t max);
+
+/* ngx_ams_cluster_node.c: registration and heartbeat */
+ngx_int_t ngx_ams_cluster_node_init_worker(ngx_cycle_t *cycle);
+void ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_AMS_CLUSTER_H_INCLUDED_ */
