@@ -106,6 +106,8 @@ typedef struct {
     ngx_msec_t                broadcast_stale_timeout;
     struct ngx_ams_store_s   *store;         /* ngx_ams_store.h */
     ngx_str_t                 node_address;  /* AMS originAdress */
+    ngx_str_t                 cluster_key;   /* set by ngx_ams_cluster:
+                                                node-to-node JWTs */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
     ngx_uint_t                publishers_per_address;  /* 0: no limit */
