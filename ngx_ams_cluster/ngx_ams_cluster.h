@@ -52,6 +52,8 @@ typedef struct {
     ngx_uint_t                http_port;     /* what other nodes connect */
     ngx_uint_t                rtmp_port;     /*   to: node_http_port, ... */
     ngx_str_t                 key;           /* cluster_communication_key */
+    ngx_msec_t                relay_release; /* relay_release_time */
+    ngx_msec_t                relay_timeout; /* relay_timeout */
     ngx_shm_zone_t           *shm_zone;
     ngx_uint_t                enabled;       /* set by the ams {} block's
                                                 directives: a node role */
