@@ -326,6 +326,18 @@ static ngx_int_t
 ngx_ams_cluster_relay_missing(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_log_t *log)
 {
+    if (ngx_ams_cluster_relay_start(app, name, log) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_ams_cluster_relay_next(app, name, log);
+}
+
+
+ngx_int_t
+ngx_ams_cluster_relay_start(ngx_ams_app_conf_t *app, ngx_str_t *name,
+    ngx_log_t *log)
+{
     ngx_ams_main_conf_t             *amcf;
     ngx_ams_cluster_conf_t          *ccf;
     ngx_ams_cluster_locate_entry_t  *e;
@@ -334,12 +346,12 @@ ngx_ams_cluster_relay_missing(ngx_ams_app_conf_t *app, ngx_str_t *name,
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
     if (ccf == NULL || !ccf->enabled || amcf->cluster_key.len == 0) {
-        return ngx_ams_cluster_relay_next(app, name, log);
+        return NGX_DECLINED;
     }
 
     e = ngx_ams_cluster_locate_entry(&app->name, name);
     if (e == NULL) {
-        return ngx_ams_cluster_relay_next(app, name, log);
+        return NGX_DECLINED;
     }
 
     if (e->relaying || e->retry.timer_set) {
