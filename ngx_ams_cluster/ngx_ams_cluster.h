@@ -89,6 +89,7 @@ typedef struct {
 
 extern ngx_module_t  ngx_ams_cluster_module;
 extern ngx_ams_store_backend_t  ngx_ams_store_mongo;
+extern ngx_ams_store_backend_t  ngx_ams_store_mongo_srv;
 
 
 ngx_ams_cluster_conf_t *ngx_ams_cluster_conf(ngx_cycle_t *cycle);

@@ -135,7 +135,9 @@ ngx_ams_cluster_create_conf(ngx_cycle_t *cycle)
 
     /* core emptied the list of backends on this cycle; "database
      * mongodb://..." is resolved when the ams {} block ends, after us */
-    if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK) {
+    if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK
+        || ngx_ams_store_register(&ngx_ams_store_mongo_srv) != NGX_OK)
+    {
         return NULL;
     }
 
