@@ -107,10 +107,10 @@ mongo_start() {
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
         return 0
     fi
-    [ -d "$ROOT/t/mongo/node_modules" ] \
+    [ -d "$ROOT/t/mongo/node_modules/@push.rocks/smartmongo" ] \
         || (cd "$ROOT/t/mongo" && npm ci --silent --ignore-scripts --no-audit --no-fund)
     log "MongoDB wire server on 127.0.0.1:$MONGO_PORT (memory only)"
-    setsid node "$ROOT/t/mongo/server.js" "$MONGO_PORT" 127.0.0.1 \
+    setsid node "$ROOT/t/mongo/server.mjs" "$MONGO_PORT" 127.0.0.1 \
         >"$PREFIX/mongo.log" 2>&1 </dev/null &
     echo $! >"$pidf"
     for _ in $(seq 50); do
