@@ -32,6 +32,9 @@ NODE_HTTP=${AMS_CLUSTER_NODE_HTTP:-5080}
 NODE_RTMP=${AMS_CLUSTER_NODE_RTMP:-1935}
 MONGO_PORT=${AMS_MONGO_PORT:-27017}
 PERIOD=${AMS_CLUSTER_PERIOD:-1s}
+# every node of this cluster sees the same machine's CPU: the CPU limit
+# that would refuse publishers is off unless asked for
+CPU_LIMIT=${AMS_CLUSTER_CPU_LIMIT:-100}
 
 # name role address group
 NODES="origin1 origin 127.0.0.11 default
@@ -63,6 +66,7 @@ render() {   # template prefix address group
         -e "s#@CONF_DIR@#$dir#g" -e "s#@NODE_ADDRESS@#$3#g" \
         -e "s#@NODE_GROUP@#$4#g" -e "s#@HTTP_PORT@#$NODE_HTTP#g" \
         -e "s#@RTMP_PORT@#$NODE_RTMP#g" -e "s#@PERIOD@#$PERIOD#g" \
+        -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" \
         -e "s#@DATABASE@#$(database)#g" -e "s#@CLUSTER_KEY@#$(cluster_key)#g" \
         "$HERE/$1" >"$conf"
     sed -e "s#@PREFIX@#$dir#g" "$ROOT/examples/ams_media.conf" \
