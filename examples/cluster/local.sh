@@ -140,11 +140,19 @@ start() {
 }
 
 stop() {
-    local d p
+    local d p pids=()
     for d in "$PREFIX"/*/; do
         d=${d%/}
         p=$(master_pid "$d") || continue
         kill -QUIT "$p"
+        pids+=("$p")
+    done
+    # a graceful stop: each node marks itself stopped in the store first
+    for p in "${pids[@]}"; do
+        for _ in $(seq 150); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
     done
     if [ -s "$PREFIX/mongo.pid" ]; then
         kill "$(cat "$PREFIX/mongo.pid")" 2>/dev/null || true
