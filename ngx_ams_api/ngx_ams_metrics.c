@@ -215,6 +215,15 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "ams_db_slow_queries_total %uA\n",
                      ns->db_slow_queries);
 
+    p = ngx_ams_metrics_family(p, last, "ams_db_up", "gauge",
+                               "1 while the store answers, 0 during an "
+                               "outage.");
+    p = ngx_slprintf(p, last, "ams_db_up %d\n", ns->db_down_since ? 0 : 1);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_outages_total", "counter",
+                               "Store outages since the node started.");
+    p = ngx_slprintf(p, last, "ams_db_outages_total %uA\n", ns->db_outages);
+
     if (ns->cluster_on) {
         p = ngx_ams_metrics_family(p, last, "ams_cluster_nodes", "gauge",
                                    "Cluster nodes in this node's "

@@ -54,6 +54,7 @@ ngx_ams_store_health_result(ngx_ams_store_op_t *ops)
 {
     ngx_uint_t               unavailable;
     ngx_ams_store_op_t      *op;
+    ngx_ams_node_stats_t    *ns;
     ngx_ams_store_health_t  *h = &ngx_ams_store_health;
 
     unavailable = 0;
@@ -74,6 +75,15 @@ ngx_ams_store_health_result(ngx_ams_store_op_t *ops)
             h->down_since = ngx_ams_store_now_ms();
             h->backoff = NGX_AMS_STORE_RETRY_MIN_MS;
             h->failed = 0;
+
+            /* node-wide, for system-resources and /metrics: the first
+             * worker to notice starts it */
+            ns = ngx_ams_bus_node_stats();
+            if (ns && ngx_atomic_cmp_set(&ns->db_down_since, 0,
+                                         (ngx_atomic_uint_t) ngx_time()))
+            {
+                (void) ngx_atomic_fetch_add(&ns->db_outages, 1);
+            }
 
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "ams store: %s unreachable: %s; new requests fail "
@@ -98,6 +108,11 @@ ngx_ams_store_health_result(ngx_ams_store_op_t *ops)
                       ngx_ams_store_now_ms() - h->down_since, h->failed);
         h->down_since = 0;
         h->trying = 0;
+    }
+
+    ns = ngx_ams_bus_node_stats();
+    if (ns && ns->db_down_since) {
+        ns->db_down_since = 0;
     }
 }
 
