@@ -105,7 +105,7 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     n = snap.streams.nelts;
     ms = snap.streams.elts;
 
-    size = 8192;
+    size = 16384;   /* the node's families; streams add theirs */
     for (i = 0; i < n; i++) {
         size += NGX_AMS_METRICS_PER_STREAM + 7 * ms[i].labels.len;
     }
