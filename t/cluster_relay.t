@@ -195,7 +195,8 @@ sub run_scenario {
 
     is(count_of($edge, qr/ams rtmp pull: "LiveApp\/stream1" from /), 1,
        'the edge pulled once for every player');
-    is(count_of($origin, qr/ams access: cluster pull from node "127\.0\.0\.42"/),
+    is(count_of($origin,
+                qr/ams access: cluster pull from node "127\.0\.0\.42"/),
        1, 'the origin was played once, with the edge\'s node token');
 
     # the last player left: the pull goes after relay_release_time
