@@ -42,6 +42,10 @@
 /* the store's cluster-wide collections: app "" (AMS's "clusterdb") */
 #define NGX_AMS_COLL_NODE            "clusternode"
 
+/* per application: each group's relay of a stream whose origin is in
+ * another group (ngx_ams_cluster_relay.c), id "{streamId}@{nodeGroup}" */
+#define NGX_AMS_COLL_GROUP_RELAY     "grouprelay"
+
 
 typedef struct {
     ngx_uint_t                role;          /* NGX_AMS_CLUSTER_* */
@@ -142,7 +146,11 @@ ngx_int_t ngx_ams_cluster_rest_init(void);
  * originAdress names a node of the snapshot that is ALIVE.  The node's
  * state is read from the snapshot at each call (never cached here).
  *
- *   NGX_OK        lc->origin is that node (ip, rtmp_port, http_port)
+ *   NGX_OK        lc->origin is the node to fetch it from (ip,
+ *                 rtmp_port, http_port): its origin, or, when the
+ *                 origin's node_group is another than this node's, the
+ *                 group's relay of the stream (lc->group_relay set) unless
+ *                 this node is that relay (see "Node groups" below)
  *   NGX_DECLINED  not live on another ALIVE node: no record, not
  *                 broadcasting, stale, its origin DEAD or unknown, or
  *                 it is this node (lc->self set)
@@ -154,6 +162,15 @@ ngx_int_t ngx_ams_cluster_rest_init(void);
  *
  * "lc" is the caller's (in its request, say) and must stay until the
  * handler ran or it was cancelled.  "app" and "name" are copied.
+ *
+ * Node groups: a stream whose origin is in another group crosses groups
+ * once per group.  The group's relay of the stream is a claim in the
+ * store (NGX_AMS_COLL_GROUP_RELAY, the CLAIM operation, made by the
+ * first node of the group that locates the stream): the node holding it
+ * is answered its origin, the group's other nodes that node while it is
+ * ALIVE.  The worker whose pull holds the relay refreshes the claim
+ * every node_update_period; a claim not refreshed for 4 periods goes to
+ * the next node that asks, and a released relay deletes its claim.
  */
 
 #define NGX_AMS_CLUSTER_LOCATE_TTL   1000
@@ -170,6 +187,8 @@ struct ngx_ams_cluster_locate_s {
     ngx_int_t                  rc;
     ngx_ams_cluster_node_t     origin;
     ngx_uint_t                 self;         /* the record names this node */
+    ngx_uint_t                 group_relay;  /* "origin" is this group's
+                                                relay of the stream */
 
     /* ngx_ams_cluster_relay.c's */
     ngx_queue_t                queue;
@@ -194,6 +213,10 @@ ngx_int_t ngx_ams_cluster_relay_start(ngx_ams_app_conf_t *app,
 
 /* installs the stream-missing handler (from create_conf) */
 void ngx_ams_cluster_relay_init_chain(void);
+
+/* an exiting worker gives up the group relays it holds (an
+ * ngx_ams_store_at_exit() hook, blocking) */
+void ngx_ams_cluster_relay_exit_worker(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_AMS_CLUSTER_H_INCLUDED_ */

@@ -158,6 +158,7 @@ ngx_ams_cluster_create_conf(ngx_cycle_t *cycle)
      * mongodb://..." is resolved when the ams {} block ends, after us */
     if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK
         || ngx_ams_store_register(&ngx_ams_store_mongo_srv) != NGX_OK
+        || ngx_ams_store_at_exit(ngx_ams_cluster_relay_exit_worker) != NGX_OK
         || ngx_ams_store_at_exit(ngx_ams_cluster_node_exit_worker) != NGX_OK
         || ngx_ams_cluster_rest_init() != NGX_OK)
     {

@@ -23,6 +23,19 @@
  * NGX_AMS_CLUSTER_RELAY_RETRY ms: a pull that fails at once (its origin
  * just died and is not DEAD yet) ends its players' wait, they ask again,
  * and this keeps that from turning into a loop of connections.
+ *
+ * Node groups (AMS's multi-level cluster): a stream whose origin is in
+ * another node_group crosses groups once per group.  Locate, after the
+ * broadcast record, CLAIMs the group's relay of the stream in the store
+ * (collection "grouprelay" of the app, id "{stream}@{group}", the
+ * holder's node_id as originAdress, stale after 4 periods without a
+ * refresh).  Won: this node is the group's relay and is answered the
+ * origin; held by another node: that node, while it is ALIVE in the
+ * snapshot (it pulls from the origin itself when asked, as any node
+ * does).  The claim's answer is cached with the record's.  The worker
+ * that won keeps the claim while its pull runs (a timer each period:
+ * CLAIM again, which refreshes updateTime), lets it go when the pull
+ * has ended (a DELETE that only removes this node's claim) and at exit.
  */
 
 
@@ -45,6 +58,10 @@
  * publisher (as RTMP players may) plays once it publishes on an origin */
 #define NGX_AMS_CLUSTER_RELAY_WAIT      30000
 
+/* a group relay claimed by this worker is kept this many periods
+ * without a pull here (the pull is about to start) */
+#define NGX_AMS_CLUSTER_GROUP_GRACE     2
+
 
 typedef struct {
     ngx_queue_t               queue;         /* most recent first */
@@ -65,6 +82,16 @@ typedef struct {
     ngx_ams_app_conf_t       *retry_app;
     ngx_uint_t                relaying;      /* a locate for the relay */
     ngx_ams_cluster_locate_t  relay;
+
+    /* node groups: the origin is in another group */
+    ngx_uint_t                grouped;       /* the answer names the
+                                                group's relay: "holder" */
+    u_char                    holder[NGX_AMS_CLUSTER_ID_LEN];
+    size_t                    holder_len;    /* 0: this node */
+    ngx_uint_t                held;          /* this worker holds it */
+    ngx_uint_t                holding;       /* a refresh runs */
+    ngx_msec_t                claimed;       /* our last CLAIM that won */
+    ngx_event_t               hold;          /* refreshes each period */
 } ngx_ams_cluster_locate_entry_t;
 
 
@@ -78,6 +105,17 @@ static ngx_uint_t ngx_ams_cluster_relay_origin_alive(ngx_str_t *origin);
 static void ngx_ams_cluster_locate_done(ngx_ams_store_op_t *op);
 static ngx_int_t ngx_ams_cluster_locate_answer(
     ngx_ams_cluster_locate_entry_t *e, ngx_ams_cluster_locate_t *lc);
+static void ngx_ams_cluster_locate_wake(ngx_ams_cluster_locate_entry_t *e);
+static ngx_uint_t ngx_ams_cluster_is_self(ngx_str_t *node);
+static ngx_int_t ngx_ams_cluster_group_claim(
+    ngx_ams_cluster_locate_entry_t *e);
+static ngx_ams_store_op_t *ngx_ams_cluster_group_op(
+    ngx_ams_cluster_locate_entry_t *e, ngx_uint_t type, ngx_log_t *log);
+static void ngx_ams_cluster_group_claimed(ngx_ams_store_op_t *op);
+static void ngx_ams_cluster_group_hold(ngx_ams_cluster_locate_entry_t *e);
+static void ngx_ams_cluster_group_tick(ngx_event_t *ev);
+static void ngx_ams_cluster_group_refreshed(ngx_ams_store_op_t *op);
+static void ngx_ams_cluster_group_released(ngx_ams_store_op_t *op);
 
 
 static ngx_ams_stream_missing_pt  ngx_ams_cluster_relay_next;
@@ -143,7 +181,9 @@ ngx_ams_cluster_locate_entry(ngx_str_t *app, ngx_str_t *name)
     {
         e = ngx_queue_data(q, ngx_ams_cluster_locate_entry_t, queue);
 
-        if (e->pending || e->relaying || e->retry.timer_set) {
+        if (e->pending || e->relaying || e->retry.timer_set || e->held
+            || e->holding)
+        {
             continue;
         }
 
@@ -158,6 +198,8 @@ ngx_ams_cluster_locate_entry(ngx_str_t *app, ngx_str_t *name)
         e->rc = NGX_DECLINED;
         e->origin_len = 0;
         e->pulled = 0;
+        e->grouped = 0;
+        e->holder_len = 0;
 
         ngx_queue_remove(q);
         ngx_queue_insert_head(&ngx_ams_cluster_locate_lru, q);
@@ -178,6 +220,7 @@ ngx_ams_cluster_locate(ngx_ams_cluster_locate_t *lc, ngx_str_t *app,
 
     lc->rc = NGX_ERROR;
     lc->self = 0;
+    lc->group_relay = 0;
     lc->entry = NULL;
 
     e = ngx_ams_cluster_locate_entry(app, name);
@@ -232,10 +275,8 @@ ngx_ams_cluster_locate_done(ngx_ams_store_op_t *op)
 {
     ngx_ams_cluster_locate_entry_t *e = op->data;
 
-    size_t                     n;
-    json_t                    *status, *origin;
-    ngx_queue_t               *q;
-    ngx_ams_cluster_locate_t  *lc;
+    size_t   n;
+    json_t  *status, *origin;
 
     e->pending = 0;
     e->fetched = ngx_current_msec;
@@ -269,6 +310,25 @@ ngx_ams_cluster_locate_done(ngx_ams_store_op_t *op)
 
     ngx_ams_store_free(op);
 
+    e->grouped = 0;
+    e->holder_len = 0;
+
+    if (e->rc == NGX_OK && ngx_ams_cluster_group_claim(e) == NGX_AGAIN) {
+        /* still pending: the waiters are answered with the claim */
+        e->pending = 1;
+        return;
+    }
+
+    ngx_ams_cluster_locate_wake(e);
+}
+
+
+static void
+ngx_ams_cluster_locate_wake(ngx_ams_cluster_locate_entry_t *e)
+{
+    ngx_queue_t               *q;
+    ngx_ams_cluster_locate_t  *lc;
+
     /* a handler may ask again or cancel others: take them one by one */
     while (!ngx_queue_empty(&e->waiters)) {
         q = ngx_queue_head(&e->waiters);
@@ -286,11 +346,10 @@ static ngx_int_t
 ngx_ams_cluster_locate_answer(ngx_ams_cluster_locate_entry_t *e,
     ngx_ams_cluster_locate_t *lc)
 {
-    ngx_str_t                origin;
-    ngx_ams_main_conf_t     *amcf;
-    ngx_ams_cluster_conf_t  *ccf;
+    ngx_str_t  origin, holder;
 
     lc->self = 0;
+    lc->group_relay = 0;
 
     if (e->rc != NGX_OK) {
         return e->rc;
@@ -299,16 +358,7 @@ ngx_ams_cluster_locate_answer(ngx_ams_cluster_locate_entry_t *e,
     origin.data = e->origin;
     origin.len = e->origin_len;
 
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
-
-    if ((origin.len == amcf->node_address.len
-         && ngx_strncmp(origin.data, amcf->node_address.data, origin.len)
-            == 0)
-        || (ccf && origin.len == ccf->node_id.len
-            && ngx_strncmp(origin.data, ccf->node_id.data, origin.len)
-               == 0))
-    {
+    if (ngx_ams_cluster_is_self(&origin)) {
         lc->self = 1;
         return NGX_DECLINED;
     }
@@ -321,7 +371,426 @@ ngx_ams_cluster_locate_answer(ngx_ams_cluster_locate_entry_t *e,
         return NGX_DECLINED;
     }
 
+    if (!e->grouped || e->holder_len == 0) {
+        /* same group, or this node is the group's relay */
+        return NGX_OK;
+    }
+
+    /* another node of the group relays it: from there, or not yet (it
+     * died: its claim goes stale within 4 periods, then this node or
+     * another takes it over) */
+    holder.data = e->holder;
+    holder.len = e->holder_len;
+
+    if (ngx_ams_cluster_node_find(&holder, &lc->origin) != NGX_OK
+        || !lc->origin.alive)
+    {
+        return NGX_DECLINED;
+    }
+
+    lc->group_relay = 1;
+
     return NGX_OK;
+}
+
+
+/* "node" (an originAdress, a node id) is this node */
+static ngx_uint_t
+ngx_ams_cluster_is_self(ngx_str_t *node)
+{
+    ngx_ams_main_conf_t     *amcf;
+    ngx_ams_cluster_conf_t  *ccf;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+
+    return (node->len == amcf->node_address.len
+            && ngx_strncmp(node->data, amcf->node_address.data, node->len)
+               == 0)
+           || (ccf && node->len == ccf->node_id.len
+               && ngx_strncmp(node->data, ccf->node_id.data, node->len)
+                  == 0);
+}
+
+
+/*
+ * After the broadcast record: is the origin in another group than this
+ * node's?  NGX_AGAIN: the group relay's CLAIM was posted (its handler
+ * answers the waiters); NGX_DECLINED: no group relay here (same group,
+ * the origin's group unknown, the origin not in the snapshot, a name too
+ * long for the claim's id): the origin is answered as it is.
+ */
+static ngx_int_t
+ngx_ams_cluster_group_claim(ngx_ams_cluster_locate_entry_t *e)
+{
+    size_t                   n;
+    ngx_str_t                origin;
+    ngx_ams_store_op_t      *op;
+    ngx_ams_cluster_conf_t  *ccf;
+    ngx_ams_cluster_node_t   node;
+
+    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+    if (ccf == NULL || !ccf->enabled) {
+        return NGX_DECLINED;
+    }
+
+    origin.data = e->origin;
+    origin.len = e->origin_len;
+
+    if (ngx_ams_cluster_is_self(&origin)
+        || ngx_ams_cluster_node_find(&origin, &node) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_strlen(node.group);
+
+    if (n == 0
+        || (n == ccf->node_group.len
+            && ngx_strncmp(node.group, ccf->node_group.data, n) == 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    op = ngx_ams_cluster_group_op(e, NGX_AMS_STORE_CLAIM, ngx_cycle->log);
+    if (op == NULL) {
+        return NGX_DECLINED;
+    }
+
+    op->handler = ngx_ams_cluster_group_claimed;
+    op->data = e;
+
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_ams_store_free(op);
+        return NGX_DECLINED;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The claim's operation, CLAIM (its record: this node holds the relay
+ * as of now) or DELETE (only a claim of this node's: a "zombi" delete of
+ * publishSession node_id, as both stores read it); NULL when the id
+ * "{stream}@{group}" does not fit.
+ */
+static ngx_ams_store_op_t *
+ngx_ams_cluster_group_op(ngx_ams_cluster_locate_entry_t *e,
+    ngx_uint_t type, ngx_log_t *log)
+{
+    u_char                   buf[NGX_AMS_STORE_ID_LEN];
+    ngx_str_t                app, id, name;
+    ngx_ams_store_op_t      *op;
+    ngx_ams_cluster_conf_t  *ccf;
+
+    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (e->name_len + 1 + ccf->node_group.len >= sizeof(buf)
+        || ccf->node_id.len >= sizeof(op->session))
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                       "ams cluster: \"%*s\": no group relay, the name is "
+                       "too long", e->name_len, e->name);
+        return NULL;
+    }
+
+    app.data = e->app;
+    app.len = e->app_len;
+    name.data = e->name;
+    name.len = e->name_len;
+    id.data = buf;
+    id.len = ngx_sprintf(buf, "%V@%V", &name, &ccf->node_group) - buf;
+
+    op = ngx_ams_store_op(type, NGX_AMS_COLL_GROUP_RELAY, &app, &id, log);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    /* a claim is stale when its holder stopped refreshing it for as long
+     * as it takes a node to read DEAD */
+    op->stale_ms = NGX_AMS_CLUSTER_ALIVE_PERIODS * ccf->update_period;
+    ngx_memcpy(op->origin, ccf->node_id.data, ccf->node_id.len);
+    ngx_memcpy(op->session, ccf->node_id.data, ccf->node_id.len);
+
+    if (type == NGX_AMS_STORE_DELETE) {
+        op->zombi_only = 1;
+        return op;
+    }
+
+    op->session[0] = '\0';
+
+    op->set = json_pack("{s:s, s:s%, s:s%, s:s%, s:s, s:I, s:b, s:s}",
+                        "id", op->id,
+                        "streamId", (char *) name.data, name.len,
+                        "nodeGroup", (char *) ccf->node_group.data,
+                        ccf->node_group.len,
+                        "originAdress", (char *) ccf->node_id.data,
+                        ccf->node_id.len,
+                        "status", NGX_AMS_STATUS_BROADCASTING,
+                        "updateTime", (json_int_t) op->now_ms,
+                        "zombi", 1,
+                        "publishSession", op->origin);
+    if (op->set == NULL) {
+        ngx_ams_store_free(op);
+        return NULL;
+    }
+
+    return op;
+}
+
+
+static void
+ngx_ams_cluster_group_claimed(ngx_ams_store_op_t *op)
+{
+    ngx_ams_cluster_locate_entry_t *e = op->data;
+
+    size_t   n;
+    json_t  *holder;
+
+    e->pending = 0;
+    e->fetched = ngx_current_msec;
+    e->grouped = 1;
+    e->holder_len = 0;
+
+    if (op->rc == NGX_OK) {
+        ngx_log_debug2(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                       "ams cluster: \"%*s\": this node is its group's "
+                       "relay", e->name_len, e->name);
+        ngx_ams_cluster_group_hold(e);
+
+    } else if (op->rc == NGX_BUSY) {
+        holder = op->doc ? json_object_get(op->doc, "originAdress") : NULL;
+        n = json_is_string(holder) ? ngx_strlen(json_string_value(holder))
+                                   : 0;
+
+        if (n && n < sizeof(e->holder)) {
+            ngx_memcpy(e->holder, json_string_value(holder), n);
+            e->holder_len = n;
+
+        } else {
+            e->rc = NGX_DECLINED;
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ams cluster: cannot claim the group relay of "
+                      "\"%*s/%*s\": %s", e->app_len, e->app, e->name_len,
+                      e->name, op->error);
+        e->rc = NGX_ERROR;
+    }
+
+    ngx_ams_store_free(op);
+
+    ngx_ams_cluster_locate_wake(e);
+}
+
+
+/* this worker won the claim: it keeps it while its pull runs */
+static void
+ngx_ams_cluster_group_hold(ngx_ams_cluster_locate_entry_t *e)
+{
+    ngx_ams_cluster_conf_t  *ccf;
+
+    e->claimed = ngx_current_msec;
+    e->held = 1;
+
+    if (e->hold.timer_set) {
+        return;
+    }
+
+    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+
+    e->hold.handler = ngx_ams_cluster_group_tick;
+    e->hold.data = e;
+    e->hold.log = ngx_cycle->log;
+    e->hold.cancelable = 1;
+
+    ngx_add_timer(&e->hold, ccf->update_period);
+}
+
+
+static void
+ngx_ams_cluster_group_tick(ngx_event_t *ev)
+{
+    ngx_ams_cluster_locate_entry_t *e = ev->data;
+
+    ngx_str_t                app, name;
+    ngx_uint_t               mine;
+    ngx_ams_stream_t        *st;
+    ngx_ams_store_op_t      *op;
+    ngx_ams_cluster_conf_t  *ccf;
+
+    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (!e->held || ccf == NULL) {
+        e->held = 0;
+        return;
+    }
+
+    app.data = e->app;
+    app.len = e->app_len;
+    name.data = e->name;
+    name.len = e->name_len;
+
+    st = ngx_ams_bus_find(&app, &name);
+
+    mine = st && st->source_kind == NGX_AMS_SOURCE_RELAY
+           && st->writer_pid == ngx_pid;
+
+    if (mine
+        || ngx_current_msec - e->claimed
+           < NGX_AMS_CLUSTER_GROUP_GRACE * ccf->update_period)
+    {
+        if (mine && !e->holding) {
+            op = ngx_ams_cluster_group_op(e, NGX_AMS_STORE_CLAIM,
+                                          ngx_cycle->log);
+            if (op) {
+                op->quiet = 1;
+                op->handler = ngx_ams_cluster_group_refreshed;
+                op->data = e;
+
+                if (ngx_ams_store_post(op) == NGX_OK) {
+                    e->holding = 1;
+
+                } else {
+                    ngx_ams_store_free(op);
+                }
+            }
+        }
+
+        ngx_add_timer(ev, ccf->update_period);
+        return;
+    }
+
+    /* no pull here: the next locate claims again */
+    e->held = 0;
+    e->fetched = 0;
+
+    if (st && st->source_kind == NGX_AMS_SOURCE_RELAY) {
+        /* another worker of this node pulls it: it holds the claim */
+        return;
+    }
+
+    op = ngx_ams_cluster_group_op(e, NGX_AMS_STORE_DELETE, ngx_cycle->log);
+    if (op == NULL) {
+        return;
+    }
+
+    op->quiet = 1;
+    op->handler = ngx_ams_cluster_group_released;
+
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_ams_store_free(op);
+    }
+}
+
+
+static void
+ngx_ams_cluster_group_refreshed(ngx_ams_store_op_t *op)
+{
+    ngx_ams_cluster_locate_entry_t *e = op->data;
+
+    json_t  *holder;
+
+    e->holding = 0;
+
+    if (op->rc == NGX_OK) {
+        if (e->held) {
+            e->claimed = ngx_current_msec;
+        }
+
+    } else if (op->rc == NGX_BUSY) {
+        /* not refreshed for 4 periods (a store outage): another node
+         * took it; this pull serves its players until released */
+        holder = op->doc ? json_object_get(op->doc, "originAdress") : NULL;
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ams cluster: the group relay of \"%*s/%*s\" went "
+                      "to node \"%s\"", e->app_len, e->app, e->name_len,
+                      e->name,
+                      json_is_string(holder) ? json_string_value(holder)
+                                             : "?");
+        e->held = 0;
+        e->fetched = 0;
+
+        if (e->hold.timer_set) {
+            ngx_del_timer(&e->hold);
+        }
+    }
+
+    /* NGX_ERROR (the store is down): tried again next period */
+
+    ngx_ams_store_free(op);
+}
+
+
+static void
+ngx_ams_cluster_group_released(ngx_ams_store_op_t *op)
+{
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                   "ams cluster: group relay \"%s/%s\" released (%i)",
+                   op->app, op->id, op->rc);
+
+    ngx_ams_store_free(op);
+}
+
+
+/*
+ * Each exiting worker, before the store closes: the claims it holds go
+ * (its pulls ended with the bus's streams of this worker), so the
+ * group's other nodes need not wait 4 periods to take them over.  A
+ * claim whose stream another worker relays now (a reload's new one)
+ * stays.  Blocking: the store's thread pool is gone.
+ */
+void
+ngx_ams_cluster_relay_exit_worker(ngx_cycle_t *cycle)
+{
+    ngx_str_t                        app, name;
+    ngx_uint_t                       i;
+    ngx_ams_stream_t                *st;
+    ngx_ams_store_op_t              *op;
+    ngx_ams_cluster_locate_entry_t  *e;
+
+    if (!ngx_ams_cluster_locate_ready
+        || (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE))
+    {
+        return;
+    }
+
+    for (i = 0; i < NGX_AMS_CLUSTER_LOCATE_ENTRIES; i++) {
+        e = &ngx_ams_cluster_locate_entries[i];
+
+        if (!e->held) {
+            continue;
+        }
+
+        e->held = 0;
+
+        app.data = e->app;
+        app.len = e->app_len;
+        name.data = e->name;
+        name.len = e->name_len;
+
+        st = ngx_ams_bus_find(&app, &name);
+
+        if (st && st->source_kind == NGX_AMS_SOURCE_RELAY
+            && st->writer_pid != ngx_pid)
+        {
+            continue;
+        }
+
+        op = ngx_ams_cluster_group_op(e, NGX_AMS_STORE_DELETE, cycle->log);
+        if (op == NULL) {
+            continue;
+        }
+
+        op->quiet = 1;
+        op->handler = ngx_ams_cluster_group_released;
+
+        ngx_ams_store_run_now(op);
+    }
 }
 
 
@@ -484,8 +953,9 @@ ngx_ams_cluster_relay_pull(ngx_ams_cluster_locate_entry_t *e,
     pc.start_timeout = ccf->relay_timeout;
     pc.idle_timeout = ccf->relay_timeout;
     pc.release = ccf->relay_release;
-    pc.origin.data = e->origin;
-    pc.origin.len = e->origin_len;
+    /* the node pulled from: the origin, or the group's relay */
+    pc.origin.data = (u_char *) node->ip;
+    pc.origin.len = ngx_strlen(node->ip);
     pc.check = ngx_ams_cluster_relay_origin_alive;
 
     e->pulled = ngx_current_msec;
