@@ -554,9 +554,12 @@ ngx_ams_cluster_group_claimed(ngx_ams_store_op_t *op)
     e->holder_len = 0;
 
     if (op->rc == NGX_OK) {
-        ngx_log_debug2(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
-                       "ams cluster: \"%*s\": this node is its group's "
-                       "relay", e->name_len, e->name);
+        if (!e->held) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "ams cluster: group relay \"%s/%s\" claimed",
+                          op->app, op->id);
+        }
+
         ngx_ams_cluster_group_hold(e);
 
     } else if (op->rc == NGX_BUSY) {
@@ -728,9 +731,12 @@ ngx_ams_cluster_group_refreshed(ngx_ams_store_op_t *op)
 static void
 ngx_ams_cluster_group_released(ngx_ams_store_op_t *op)
 {
-    ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
-                   "ams cluster: group relay \"%s/%s\" released (%i)",
-                   op->app, op->id, op->rc);
+    if (op->rc != NGX_ERROR) {
+        ngx_log_error(NGX_LOG_INFO, op->log, 0,
+                      "ams cluster: group relay \"%s/%s\" released%s",
+                      op->app, op->id,
+                      op->rc == NGX_OK ? "" : " (no claim of ours left)");
+    }
 
     ngx_ams_store_free(op);
 }
