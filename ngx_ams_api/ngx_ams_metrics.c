@@ -197,13 +197,15 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "ams_bus_workers %ui\n",
                      ngx_ams_bus_workers());
 
-    p = ngx_ams_metrics_family(p, last, "ams_db_average_query_time_ms",
+    p = ngx_ams_metrics_family(p, last,
+                               "ams_db_average_query_time_seconds",
                                "gauge", "Store queries (a chain of "
                                "operations), moving average of their "
                                "time (AMS's dbAverageQueryTimeMs).");
-    p = ngx_slprintf(p, last, "ams_db_average_query_time_ms %uA.%03uA\n",
-                     ns->db_query_avg_us / 1000,
-                     ns->db_query_avg_us % 1000);
+    p = ngx_slprintf(p, last,
+                     "ams_db_average_query_time_seconds %uA.%06uA\n",
+                     ns->db_query_avg_us / 1000000,
+                     ns->db_query_avg_us % 1000000);
 
     p = ngx_ams_metrics_family(p, last, "ams_db_queries_total", "counter",
                                "Store queries run.");
