@@ -170,8 +170,12 @@ sub run_scenario {
     my $ra = nodes($b)->{'127.0.0.11'} // {};
     ok(!$ra->{stopped} && $ra->{status} eq 'ALIVE',
        'a reload leaves A ALIVE, not stopped');
-    sleep 1.5 * $PERIOD;
-    is(status_of($b, '127.0.0.11'), 'ALIVE', 'and its heartbeat goes on');
+    my $reloaded = time;
+    ok(poll_until(sub {
+        (nodes($b)->{'127.0.0.11'}{lastUpdateTime} // 0)
+            > ($reloaded + 1.5 * $PERIOD) * 1000 }, 4 * $PERIOD),
+       'and the new workers go on with its heartbeat');
+    is(status_of($b, '127.0.0.11'), 'ALIVE', 'A is ALIVE');
 
     # SIGKILL of B's master and workers: DEAD within 4 periods
     my @pids = ($b->pid, $b->worker_pids);
@@ -202,8 +206,11 @@ sub run_scenario {
     is(status_of($a, '127.0.0.13'), 'absent', 'C is no longer listed');
     ($st, $doc) = rest($a, 'DELETE', '/rest/v2/cluster/node/nosuch');
     ok($doc && !$doc->{success}, 'DELETE of an unknown node: success false');
+    # B's DEAD record may already be gone (node_dead_removal)
     ($st, $doc) = rest($a, 'GET', '/rest/v2/cluster/node-count');
-    is_deeply($doc, { number => 2 }, 'node-count 2');
+    my $listed = keys %{ nodes($a) };
+    ok($doc && ($doc->{number} // 0) == $listed && $listed <= 2,
+       "node-count $listed after the deletion");
 
     # B's DEAD record goes after node_dead_removal
     my $gone = poll_until(sub { status_of($a, '127.0.0.12') eq 'absent' },
