@@ -168,7 +168,7 @@ sub run_scenario {
     $a->reload;
     sleep 0.5;
     my $ra = nodes($b)->{'127.0.0.11'} // {};
-    ok(!$ra->{stopped} && $ra->{status} eq 'ALIVE',
+    ok(!defined $ra->{stoppedTime} && ($ra->{status} // '') eq 'ALIVE',
        'a reload leaves A ALIVE, not stopped');
     my $reloaded = time;
     ok(poll_until(sub {
@@ -196,9 +196,18 @@ sub run_scenario {
     $c->{started} = 0;
     my $nc = nodes($a)->{'127.0.0.13'} // {};
     is($nc->{status}, 'DEAD', 'C reads DEAD as soon as it is gone');
-    ok($nc->{stopped}, 'marked stopped');
+    ok(($nc->{stoppedTime} // 0) >= $nc->{lastUpdateTime},
+       'stopped after its last update');
     like($c->error_log, qr/node "127\.0\.0\.13" stops: its record is marked stopped/,
          "C's log says so");
+
+    # started again: ALIVE; stopped fast (SIGTERM, nginx -s stop): DEAD
+    $c->start;
+    ok(poll_until(sub { status_of($a, '127.0.0.13') eq 'ALIVE' }, 5),
+       'C started again reads ALIVE');
+    $c->stop;
+    is(status_of($a, '127.0.0.13'), 'DEAD',
+       'C stopped with SIGTERM reads DEAD at once');
 
     # DELETE of a node
     ($st, $doc) = rest($a, 'DELETE', '/rest/v2/cluster/node/127.0.0.13');
