@@ -148,8 +148,8 @@ sub run_scenario {
         my $m = `curl -s http://127.0.0.1:@{[ $a->http_port ]}/metrics`;
         $m =~ /^ams_cluster_nodes\{status="alive"\} 3$/m ? $m : undef }, 5);
     ok($metrics, '/metrics: 3 cluster nodes alive');
-    like($metrics // '', qr/^ams_db_average_query_time_seconds \d+\.\d+$/m,
-         '/metrics: ams_db_average_query_time_seconds');
+    like($metrics // '', qr/^ams_db_average_query_seconds \d+\.\d+$/m,
+         '/metrics: ams_db_average_query_seconds');
 
     # the heartbeat's worker killed: another worker takes the heartbeat
     my $hb = heartbeat_pid($a);
