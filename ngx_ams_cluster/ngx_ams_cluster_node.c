@@ -132,6 +132,7 @@ static void
 ngx_ams_cluster_tick(ngx_event_t *ev)
 {
     int64_t                  now;
+    ngx_pid_t                locker;
     ngx_ams_cluster_shm_t   *sh;
     ngx_ams_cluster_conf_t  *ccf;
 
@@ -145,6 +146,19 @@ ngx_ams_cluster_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(ev, ccf->update_period);
+
+    /* a worker killed while it held the snapshot's lock (SIGKILL, a
+     * crash): nginx frees only its zones' slab mutexes */
+    locker = (ngx_pid_t) *sh->lock.lock;
+
+    if (locker && locker != ngx_pid
+        && !ngx_ams_cluster_pid_alive(locker)
+        && ngx_shmtx_force_unlock(&sh->lock, locker))
+    {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "ams cluster: the node snapshot's lock was held by "
+                      "worker %P, which is gone: released", locker);
+    }
 
     now = ngx_ams_store_now_ms();
 
