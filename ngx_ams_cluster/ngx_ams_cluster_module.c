@@ -309,7 +309,10 @@ ngx_ams_cluster_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     }
 
-    if (ngx_shmtx_create(&sh->lock, &sh->lock_sh, NULL) != NGX_OK) {
+    /* the zone's own slab lock word: nginx's master frees it when a
+     * worker dies holding it (ngx_unlock_mutexes), which it would not
+     * do for a word of ours.  Nothing allocates while holding it. */
+    if (ngx_shmtx_create(&sh->lock, &shpool->lock, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
