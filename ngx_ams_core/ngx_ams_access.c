@@ -27,6 +27,7 @@
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_jwt.h"
 #include "ngx_ams_log_escape.h"
+#include "ngx_ams_node_token.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_store.h"
 
@@ -76,6 +77,11 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     if (publish && ngx_ams_stats_admit(publish, log) != 0) {
         *refused = NGX_AMS_REFUSED_RESOURCES;
         return NGX_DECLINED;
+    }
+
+    /* another node's pull: the stream's viewers are admitted there */
+    if (!publish && ngx_ams_access_cluster_pull(token, log)) {
+        return NGX_OK;
     }
 
     if (publish ? app->access.publish_jwt_control
@@ -169,6 +175,39 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     *pending = acc;
 
     return NGX_AGAIN;
+}
+
+
+ngx_uint_t
+ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log)
+{
+    const char           *error;
+    ngx_ams_main_conf_t  *amcf;
+    char                  iss[NGX_AMS_STORE_ID_LEN];
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (token->len == 0 || amcf == NULL || amcf->cluster_key.len == 0) {
+        return 0;
+    }
+
+    if (ngx_ams_node_token_verify(token->data, token->len,
+                                  amcf->cluster_key.data,
+                                  amcf->cluster_key.len,
+                                  (int64_t) ngx_time(), iss, sizeof(iss),
+                                  &error)
+        != 0)
+    {
+        /* most tokens are viewers' own: not a node's, nothing to say */
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, 0,
+                       "ams access: not a node token: %s", error);
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ams access: cluster pull from node \"%s\"", iss);
+
+    return 1;
 }
 
 
