@@ -276,25 +276,6 @@ ngx_ams_cluster_locate_done(ngx_ams_store_op_t *op)
 }
 
 
-static ngx_uint_t
-ngx_ams_cluster_node_alive(ngx_ams_cluster_node_t *node)
-{
-    ngx_ams_cluster_conf_t  *ccf;
-
-    ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
-
-    if (!node->alive) {
-        return 0;
-    }
-
-    /* a snapshot that stopped being refreshed proves nothing */
-    return node->last_update_ms == 0
-           || ngx_ams_store_now_ms() - node->last_update_ms
-              <= (int64_t) (NGX_AMS_CLUSTER_ALIVE_PERIODS
-                            * ccf->update_period);
-}
-
-
 static ngx_int_t
 ngx_ams_cluster_locate_answer(ngx_ams_cluster_locate_entry_t *e,
     ngx_ams_cluster_locate_t *lc)
@@ -326,8 +307,10 @@ ngx_ams_cluster_locate_answer(ngx_ams_cluster_locate_entry_t *e,
         return NGX_DECLINED;
     }
 
+    /* ALIVE as of the snapshot, refreshed every period (kept as it was
+     * while the store is down: pulls go on) */
     if (ngx_ams_cluster_node_find(&origin, &lc->origin) != NGX_OK
-        || !ngx_ams_cluster_node_alive(&lc->origin))
+        || !lc->origin.alive)
     {
         return NGX_DECLINED;
     }
@@ -498,5 +481,5 @@ ngx_ams_cluster_relay_origin_alive(ngx_str_t *origin)
     ngx_ams_cluster_node_t  node;
 
     return ngx_ams_cluster_node_find(origin, &node) == NGX_OK
-           && ngx_ams_cluster_node_alive(&node);
+           && node.alive;
 }
