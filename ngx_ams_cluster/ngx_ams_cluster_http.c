@@ -9,6 +9,8 @@
  *
  *   ams_cluster_origin on;   in the location: find the origin of the
  *                            requested stream in the access phase
+ *   ams_cluster_local @name; streams published on this node are served
+ *                            from its own files, by that named location
  *   $ams_origin              that origin's "ip:httpPort"
  *   $ams_cluster_token       a node-to-node JWT for X-AMS-Cluster-Token
  *
@@ -28,6 +30,12 @@
  * adds this node's counts to the origin's record): a request for a
  * stream located elsewhere and not live here tells the stream-missing
  * chain, which starts (or reuses) the pull.
+ *
+ * A node that publishes too (an origin) serves its own streams from its
+ * files: a stream live here from a publisher, or whose record names this
+ * node, goes to the "ams_cluster_local" named location before the gate
+ * has run (it runs there, once), so one location serves every stream on
+ * every node.  Without it such a request is a 404.
  */
 
 
@@ -47,6 +55,7 @@
 
 typedef struct {
     ngx_flag_t                origin;        /* ams_cluster_origin */
+    ngx_str_t                 local;         /* ams_cluster_local */
 } ngx_ams_cluster_http_loc_conf_t;
 
 
@@ -57,6 +66,7 @@ typedef struct {
     ngx_str_t                 id;
     ngx_str_t                 origin;        /* "ip:port" */
     ngx_int_t                 status;        /* NGX_DECLINED: go on */
+    unsigned                  local:1;       /* to ams_cluster_local */
     unsigned                  waiting:1;
     unsigned                  done:1;
 } ngx_ams_cluster_http_ctx_t;
@@ -71,6 +81,8 @@ static ngx_int_t ngx_ams_cluster_http_access(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_cluster_http_answer(ngx_http_request_t *r,
     ngx_ams_cluster_http_ctx_t *ctx, ngx_int_t rc);
 static void ngx_ams_cluster_http_located(ngx_ams_cluster_locate_t *lc);
+static void ngx_ams_cluster_http_local(ngx_http_request_t *r,
+    ngx_ams_cluster_http_ctx_t *ctx);
 static void ngx_ams_cluster_http_cleanup(void *data);
 static ngx_int_t ngx_ams_cluster_http_origin_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -85,6 +97,13 @@ static ngx_command_t  ngx_ams_cluster_http_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ams_cluster_http_loc_conf_t, origin),
+      NULL },
+
+    { ngx_string("ams_cluster_local"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ams_cluster_http_loc_conf_t, local),
       NULL },
 
       ngx_null_command
@@ -206,6 +225,11 @@ ngx_ams_cluster_http_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_ams_cluster_conf_t  *ccf;
 
     ngx_conf_merge_value(conf->origin, prev->origin, 0);
+    ngx_conf_merge_str_value(conf->local, prev->local, "");
+
+    if (conf->local.len && conf->local.data[0] != '@') {
+        return "\"ams_cluster_local\" must name a location: \"@name\"";
+    }
 
     if (conf->origin) {
         ccf = ngx_ams_cluster_conf(cf->cycle);
@@ -227,6 +251,7 @@ ngx_ams_cluster_http_access(ngx_http_request_t *r)
                                                   NGX_AMS_NAME_LEN)];
     ngx_int_t                         rc;
     ngx_str_t                         app;
+    ngx_ams_stream_t                 *st;
     ngx_http_cleanup_t               *cln;
     ngx_ams_media_name_t              name;
     ngx_ams_cluster_http_ctx_t       *ctx;
@@ -276,6 +301,14 @@ ngx_ams_cluster_http_access(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_ams_cluster_http_module);
 
+    /* published here: this node's files, no lookup */
+    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
+
+    if (st && st->source_kind != NGX_AMS_SOURCE_RELAY && hlcf->local.len) {
+        ngx_ams_cluster_http_local(r, ctx);
+        return NGX_DONE;
+    }
+
     /* before the lookup: a request freed while the store answers (its
      * connection closed) cancels it */
     cln = ngx_http_cleanup_add(r, 0);
@@ -295,7 +328,14 @@ ngx_ams_cluster_http_access(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    return ngx_ams_cluster_http_answer(r, ctx, rc);
+    rc = ngx_ams_cluster_http_answer(r, ctx, rc);
+
+    if (ctx->local) {
+        ngx_ams_cluster_http_local(r, ctx);
+        return NGX_DONE;
+    }
+
+    return rc;
 
 not_found:
 
@@ -314,8 +354,9 @@ ngx_ams_cluster_http_answer(ngx_http_request_t *r,
 {
     char                     escaped[NGX_AMS_LOG_ESCAPED_SIZE(
                                          NGX_AMS_NAME_LEN)];
-    u_char                  *p;
-    ngx_ams_cluster_node_t  *node;
+    u_char                           *p;
+    ngx_ams_cluster_node_t           *node;
+    ngx_ams_cluster_http_loc_conf_t  *hlcf;
 
     ngx_ams_log_escape(escaped, sizeof(escaped), ctx->id.data, ctx->id.len);
 
@@ -327,12 +368,20 @@ ngx_ams_cluster_http_answer(ngx_http_request_t *r,
         return ctx->status;
     }
 
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_ams_cluster_http_module);
+
+    if (rc == NGX_DECLINED && ctx->locate.self && hlcf->local.len) {
+        ctx->local = 1;
+        ctx->status = NGX_DONE;
+        return ctx->status;
+    }
+
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ams cluster: \"%V/%s\" is not live on %s",
                       &ctx->app->name, escaped,
                       ctx->locate.self ? "another node (this node is its "
-                                         "origin: serve it from disk)"
+                                         "origin: no \"ams_cluster_local\")"
                                        : "any ALIVE origin");
         ctx->status = NGX_HTTP_NOT_FOUND;
         return ctx->status;
@@ -382,9 +431,37 @@ ngx_ams_cluster_http_located(ngx_ams_cluster_locate_t *lc)
     (void) ngx_ams_cluster_http_answer(r, ctx, lc->rc);
 
     r->main->count--;
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+
+    if (ctx->local) {
+        ngx_ams_cluster_http_local(r, ctx);
+
+    } else {
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+    }
+
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * This node's own stream: its files, through the named location.  The
+ * gate has not run yet (this handler runs before it), so it runs there,
+ * once.  Module contexts are cleared by the jump; "ctx" stays in the
+ * request's pool for the cleanup handler.
+ */
+static void
+ngx_ams_cluster_http_local(ngx_http_request_t *r,
+    ngx_ams_cluster_http_ctx_t *ctx)
+{
+    ngx_ams_cluster_http_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_ams_cluster_http_module);
+
+    ctx->local = 1;
+
+    (void) ngx_http_named_location(r, &hlcf->local);
+    ngx_http_finalize_request(r, NGX_DONE);
 }
 
 

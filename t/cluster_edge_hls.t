@@ -33,6 +33,30 @@ push @stores, 'mongodb'
 my $edge_hls = Ams::Media::slurp('examples/cluster/edge-hls.conf')
     // die "examples/cluster/edge-hls.conf: $!";
 
+# the origin uses the same block, its own streams from its files (as
+# edge-hls.conf says): one configuration serves every stream on any node
+(my $origin_hls = $edge_hls)
+    =~ s/^(\s*)ams_cluster_origin\s+on;\n/$&$1ams_cluster_local   \@ams_local;\n/m
+    or die 'no ams_cluster_origin in edge-hls.conf';
+$origin_hls .= <<'EOF';
+location @ams_local {
+    root       $MEDIA;
+    ams_media  on;
+    types {
+        application/vnd.apple.mpegurl  m3u8;
+        video/mp2t                     ts;
+        application/dash+xml           mpd;
+        video/mp4                      mp4 m4s;
+    }
+    add_header  Cache-Control  no-cache;
+}
+EOF
+
+my $cache = <<'EOF';
+proxy_cache_path  $PREFIX/cache  levels=1:2  keys_zone=ams_edge:16m
+                  max_size=256m  inactive=1m  use_temp_path=off;
+EOF
+
 sub ams_block {
     my (%o) = @_;
     return <<"EOF";
@@ -87,8 +111,10 @@ sub run_scenario {
             ams_rtmp;
         }
         EOF
-        config => "listen 127.0.0.11:\$HTTP_PORT;\n"
-            . Ams::Nginx::default_server())->start;
+        http_config => $cache,
+        config => "listen 127.0.0.11:\$HTTP_PORT;\n$origin_hls\n"
+            . "location /rest/ { ams_rest; }\n"
+            . "location = /metrics { ams_metrics; }\n")->start;
 
     my $edge = Ams::Nginx->new(
         workers => 2,
@@ -101,10 +127,7 @@ sub run_scenario {
             ams_rtmp;
         }
         EOF
-        http_config => <<~'EOF',
-        proxy_cache_path  $PREFIX/cache  levels=1:2  keys_zone=ams_edge:16m
-                          max_size=256m  inactive=1m  use_temp_path=off;
-        EOF
+        http_config => $cache,
         config => "listen 127.0.0.21:\$HTTP_PORT;\n$edge_hls\n"
             . "location /rest/ { ams_rest; }\n"
             . "location = /metrics { ams_metrics; }\n")->start;
@@ -215,6 +238,11 @@ sub run_scenario {
                            { headers => { 'X-AMS-Cluster-Token' => 'bogus' } });
         is($r->{status}, 403, 'the origin refuses an invalid node token');
 
+        $r = $http->get("$origin_url/e1.m3u8");
+        is($r->{status}, 200, 'a viewer on the origin gets its own files');
+        like($r->{headers}{'set-cookie'} // '', qr/^AMSVIEWER_/,
+             'and a viewer cookie');
+
         my $t = jwt_hs256({ sub => 'cluster', iss => 'test', exp => time + 60 },
                           $KEY);
         $r = $http->get("$origin_url/e1.m3u8",
@@ -253,8 +281,9 @@ sub run_scenario {
         ok($gone, 'the edge answers 404 once the origin is dead');
         my $after = $gone ? $gone - $killed : -1;
         diag(sprintf('404 %.1f s after kill -9 (period %d s)', $after, $PERIOD));
-        ok($gone && $after <= 4 * $PERIOD + 1.5,
-           'within 4 heartbeat periods (and the 1 s lookup cache)');
+        ok($gone && $after <= 4 * $PERIOD + 2,
+           'within 4 heartbeat periods (+ a snapshot refresh and the 1 s '
+           . 'lookup cache)');
     }
 
     kill 'KILL', $pub;
