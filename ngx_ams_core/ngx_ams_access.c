@@ -53,6 +53,8 @@ static const char *ngx_ams_access_claimed(ngx_ams_access_t *acc,
     ngx_ams_store_op_t *op);
 static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_access_t *acc,
     ngx_ams_store_op_t *op);
+static ngx_uint_t ngx_ams_access_node_token(ngx_str_t *token,
+    ngx_log_t *log, char *iss, size_t size);
 
 
 ngx_int_t
@@ -63,6 +65,7 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
 {
     char                 escaped[NGX_AMS_LOG_ESCAPED_SIZE(
                                      NGX_AMS_NAME_LEN)];
+    char                 iss[NGX_AMS_STORE_ID_LEN];
     ngx_uint_t           one_time, in_store, claim;
     ngx_ams_access_t    *acc;
     ngx_ams_main_conf_t *amcf;
@@ -80,7 +83,9 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     }
 
     /* another node's pull: the stream's viewers are admitted there */
-    if (!publish && ngx_ams_access_cluster_pull(token, log)) {
+    if (!publish && ngx_ams_access_node_token(token, log, iss, sizeof(iss))) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "ams access: cluster pull from node \"%s\"", iss);
         return NGX_OK;
     }
 
@@ -181,9 +186,18 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
 ngx_uint_t
 ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log)
 {
+    char  iss[NGX_AMS_STORE_ID_LEN];
+
+    return ngx_ams_access_node_token(token, log, iss, sizeof(iss));
+}
+
+
+static ngx_uint_t
+ngx_ams_access_node_token(ngx_str_t *token, ngx_log_t *log, char *iss,
+    size_t size)
+{
     const char           *error;
     ngx_ams_main_conf_t  *amcf;
-    char                  iss[NGX_AMS_STORE_ID_LEN];
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
@@ -194,8 +208,7 @@ ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log)
     if (ngx_ams_node_token_verify(token->data, token->len,
                                   amcf->cluster_key.data,
                                   amcf->cluster_key.len,
-                                  (int64_t) ngx_time(), iss, sizeof(iss),
-                                  &error)
+                                  (int64_t) ngx_time(), iss, size, &error)
         != 0)
     {
         /* most tokens are viewers' own: not a node's, nothing to say */
@@ -203,9 +216,6 @@ ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log)
                        "ams access: not a node token: %s", error);
         return 0;
     }
-
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "ams access: cluster pull from node \"%s\"", iss);
 
     return 1;
 }
