@@ -234,6 +234,17 @@ sub run_scenario {
        'as an ordinary viewer, counted');
     undef $_ for $c1, $c4, $c5;
 
+    # a player on the edge before the stream is published anywhere
+    my $early = player(rtmp_url($edge, 'LiveApp/late'), 3);
+    sleep 2;
+    my $late = publish(rtmp_url($origin, 'LiveApp/late'), seconds => 12,
+                       size => '320x240', rate => 25,
+                       log => $origin->prefix . '/late.log');
+    is(wait_publisher($early, 30), 0,
+       'a player waiting on the edge plays once the origin has the stream');
+    kill 'KILL', $late;
+    waitpid $late, 0;
+
     # the origin killed while the edge relays
     my $pre = count_of($edge, qr/ams rtmp pull: "LiveApp\/stream1" from /);
     my $long = player(rtmp_url($edge, 'LiveApp/stream1'), 60);
