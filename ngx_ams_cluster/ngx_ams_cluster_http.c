@@ -28,8 +28,9 @@
  * Viewer counts of an edge hang on the stream's relay in its bus (the
  * gate counts a viewer only while the stream is live here, and the relay
  * adds this node's counts to the origin's record): a request for a
- * stream located elsewhere and not live here tells the stream-missing
- * chain, which starts (or reuses) the pull.
+ * stream located elsewhere and not live here starts (or reuses) the pull
+ * (ngx_ams_cluster_relay_start), released a while after the last local
+ * reader or HLS/DASH viewer left.
  *
  * A node that publishes too (an origin) serves its own streams from its
  * files: a stream live here from a publisher, or whose record names this
@@ -402,8 +403,8 @@ ngx_ams_cluster_http_answer(ngx_http_request_t *r,
 
     /* the edge's viewers are counted on the stream's relay here */
     if (ngx_ams_bus_find(&ctx->app->name, &ctx->id) == NULL) {
-        (void) ngx_ams_stream_missing_handler(ctx->app, &ctx->id,
-                                              r->connection->log);
+        (void) ngx_ams_cluster_relay_start(ctx->app, &ctx->id,
+                                           r->connection->log);
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
