@@ -231,6 +231,9 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* core admits other nodes' pulls with it (ngx_ams_access.c) */
     amcf->cluster_key = ccf->key;
 
+    /* publishers claim their stream id in the store (streamIdInUse) */
+    amcf->cluster_member = 1;
+
     if (ccf->key.len == 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "
