@@ -1,5 +1,5 @@
 # HLS through an edge (issue 9, part 4): the edge has no files of its
-# own; examples/cluster/edge-hls.conf makes nginx fetch them from the
+# own; examples/cluster/cluster-hls.conf makes nginx fetch them from the
 # stream's origin ($ams_origin, found through the store and the node
 # snapshot) into its proxy cache, with a node token the origin admits
 # without viewer tokens.  A player on the edge decodes the stream; the
@@ -30,15 +30,11 @@ my @stores = ('sqlite');
 push @stores, 'mongodb'
     if eval { require Ams::Mongo; 1 } && -d 't/mongo/node_modules/@push.rocks/smartmongo';
 
-my $edge_hls = Ams::Media::slurp('examples/cluster/edge-hls.conf')
-    // die "examples/cluster/edge-hls.conf: $!";
-
-# the origin uses the same block, its own streams from its files (as
-# edge-hls.conf says): one configuration serves every stream on any node
-(my $origin_hls = $edge_hls)
-    =~ s/^(\s*)ams_cluster_origin\s+on;\n/$&$1ams_cluster_local   \@ams_local;\n/m
-    or die 'no ams_cluster_origin in edge-hls.conf';
-$origin_hls .= <<'EOF';
+# every node uses the same block: its own streams from its files
+# (@ams_local), any other from its origin
+my $hls = Ams::Media::slurp('examples/cluster/cluster-hls.conf')
+    // die "examples/cluster/cluster-hls.conf: $!";
+$hls .= <<'EOF';
 location @ams_local {
     root       $MEDIA;
     ams_media  on;
@@ -51,6 +47,7 @@ location @ams_local {
     add_header  Cache-Control  no-cache;
 }
 EOF
+my ($edge_hls, $origin_hls) = ($hls, $hls);
 
 my $cache = <<'EOF';
 proxy_cache_path  $PREFIX/cache  levels=1:2  keys_zone=ams_edge:16m
