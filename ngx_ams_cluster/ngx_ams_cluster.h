@@ -83,7 +83,6 @@ typedef struct {
 
 /* the zone "ams_cluster" */
 typedef struct {
-    ngx_shmtx_sh_t            lock_sh;
     ngx_shmtx_t               lock;
     ngx_atomic_t              heartbeat_pid; /* the worker that refreshes:
                                                 taken with a compare-and-

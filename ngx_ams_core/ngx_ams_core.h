@@ -108,6 +108,10 @@ typedef struct {
     ngx_str_t                 node_address;  /* AMS originAdress */
     ngx_str_t                 cluster_key;   /* set by ngx_ams_cluster:
                                                 node-to-node JWTs */
+    ngx_flag_t                cluster_member; /* set by ngx_ams_cluster
+                                                (node_role): publishers
+                                                claim their stream id in
+                                                the store first */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
     ngx_uint_t                publishers_per_address;  /* 0: no limit */
