@@ -3,7 +3,7 @@
 # One origin in group "a", two edges in group "b": players on both edges
 # decode the stream, the origin serves exactly one node-token pull (the
 # group's relay, whichever edge claimed it first) and the other edge
-# pulls from that one; HLS through both edges (edge-hls.conf) as well.
+# pulls from that one; HLS through both edges (cluster-hls.conf) too.
 # The relay edge killed (-9): the other edge takes the relay over within
 # a few periods, its new players play, and the origin still serves one
 # pull to group "b" at a time.
@@ -15,6 +15,8 @@ use Test::More;
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use Time::HiRes qw(sleep time);
+use JSON::PP qw(decode_json);
+use MIME::Base64 qw(decode_base64);
 use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
@@ -28,9 +30,21 @@ push @stores, 'mongodb'
     if -d 't/mongo/node_modules/@push.rocks/smartmongo'
     && eval { require Ams::Mongo; 1 };
 
-# HLS through the edges where the edge's block is there to include
-my $edge_hls = -f 'examples/cluster/edge-hls.conf'
-    ? Ams::Media::slurp('examples/cluster/edge-hls.conf') : undef;
+# HLS on every node from examples/cluster/cluster-hls.conf: its own
+# streams from its files (@ams_local), any other through its proxy cache
+# from where locate says (the origin, or the group's relay)
+my $hls = Ams::Media::slurp('examples/cluster/cluster-hls.conf');
+$hls .= <<'EOF' if $hls;
+location @ams_local {
+    root       $MEDIA;
+    ams_media  on;
+    types {
+        application/vnd.apple.mpegurl  m3u8;
+        video/mp2t                     ts;
+    }
+    add_header  Cache-Control  no-cache;
+}
+EOF
 
 for my $store (@stores) {
     subtest "store $store" => sub { run_scenario($store) };
@@ -61,23 +75,15 @@ sub node {
         . "location ~ ^/[^/]+/rest/ { ams_rest; }\n";
     my $http = '';
 
-    if ($edge_hls && $o{role} eq 'edge') {
-        $server .= $edge_hls;
+    if ($hls) {
+        $server .= $hls
+            . "access_log  \$PREFIX/logs/nodes.log  nodes;\n";
+        # which node asked: the node token of its proxied requests
         $http = "proxy_cache_path  \$PREFIX/cache  levels=1:2"
             . "  keys_zone=ams_edge:16m  max_size=256m  inactive=1m"
-            . "  use_temp_path=off;\n";
-    } else {
-        $server .= <<'EOF';
-location ~ ^/[^/]+/streams/ {
-    root  $MEDIA;
-    ams_media  on;
-    types {
-        application/vnd.apple.mpegurl  m3u8;
-        video/mp2t                     ts;
-    }
-    add_header  Cache-Control  no-cache;
-}
-EOF
+            . "  use_temp_path=off;\n"
+            . "log_format  nodes  "
+            . "'\$uri \$status \$http_x_ams_cluster_token';\n";
     }
 
     my $ng = Ams::Nginx->new(
@@ -111,7 +117,7 @@ ams {
     relay_timeout              5s;
 
     application LiveApp {
-        hls_time  1;
+        hls_time  2;
     }
 }
 EOF
@@ -170,6 +176,21 @@ sub pulls_from {
     return count_of($origin, qr/ams access: cluster pull from node "$a"/);
 }
 
+# the nodes that fetched HLS files of $name from $ng: { node_id => n }
+sub http_pullers {
+    my ($ng, $name) = @_;
+    my %by;
+    my $log = Ams::Media::slurp($ng->prefix . '/logs/nodes.log') // '';
+    for (split /\n/, $log) {
+        my ($uri, $status, $token) = split / /;
+        next unless $uri =~ m{/streams/\Q$name\E} && $token =~ /\.(.+)\./;
+        (my $b64 = $1) =~ tr/-_/+\//;
+        my $claims = eval { decode_json(decode_base64($b64)) } or next;
+        $by{ $claims->{iss} }++;
+    }
+    return \%by;
+}
+
 sub run_scenario {
     my ($store) = @_;
     my ($db, $mongo) = database($store);
@@ -226,15 +247,19 @@ sub run_scenario {
     ok(count_of($r, $claimed) >= 1 && count_of($f, $claimed) == 0,
        'the relay edge holds the claim in the store');
 
-    if ($edge_hls) {
+    if ($hls) {
         for my $e ($r, $f) {
             is(size_of(http_url($e, 'LiveApp/streams/g1.m3u8')), $SIZE,
                "HLS through $e->{address} decodes $SIZE");
         }
         is(count_of($origin, qr/ams access: cluster pull from node/), 1,
            'still one RTMP pull on the origin');
+        is(join(',', sort keys %{ http_pullers($origin, 'g1') }),
+           $r->{address}, 'the origin\'s HLS files went to the relay only');
+        ok(http_pullers($r, 'g1')->{ $f->{address} },
+           'the other edge fetched them from the relay');
     } else {
-        note('examples/cluster/edge-hls.conf missing: no HLS part');
+        note('examples/cluster/cluster-hls.conf missing: no HLS part');
     }
 
     # the relay killed while the other edge plays through it
@@ -267,9 +292,11 @@ sub run_scenario {
     is(count_of($origin, qr/ams access: cluster pull from node/), 2,
        'the origin served group b one pull at a time (2 in all)');
 
-    if ($edge_hls) {
+    if ($hls) {
         is(size_of(http_url($f, 'LiveApp/streams/g1.m3u8')), $SIZE,
            "HLS through $f->{address} decodes $SIZE after the takeover");
+        ok(http_pullers($origin, 'g1')->{ $f->{address} },
+           'from the origin now');
     }
 
     cmp_ok(count_of($f, $claimed), '>=', 1, 'its claim says so');
