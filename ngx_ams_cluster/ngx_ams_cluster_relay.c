@@ -731,11 +731,12 @@ ngx_ams_cluster_group_refreshed(ngx_ams_store_op_t *op)
 static void
 ngx_ams_cluster_group_released(ngx_ams_store_op_t *op)
 {
-    if (op->rc != NGX_ERROR) {
+    /* NGX_DECLINED: another worker of this node deleted it first, or
+     * another node holds it now */
+    if (op->rc == NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, op->log, 0,
-                      "ams cluster: group relay \"%s/%s\" released%s",
-                      op->app, op->id,
-                      op->rc == NGX_OK ? "" : " (no claim of ours left)");
+                      "ams cluster: group relay \"%s/%s\" released",
+                      op->app, op->id);
     }
 
     ngx_ams_store_free(op);

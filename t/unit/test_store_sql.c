@@ -540,6 +540,65 @@ test_claim(void)
 }
 
 
+/*
+ * Node groups' relay claims (ngx_ams_cluster_relay.c): a collection of
+ * their own, the same CLAIM with the operation's stale window (4
+ * periods), and a release (a zombi DELETE on publishSession) that
+ * deletes only the releasing node's claim.
+ */
+static int
+claim_in(const char *id, const char *node, long long now, long long stale)
+{
+    int            taken;
+    sqlite3_stmt  *stmt;
+
+    stmt = prepare(ngx_ams_store_sql_claim, now, stale, "LiveApp", id, node);
+    if (stmt == NULL) {
+        return -2;
+    }
+
+    taken = (sqlite3_step(stmt) == SQLITE_ROW)
+            ? sqlite3_column_int(stmt, 1) : -1;
+    sqlite3_finalize(stmt);
+
+    return taken;
+}
+
+
+static void
+test_group_relay(void)
+{
+    coll = "grouprelay";
+    run(ngx_ams_store_sql_insert, NOW, "LiveApp", "s1@b",
+        "{\"id\":\"s1@b\",\"streamId\":\"s1\",\"nodeGroup\":\"b\","
+        "\"originAdress\":\"10.0.0.5\",\"status\":\"broadcasting\","
+        "\"updateTime\":1699999998000,\"zombi\":true,"
+        "\"publishSession\":\"10.0.0.5\"}");
+
+    is_int(claim_in("s1@b", "10.0.0.6", NOW, 4000), 1,
+           "another node's fresh claim holds a group relay");
+    is_int(claim_in("s1@b", "10.0.0.5", NOW, 4000), 0,
+           "its holder claims it again (a refresh)");
+    is_int(claim_in("s1@b", "10.0.0.6", NOW + 3000, 4000), 0,
+           "free once not refreshed for the claim's window");
+    is_int(claim_in("s1@c", "10.0.0.6", NOW, 4000), -1,
+           "another group's relay is another claim");
+
+    coll = "broadcast";
+    is_int(claim_in("s1@b", "10.0.0.6", NOW, 4000), -1,
+           "the broadcast collection does not see it");
+
+    coll = "grouprelay";
+    is_int(run_session(ngx_ams_store_sql_delete_zombi, "s1@b", NULL,
+                       "10.0.0.6"), 0,
+           "a release deletes no other node's claim");
+    is_int(run_session(ngx_ams_store_sql_delete_zombi, "s1@b", NULL,
+                       "10.0.0.5"), 1,
+           "its holder's release deletes it");
+    coll = "broadcast";
+}
+
+
 int
 main(void)
 {
@@ -563,6 +622,7 @@ main(void)
     test_update();
     test_expire();
     test_claim();
+    test_group_relay();
 
     sqlite3_close(db);
 
