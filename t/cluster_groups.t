@@ -6,7 +6,8 @@
 # pulls from that one; HLS through both edges (cluster-hls.conf) too.
 # The relay edge killed (-9): the other edge takes the relay over within
 # a few periods, its new players play, and the origin still serves one
-# pull to group "b" at a time.
+# pull to group "b" at a time.  An edge of group "a" pulls from the
+# origin as without groups.
 
 use strict;
 use warnings;
@@ -300,6 +301,17 @@ sub run_scenario {
     }
 
     cmp_ok(count_of($f, $claimed), '>=', 1, 'its claim says so');
+
+    # an edge of the origin's own group pulls from the origin, no claim
+    my $a2 = node(db => $db, address => '127.0.0.54', role => 'edge',
+                  group => 'a');
+    ok(poll_until(sub { alive_seen($a2, '127.0.0.51') }, 10),
+       'an edge of group a sees the origin');
+    is(size_of(rtmp_url($a2, 'LiveApp/g1'), '-rw_timeout', '15000000'),
+       $SIZE, "a player on it decodes $SIZE");
+    is(pulls_from($origin, $a2), 1, 'it pulled from the origin');
+    is(count_of($a2, qr/group relay/), 0, 'with no group relay');
+    $a2->stop;
 
     my $released = qr/group relay "LiveApp\/g1\@b" released$/m;
 
