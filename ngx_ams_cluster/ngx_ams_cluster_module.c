@@ -204,6 +204,12 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* core admits other nodes' pulls with it (ngx_ams_access.c) */
     amcf->cluster_key = ccf->key;
 
+    /* application settings changed on another node arrive within one
+     * heartbeat (ngx_ams_app_settings.c) */
+    if (amcf->settings_period == NGX_CONF_UNSET_MSEC) {
+        amcf->settings_period = ccf->update_period;
+    }
+
     if (ccf->key.len == 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "

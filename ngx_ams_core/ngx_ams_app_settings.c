@@ -541,6 +541,10 @@ ngx_ams_app_settings_load(ngx_log_t *log)
 
     json_decref(all);
 
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ams settings: application settings of version %ui "
+                  "applied", version);
+
     ngx_ams_app_settings_applied = version;
 }
 
