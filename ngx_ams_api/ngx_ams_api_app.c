@@ -169,6 +169,7 @@ ngx_ams_api_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
     ngx_ams_api_app_conf_t *aacf = conf;
 
     ngx_str_t   key;
+    ngx_uint_t  changed;
     ngx_flag_t  control;
 
     control = aacf->jwt_control;
@@ -186,7 +187,9 @@ ngx_ams_api_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
         return NGX_DECLINED;
     }
 
-    if (key.len >= NGX_AMS_SETTINGS_KEY_LEN) {
+    changed = ngx_ams_settings_str_changed(&aacf->jwt_secret_key, &key);
+
+    if (changed && key.len >= NGX_AMS_SETTINGS_KEY_LEN) {
         *error = "jwtSecretKey is too long";
         return NGX_DECLINED;
     }
@@ -201,7 +204,7 @@ ngx_ams_api_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
         return NGX_OK;
     }
 
-    if (key.data != aacf->jwt_secret_key.data) {
+    if (changed) {
         /* this worker's buffer for the application, made once */
         if (aacf->jwt_key_buf == NULL) {
             aacf->jwt_key_buf = ngx_pnalloc(ngx_cycle->pool,

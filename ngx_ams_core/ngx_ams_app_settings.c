@@ -689,7 +689,8 @@ ngx_ams_core_settings_export(ngx_ams_app_conf_t *app, void *conf, json_t *out)
     ngx_ams_access_conf_t  *access = &app->access;
 
     json_object_set_new(out, "acceptOnlyStreamsInDataStore",
-                        json_boolean(access->accept_only_streams_in_data_store));
+                        json_boolean(
+                            access->accept_only_streams_in_data_store));
     json_object_set_new(out, "publishTokenControlEnabled",
                         json_boolean(access->publish_token_control));
     json_object_set_new(out, "playTokenControlEnabled",
@@ -712,7 +713,7 @@ ngx_ams_core_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
 {
     ngx_str_t                   key, url;
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, key_changed;
     ngx_flag_t                 *flag[5], value[5];
     ngx_ams_access_conf_t      *access = &app->access;
     ngx_ams_app_settings_t     *as;
@@ -755,7 +756,10 @@ ngx_ams_core_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
         return NGX_DECLINED;
     }
 
-    if (key.len >= NGX_AMS_SETTINGS_KEY_LEN) {
+    key_changed = ngx_ams_settings_str_changed(&access->jwt_stream_secret_key,
+                                               &key);
+
+    if (key_changed && key.len >= NGX_AMS_SETTINGS_KEY_LEN) {
         *error = "jwtStreamSecretKey is too long";
         return NGX_DECLINED;
     }
@@ -816,7 +820,7 @@ ngx_ams_core_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
         *flag[i] = value[i];
     }
 
-    if (key.data != access->jwt_stream_secret_key.data) {
+    if (key_changed) {
         (void) ngx_ams_settings_keep_str(&access->jwt_stream_secret_key,
                                          as->jwt_key, &key);
     }
@@ -936,6 +940,15 @@ ngx_ams_settings_set_decimal(json_t *out, const char *name, int64_t value,
     len = ngx_ams_settings_decimal_format(buf, sizeof(buf), value, digits);
 
     json_object_set_new(out, name, json_stringn(buf, len));
+}
+
+
+ngx_uint_t
+ngx_ams_settings_str_changed(ngx_str_t *old, ngx_str_t *value)
+{
+    return old->len != value->len
+           || (value->len
+               && ngx_memcmp(old->data, value->data, value->len) != 0);
 }
 
 

@@ -65,6 +65,8 @@ json_t *ngx_ams_settings_string(ngx_str_t *value);
 void ngx_ams_settings_set_decimal(json_t *out, const char *name,
     int64_t value, unsigned digits);
 
+/* "value" differs from "old" */
+ngx_uint_t ngx_ams_settings_str_changed(ngx_str_t *old, ngx_str_t *value);
 /* copies "value" into "buf" (NGX_AMS_SETTINGS_KEY_LEN) and points *dst
  * at it; NGX_DECLINED if it does not fit */
 ngx_int_t ngx_ams_settings_keep_str(ngx_str_t *dst, u_char *buf,
