@@ -192,6 +192,11 @@ ngx_ams_rest_failed(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
     if (op->rc == NGX_DECLINED) {
         ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND,
                            "broadcast \"%s\" not found", op->id);
+
+    } else if (op->refused || op->unavailable) {
+        ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE, "%s",
+                           op->error);
+
     } else {
         ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
                            "store error");
