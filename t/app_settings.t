@@ -269,21 +269,34 @@ is_deeply([@$doc{qw(hlsTime hlsListSize)}], ['3', '2'],
 is($ng->crashes, '', 'no worker crashed');
 $ng->stop;
 
-# two nodes, one store: a change on A applies on B within one period
+# two nodes, one store: a change on A applies on B within one period.
+# SQLite shared by both; the MongoDB wire server too when it can run here
 
-my $shared = tempdir('ams-shared-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0777, $shared;
+my @stores = ('sqlite');
+push @stores, 'mongodb'
+    if eval { require Ams::Mongo; 1 }
+       && -d 't/mongo/node_modules/@push.rocks/smartmongo'
+       && system('node --version >/dev/null 2>&1') == 0;
+
+for my $store (@stores) {
+    subtest "two nodes on $store" => sub { two_nodes($store) };
+}
+
+done_testing;
+
 
 sub node {
-    my ($addr, $extra, %o) = @_;
-    return Ams::Nginx->new(%o, workers => 2, main_config => <<"EOF")->start;
+    my ($db, $addr, $extra) = @_;
+    return Ams::Nginx->new(workers => 2,
+                           modules => [qw(core ingest packager api cluster)],
+                           main_config => <<"EOF")->start;
 ams {
     storage        \$MEDIA;
     thread_pool    ams;
     bus_zone_size  64m;
     cpu_limit      100;
     memory_limit   100;
-    database       sqlite:$shared/shared.db;
+    database       $db;
     node_address   $addr;
 $extra
 
@@ -294,46 +307,63 @@ $extra
 EOF
 }
 
-my $na = node('127.0.0.21', '    settings_period  1s;');
-my $nb = node('127.0.0.22', <<'EOF', modules => [qw(core ingest packager api cluster)]);
+sub two_nodes {
+    my ($store) = @_;
+    my ($db, $mongo);
+
+    if ($store eq 'mongodb') {
+        $mongo = Ams::Mongo->new;
+        $db = $mongo->uri;
+    } else {
+        my $dir = tempdir('ams-shared-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+        chmod 0777, $dir;
+        $db = "sqlite:$dir/shared.db";
+    }
+
+    # A reads the store every second; B is a cluster node: every
+    # node_update_period
+    my $na = node($db, '127.0.0.31', '    settings_period  1s;');
+    my $nb = node($db, '127.0.0.32', <<'EOF');
     node_role           origin;
     node_update_period  1s;
 EOF
 
-my $bcam = live('rtmp://127.0.0.1:' . $nb->rtmp_port . '/LiveApp/bcam', 60);
-my $bm3u8 = 'http://127.0.0.1:' . $nb->http_port
-            . '/LiveApp/streams/bcam.m3u8';
-ok(poll_until(sub { http_status($bm3u8) eq '200' }, 20),
-   'B serves its stream without a token');
+    my $bcam = live('rtmp://127.0.0.1:' . $nb->rtmp_port . '/LiveApp/bcam',
+                    60);
+    my $bm3u8 = 'http://127.0.0.1:' . $nb->http_port
+                . '/LiveApp/streams/bcam.m3u8';
+    ok(poll_until(sub { http_status($bm3u8) eq '200' }, 20),
+       'B serves its stream without a token');
 
-($st) = rest($na, 'POST', "$path/LiveApp",
-             body => { playTokenControlEnabled => JSON::PP::true,
-                       hlsListSize => '7' });
-is($st, 200, 'POST on A');
-my $took = seen($nb, 'playTokenControlEnabled', 'true');
-ok($took, 'GET on B shows the change');
-diag(sprintf 'B shows the change %.2f s after the POST on A', $took // 0);
-cmp_ok($took // 99, '<', 5,
-       'within a few seconds (a 1 s period, a worker check, a busy host)')
-    or diag("took $took s");
-ok(settled($nb, 'playTokenControlEnabled', 'true'),
-   "on every one of B's workers");
-($st, $doc) = rest($nb, 'GET', "$path/LiveApp");
-is($doc->{hlsListSize}, '7', 'hlsListSize too');
-is(http_status($bm3u8), '403', "B's HLS now asks for a token");
-isnt(try_play('rtmp://127.0.0.1:' . $nb->rtmp_port . '/LiveApp/bcam'), 0,
-     "and B's RTMP play too");
+    my ($st, $doc) = rest($na, 'POST', "$path/LiveApp",
+                          body => { playTokenControlEnabled => JSON::PP::true,
+                                    hlsListSize => '7' });
+    is($st, 200, 'POST on A');
+    my $took = seen($nb, 'playTokenControlEnabled', 'true');
+    ok($took, 'GET on B shows the change');
+    diag(sprintf '%s: B shows the change %.2f s after the POST on A',
+         $store, $took // 0);
+    cmp_ok($took // 99, '<', 5,
+           'within a few seconds (a 1 s period, a worker check, a busy host)');
+    ok(settled($nb, 'playTokenControlEnabled', 'true'),
+       "on every one of B's workers");
+    ($st, $doc) = rest($nb, 'GET', "$path/LiveApp");
+    is($doc->{hlsListSize}, '7', 'hlsListSize too');
+    is(http_status($bm3u8), '403', "B's HLS now asks for a token");
+    isnt(try_play('rtmp://127.0.0.1:' . $nb->rtmp_port . '/LiveApp/bcam'), 0,
+         "and B's RTMP play too");
 
-($st) = rest($nb, 'POST', "$path/LiveApp",
-             body => { playTokenControlEnabled => JSON::PP::false });
-ok($st == 200 && settled($na, 'playTokenControlEnabled', 'false'),
-   'and back, from B to A');
-($st, $doc) = rest($na, 'GET', "$path/LiveApp");
-is($doc->{hlsListSize}, '7', "A keeps B's earlier change");
+    ($st) = rest($nb, 'POST', "$path/LiveApp",
+                 body => { playTokenControlEnabled => JSON::PP::false });
+    ok($st == 200 && settled($na, 'playTokenControlEnabled', 'false'),
+       'and back, from B to A');
+    ($st, $doc) = rest($na, 'GET', "$path/LiveApp");
+    is($doc->{hlsListSize}, '7', 'A keeps the earlier change');
 
-kill 'INT', $bcam;
-wait_publisher($bcam, 20);
+    kill 'INT', $bcam;
+    wait_publisher($bcam, 20);
 
-is($na->crashes . $nb->crashes, '', 'no worker crashed on either node');
-
-done_testing;
+    is($na->crashes . $nb->crashes, '', 'no worker crashed on either node');
+    $na->stop;
+    $nb->stop;
+}
