@@ -231,6 +231,9 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* core admits other nodes' pulls with it (ngx_ams_access.c) */
     amcf->cluster_key = ccf->key;
 
+    /* publishers claim their stream id in the store (streamIdInUse) */
+    amcf->cluster_member = 1;
+
     /* application settings changed on another node arrive within one
      * heartbeat (ngx_ams_app_settings.c) */
     if (amcf->settings_period == NGX_CONF_UNSET_MSEC) {
@@ -315,7 +318,10 @@ ngx_ams_cluster_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     }
 
-    if (ngx_shmtx_create(&sh->lock, &sh->lock_sh, NULL) != NGX_OK) {
+    /* the zone's own slab lock word: nginx's master frees it when a
+     * worker dies holding it (ngx_unlock_mutexes), which it would not
+     * do for a word of ours.  Nothing allocates while holding it. */
+    if (ngx_shmtx_create(&sh->lock, &shpool->lock, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 

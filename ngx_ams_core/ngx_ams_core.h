@@ -137,6 +137,10 @@ typedef struct {
                                                 application settings;
                                                 unset: the cluster's
                                                 node_update_period, or 5s */
+    ngx_flag_t                cluster_member; /* set by ngx_ams_cluster
+                                                (node_role): publishers
+                                                claim their stream id in
+                                                the store first */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
     ngx_uint_t                publishers_per_address;  /* 0: no limit */

@@ -69,9 +69,7 @@ render() {   # template prefix address group
         -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" \
         -e "s#@DATABASE@#$(database)#g" -e "s#@CLUSTER_KEY@#$(cluster_key)#g" \
         "$HERE/$1" >"$conf"
-    sed -e "s#@PREFIX@#$dir#g" "$ROOT/examples/ams_media.conf" \
-        >"$dir/ams_media.conf"
-    [ ! -e "$HERE/edge-hls.conf" ] || cp "$HERE/edge-hls.conf" "$dir/"
+    cp "$HERE/cluster-hls.conf" "$dir/"
 }
 
 render_balancer() {
