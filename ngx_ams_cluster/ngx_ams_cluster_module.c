@@ -234,6 +234,12 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* publishers claim their stream id in the store (streamIdInUse) */
     amcf->cluster_member = 1;
 
+    /* application settings changed on another node arrive within one
+     * heartbeat (ngx_ams_app_settings.c) */
+    if (amcf->settings_period == NGX_CONF_UNSET_MSEC) {
+        amcf->settings_period = ccf->update_period;
+    }
+
     if (ccf->key.len == 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "
