@@ -65,6 +65,16 @@ deps_test() {
         log "installing the browser test packages"
         (cd "$ROOT/t/browser" && npm ci --silent --no-audit --no-fund)
     fi
+    # a MongoDB wire server in JavaScript for the MongoDB store tests
+    # (t/lib/Ams/Mongo.pm), pinned by t/mongo/package-lock.json; its unused
+    # dependencies are overridden by empty local packages (they name
+    # versions the registry lacks), so no install script runs
+    if [ ! -d "$ROOT/t/mongo/node_modules/@push.rocks/smartmongo" ] \
+        || [ "$ROOT/t/mongo/package-lock.json" -nt "$ROOT/t/mongo/node_modules" ]; then
+        log "installing the MongoDB wire server for the tests"
+        (cd "$ROOT/t/mongo" && npm ci --silent --no-audit --no-fund \
+            --ignore-scripts)
+    fi
 }
 
 deps_bench() {
@@ -140,9 +150,10 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_core/ngx_ams_broadcast_schema.c ngx_ams_api/ngx_ams_media_name.c
     ngx_ams_core/ngx_ams_handoff.c ngx_ams_core/ngx_ams_stream_index.c
     ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c
-    ngx_ams_core/ngx_ams_stream_name.c ngx_ams_api/ngx_ams_viewer_cookie.c"
+    ngx_ams_core/ngx_ams_stream_name.c ngx_ams_api/ngx_ams_viewer_cookie.c
+    ngx_ams_cluster/ngx_ams_mongo_bson.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
-    -I$ROOT/ngx_ams_api"
+    -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0"
 
 build_unit() {
     local out="$BUILD/unit" srcs=()
@@ -156,7 +167,7 @@ build_unit() {
         local bin="$out/$(basename "$t" .c)"
         # shellcheck disable=SC2086
         cc $cflags $PURE_INCS -I"$ROOT/t/unit" -o "$bin" "$t" "${srcs[@]}" \
-            -lcrypto -ljansson -lsqlite3 -lpthread
+            -lcrypto -ljansson -lsqlite3 -lbson-1.0 -lpthread -lm
     done
 }
 
@@ -168,7 +179,7 @@ build_fuzz() {
         local bin="$out/$(basename "$f" .c)"
         # shellcheck disable=SC2086
         clang -g -O1 -fsanitize=fuzzer,address,undefined $PURE_INCS \
-            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson
+            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson -lbson-1.0 -lm
     done
 }
 

@@ -197,6 +197,35 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "ams_bus_workers %ui\n",
                      ngx_ams_bus_workers());
 
+    p = ngx_ams_metrics_family(p, last, "ams_db_average_query_time_ms",
+                               "gauge", "Store queries (a chain of "
+                               "operations), moving average of their "
+                               "time (AMS's dbAverageQueryTimeMs).");
+    p = ngx_slprintf(p, last, "ams_db_average_query_time_ms %uA.%03uA\n",
+                     ns->db_query_avg_us / 1000,
+                     ns->db_query_avg_us % 1000);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_queries_total", "counter",
+                               "Store queries run.");
+    p = ngx_slprintf(p, last, "ams_db_queries_total %uA\n",
+                     ns->db_queries);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_slow_queries_total",
+                               "counter", "Store queries over 100 ms.");
+    p = ngx_slprintf(p, last, "ams_db_slow_queries_total %uA\n",
+                     ns->db_slow_queries);
+
+    if (ns->cluster_on) {
+        p = ngx_ams_metrics_family(p, last, "ams_cluster_nodes", "gauge",
+                                   "Cluster nodes in this node's "
+                                   "snapshot, by status (refreshed every "
+                                   "node_update_period).");
+        p = ngx_slprintf(p, last,
+                         "ams_cluster_nodes{status=\"alive\"} %uA\n"
+                         "ams_cluster_nodes{status=\"dead\"} %uA\n",
+                         ns->cluster_alive, ns->cluster_dead);
+    }
+
     ngx_ams_bus_zone_usage(&zone_used, &zone_size);
 
     p = ngx_ams_metrics_family(p, last, "ams_bus_zone_used_bytes", "gauge",

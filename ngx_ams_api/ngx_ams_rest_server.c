@@ -108,7 +108,8 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
     doc = json_pack("{s:o, s:{s:s, s:s, s:i},"
                     " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
                     " s:{s:I, s:I, s:I, s:I},"
-                    " s:[], s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                    " s:[], s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
+                    " s:f}",
                     "cpuUsage", ngx_ams_rest_cpu(ns),
                     "systemInfo",
                         "osName", "Linux",
@@ -140,7 +141,9 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
                     "localRTMPViewers", (int) t.rtmp,
                     "cpuLimit", (int) ngx_ams_get_main_conf(
                         (ngx_cycle_t *) ngx_cycle)->cpu_limit,
-                    "memoryUsagePercent", (int) ns->memory_percent);
+                    "memoryUsagePercent", (int) ns->memory_percent,
+                    "dbAverageQueryTimeMs",
+                        (double) ns->db_query_avg_us / 1000);
 
     ngx_ams_rest_json(rest, NGX_HTTP_OK, doc);
 }

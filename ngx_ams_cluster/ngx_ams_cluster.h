@@ -80,7 +80,18 @@ typedef struct {
 typedef struct {
     ngx_shmtx_sh_t            lock_sh;
     ngx_shmtx_t               lock;
-    ngx_pid_t                 heartbeat_pid; /* the worker that refreshes */
+    ngx_atomic_t              heartbeat_pid; /* the worker that refreshes:
+                                                taken with a compare-and-
+                                                set (ngx_ams_cluster_node.c) */
+    ngx_atomic_t              beat_ms;       /* its last tick, wall clock:
+                                                stale, another takes over */
+    ngx_atomic_t              conf_generation; /* grows with each
+                                                configuration the master
+                                                loads: a reload's old
+                                                workers see it moved */
+    ngx_atomic_t              stopped;       /* this node's record was
+                                                marked stopped */
+    ngx_atomic_t              store_down;    /* the outage was logged */
     int64_t                   refreshed_ms;  /* the snapshot's wall clock */
     ngx_uint_t                version;       /* grows with each refresh */
     ngx_uint_t                nodes_n;
@@ -90,6 +101,7 @@ typedef struct {
 
 extern ngx_module_t  ngx_ams_cluster_module;
 extern ngx_ams_store_backend_t  ngx_ams_store_mongo;
+extern ngx_ams_store_backend_t  ngx_ams_store_mongo_srv;
 
 
 ngx_ams_cluster_conf_t *ngx_ams_cluster_conf(ngx_cycle_t *cycle);
@@ -105,8 +117,17 @@ ngx_uint_t ngx_ams_cluster_nodes(ngx_ams_cluster_node_t *nodes,
     ngx_uint_t max);
 
 /* ngx_ams_cluster_node.c: registration and heartbeat */
+ngx_int_t ngx_ams_cluster_node_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_ams_cluster_node_init_worker(ngx_cycle_t *cycle);
 void ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle);
+/* ALIVE: a record (clusternode doc) updated within 4 periods, not
+ * stopped, as of "now_ms" */
+ngx_uint_t ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms,
+    ngx_msec_t period);
+
+/* ngx_ams_cluster_rest.c: /rest/v2/cluster/..., cluster-mode-status
+ * (added to the API's routes on every configuration cycle) */
+ngx_int_t ngx_ams_cluster_rest_init(void);
 
 
 #endif /* _NGX_AMS_CLUSTER_H_INCLUDED_ */

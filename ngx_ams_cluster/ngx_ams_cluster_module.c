@@ -20,8 +20,8 @@ static char *ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_ams_cluster_init_zone(ngx_shm_zone_t *zone, void *data);
+static ngx_int_t ngx_ams_cluster_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_cluster_init_process(ngx_cycle_t *cycle);
-static void ngx_ams_cluster_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_ams_cluster_port_bounds = {
@@ -104,11 +104,12 @@ ngx_module_t  ngx_ams_cluster_module = {
     ngx_ams_cluster_commands,              /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_ams_cluster_init_module,           /* init module */
     ngx_ams_cluster_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_ams_cluster_exit_process,          /* exit process */
+    NULL,                                  /* exit process: the node's is
+                                              ngx_ams_store_at_exit()'s */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -135,7 +136,11 @@ ngx_ams_cluster_create_conf(ngx_cycle_t *cycle)
 
     /* core emptied the list of backends on this cycle; "database
      * mongodb://..." is resolved when the ams {} block ends, after us */
-    if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK) {
+    if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK
+        || ngx_ams_store_register(&ngx_ams_store_mongo_srv) != NGX_OK
+        || ngx_ams_store_at_exit(ngx_ams_cluster_node_exit_worker) != NGX_OK
+        || ngx_ams_cluster_rest_init() != NGX_OK)
+    {
         return NULL;
     }
 
@@ -375,6 +380,21 @@ ngx_ams_cluster_nodes(ngx_ams_cluster_node_t *nodes, ngx_uint_t max)
 
 
 static ngx_int_t
+ngx_ams_cluster_init_module(ngx_cycle_t *cycle)
+{
+    ngx_ams_cluster_conf_t  *ccf;
+
+    ccf = ngx_ams_cluster_conf(cycle);
+
+    if (ccf == NULL || !ccf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_ams_cluster_node_init_module(cycle);
+}
+
+
+static ngx_int_t
 ngx_ams_cluster_init_process(ngx_cycle_t *cycle)
 {
     ngx_ams_cluster_conf_t  *ccf;
@@ -392,19 +412,4 @@ ngx_ams_cluster_init_process(ngx_cycle_t *cycle)
     }
 
     return ngx_ams_cluster_node_init_worker(cycle);
-}
-
-
-static void
-ngx_ams_cluster_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_ams_cluster_conf_t  *ccf;
-
-    ccf = ngx_ams_cluster_conf(cycle);
-
-    if (ccf == NULL || !ccf->enabled) {
-        return;
-    }
-
-    ngx_ams_cluster_node_exit_worker(cycle);
 }
