@@ -7,7 +7,8 @@
  * whose servers are the cluster's ALIVE nodes of that role (their
  * advertised node_http_port), health-checked by the balancer itself.
  * The node needs "node_role balancer" (or any role) in its ams {} block
- * to read the cluster's snapshot.  "keepalive" may follow it.
+ * to read the cluster's snapshot.  "keepalive" may follow it.  The
+ * stream twin is ngx_ams_cluster_stream_upstream.c.
  */
 
 
