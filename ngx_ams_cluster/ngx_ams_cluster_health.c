@@ -34,7 +34,7 @@ typedef struct {
     ngx_peer_connection_t     pc;
     ngx_sockaddr_t            sockaddr;
     ngx_str_t                 name;
-    u_char                    name_data[NGX_SOCKADDR_STRLEN];
+    u_char                    name_data[NGX_AMS_CLUSTER_NAME_LEN];
     ngx_log_t                 log;
     char                      ip[NGX_AMS_CLUSTER_ID_LEN];
     in_port_t                 port;

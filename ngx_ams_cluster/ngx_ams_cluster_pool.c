@@ -229,7 +229,7 @@ ngx_ams_cluster_pool_refresh(ngx_ams_cluster_pool_t *pool)
         peer->name.data = peer->name_data;
         peer->name.len = ngx_sock_ntop(&peer->sockaddr.sockaddr,
                                        peer->socklen, peer->name_data,
-                                       NGX_SOCKADDR_STRLEN, 1);
+                                       NGX_AMS_CLUSTER_NAME_LEN, 1);
 
         ngx_memcpy(peer->ip, node->ip, len + 1);
         peer->http_port = node->http_port;
@@ -267,6 +267,7 @@ ngx_ams_cluster_pool_get(ngx_ams_cluster_pick_t *pick,
     ngx_peer_connection_t *pc)
 {
     ngx_uint_t               i, k, n, pass;
+    ngx_ams_cluster_try_t   *t;
     ngx_ams_cluster_pool_t  *pool;
     ngx_ams_cluster_peer_t  *peer, *best;
 
@@ -309,21 +310,24 @@ ngx_ams_cluster_pool_get(ngx_ams_cluster_pick_t *pick,
 
     best->conns++;
 
-    /* the request's own copy: the pool may be rebuilt under it */
-    pick->sockaddr = best->sockaddr;
-    pick->socklen = best->socklen;
-    ngx_memcpy(pick->name_data, best->name_data, best->name.len);
-    pick->name.data = pick->name_data;
-    pick->name.len = best->name.len;
-    pick->current = 1;
+    /* tries are capped at NGX_AMS_CLUSTER_TRIES_MAX: a slot each */
+    t = &pick->tried[ngx_min(pick->ntried, NGX_AMS_CLUSTER_TRIES_MAX - 1)];
 
     if (pick->ntried < NGX_AMS_CLUSTER_TRIES_MAX) {
-        pick->tried[pick->ntried++] = best->sockaddr;
+        pick->ntried++;
     }
 
-    pc->sockaddr = &pick->sockaddr.sockaddr;
-    pc->socklen = pick->socklen;
-    pc->name = &pick->name;
+    t->sockaddr = best->sockaddr;
+    t->socklen = best->socklen;
+    ngx_memcpy(t->name_data, best->name_data, best->name.len);
+    t->name.data = t->name_data;
+    t->name.len = best->name.len;
+
+    pick->current = 1;
+
+    pc->sockaddr = &t->sockaddr.sockaddr;
+    pc->socklen = t->socklen;
+    pc->name = &t->name;
 
     return NGX_OK;
 }
@@ -332,6 +336,7 @@ ngx_ams_cluster_pool_get(ngx_ams_cluster_pick_t *pick,
 void
 ngx_ams_cluster_pool_free(ngx_ams_cluster_pick_t *pick, ngx_uint_t failed)
 {
+    ngx_ams_cluster_try_t   *t;
     ngx_ams_cluster_peer_t  *peer;
 
     if (!pick->current) {
@@ -339,9 +344,10 @@ ngx_ams_cluster_pool_free(ngx_ams_cluster_pick_t *pick, ngx_uint_t failed)
     }
 
     pick->current = 0;
+    t = &pick->tried[pick->ntried - 1];
 
-    peer = ngx_ams_cluster_pool_find(pick->pool, &pick->sockaddr.sockaddr,
-                                     pick->socklen);
+    peer = ngx_ams_cluster_pool_find(pick->pool, &t->sockaddr.sockaddr,
+                                     t->socklen);
     if (peer == NULL) {
         return;     /* it left the pool meanwhile */
     }
@@ -387,8 +393,8 @@ ngx_ams_cluster_pick_tried(ngx_ams_cluster_pick_t *pick,
     ngx_uint_t  i;
 
     for (i = 0; i < pick->ntried; i++) {
-        if (ngx_cmp_sockaddr(&pick->tried[i].sockaddr,
-                             sizeof(struct sockaddr_in),
+        if (ngx_cmp_sockaddr(&pick->tried[i].sockaddr.sockaddr,
+                             pick->tried[i].socklen,
                              &peer->sockaddr.sockaddr, peer->socklen, 1)
             == NGX_OK)
         {

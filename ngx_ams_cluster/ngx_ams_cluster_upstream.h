@@ -74,12 +74,16 @@ typedef struct {
 } ngx_ams_cluster_health_t;
 
 
+/* "127.0.0.1:65535": node addresses are IPv4 */
+#define NGX_AMS_CLUSTER_NAME_LEN     (NGX_INET_ADDRSTRLEN + sizeof(":65535"))
+
+
 /* a peer of one worker's pool */
 typedef struct {
     ngx_sockaddr_t            sockaddr;
     socklen_t                 socklen;
     ngx_str_t                 name;
-    u_char                    name_data[NGX_SOCKADDR_STRLEN];
+    u_char                    name_data[NGX_AMS_CLUSTER_NAME_LEN];
     char                      ip[NGX_AMS_CLUSTER_ID_LEN];
     in_port_t                 http_port;     /* the health zone's key */
     ngx_uint_t                conns;         /* this worker's */
@@ -105,16 +109,22 @@ typedef struct {
 } ngx_ams_cluster_pool_t;
 
 
+/* one try: the request's own copy, as $upstream_addr shows each try's
+ * name when the request is logged, after the pool may have changed */
+typedef struct {
+    ngx_sockaddr_t            sockaddr;
+    socklen_t                 socklen;
+    ngx_str_t                 name;
+    u_char                    name_data[NGX_AMS_CLUSTER_NAME_LEN];
+} ngx_ams_cluster_try_t;
+
+
 /* one request's (or session's) tries */
 typedef struct {
     ngx_ams_cluster_pool_t   *pool;
     ngx_uint_t                current;       /* a peer is counted */
-    ngx_sockaddr_t            sockaddr;
-    socklen_t                 socklen;
-    ngx_str_t                 name;
-    u_char                    name_data[NGX_SOCKADDR_STRLEN];
     ngx_uint_t                ntried;
-    ngx_sockaddr_t            tried[NGX_AMS_CLUSTER_TRIES_MAX];
+    ngx_ams_cluster_try_t     tried[NGX_AMS_CLUSTER_TRIES_MAX];
 } ngx_ams_cluster_pick_t;
 
 

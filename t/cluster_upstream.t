@@ -219,13 +219,14 @@ while (time - $killed < 3) {
 is($failed, 0, "kill -9 of an edge: none of $n requests in 3 s failed");
 cmp_ok($last_tried, '<', 1,
        'within 1 s every request goes straight to the other edge');
-diag(sprintf('failover: the killed edge was last tried %.0f ms after '
-             . 'the kill (%d requests)', $last_tried * 1000, $n));
+diag(sprintf('failover under load: the killed edge was last tried '
+             . '%.1f ms after the kill (%d requests in 3 s)',
+             $last_tried * 1000, $n));
 ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 5), 'that edge is gone');
 unlink $edge{e2}->prefix . '/nginx.pid';
 $edge{e2}{started} = 0;
-like($lb->error_log, qr/ams cluster upstream: node \Q$dead\E is down/,
-     'the balancer says the node is down, once');
+my @down = $lb->error_log =~ /ams cluster upstream: node \Q$dead\E is down/g;
+is(scalar @down, 1, 'the balancer says the node is down, once');
 
 # a third edge, of group eu, joins without a reload
 my $joined = time;
@@ -246,6 +247,48 @@ for (1 .. 5) {
 }
 is(join(',', keys %eu), 'e3', 'group=eu: only the eu edge');
 
+# a reload of the balancer: the pool and the health zone go on
+$lb->reload;
+my ($bad, $m) = (0, 0);
+my $reloaded = time;
+while (time - $reloaded < 2) {
+    my ($st, $who) = get('/who');
+    $m++;
+    $bad++ if $st != 200 || $who !~ /^e[13]$/;
+}
+is($bad, 0, "a reload of the balancer: none of $m requests failed");
+
+# no traffic at all: the active check alone takes a killed edge out
+# within its interval (1 s) and a tick
+my $gone = addr($edge{e1}, '127.0.0.11');
+@pids = ($edge{e1}->pid, $edge{e1}->worker_pids);
+kill 'KILL', @pids;
+poll_until(sub { !grep { kill 0, $_ } @pids }, 5);
+unlink $edge{e1}->prefix . '/nginx.pid';
+$edge{e1}{started} = 0;
+sleep 1.3;
+my @tried;
+for (1 .. 20) {
+    my ($st, $who, $up) = get('/who');
+    push @tried, "$st $who $up" if $st != 200 || index($up, $gone) >= 0;
+}
+is(join('; ', @tried), '',
+   'idle: 1.3 s after a kill -9 no request even tries that edge');
+
 is($lb->crashes, '', 'no worker of the balancer crashed');
+
+# without a node role there are no nodes to balance over
+my $lone = Ams::Nginx->new(
+    modules     => $modules,
+    http_config => <<'EOF',
+upstream ams_edges {
+    ams_cluster_upstream  edge;
+}
+EOF
+);
+my ($ok, $why) = $lone->try_start;
+ok(!$ok && $why =~ /"ams_cluster_upstream" needs "node_role"/,
+   'ams_cluster_upstream without node_role: nginx refuses to start')
+    or diag($why);
 
 done_testing();
