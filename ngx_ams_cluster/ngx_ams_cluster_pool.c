@@ -10,7 +10,10 @@
  *
  * The choice is the peer with the fewest of this worker's connections
  * (nginx's least_conn without a zone counts the same way); ties go round
- * the pool, so sequential requests spread over idle nodes.  A peer that
+ * the pool, so sequential requests spread over idle nodes.  A request
+ * with a key (hash=) takes the peer whose score for the key is highest
+ * (rendezvous hashing): the same node on every worker and balancer, and
+ * the next highest when it fails.  A peer that
  * failed a request is left aside by this worker for
  * NGX_AMS_CLUSTER_FAIL_TIMEOUT, unless nothing else is left, and the
  * prober is asked to look at it now.
@@ -29,6 +32,7 @@ static ngx_ams_cluster_peer_t *ngx_ams_cluster_pool_find(
     ngx_ams_cluster_pool_t *pool, struct sockaddr *sa, socklen_t len);
 static ngx_uint_t ngx_ams_cluster_pick_tried(ngx_ams_cluster_pick_t *pick,
     ngx_ams_cluster_peer_t *peer);
+static uint32_t ngx_ams_cluster_pool_score(uint32_t key, uint32_t peer);
 
 
 /* "edge|origin [group=NAME] [interval=TIME] [timeout=TIME]" */
@@ -233,6 +237,7 @@ ngx_ams_cluster_pool_refresh(ngx_ams_cluster_pool_t *pool)
 
         ngx_memcpy(peer->ip, node->ip, len + 1);
         peer->http_port = node->http_port;
+        peer->hash = ngx_crc32_short(peer->name.data, peer->name.len);
 
         /* a peer that stays keeps its counts */
         old = ngx_ams_cluster_pool_find(pool, &peer->sockaddr.sockaddr,
@@ -292,6 +297,19 @@ ngx_ams_cluster_pool_get(ngx_ams_cluster_pick_t *pick,
                 && ngx_current_msec - peer->failed
                    < NGX_AMS_CLUSTER_FAIL_TIMEOUT)
             {
+                continue;
+            }
+
+            if (pick->hashed) {
+                /* rendezvous: the highest score of key and peer */
+                if (best == NULL
+                    || ngx_ams_cluster_pool_score(pick->key_hash, peer->hash)
+                       > ngx_ams_cluster_pool_score(pick->key_hash,
+                                                    best->hash))
+                {
+                    best = peer;
+                }
+
                 continue;
             }
 
@@ -403,4 +421,23 @@ ngx_ams_cluster_pick_tried(ngx_ams_cluster_pick_t *pick,
     }
 
     return 0;
+}
+
+
+/* a 32-bit finalizer (MurmurHash3's): the scores of two peers for one key
+ * are as good as independent */
+static uint32_t
+ngx_ams_cluster_pool_score(uint32_t key, uint32_t peer)
+{
+    uint32_t  h;
+
+    h = key ^ (peer * 0x9e3779b1);
+
+    h ^= h >> 16;
+    h *= 0x85ebca6b;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35;
+    h ^= h >> 16;
+
+    return h;
 }

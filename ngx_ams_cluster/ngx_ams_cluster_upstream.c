@@ -2,10 +2,12 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * "ams_cluster_upstream edge|origin [group=NAME] [interval=T] [timeout=T];"
- * in an http upstream {} block: a balancing method, as least_conn is,
- * whose servers are the cluster's ALIVE nodes of that role (their
- * advertised node_http_port), health-checked by the balancer itself.
+ * "ams_cluster_upstream edge|origin [group=NAME] [hash=KEY] [interval=T]
+ * [timeout=T];" in an http upstream {} block: a balancing method, as
+ * least_conn is (with hash=, as "hash KEY consistent" is: the requests of
+ * one WebRTC session to one node), whose servers are the cluster's ALIVE
+ * nodes of that role (their advertised node_http_port), health-checked
+ * by the balancer itself.
  * The node needs "node_role balancer" (or any role) in its ams {} block
  * to read the cluster's snapshot.  "keepalive" may follow it.  The
  * stream twin is ngx_ams_cluster_stream_upstream.c.
@@ -22,6 +24,12 @@
 typedef struct {
     ngx_ams_cluster_health_t *health;        /* NULL: no block uses us */
 } ngx_ams_cluster_upstream_main_conf_t;
+
+
+typedef struct {
+    ngx_ams_cluster_pool_t    pool;
+    ngx_http_complex_value_t *hash;          /* hash=KEY, or NULL */
+} ngx_ams_cluster_upstream_srv_conf_t;
 
 
 static void *ngx_ams_cluster_upstream_create_main_conf(ngx_conf_t *cf);
@@ -96,26 +104,68 @@ ngx_ams_cluster_upstream_create_main_conf(ngx_conf_t *cf)
 static void *
 ngx_ams_cluster_upstream_create_srv_conf(ngx_conf_t *cf)
 {
-    return ngx_pcalloc(cf->pool, sizeof(ngx_ams_cluster_pool_t));
+    return ngx_pcalloc(cf->pool,
+                       sizeof(ngx_ams_cluster_upstream_srv_conf_t));
 }
 
 
 static char *
 ngx_ams_cluster_upstream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_ams_cluster_pool_t *pool = conf;
+    ngx_ams_cluster_upstream_srv_conf_t *ascf = conf;
 
     char                                  *rv;
+    ngx_str_t                             *value, args[8];
+    ngx_uint_t                             i, n;
+    ngx_ams_cluster_pool_t                *pool;
     ngx_http_upstream_server_t            *us;
     ngx_http_upstream_srv_conf_t          *uscf;
+    ngx_http_compile_complex_value_t       ccv;
     ngx_ams_cluster_upstream_main_conf_t  *mcf;
+
+    pool = &ascf->pool;
 
     if (pool->health) {
         return "is duplicate";
     }
 
-    rv = ngx_ams_cluster_pool_parse(cf, cf->args->elts, cf->args->nelts,
-                                    pool);
+    value = cf->args->elts;
+
+    if (cf->args->nelts > 8) {
+        return "has too many parameters";
+    }
+
+    /* hash=KEY is http's own (a complex value); the rest is the pool's */
+    n = 0;
+
+    for (i = 0; i < cf->args->nelts; i++) {
+
+        if (i < 2 || ngx_strncmp(value[i].data, "hash=", 5) != 0) {
+            args[n++] = value[i];
+            continue;
+        }
+
+        ascf->hash = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (ascf->hash == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        value[i].data += 5;
+        value[i].len -= 5;
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = ascf->hash;
+
+        if (value[i].len == 0
+            || ngx_http_compile_complex_value(&ccv) != NGX_OK)
+        {
+            return "has an invalid \"hash=\" key";
+        }
+    }
+
+    rv = ngx_ams_cluster_pool_parse(cf, args, n, pool);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
@@ -173,11 +223,12 @@ static ngx_int_t
 ngx_ams_cluster_upstream_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_uint_t               n;
-    ngx_ams_cluster_pick_t  *pick;
-    ngx_ams_cluster_pool_t  *pool;
+    ngx_str_t                             key;
+    ngx_uint_t                            n;
+    ngx_ams_cluster_pick_t               *pick;
+    ngx_ams_cluster_upstream_srv_conf_t  *ascf;
 
-    pool = ngx_http_conf_upstream_srv_conf(us,
+    ascf = ngx_http_conf_upstream_srv_conf(us,
                                            ngx_ams_cluster_upstream_module);
 
     pick = ngx_pcalloc(r->pool, sizeof(ngx_ams_cluster_pick_t));
@@ -185,9 +236,21 @@ ngx_ams_cluster_upstream_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    pick->pool = pool;
+    pick->pool = &ascf->pool;
 
-    n = ngx_ams_cluster_pool_refresh(pool);
+    if (ascf->hash) {
+        if (ngx_http_complex_value(r, ascf->hash, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* no key (no stream id in the request): least connections */
+        if (key.len) {
+            pick->hashed = 1;
+            pick->key_hash = ngx_crc32_long(key.data, key.len);
+        }
+    }
+
+    n = ngx_ams_cluster_pool_refresh(pick->pool);
 
     r->upstream->peer.data = pick;
     r->upstream->peer.get = ngx_ams_cluster_upstream_get;

@@ -16,7 +16,10 @@
  *   pool (ngx_ams_cluster_pool.c): each worker's list of peers for one
  *   upstream block, rebuilt when the snapshot or the health zone changes
  *   (both carry a version), least connections first.  Connection counts
- *   are per worker, as nginx's own least_conn without a "zone".
+ *   are per worker, as nginx's own least_conn without a "zone".  With a
+ *   key (http's hash=), the peer is the key's by rendezvous hashing
+ *   instead: every worker and every balancer picks the same node for a
+ *   key, and a node leaving moves only its own keys.
  */
 
 
@@ -86,6 +89,7 @@ typedef struct {
     u_char                    name_data[NGX_AMS_CLUSTER_NAME_LEN];
     char                      ip[NGX_AMS_CLUSTER_ID_LEN];
     in_port_t                 http_port;     /* the health zone's key */
+    uint32_t                  hash;          /* of its name, for hash= */
     ngx_uint_t                conns;         /* this worker's */
     ngx_msec_t                failed;        /* when, 0: not lately */
 } ngx_ams_cluster_peer_t;
@@ -123,6 +127,8 @@ typedef struct {
 typedef struct {
     ngx_ams_cluster_pool_t   *pool;
     ngx_uint_t                current;       /* a peer is counted */
+    ngx_uint_t                hashed;        /* hash=: by key_hash */
+    uint32_t                  key_hash;
     ngx_uint_t                ntried;
     ngx_ams_cluster_try_t     tried[NGX_AMS_CLUSTER_TRIES_MAX];
 } ngx_ams_cluster_pick_t;

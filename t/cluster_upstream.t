@@ -107,6 +107,9 @@ upstream ams_eu_edges {
 upstream ams_origins {
     ams_cluster_upstream  origin;
 }
+upstream ams_edges_webrtc {
+    ams_cluster_upstream  edge  hash=$arg_streamId;
+}
 EOF
     config      => <<'EOF',
 proxy_http_version     1.1;
@@ -123,6 +126,9 @@ location /eu/ {
 }
 location /origin/ {
     proxy_pass  http://ams_origins/;
+}
+location /sticky/ {
+    proxy_pass  http://ams_edges_webrtc/;
 }
 EOF
 )->start;
@@ -195,6 +201,26 @@ is_deeply([sort keys %rtmp],
           'both edges, on their node_rtmp_port')
     or diag(explain(\%rtmp));
 
+# hash=: one stream id, one edge (WebRTC signalling's affinity)
+sub owners {
+    my %owner;
+    for my $id (map { "s$_" } 1 .. 16) {
+        my %got;
+        for (1 .. 3) {
+            my ($st, $who) = get("/sticky/who?streamId=$id");
+            $got{$st == 200 ? $who : "status $st"}++;
+        }
+        $owner{$id} = join '+', sort keys %got;
+    }
+    return \%owner;
+}
+my $owner = owners();
+my %by;
+$by{$_}++ for values %$owner;
+ok(!(grep { !/^e[12]$/ } values %$owner) && keys %by == 2,
+   'hash=$arg_streamId: each stream id always on one edge, both used')
+    or diag(explain($owner));
+
 my $t0 = time;
 my ($st) = get('/origin/x');
 my $dt = time - $t0;
@@ -225,6 +251,12 @@ diag(sprintf('failover under load: the killed edge was last tried '
 ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 5), 'that edge is gone');
 unlink $edge{e2}->prefix . '/nginx.pid';
 $edge{e2}{started} = 0;
+my $after = owners();
+is_deeply([grep { $owner->{$_} eq 'e1' && $after->{$_} ne 'e1' } keys %$owner],
+          [], 'hash=: the surviving edge keeps its stream ids');
+is(join(',', sort { $a cmp $b } keys %{ { map { $_ => 1 } values %$after } }),
+   'e1', 'and the killed edge\'s go to it');
+
 my @down = $lb->error_log =~ /ams cluster upstream: node \Q$dead\E is down/g;
 is(scalar @down, 1, 'the balancer says the node is down, once');
 
