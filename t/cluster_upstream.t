@@ -1,10 +1,12 @@
 # The balancer's own upstream: "ams_cluster_upstream edge" takes its
 # peers from the nodes the store reports ALIVE, and health-checks them
-# itself.  Two edges and a balancer share one store (SQLite, one file):
+# itself.  Two edges and a balancer share one store:
 # requests through the balancer reach both edges; an edge killed with -9
 # leaves the pool within a second with no request lost (before the store
 # could call it DEAD); a third edge started later joins without a reload;
-# an upstream with no node of its role answers 502 at once.
+# an upstream with no node of its role answers 502 at once.  The store is
+# the MongoDB wire server (SQLite where it cannot run, or with
+# AMS_CLUSTER_SQLITE=1).
 
 use strict;
 use warnings;
@@ -16,10 +18,21 @@ use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Ams::Nginx;
 use Ams::Media;
+use Ams::Mongo;
 
-my $store = tempdir('ams-cluster-store-XXXXXX', TMPDIR => 1,
-                    CLEANUP => !$ENV{AMS_KEEP});
-chmod 0777, $store;
+# the store the nodes share: the MongoDB wire server where it can run,
+# else one SQLite file (the same interface)
+my $mongo = $ENV{AMS_CLUSTER_SQLITE} ? undef : eval { Ams::Mongo->new };
+my $database;
+if ($mongo) {
+    $database = $mongo->uri;
+} else {
+    my $store = tempdir('ams-cluster-store-XXXXXX', TMPDIR => 1,
+                        CLEANUP => !$ENV{AMS_KEEP});
+    chmod 0777, $store;
+    $database = "sqlite:$store/ams.db";
+}
+diag("store: $database");
 
 my $modules = [qw(core ingest packager api cluster)];
 
@@ -35,7 +48,7 @@ ams {
     bus_zone_size       32m;
     cpu_limit           100;
     memory_limit        100;
-    database            sqlite:$store/ams.db;
+    database            $database;
 
     node_role           $role;
     node_address        $addr;
