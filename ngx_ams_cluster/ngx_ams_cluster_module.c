@@ -209,7 +209,8 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* core admits other nodes' pulls with it (ngx_ams_access.c) */
     amcf->cluster_key = ccf->key;
 
-    if (ccf->key.len == 0) {
+    /* a balancer neither pulls nor serves: it needs no key */
+    if (ccf->key.len == 0 && ccf->role != NGX_AMS_CLUSTER_BALANCER) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "
                       "this node neither pulls from nor serves other "
