@@ -145,6 +145,15 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
                     "dbAverageQueryTimeMs",
                         (double) ns->db_query_avg_us / 1000);
 
+    /* ours: whether the store answers, and since when it does not */
+    if (doc) {
+        json_object_set_new(doc, "dbReachable",
+                            json_boolean(ns->db_down_since == 0));
+        json_object_set_new(doc, "dbUnreachableSeconds", json_integer(
+            ns->db_down_since ? (json_int_t) (ngx_time()
+                                              - ns->db_down_since) : 0));
+    }
+
     ngx_ams_rest_json(rest, NGX_HTTP_OK, doc);
 }
 

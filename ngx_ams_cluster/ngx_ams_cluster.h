@@ -53,6 +53,8 @@ typedef struct {
     ngx_uint_t                http_port;     /* what other nodes connect */
     ngx_uint_t                rtmp_port;     /*   to: node_http_port, ... */
     ngx_str_t                 key;           /* cluster_communication_key */
+    ngx_msec_t                relay_release; /* relay_release_time */
+    ngx_msec_t                relay_timeout; /* relay_timeout */
     ngx_shm_zone_t           *shm_zone;
     ngx_uint_t                enabled;       /* set by the ams {} block's
                                                 directives: a node role */
@@ -128,6 +130,71 @@ ngx_uint_t ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms,
 /* ngx_ams_cluster_rest.c: /rest/v2/cluster/..., cluster-mode-status
  * (added to the API's routes on every configuration cycle) */
 ngx_int_t ngx_ams_cluster_rest_init(void);
+
+
+/*
+ * ngx_ams_cluster_relay.c: where a stream lives, and the stream-missing
+ * handler that pulls it from there.
+ *
+ * ngx_ams_cluster_locate(): stream "name" of application "app" is live
+ * on another node when its broadcast record (the store, read through a
+ * per-worker cache of NGX_AMS_CLUSTER_LOCATE_TTL ms that collapses a
+ * burst of callers into one query) is "broadcasting" and fresh, and its
+ * originAdress names a node of the snapshot that is ALIVE.  The node's
+ * state is read from the snapshot at each call (never cached here).
+ *
+ *   NGX_OK        lc->origin is that node (ip, rtmp_port, http_port)
+ *   NGX_DECLINED  not live on another ALIVE node: no record, not
+ *                 broadcasting, stale, its origin DEAD or unknown, or
+ *                 it is this node (lc->self set)
+ *   NGX_AGAIN     the store is asked: lc->handler(lc) runs later on the
+ *                 event loop with lc->rc NGX_OK / NGX_DECLINED /
+ *                 NGX_ERROR, unless ngx_ams_cluster_locate_cancel(lc)
+ *                 was called first (a request that went away)
+ *   NGX_ERROR
+ *
+ * "lc" is the caller's (in its request, say) and must stay until the
+ * handler ran or it was cancelled.  "app" and "name" are copied.
+ */
+
+#define NGX_AMS_CLUSTER_LOCATE_TTL   1000
+
+typedef struct ngx_ams_cluster_locate_s  ngx_ams_cluster_locate_t;
+
+typedef void (*ngx_ams_cluster_locate_pt)(ngx_ams_cluster_locate_t *lc);
+
+struct ngx_ams_cluster_locate_s {
+    ngx_ams_cluster_locate_pt  handler;
+    void                      *data;
+
+    /* the answer */
+    ngx_int_t                  rc;
+    ngx_ams_cluster_node_t     origin;
+    ngx_uint_t                 self;         /* the record names this node */
+
+    /* ngx_ams_cluster_relay.c's */
+    ngx_queue_t                queue;
+    void                      *entry;
+};
+
+ngx_int_t ngx_ams_cluster_locate(ngx_ams_cluster_locate_t *lc,
+    ngx_str_t *app, ngx_str_t *name, ngx_log_t *log);
+void ngx_ams_cluster_locate_cancel(ngx_ams_cluster_locate_t *lc);
+
+/*
+ * Pull stream "name" of "app" to this node if it lives on another one, as
+ * the stream-missing handler does for a reader (an HLS/DASH gate that
+ * wants the relay's viewer counting without a bus reader calls it):
+ * NGX_OK when a locate and pull are under way (or one runs already);
+ * NGX_DECLINED when this node is no cluster member with a key.  The pull
+ * is released relay_release_time after its last local reader or HLS/DASH
+ * viewer left.
+ */
+ngx_int_t ngx_ams_cluster_relay_start(ngx_ams_app_conf_t *app,
+    ngx_str_t *name, ngx_log_t *log);
+
+/* installs the stream-missing handler (from create_conf) */
+void ngx_ams_cluster_relay_init_chain(void);
 
 
 #endif /* _NGX_AMS_CLUSTER_H_INCLUDED_ */

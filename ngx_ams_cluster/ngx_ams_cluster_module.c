@@ -87,6 +87,21 @@ static ngx_command_t  ngx_ams_cluster_commands[] = {
       offsetof(ngx_ams_cluster_conf_t, key),
       NULL },
 
+    /* ngx_ams_cluster_relay.c: pulls of streams that live elsewhere */
+    { ngx_string("relay_release_time"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_cluster_conf_t, relay_release),
+      NULL },
+
+    { ngx_string("relay_timeout"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_cluster_conf_t, relay_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -133,6 +148,11 @@ ngx_ams_cluster_create_conf(ngx_cycle_t *cycle)
     ccf->dead_removal = NGX_CONF_UNSET_MSEC;
     ccf->http_port = NGX_CONF_UNSET_UINT;
     ccf->rtmp_port = NGX_CONF_UNSET_UINT;
+    ccf->relay_release = NGX_CONF_UNSET_MSEC;
+    ccf->relay_timeout = NGX_CONF_UNSET_MSEC;
+
+    /* a stream asked for here but live on another node is pulled */
+    ngx_ams_cluster_relay_init_chain();
 
     /* core emptied the list of backends on this cycle; "database
      * mongodb://..." is resolved when the ams {} block ends, after us */
@@ -160,6 +180,8 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_msec_value(ccf->dead_removal, 3600000);
     ngx_conf_init_uint_value(ccf->http_port, 5080);
     ngx_conf_init_uint_value(ccf->rtmp_port, 1935);
+    ngx_conf_init_msec_value(ccf->relay_release, 5000);
+    ngx_conf_init_msec_value(ccf->relay_timeout, 10000);
 
     if (ccf->node_group.data == NULL) {
         ngx_str_set(&ccf->node_group, "default");

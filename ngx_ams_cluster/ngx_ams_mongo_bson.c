@@ -20,6 +20,9 @@
  * recursion whatever the caller hands over */
 #define NGX_AMS_MONGO_DEPTH    32
 
+/* a dotted path of a merge patch */
+#define NGX_AMS_MONGO_PATH_LEN 1024
+
 /* 2^53: doubles above it are not exact integers */
 #define NGX_AMS_MONGO_EXACT    9007199254740992.0
 
@@ -29,6 +32,9 @@ static int ngx_ams_mongo_append(bson_t *b, const char *key, size_t len,
 static int ngx_ams_mongo_object(bson_t *b, json_t *obj, int depth);
 static json_t *ngx_ams_mongo_value(bson_iter_t *it, int depth);
 static json_t *ngx_ams_mongo_container(bson_iter_t *it, int array,
+    int depth);
+static int ngx_ams_mongo_patch(bson_t *out, json_t *patch, char *path,
+    size_t len, int nulls, json_t *inc, const char *id_field, int *unset,
     int depth);
 static int ngx_ams_mongo_zombi(bson_t *b);
 static int ngx_ams_mongo_session(bson_t *b, const char *session);
@@ -272,54 +278,30 @@ ngx_ams_mongo_update_doc(bson_t *b, json_t *set, json_t *inc,
     const char *id_field, const char *id)
 {
     int          ok, unset;
+    char         path[NGX_AMS_MONGO_PATH_LEN];
     json_t      *v;
     bson_t       child;
     const char  *key;
 
-    ok = bson_append_document_begin(b, "$set", 4, &child);
-    if (!ok) {
+    if (!bson_append_document_begin(b, "$set", 4, &child)) {
         return -1;
     }
 
     unset = 0;
 
-    if (set) {
-        json_object_foreach(set, key, v) {
-            if (json_is_null(v)) {
-                unset = 1;
-                continue;
-            }
-
-            /* $inc reads the old value, as json_set() after json_patch()
-             * does; MongoDB refuses one field under both */
-            if (inc && json_object_get(inc, key)) {
-                continue;
-            }
-
-            if (strcmp(key, id_field) == 0) {
-                continue;
-            }
-
-            if (ngx_ams_mongo_append(&child, key, strlen(key), v, 1) != 0) {
-                ok = 0;
-                break;
-            }
-        }
-    }
+    ok = set == NULL
+         || ngx_ams_mongo_patch(&child, set, path, 0, 0, inc, id_field,
+                                &unset, 0)
+            == 0;
 
     ok = ok && bson_append_utf8(&child, id_field, -1, id, -1);
     ok = bson_append_document_end(b, &child) && ok;
 
     if (ok && unset) {
-        ok = bson_append_document_begin(b, "$unset", 6, &child);
-
-        json_object_foreach(set, key, v) {
-            if (ok && json_is_null(v) && strcmp(key, id_field) != 0
-                && !(inc && json_object_get(inc, key)))
-            {
-                ok = bson_append_utf8(&child, key, -1, "", 0);
-            }
-        }
+        ok = bson_append_document_begin(b, "$unset", 6, &child)
+             && ngx_ams_mongo_patch(&child, set, path, 0, 1, inc, id_field,
+                                    &unset, 0)
+                == 0;
 
         ok = bson_append_document_end(b, &child) && ok;
     }
@@ -340,6 +322,83 @@ ngx_ams_mongo_update_doc(bson_t *b, json_t *set, json_t *inc,
     }
 
     return ok ? 0 : -1;
+}
+
+
+/*
+ * A JSON merge patch (RFC 7386, json_patch() in the SQL store) as dotted
+ * paths: an object merges into the field's object member by member
+ * ({"nodeViewers": {"n1": {...}}} leaves "n2" alone), null removes.
+ * "nulls" 0: the $set members (other values), 1: the $unset ones;
+ * "*unset" says whether there is any null.  At the top, the id field
+ * and the $inc fields are left out ($inc reads the old value, as
+ * json_set() after json_patch() does; MongoDB refuses a field under
+ * both).
+ */
+static int
+ngx_ams_mongo_patch(bson_t *out, json_t *patch, char *path, size_t len,
+    int nulls, json_t *inc, const char *id_field, int *unset, int depth)
+{
+    size_t       n;
+    json_t      *v;
+    const char  *key;
+
+    if (depth > NGX_AMS_MONGO_DEPTH) {
+        return -1;
+    }
+
+    json_object_foreach(patch, key, v) {
+        if (depth == 0
+            && (strcmp(key, id_field) == 0
+                || (inc && json_object_get(inc, key))))
+        {
+            continue;
+        }
+
+        n = strlen(key);
+
+        if (len + n + 2 > NGX_AMS_MONGO_PATH_LEN) {
+            return -1;
+        }
+
+        if (len) {
+            path[len] = '.';
+            memcpy(path + len + 1, key, n + 1);
+            n += len + 1;
+
+        } else {
+            memcpy(path, key, n + 1);
+        }
+
+        if (json_is_object(v)) {
+            if (ngx_ams_mongo_patch(out, v, path, n, nulls, NULL, id_field,
+                                    unset, depth + 1)
+                != 0)
+            {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (json_is_null(v)) {
+            *unset = 1;
+
+            if (nulls && !bson_append_utf8(out, path, (int) n, "", 0)) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (!nulls
+            && ngx_ams_mongo_append(out, path, n, v, depth + 1) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
 }
 
 

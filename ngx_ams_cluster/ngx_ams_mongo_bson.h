@@ -53,10 +53,12 @@ void ngx_ams_mongo_stale(json_t *doc, int64_t fresh);
 void ngx_ams_mongo_db_name(const char *app, char *buf);
 
 /*
- * An update of the store's UPDATE: "set" as a merge patch at the top
- * level ($set, and $unset for nulls), "inc" ($inc; a field in both is
- * incremented from its old value, as the SQL store does), and always
- * $set of the id field, so the update is never empty.
+ * An update of the store's UPDATE: "set" as a JSON merge patch ($set of
+ * dotted paths, so an object merges into the stored one, and $unset for
+ * nulls), "inc" ($inc; a field in both is incremented from its old
+ * value, as the SQL store does), and always $set of the id field, so the
+ * update is never empty.  Unlike json_patch(), an object patched into a
+ * field that holds a scalar fails instead of replacing it.
  */
 int ngx_ams_mongo_update_doc(bson_t *b, json_t *set, json_t *inc,
     const char *id_field, const char *id);

@@ -250,6 +250,9 @@ typedef struct {
     ngx_atomic_t              db_queries;
     ngx_atomic_t              db_slow_queries;   /* over 100 ms */
     ngx_atomic_t              db_slow_logged;    /* seconds: rate limit */
+    /* outages (ngx_ams_store_health.c): since when (seconds, 0: up) */
+    ngx_atomic_t              db_down_since;
+    ngx_atomic_t              db_outages;
     /* the cluster's nodes in this node's snapshot (ngx_ams_cluster, which
      * api cannot call: it shows them from here) */
     ngx_atomic_t              cluster_on;

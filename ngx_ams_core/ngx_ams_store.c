@@ -17,6 +17,7 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_store.h"
 #include "ngx_ams_store_cache.h"
+#include "ngx_ams_store_health.h"
 
 
 #define NGX_AMS_STORE_BACKENDS   8
@@ -33,6 +34,7 @@ static void ngx_ams_store_timed(ngx_ams_store_op_t *ops, uint64_t us);
 static void ngx_ams_store_done(ngx_event_t *ev);
 static void ngx_ams_store_hold(ngx_event_t *ev);
 static void ngx_ams_store_complete(ngx_ams_store_op_t *ops);
+static void ngx_ams_store_refuse(ngx_ams_store_op_t *ops);
 static void ngx_ams_store_purge(ngx_event_t *ev);
 static void ngx_ams_store_purged(ngx_ams_store_op_t *op);
 static void ngx_ams_store_copy(char *dst, size_t size, ngx_str_t *src);
@@ -285,6 +287,11 @@ ngx_ams_store_post(ngx_ams_store_op_t *ops)
         ops->cached = 1;
         ngx_post_event(&ops->task.event, &ngx_posted_events);
 
+    } else if (ngx_ams_store_health_admit(ops) != NGX_OK) {
+        /* an outage: fail now rather than wait out the driver's timeout */
+        ngx_ams_store_refuse(ops);
+        ngx_post_event(&ops->task.event, &ngx_posted_events);
+
     } else if (ngx_thread_task_post(ops->store->thread_pool, &ops->task)
                != NGX_OK)
     {
@@ -408,6 +415,24 @@ ngx_ams_store_op_name(ngx_uint_t type)
 }
 
 
+static void
+ngx_ams_store_refuse(ngx_ams_store_op_t *ops)
+{
+    int64_t              since;
+    ngx_ams_store_op_t  *op;
+
+    since = ngx_ams_store_health_down_since();
+
+    for (op = ops; op; op = op->next) {
+        op->rc = NGX_ERROR;
+        op->refused = 1;
+        ngx_snprintf((u_char *) op->error, sizeof(op->error) - 1,
+                     "store unavailable for %L s, retrying%Z",
+                     (ngx_ams_store_now_ms() - since) / 1000);
+    }
+}
+
+
 void
 ngx_ams_store_run_now(ngx_ams_store_op_t *ops)
 {
@@ -432,7 +457,8 @@ ngx_ams_store_done(ngx_event_t *ev)
 
     ngx_ams_store_in_flight--;
 
-    if (!ops->cached) {
+    if (!ops->cached && !ops->refused) {
+        ngx_ams_store_health_result(ops);
         ngx_ams_store_cache_put(ops);
     }
 
@@ -446,7 +472,11 @@ ngx_ams_store_complete(ngx_ams_store_op_t *ops)
     ngx_ams_store_op_t  *op;
 
     for (op = ops; op; op = op->next) {
-        if (op->rc == NGX_ERROR && !op->quiet) {
+        /* an outage is logged once, by ngx_ams_store_health.c; a
+         * caller that logs its own failures (the heartbeat) is quiet */
+        if (op->rc == NGX_ERROR && !op->quiet && !op->refused
+            && !op->unavailable)
+        {
             ngx_log_error(NGX_LOG_ERR, op->log, 0,
                           "ams store: %s %s/%s: %s",
                           op->store

@@ -122,6 +122,12 @@ struct ngx_ams_store_op_s {
     uint64_t                  count; /* COUNT, RESET, PURGE */
     uint64_t                  deleted;      /* RESET: zombi records */
     char                      error[128];
+    ngx_uint_t                unavailable;  /* the backend could not
+                                               reach its server (set
+                                               with rc NGX_ERROR) */
+    ngx_uint_t                retry;        /* the outage's probe
+                                               (ngx_ams_store_health.c) */
+    ngx_uint_t                refused;      /* failed at once: an outage */
 
     /* the read cache (ngx_ams_store_cache.c) */
     char                      cache_key[NGX_AMS_STORE_KEY_LEN];

@@ -32,6 +32,9 @@ NODE_HTTP=${AMS_CLUSTER_NODE_HTTP:-5080}
 NODE_RTMP=${AMS_CLUSTER_NODE_RTMP:-1935}
 MONGO_PORT=${AMS_MONGO_PORT:-27017}
 PERIOD=${AMS_CLUSTER_PERIOD:-1s}
+# every node of this cluster sees the same machine's CPU: the CPU limit
+# that would refuse publishers is off unless asked for
+CPU_LIMIT=${AMS_CLUSTER_CPU_LIMIT:-100}
 
 # name role address group
 NODES="origin1 origin 127.0.0.11 default
@@ -63,6 +66,7 @@ render() {   # template prefix address group
         -e "s#@CONF_DIR@#$dir#g" -e "s#@NODE_ADDRESS@#$3#g" \
         -e "s#@NODE_GROUP@#$4#g" -e "s#@HTTP_PORT@#$NODE_HTTP#g" \
         -e "s#@RTMP_PORT@#$NODE_RTMP#g" -e "s#@PERIOD@#$PERIOD#g" \
+        -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" \
         -e "s#@DATABASE@#$(database)#g" -e "s#@CLUSTER_KEY@#$(cluster_key)#g" \
         "$HERE/$1" >"$conf"
     sed -e "s#@PREFIX@#$dir#g" "$ROOT/examples/ams_media.conf" \
@@ -107,10 +111,10 @@ mongo_start() {
     if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
         return 0
     fi
-    [ -d "$ROOT/t/mongo/node_modules" ] \
+    [ -d "$ROOT/t/mongo/node_modules/@push.rocks/smartmongo" ] \
         || (cd "$ROOT/t/mongo" && npm ci --silent --ignore-scripts --no-audit --no-fund)
     log "MongoDB wire server on 127.0.0.1:$MONGO_PORT (memory only)"
-    setsid node "$ROOT/t/mongo/server.js" "$MONGO_PORT" 127.0.0.1 \
+    setsid node "$ROOT/t/mongo/server.mjs" "$MONGO_PORT" 127.0.0.1 \
         >"$PREFIX/mongo.log" 2>&1 </dev/null &
     echo $! >"$pidf"
     for _ in $(seq 50); do
@@ -136,11 +140,19 @@ start() {
 }
 
 stop() {
-    local d p
+    local d p pids=()
     for d in "$PREFIX"/*/; do
         d=${d%/}
         p=$(master_pid "$d") || continue
         kill -QUIT "$p"
+        pids+=("$p")
+    done
+    # a graceful stop: each node marks itself stopped in the store first
+    for p in "${pids[@]}"; do
+        for _ in $(seq 150); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
     done
     if [ -s "$PREFIX/mongo.pid" ]; then
         kill "$(cat "$PREFIX/mongo.pid")" 2>/dev/null || true

@@ -119,6 +119,16 @@ main(void)
             "\"$unset\" : { \"gone\" : \"\" }, "
             "\"$inc\" : { \"hlsViewerCount\" : { \"$numberLong\" : \"2\" } }"
             " }", "$set, $unset for null, $inc wins over $set, id kept");
+    json_decref(set);
+    set = j("{\"nodeViewers\":{\"n1\":{\"hls\":3,\"updateTime\":9}},"
+            "\"old\":{\"n2\":null},\"empty\":{}}");
+    ok(ngx_ams_mongo_update_doc(&b, set, NULL, "streamId", "s1") == 0,
+       "a nested update builds");
+    is_bson(&b, "{ \"$set\" : { \"nodeViewers.n1.hls\" : "
+            "{ \"$numberLong\" : \"3\" }, \"nodeViewers.n1.updateTime\" : "
+            "{ \"$numberLong\" : \"9\" }, \"streamId\" : \"s1\" }, "
+            "\"$unset\" : { \"old.n2\" : \"\" } }",
+            "objects merge member by member, as json_patch() does");
     ok(ngx_ams_mongo_update_doc(&b, NULL, NULL, "id", "n1") == 0,
        "an empty update builds");
     is_bson(&b, "{ \"$set\" : { \"id\" : \"n1\" } }",
