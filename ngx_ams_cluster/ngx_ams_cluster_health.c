@@ -146,9 +146,7 @@ ngx_ams_cluster_health_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     }
 
-    if (ngx_shmtx_create(&sh->lock, &sh->lock_sh, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    sh->mutex = &shpool->mutex;
 
     shpool->data = sh;
     health->sh = sh;
@@ -210,7 +208,7 @@ ngx_ams_cluster_health_suspect(ngx_ams_cluster_health_t *health, char *ip,
 
     sh = health->sh;
 
-    ngx_shmtx_lock(&sh->lock);
+    ngx_shmtx_lock(sh->mutex);
 
     for (i = 0; i < NGX_AMS_CLUSTER_MAX_NODES; i++) {
         hn = &sh->nodes[i];
@@ -221,7 +219,7 @@ ngx_ams_cluster_health_suspect(ngx_ams_cluster_health_t *health, char *ip,
         }
     }
 
-    ngx_shmtx_unlock(&sh->lock);
+    ngx_shmtx_unlock(sh->mutex);
 }
 
 
@@ -260,7 +258,7 @@ ngx_ams_cluster_health_tick(ngx_event_t *ev)
 
         hn = &sh->nodes[i];
 
-        ngx_shmtx_lock(&sh->lock);
+        ngx_shmtx_lock(sh->mutex);
 
         start = 0;
 
@@ -291,7 +289,7 @@ ngx_ams_cluster_health_tick(ngx_event_t *ev)
             }
         }
 
-        ngx_shmtx_unlock(&sh->lock);
+        ngx_shmtx_unlock(sh->mutex);
 
         if (start) {
             ngx_ams_cluster_probe_start(pr, p);
@@ -323,7 +321,7 @@ ngx_ams_cluster_health_sync(ngx_ams_cluster_prober_t *pr)
     sh = pr->health->sh;
     ngx_memzero(seen, sizeof(seen));
 
-    ngx_shmtx_lock(&sh->lock);
+    ngx_shmtx_lock(sh->mutex);
 
     for (k = 0; k < n; k++) {
         node = &nodes[k];
@@ -385,7 +383,7 @@ ngx_ams_cluster_health_sync(ngx_ams_cluster_prober_t *pr)
         }
     }
 
-    ngx_shmtx_unlock(&sh->lock);
+    ngx_shmtx_unlock(sh->mutex);
 }
 
 
@@ -591,7 +589,7 @@ ngx_ams_cluster_probe_done(ngx_ams_cluster_probe_t *p, ngx_uint_t state,
     sh = pr->health->sh;
     hn = &sh->nodes[p->slot];
 
-    ngx_shmtx_lock(&sh->lock);
+    ngx_shmtx_lock(sh->mutex);
 
     if (hn->gen == p->gen && hn->ip[0] != '\0' && hn->state != state) {
         hn->state = state;
@@ -608,5 +606,5 @@ ngx_ams_cluster_probe_done(ngx_ams_cluster_probe_t *p, ngx_uint_t state,
         }
     }
 
-    ngx_shmtx_unlock(&sh->lock);
+    ngx_shmtx_unlock(sh->mutex);
 }

@@ -177,7 +177,7 @@ ngx_ams_cluster_pool_refresh(ngx_ams_cluster_pool_t *pool)
 
     np = 0;
 
-    ngx_shmtx_lock(&sh->lock);
+    ngx_shmtx_lock(sh->mutex);
 
     /* read under the lock: a change after it is seen next time */
     hv = sh->version;
@@ -246,7 +246,7 @@ ngx_ams_cluster_pool_refresh(ngx_ams_cluster_pool_t *pool)
         peer->failed = old ? old->failed : 0;
     }
 
-    ngx_shmtx_unlock(&sh->lock);
+    ngx_shmtx_unlock(sh->mutex);
 
     if (pool->built && np != pool->npeers) {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,

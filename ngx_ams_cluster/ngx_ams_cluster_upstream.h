@@ -61,8 +61,9 @@ typedef struct {
 
 /* the zone "ams_cluster_upstream" */
 typedef struct {
-    ngx_shmtx_sh_t            lock_sh;
-    ngx_shmtx_t               lock;
+    ngx_shmtx_t              *mutex;         /* its slab pool's: nginx
+                                                unlocks it for a worker
+                                                that dies holding it */
     ngx_uint_t                version;       /* grows with each change */
     ngx_ams_cluster_health_node_t  nodes[NGX_AMS_CLUSTER_MAX_NODES];
 } ngx_ams_cluster_health_shm_t;
