@@ -333,6 +333,19 @@ is(join('; ', @tried), '', 'then no request even tries that edge');
 
 is($lb->crashes, '', 'no worker of the balancer crashed');
 
+# the prober's worker killed: its respawn (same worker slot) probes again
+sub probes {
+    my $log = Ams::Media::slurp($edge{e3}->prefix . '/logs/access.log')
+        // '';
+    return scalar(() = $log =~ m{"GET /rest/v2/liveness HTTP/1.0" 200}g);
+}
+my $before = probes();
+kill 'KILL', $lb->worker_pids;
+ok(poll_until(sub { probes() >= $before + 2 }, 5),
+   'balancer workers killed: the new ones probe the nodes again');
+my ($st3, $who3) = get('/eu/who');
+is("$st3 $who3", '200 e3', 'and balance over them');
+
 # without a node role there are no nodes to balance over
 my $lone = Ams::Nginx->new(
     modules     => $modules,
