@@ -228,11 +228,12 @@ ngx_ams_cluster_health_tick(ngx_event_t *ev)
 {
     ngx_ams_cluster_prober_t *pr = ev->data;
 
-    ngx_uint_t                      i, start;
+    ngx_uint_t                      i;
     ngx_ams_cluster_shm_t          *csh;
     ngx_ams_cluster_probe_t        *p;
     ngx_ams_cluster_health_shm_t   *sh;
     ngx_ams_cluster_health_node_t  *hn;
+    u_char                          start[NGX_AMS_CLUSTER_MAX_NODES];
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
         return;
@@ -248,51 +249,47 @@ ngx_ams_cluster_health_tick(ngx_event_t *ev)
     }
 
     sh = pr->health->sh;
+    ngx_memzero(start, sizeof(start));
+
+    ngx_shmtx_lock(sh->mutex);
 
     for (i = 0; i < NGX_AMS_CLUSTER_MAX_NODES; i++) {
         p = &pr->probes[i];
+        hn = &sh->nodes[i];
 
-        if (p->busy) {
+        if (p->busy || hn->ip[0] == '\0'
+            || !(hn->suspect || hn->gen != p->gen
+                 || (ngx_msec_int_t) (ngx_current_msec - p->next) >= 0))
+        {
             continue;
         }
 
-        hn = &sh->nodes[i];
+        start[i] = 1;
+        hn->suspect = 0;
 
-        ngx_shmtx_lock(sh->mutex);
-
-        start = 0;
-
-        if (hn->ip[0] != '\0'
-            && (hn->suspect || hn->gen != p->gen
-                || (ngx_msec_int_t) (ngx_current_msec - p->next) >= 0))
-        {
-            start = 1;
-            hn->suspect = 0;
-
-            if (hn->gen != p->gen) {
-                /* the slot holds another node now */
-                p->gen = hn->gen;
-                p->port = hn->port;
-                ngx_memcpy(p->ip, hn->ip, NGX_AMS_CLUSTER_ID_LEN);
-                p->sockaddr.sockaddr_in.sin_family = AF_UNSPEC;
-                p->request_len = ngx_snprintf(p->request,
-                                              sizeof(p->request),
-                                              "GET /rest/v2/liveness "
-                                              "HTTP/1.0\r\nHost: %s\r\n"
-                                              "\r\n", hn->ip)
-                                 - p->request;
-                p->name.len = ngx_snprintf(p->name_data,
-                                           sizeof(p->name_data), "%s:%d",
-                                           hn->ip, (int) hn->port)
-                              - p->name_data;
-                p->name.data = p->name_data;
-            }
+        if (hn->gen != p->gen) {
+            /* the slot holds another node now */
+            p->gen = hn->gen;
+            p->port = hn->port;
+            ngx_memcpy(p->ip, hn->ip, NGX_AMS_CLUSTER_ID_LEN);
+            p->sockaddr.sockaddr_in.sin_family = AF_UNSPEC;
+            p->request_len = ngx_snprintf(p->request, sizeof(p->request),
+                                          "GET /rest/v2/liveness HTTP/1.0"
+                                          "\r\nHost: %s\r\n\r\n", hn->ip)
+                             - p->request;
+            p->name.len = ngx_snprintf(p->name_data, sizeof(p->name_data),
+                                       "%s:%d", hn->ip, (int) hn->port)
+                          - p->name_data;
+            p->name.data = p->name_data;
         }
+    }
 
-        ngx_shmtx_unlock(sh->mutex);
+    ngx_shmtx_unlock(sh->mutex);
 
-        if (start) {
-            ngx_ams_cluster_probe_start(pr, p);
+    /* outside the lock: a probe that fails at once records it */
+    for (i = 0; i < NGX_AMS_CLUSTER_MAX_NODES; i++) {
+        if (start[i]) {
+            ngx_ams_cluster_probe_start(pr, &pr->probes[i]);
         }
     }
 
@@ -437,7 +434,7 @@ ngx_ams_cluster_probe_start(ngx_ams_cluster_prober_t *pr,
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         ngx_ams_cluster_probe_done(p, NGX_AMS_HEALTH_DOWN,
-                                   "connection refused");
+                                   "cannot connect");
         return;
     }
 
@@ -484,7 +481,7 @@ ngx_ams_cluster_probe_write(ngx_event_t *wev)
 
         if (n == NGX_ERROR || n == 0) {
             ngx_ams_cluster_probe_done(p, NGX_AMS_HEALTH_DOWN,
-                                       "connection refused");
+                                       "cannot connect");
             return;
         }
 
