@@ -264,6 +264,10 @@ diag(sprintf('failover under load: the killed edge was last tried '
 ok(poll_until(sub { !grep { kill 0, $_ } @pids }, 5), 'that edge is gone');
 unlink $edge{e2}->prefix . '/nginx.pid';
 $edge{e2}{started} = 0;
+@s0 = map { rtmp_s0() } 1 .. 6;
+is(join(',', @s0), join(',', ('03') x 6), 'RTMP too: every connection '
+   . 'reaches the edge left');
+
 my $after = owners();
 is_deeply([grep { $owner->{$_} eq 'e1' && $after->{$_} ne 'e1' } keys %$owner],
           [], 'hash=: the surviving edge keeps its stream ids');
