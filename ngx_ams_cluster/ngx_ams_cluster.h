@@ -28,6 +28,7 @@
 
 #define NGX_AMS_CLUSTER_ORIGIN       0
 #define NGX_AMS_CLUSTER_EDGE         1
+#define NGX_AMS_CLUSTER_BALANCER     2       /* reads the nodes, is none */
 
 #define NGX_AMS_CLUSTER_MAX_NODES    256     /* in the snapshot */
 #define NGX_AMS_CLUSTER_ID_LEN       64

@@ -235,7 +235,14 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* publishers claim their stream id in the store (streamIdInUse) */
     amcf->cluster_member = 1;
 
-    if (ccf->key.len == 0) {
+    /* application settings changed on another node arrive within one
+     * heartbeat (ngx_ams_app_settings.c) */
+    if (amcf->settings_period == NGX_CONF_UNSET_MSEC) {
+        amcf->settings_period = ccf->update_period;
+    }
+
+    /* a balancer neither pulls nor serves: it needs no key */
+    if (ccf->key.len == 0 && ccf->role != NGX_AMS_CLUSTER_BALANCER) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "
                       "this node neither pulls from nor serves other "
@@ -246,7 +253,7 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
 }
 
 
-/* node_role origin|edge: the node joins the cluster */
+/* node_role origin|edge|balancer: the node joins the cluster */
 static char *
 ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -267,8 +274,12 @@ ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else if (ngx_strcmp(value[1].data, "edge") == 0) {
         ccf->role = NGX_AMS_CLUSTER_EDGE;
 
+    } else if (ngx_strcmp(value[1].data, "balancer") == 0) {
+        /* ams_cluster_upstream's nodes, without being one of them */
+        ccf->role = NGX_AMS_CLUSTER_BALANCER;
+
     } else {
-        return "must be \"origin\" or \"edge\"";
+        return "must be \"origin\", \"edge\" or \"balancer\"";
     }
 
     ccf->shm_zone = ngx_shared_memory_add(cf, &name,

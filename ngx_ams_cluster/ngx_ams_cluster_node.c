@@ -250,19 +250,26 @@ ngx_ams_cluster_beat(ngx_ams_cluster_conf_t *ccf, int64_t now,
 
     ngx_str_set(&app, "");
 
-    ops = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_NODE, &app,
-                           &ccf->node_id, log);
-    if (ops == NULL) {
-        return;
-    }
+    ops = NULL;
+    last = &ops;
 
-    ops->quiet = 1;
-    ops->set = ngx_ams_cluster_record(ccf, now);
-    if (ops->set == NULL) {
-        goto failed;
-    }
+    /* a balancer (ams_cluster_upstream) reads the nodes, is none */
+    if (ccf->role != NGX_AMS_CLUSTER_BALANCER) {
+        op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_NODE, &app,
+                              &ccf->node_id, log);
+        if (op == NULL) {
+            return;
+        }
 
-    last = &ops->next;
+        op->quiet = 1;
+        *last = op;
+        last = &op->next;
+
+        op->set = ngx_ams_cluster_record(ccf, now);
+        if (op->set == NULL) {
+            goto failed;
+        }
+    }
 
     /* DEAD long enough: node_dead_removal, never less than it takes to
      * read DEAD; looked for a few times per node_dead_removal */
@@ -608,6 +615,7 @@ ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle)
     sh = ngx_ams_cluster_shm();
 
     if (ccf == NULL || !ccf->enabled || sh == NULL
+        || ccf->role == NGX_AMS_CLUSTER_BALANCER
         || (ngx_process != NGX_PROCESS_WORKER
             && ngx_process != NGX_PROCESS_SINGLE))
     {
