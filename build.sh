@@ -146,7 +146,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_packager/ngx_ams_hls.c ngx_ams_packager/ngx_ams_cmaf.c
     ngx_ams_packager/ngx_ams_m3u8.c ngx_ams_packager/ngx_ams_mpd.c
     ngx_ams_packager/ngx_ams_file.c ngx_ams_packager/ngx_ams_sweep.c
-    ngx_ams_core/ngx_ams_jwt.c
+    ngx_ams_core/ngx_ams_jwt.c ngx_ams_core/ngx_ams_node_token.c
     ngx_ams_core/ngx_ams_broadcast_schema.c ngx_ams_api/ngx_ams_media_name.c
     ngx_ams_core/ngx_ams_handoff.c ngx_ams_core/ngx_ams_stream_index.c
     ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c

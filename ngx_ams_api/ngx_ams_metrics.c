@@ -105,7 +105,7 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
     n = snap.streams.nelts;
     ms = snap.streams.elts;
 
-    size = 8192;
+    size = 16384;   /* the node's families; streams add theirs */
     for (i = 0; i < n; i++) {
         size += NGX_AMS_METRICS_PER_STREAM + 7 * ms[i].labels.len;
     }
@@ -196,6 +196,45 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
                                "Worker processes attached to the bus.");
     p = ngx_slprintf(p, last, "ams_bus_workers %ui\n",
                      ngx_ams_bus_workers());
+
+    /* seconds, as Prometheus names units (promtool refuses "_ms") */
+    p = ngx_ams_metrics_family(p, last, "ams_db_average_query_seconds",
+                               "gauge", "Store queries (a chain of "
+                               "operations), moving average of their "
+                               "time (AMS's dbAverageQueryTimeMs / 1000).");
+    p = ngx_slprintf(p, last, "ams_db_average_query_seconds %uA.%06uA\n",
+                     ns->db_query_avg_us / 1000000,
+                     ns->db_query_avg_us % 1000000);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_queries_total", "counter",
+                               "Store queries run.");
+    p = ngx_slprintf(p, last, "ams_db_queries_total %uA\n",
+                     ns->db_queries);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_slow_queries_total",
+                               "counter", "Store queries over 100 ms.");
+    p = ngx_slprintf(p, last, "ams_db_slow_queries_total %uA\n",
+                     ns->db_slow_queries);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_up", "gauge",
+                               "1 while the store answers, 0 during an "
+                               "outage.");
+    p = ngx_slprintf(p, last, "ams_db_up %d\n", ns->db_down_since ? 0 : 1);
+
+    p = ngx_ams_metrics_family(p, last, "ams_db_outages_total", "counter",
+                               "Store outages since the node started.");
+    p = ngx_slprintf(p, last, "ams_db_outages_total %uA\n", ns->db_outages);
+
+    if (ns->cluster_on) {
+        p = ngx_ams_metrics_family(p, last, "ams_cluster_nodes", "gauge",
+                                   "Cluster nodes in this node's "
+                                   "snapshot, by status (refreshed every "
+                                   "node_update_period).");
+        p = ngx_slprintf(p, last,
+                         "ams_cluster_nodes{status=\"alive\"} %uA\n"
+                         "ams_cluster_nodes{status=\"dead\"} %uA\n",
+                         ns->cluster_alive, ns->cluster_dead);
+    }
 
     ngx_ams_bus_zone_usage(&zone_used, &zone_size);
 

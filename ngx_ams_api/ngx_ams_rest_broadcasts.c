@@ -38,6 +38,8 @@ static void ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id);
 static void ngx_ams_rest_changed(ngx_ams_store_op_t *op);
 static void ngx_ams_rest_list(ngx_ams_rest_t *rest);
 static void ngx_ams_rest_listed(ngx_ams_store_op_t *op);
+static void ngx_ams_rest_listed_nodes(ngx_ams_rest_t *rest,
+    ngx_ams_store_op_t *op);
 static void ngx_ams_rest_count(ngx_ams_rest_t *rest, ngx_uint_t live);
 static void ngx_ams_rest_counted(ngx_ams_store_op_t *op);
 static void ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id,
@@ -190,6 +192,11 @@ ngx_ams_rest_failed(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
     if (op->rc == NGX_DECLINED) {
         ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND,
                            "broadcast \"%s\" not found", op->id);
+
+    } else if (op->refused || op->unavailable) {
+        ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE, "%s",
+                           op->error);
+
     } else {
         ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
                            "store error");
@@ -414,7 +421,8 @@ ngx_ams_rest_got(ngx_ams_store_op_t *op)
 
     st = ngx_ams_bus_find(&app, &id);
 
-    if (st) {
+    /* (a relay's counts are its entry in nodeViewers, added below) */
+    if (st && st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
         json_object_set_new(op->doc, "rtmpViewerCount",
                             json_integer(st->rtmp_viewers));
         json_object_set_new(op->doc, "hlsViewerCount", json_integer(
@@ -422,6 +430,9 @@ ngx_ams_rest_got(ngx_ams_store_op_t *op)
         json_object_set_new(op->doc, "dashViewerCount", json_integer(
             ngx_ams_broadcast_viewers(st, rest->app, NGX_AMS_VIEWER_DASH)));
     }
+
+    ngx_ams_broadcast_add_node_viewers(op->doc,
+                                       op->now_ms - (int64_t) op->stale_ms);
 
     if (rest->statistics) {
         doc = json_pack("{s:O?, s:O?, s:O?, s:O?}",
@@ -594,8 +605,45 @@ ngx_ams_rest_listed(ngx_ams_store_op_t *op)
         return;
     }
 
+    if (ngx_strnstr((u_char *) op->text, NGX_AMS_BROADCAST_NODE_VIEWERS,
+                    op->text_len))
+    {
+        ngx_ams_rest_listed_nodes(rest, op);
+        return;
+    }
+
     ngx_ams_rest_text(rest, NGX_HTTP_OK, op->text, op->text_len);
     ngx_ams_store_free(op);
+}
+
+
+/* a list with other nodes' viewers in it: added to each record's totals */
+static void
+ngx_ams_rest_listed_nodes(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
+{
+    size_t         i;
+    json_t        *list;
+    json_error_t   jerr;
+
+    list = json_loadb(op->text, op->text_len, 0, &jerr);
+
+    if (!json_is_array(list)) {
+        json_decref(list);
+        ngx_ams_store_free(op);
+        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                           "stored records: %s", jerr.text);
+        return;
+    }
+
+    for (i = 0; i < json_array_size(list); i++) {
+        ngx_ams_broadcast_add_node_viewers(json_array_get(list, i),
+                                           op->now_ms
+                                           - (int64_t) op->stale_ms);
+    }
+
+    ngx_ams_store_free(op);
+
+    ngx_ams_rest_json(rest, NGX_HTTP_OK, list);
 }
 
 

@@ -108,7 +108,8 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
     doc = json_pack("{s:o, s:{s:s, s:s, s:i},"
                     " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
                     " s:{s:I, s:I, s:I, s:I},"
-                    " s:[], s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                    " s:[], s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
+                    " s:f}",
                     "cpuUsage", ngx_ams_rest_cpu(ns),
                     "systemInfo",
                         "osName", "Linux",
@@ -140,7 +141,18 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
                     "localRTMPViewers", (int) t.rtmp,
                     "cpuLimit", (int) ngx_ams_get_main_conf(
                         (ngx_cycle_t *) ngx_cycle)->cpu_limit,
-                    "memoryUsagePercent", (int) ns->memory_percent);
+                    "memoryUsagePercent", (int) ns->memory_percent,
+                    "dbAverageQueryTimeMs",
+                        (double) ns->db_query_avg_us / 1000);
+
+    /* ours: whether the store answers, and since when it does not */
+    if (doc) {
+        json_object_set_new(doc, "dbReachable",
+                            json_boolean(ns->db_down_since == 0));
+        json_object_set_new(doc, "dbUnreachableSeconds", json_integer(
+            ns->db_down_since ? (json_int_t) (ngx_time()
+                                              - ns->db_down_since) : 0));
+    }
 
     ngx_ams_rest_json(rest, NGX_HTTP_OK, doc);
 }

@@ -52,6 +52,8 @@ typedef struct {
     ngx_uint_t                http_port;     /* what other nodes connect */
     ngx_uint_t                rtmp_port;     /*   to: node_http_port, ... */
     ngx_str_t                 key;           /* cluster_communication_key */
+    ngx_msec_t                relay_release; /* relay_release_time */
+    ngx_msec_t                relay_timeout; /* relay_timeout */
     ngx_shm_zone_t           *shm_zone;
     ngx_uint_t                enabled;       /* set by the ams {} block's
                                                 directives: a node role */
@@ -79,7 +81,18 @@ typedef struct {
 typedef struct {
     ngx_shmtx_sh_t            lock_sh;
     ngx_shmtx_t               lock;
-    ngx_pid_t                 heartbeat_pid; /* the worker that refreshes */
+    ngx_atomic_t              heartbeat_pid; /* the worker that refreshes:
+                                                taken with a compare-and-
+                                                set (ngx_ams_cluster_node.c) */
+    ngx_atomic_t              beat_ms;       /* its last tick, wall clock:
+                                                stale, another takes over */
+    ngx_atomic_t              conf_generation; /* grows with each
+                                                configuration the master
+                                                loads: a reload's old
+                                                workers see it moved */
+    ngx_atomic_t              stopped;       /* this node's record was
+                                                marked stopped */
+    ngx_atomic_t              store_down;    /* the outage was logged */
     int64_t                   refreshed_ms;  /* the snapshot's wall clock */
     ngx_uint_t                version;       /* grows with each refresh */
     ngx_uint_t                nodes_n;
@@ -105,8 +118,70 @@ ngx_uint_t ngx_ams_cluster_nodes(ngx_ams_cluster_node_t *nodes,
     ngx_uint_t max);
 
 /* ngx_ams_cluster_node.c: registration and heartbeat */
+ngx_int_t ngx_ams_cluster_node_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_ams_cluster_node_init_worker(ngx_cycle_t *cycle);
 void ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle);
+/* ALIVE: a record (clusternode doc) updated within 4 periods, not
+ * stopped, as of "now_ms" */
+ngx_uint_t ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms,
+    ngx_msec_t period);
+
+/* ngx_ams_cluster_rest.c: /rest/v2/cluster/..., cluster-mode-status
+ * (added to the API's routes on every configuration cycle) */
+ngx_int_t ngx_ams_cluster_rest_init(void);
+
+
+/*
+ * ngx_ams_cluster_relay.c: where a stream lives, and the stream-missing
+ * handler that pulls it from there.
+ *
+ * ngx_ams_cluster_locate(): stream "name" of application "app" is live
+ * on another node when its broadcast record (the store, read through a
+ * per-worker cache of NGX_AMS_CLUSTER_LOCATE_TTL ms that collapses a
+ * burst of callers into one query) is "broadcasting" and fresh, and its
+ * originAdress names a node of the snapshot that is ALIVE.  The node's
+ * state is read from the snapshot at each call (never cached here).
+ *
+ *   NGX_OK        lc->origin is that node (ip, rtmp_port, http_port)
+ *   NGX_DECLINED  not live on another ALIVE node: no record, not
+ *                 broadcasting, stale, its origin DEAD or unknown, or
+ *                 it is this node (lc->self set)
+ *   NGX_AGAIN     the store is asked: lc->handler(lc) runs later on the
+ *                 event loop with lc->rc NGX_OK / NGX_DECLINED /
+ *                 NGX_ERROR, unless ngx_ams_cluster_locate_cancel(lc)
+ *                 was called first (a request that went away)
+ *   NGX_ERROR
+ *
+ * "lc" is the caller's (in its request, say) and must stay until the
+ * handler ran or it was cancelled.  "app" and "name" are copied.
+ */
+
+#define NGX_AMS_CLUSTER_LOCATE_TTL   1000
+
+typedef struct ngx_ams_cluster_locate_s  ngx_ams_cluster_locate_t;
+
+typedef void (*ngx_ams_cluster_locate_pt)(ngx_ams_cluster_locate_t *lc);
+
+struct ngx_ams_cluster_locate_s {
+    ngx_ams_cluster_locate_pt  handler;
+    void                      *data;
+
+    /* the answer */
+    ngx_int_t                  rc;
+    ngx_ams_cluster_node_t     origin;
+    ngx_uint_t                 self;         /* the record names this node */
+
+    /* ngx_ams_cluster_relay.c's */
+    ngx_queue_t                queue;
+    void                      *entry;
+};
+
+ngx_int_t ngx_ams_cluster_locate(ngx_ams_cluster_locate_t *lc,
+    ngx_str_t *app, ngx_str_t *name, ngx_log_t *log);
+void ngx_ams_cluster_locate_cancel(ngx_ams_cluster_locate_t *lc);
+
+/* installs the stream-missing handler (from create_conf) */
+void ngx_ams_cluster_relay_init_chain(void);
 
 
 #endif /* _NGX_AMS_CLUSTER_H_INCLUDED_ */

@@ -20,8 +20,8 @@ static char *ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_ams_cluster_init_zone(ngx_shm_zone_t *zone, void *data);
+static ngx_int_t ngx_ams_cluster_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ams_cluster_init_process(ngx_cycle_t *cycle);
-static void ngx_ams_cluster_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_num_bounds_t  ngx_ams_cluster_port_bounds = {
@@ -87,6 +87,21 @@ static ngx_command_t  ngx_ams_cluster_commands[] = {
       offsetof(ngx_ams_cluster_conf_t, key),
       NULL },
 
+    /* ngx_ams_cluster_relay.c: pulls of streams that live elsewhere */
+    { ngx_string("relay_release_time"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_cluster_conf_t, relay_release),
+      NULL },
+
+    { ngx_string("relay_timeout"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_cluster_conf_t, relay_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -104,11 +119,12 @@ ngx_module_t  ngx_ams_cluster_module = {
     ngx_ams_cluster_commands,              /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_ams_cluster_init_module,           /* init module */
     ngx_ams_cluster_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_ams_cluster_exit_process,          /* exit process */
+    NULL,                                  /* exit process: the node's is
+                                              ngx_ams_store_at_exit()'s */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -132,11 +148,18 @@ ngx_ams_cluster_create_conf(ngx_cycle_t *cycle)
     ccf->dead_removal = NGX_CONF_UNSET_MSEC;
     ccf->http_port = NGX_CONF_UNSET_UINT;
     ccf->rtmp_port = NGX_CONF_UNSET_UINT;
+    ccf->relay_release = NGX_CONF_UNSET_MSEC;
+    ccf->relay_timeout = NGX_CONF_UNSET_MSEC;
+
+    /* a stream asked for here but live on another node is pulled */
+    ngx_ams_cluster_relay_init_chain();
 
     /* core emptied the list of backends on this cycle; "database
      * mongodb://..." is resolved when the ams {} block ends, after us */
     if (ngx_ams_store_register(&ngx_ams_store_mongo) != NGX_OK
-        || ngx_ams_store_register(&ngx_ams_store_mongo_srv) != NGX_OK)
+        || ngx_ams_store_register(&ngx_ams_store_mongo_srv) != NGX_OK
+        || ngx_ams_store_at_exit(ngx_ams_cluster_node_exit_worker) != NGX_OK
+        || ngx_ams_cluster_rest_init() != NGX_OK)
     {
         return NULL;
     }
@@ -157,6 +180,8 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_msec_value(ccf->dead_removal, 3600000);
     ngx_conf_init_uint_value(ccf->http_port, 5080);
     ngx_conf_init_uint_value(ccf->rtmp_port, 1935);
+    ngx_conf_init_msec_value(ccf->relay_release, 5000);
+    ngx_conf_init_msec_value(ccf->relay_timeout, 10000);
 
     if (ccf->node_group.data == NULL) {
         ngx_str_set(&ccf->node_group, "default");
@@ -373,6 +398,21 @@ ngx_ams_cluster_nodes(ngx_ams_cluster_node_t *nodes, ngx_uint_t max)
 
 
 static ngx_int_t
+ngx_ams_cluster_init_module(ngx_cycle_t *cycle)
+{
+    ngx_ams_cluster_conf_t  *ccf;
+
+    ccf = ngx_ams_cluster_conf(cycle);
+
+    if (ccf == NULL || !ccf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_ams_cluster_node_init_module(cycle);
+}
+
+
+static ngx_int_t
 ngx_ams_cluster_init_process(ngx_cycle_t *cycle)
 {
     ngx_ams_cluster_conf_t  *ccf;
@@ -390,19 +430,4 @@ ngx_ams_cluster_init_process(ngx_cycle_t *cycle)
     }
 
     return ngx_ams_cluster_node_init_worker(cycle);
-}
-
-
-static void
-ngx_ams_cluster_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_ams_cluster_conf_t  *ccf;
-
-    ccf = ngx_ams_cluster_conf(cycle);
-
-    if (ccf == NULL || !ccf->enabled) {
-        return;
-    }
-
-    ngx_ams_cluster_node_exit_worker(cycle);
 }

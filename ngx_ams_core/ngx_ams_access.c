@@ -17,6 +17,7 @@
 #include "ngx_ams_access.h"
 #include "ngx_ams_jwt.h"
 #include "ngx_ams_log_escape.h"
+#include "ngx_ams_node_token.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_store.h"
 
@@ -37,6 +38,8 @@ static ngx_int_t ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
 static void ngx_ams_access_done(ngx_ams_store_op_t *ops);
 static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_access_t *acc,
     ngx_ams_store_op_t *op);
+static ngx_uint_t ngx_ams_access_node_token(ngx_str_t *token,
+    ngx_log_t *log, char *iss, size_t size);
 
 
 ngx_int_t
@@ -47,6 +50,7 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
 {
     char                 escaped[NGX_AMS_LOG_ESCAPED_SIZE(
                                      NGX_AMS_NAME_LEN)];
+    char                 iss[NGX_AMS_STORE_ID_LEN];
     ngx_uint_t           one_time, in_store;
     ngx_ams_access_t    *acc;
     ngx_ams_store_op_t  *chain, *op;
@@ -60,6 +64,13 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     if (publish && ngx_ams_stats_admit(publish, log) != 0) {
         *refused = NGX_AMS_REFUSED_RESOURCES;
         return NGX_DECLINED;
+    }
+
+    /* another node's pull: the stream's viewers are admitted there */
+    if (!publish && ngx_ams_access_node_token(token, log, iss, sizeof(iss))) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "ams access: cluster pull from node \"%s\"", iss);
+        return NGX_OK;
     }
 
     if (publish ? app->access.publish_jwt_control
@@ -138,6 +149,44 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     *pending = acc;
 
     return NGX_AGAIN;
+}
+
+
+ngx_uint_t
+ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log)
+{
+    char  iss[NGX_AMS_STORE_ID_LEN];
+
+    return ngx_ams_access_node_token(token, log, iss, sizeof(iss));
+}
+
+
+static ngx_uint_t
+ngx_ams_access_node_token(ngx_str_t *token, ngx_log_t *log, char *iss,
+    size_t size)
+{
+    const char           *error;
+    ngx_ams_main_conf_t  *amcf;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (token->len == 0 || amcf == NULL || amcf->cluster_key.len == 0) {
+        return 0;
+    }
+
+    if (ngx_ams_node_token_verify(token->data, token->len,
+                                  amcf->cluster_key.data,
+                                  amcf->cluster_key.len,
+                                  (int64_t) ngx_time(), iss, size, &error)
+        != 0)
+    {
+        /* most tokens are viewers' own: not a node's, nothing to say */
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, 0,
+                       "ams access: not a node token: %s", error);
+        return 0;
+    }
+
+    return 1;
 }
 
 

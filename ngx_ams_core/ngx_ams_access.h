@@ -41,6 +41,15 @@ ngx_int_t ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_ams_access_t **pending);
 void ngx_ams_access_cancel(ngx_ams_access_t *pending);
 
+/*
+ * 1 when "token" is a valid node-to-node token (ngx_ams_node_token.h,
+ * amcf->cluster_key): another node of the cluster pulling a stream.
+ * ngx_ams_access_check() admits such a play without the application's
+ * play tokens or JWT; an RTMP player with one is not counted as a viewer
+ * (the node that pulls counts its own viewers).
+ */
+ngx_uint_t ngx_ams_access_cluster_pull(ngx_str_t *token, ngx_log_t *log);
+
 /* the "token" argument of a query string ("a=b&token=X") */
 void ngx_ams_access_token_arg(u_char *args, size_t len, ngx_str_t *token);
 

@@ -73,6 +73,7 @@ static ngx_ams_store_op_t *ngx_ams_broadcast_end_op(ngx_ams_stream_t *st,
 static void ngx_ams_broadcast_end(ngx_ams_stream_t *st, ngx_str_t *app,
     ngx_ams_store_op_t *op, ngx_log_t *log);
 static void ngx_ams_broadcast_session(ngx_ams_stream_t *st, char *buf);
+static json_t *ngx_ams_broadcast_node_entry(json_t *entry);
 
 
 static ngx_ams_publish_pt    ngx_ams_broadcast_next_publish;
@@ -279,10 +280,8 @@ ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
     }
 
     if (relay) {
-        set = json_pack("{s:I, s:I, s:I}",
-                        "hlsViewerCount", (json_int_t) 0,
-                        "dashViewerCount", (json_int_t) 0,
-                        "rtmpViewerCount", (json_int_t) 0);
+        /* this node's entry goes (a JSON merge patch: null removes) */
+        set = ngx_ams_broadcast_node_entry(json_null());
 
     } else if (b) {
         set = ngx_ams_broadcast_figures(b, ngx_current_msec - b->refreshed);
@@ -509,7 +508,22 @@ ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
 
     b->bytes = bytes;
 
-    /* this node's viewers: all a relay adds to its origin's record */
+    /* a relay adds this node's viewers to its origin's record as an
+     * entry of its own (ngx_ams_broadcast_schema.h) */
+    if (b->relay) {
+        return ngx_ams_broadcast_node_entry(json_pack(
+                   "{s:I, s:I, s:I, s:I, s:I}",
+                   "rtmp", (json_int_t) st->rtmp_viewers,
+                   "hls", (json_int_t)
+                       ngx_ams_broadcast_viewers(st, b->app,
+                                                 NGX_AMS_VIEWER_HLS),
+                   "dash", (json_int_t)
+                       ngx_ams_broadcast_viewers(st, b->app,
+                                                 NGX_AMS_VIEWER_DASH),
+                   "webrtc", (json_int_t) 0,
+                   "updateTime", (json_int_t) ngx_ams_store_now_ms()));
+    }
+
     set = json_pack("{s:I, s:I, s:I}",
                     "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
                     "hlsViewerCount", (json_int_t)
@@ -519,8 +533,8 @@ ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
                         ngx_ams_broadcast_viewers(st, b->app,
                                                   NGX_AMS_VIEWER_DASH));
 
-    if (set == NULL || b->relay) {
-        return set;
+    if (set == NULL) {
+        return NULL;
     }
 
     figures = json_pack("{s:I, s:I, s:I, s:I, s:I}",
@@ -618,4 +632,24 @@ ngx_ams_broadcast_post(ngx_ams_store_op_t *op)
                       "ams broadcast: cannot queue a store update");
         ngx_ams_store_free(op);
     }
+}
+
+
+/* {"nodeViewers": {"<this node>": entry}}; takes "entry"'s reference */
+static json_t *
+ngx_ams_broadcast_node_entry(json_t *entry)
+{
+    char                  key[NGX_AMS_STORE_ID_LEN];
+    ngx_ams_main_conf_t  *amcf;
+
+    if (entry == NULL) {
+        return NULL;
+    }
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    ngx_ams_broadcast_node_key((const char *) amcf->node_address.data,
+                               amcf->node_address.len, key, sizeof(key));
+
+    return json_pack("{s:{s:o}}", NGX_AMS_BROADCAST_NODE_VIEWERS, key, entry);
 }

@@ -196,3 +196,66 @@ ngx_ams_broadcast_valid_id(const unsigned char *id, size_t len)
 }
 
 
+
+
+void
+ngx_ams_broadcast_add_node_viewers(json_t *doc, int64_t fresh_ms)
+{
+    size_t       i;
+    json_t      *nodes, *entry, *t, *v;
+    const char  *key;
+
+    static const char  *fields[][2] = {
+        { "hls", "hlsViewerCount" },
+        { "dash", "dashViewerCount" },
+        { "rtmp", "rtmpViewerCount" },
+        { "webrtc", "webRTCViewerCount" },
+    };
+
+    nodes = json_object_get(doc, NGX_AMS_BROADCAST_NODE_VIEWERS);
+
+    if (json_is_object(nodes)) {
+        json_object_foreach(nodes, key, entry) {
+            t = json_object_get(entry, "updateTime");
+
+            if (!json_is_number(t) || json_number_value(t) < fresh_ms) {
+                continue;
+            }
+
+            for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                v = json_object_get(entry, fields[i][0]);
+
+                if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+                    continue;
+                }
+
+                t = json_object_get(doc, fields[i][1]);
+
+                json_object_set_new(doc, fields[i][1], json_integer(
+                    (json_is_integer(t) ? json_integer_value(t) : 0)
+                    + json_integer_value(v)));
+            }
+        }
+    }
+
+    json_object_del(doc, NGX_AMS_BROADCAST_NODE_VIEWERS);
+}
+
+
+void
+ngx_ams_broadcast_node_key(const char *address, size_t len, char *key,
+    size_t size)
+{
+    size_t  i;
+
+    if (size == 0) {
+        return;
+    }
+
+    for (i = 0; i < len && i < size - 1; i++) {
+        key[i] = (address[i] == '.' || address[i] == ':' || address[i] == '$')
+                 ? '_' : address[i];
+    }
+
+    key[i] = '\0';
+}

@@ -244,6 +244,20 @@ typedef struct {
     ngx_uint_t                recent[5];     /* last 5 one-second loads,
                                                 x100 */
     ngx_uint_t                samples;
+    /* the store (ngx_ams_store.c): each chain of operations timed in the
+     * pool thread, a moving average of 1/16 weight per query */
+    ngx_atomic_t              db_query_avg_us;
+    ngx_atomic_t              db_queries;
+    ngx_atomic_t              db_slow_queries;   /* over 100 ms */
+    ngx_atomic_t              db_slow_logged;    /* seconds: rate limit */
+    /* outages (ngx_ams_store_health.c): since when (seconds, 0: up) */
+    ngx_atomic_t              db_down_since;
+    ngx_atomic_t              db_outages;
+    /* the cluster's nodes in this node's snapshot (ngx_ams_cluster, which
+     * api cannot call: it shows them from here) */
+    ngx_atomic_t              cluster_on;
+    ngx_atomic_t              cluster_alive;
+    ngx_atomic_t              cluster_dead;
 } ngx_ams_node_stats_t;
 
 

@@ -17,15 +17,24 @@
 #include "ngx_ams_core.h"
 #include "ngx_ams_store.h"
 #include "ngx_ams_store_cache.h"
+#include "ngx_ams_store_health.h"
 
 
 #define NGX_AMS_STORE_BACKENDS   8
+#define NGX_AMS_STORE_EXITS      4
+
+/* a chain that runs longer than this is logged, once per 10 s at most */
+#define NGX_AMS_STORE_SLOW_MS    100
+#define NGX_AMS_STORE_SLOW_LOG   10
 
 
 static void ngx_ams_store_thread(void *data, ngx_log_t *log);
+static void ngx_ams_store_run(ngx_ams_store_op_t *ops);
+static void ngx_ams_store_timed(ngx_ams_store_op_t *ops, uint64_t us);
 static void ngx_ams_store_done(ngx_event_t *ev);
 static void ngx_ams_store_hold(ngx_event_t *ev);
 static void ngx_ams_store_complete(ngx_ams_store_op_t *ops);
+static void ngx_ams_store_refuse(ngx_ams_store_op_t *ops);
 static void ngx_ams_store_purge(ngx_event_t *ev);
 static void ngx_ams_store_purged(ngx_ams_store_op_t *op);
 static void ngx_ams_store_copy(char *dst, size_t size, ngx_str_t *src);
@@ -36,6 +45,10 @@ static ngx_int_t ngx_ams_store_reset_done(ngx_ams_store_op_t *op);
 static ngx_ams_store_backend_t  *ngx_ams_store_backends[
                                      NGX_AMS_STORE_BACKENDS];
 static ngx_uint_t                ngx_ams_store_nbackends;
+
+/* called as a worker exits, while the store is still open */
+static ngx_ams_store_exit_pt     ngx_ams_store_exits[NGX_AMS_STORE_EXITS];
+static ngx_uint_t                ngx_ams_store_nexits;
 
 static ngx_event_t               ngx_ams_store_purge_timer;
 
@@ -51,8 +64,22 @@ void
 ngx_ams_store_reset_backends(void)
 {
     ngx_ams_store_nbackends = 0;
+    ngx_ams_store_nexits = 0;
 
     (void) ngx_ams_store_register(&ngx_ams_store_sqlite);
+}
+
+
+ngx_int_t
+ngx_ams_store_at_exit(ngx_ams_store_exit_pt handler)
+{
+    if (ngx_ams_store_nexits == NGX_AMS_STORE_EXITS) {
+        return NGX_ERROR;
+    }
+
+    ngx_ams_store_exits[ngx_ams_store_nexits++] = handler;
+
+    return NGX_OK;
 }
 
 
@@ -260,6 +287,11 @@ ngx_ams_store_post(ngx_ams_store_op_t *ops)
         ops->cached = 1;
         ngx_post_event(&ops->task.event, &ngx_posted_events);
 
+    } else if (ngx_ams_store_health_admit(ops) != NGX_OK) {
+        /* an outage: fail now rather than wait out the driver's timeout */
+        ngx_ams_store_refuse(ops);
+        ngx_post_event(&ops->task.event, &ngx_posted_events);
+
     } else if (ngx_thread_task_post(ops->store->thread_pool, &ops->task)
                != NGX_OK)
     {
@@ -288,9 +320,116 @@ ngx_ams_store_hold(ngx_event_t *ev)
 static void
 ngx_ams_store_thread(void *data, ngx_log_t *log)
 {
-    ngx_ams_store_op_t  *ops = data;
+    ngx_ams_store_run(data);
+}
+
+
+/*
+ * The backend runs the chain, timed (AMS's dbAverageQueryTimeMs): a
+ * monotonic clock, as ngx_current_msec is the event loop's and does not
+ * move in a pool thread.
+ */
+static void
+ngx_ams_store_run(ngx_ams_store_op_t *ops)
+{
+    int64_t          us;
+    struct timespec  start, end;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
     ops->store->backend->run(ops, ops->store->data);
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &end);
+
+    us = (int64_t) (end.tv_sec - start.tv_sec) * 1000000
+         + (end.tv_nsec - start.tv_nsec) / 1000;
+
+    ngx_ams_store_timed(ops, us > 0 ? (uint64_t) us : 0);
+}
+
+
+/*
+ * Any thread, any worker: the node's moving average in the bus zone
+ * (each query weighs 1/16), and a warning for a slow one, at most one
+ * per NGX_AMS_STORE_SLOW_LOG seconds for the whole node.
+ */
+static void
+ngx_ams_store_timed(ngx_ams_store_op_t *ops, uint64_t us)
+{
+    time_t                 now;
+    ngx_atomic_uint_t      avg, next, logged;
+    ngx_ams_node_stats_t  *ns;
+
+    ns = ngx_ams_bus_node_stats();
+
+    if (ns == NULL) {
+        return;   /* an exiting worker without a bus slot */
+    }
+
+    (void) ngx_atomic_fetch_add(&ns->db_queries, 1);
+
+    do {
+        avg = ns->db_query_avg_us;
+        next = (ns->db_queries == 1) ? us
+               : (ngx_atomic_uint_t) (((uint64_t) avg * 15 + us) / 16);
+    } while (!ngx_atomic_cmp_set(&ns->db_query_avg_us, avg, next));
+
+    if (us < NGX_AMS_STORE_SLOW_MS * 1000) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&ns->db_slow_queries, 1);
+
+    now = time(NULL);
+    logged = ns->db_slow_logged;
+
+    if ((time_t) logged + NGX_AMS_STORE_SLOW_LOG > now
+        || !ngx_atomic_cmp_set(&ns->db_slow_logged, logged,
+                               (ngx_atomic_uint_t) now))
+    {
+        return;
+    }
+
+    /* the cycle's log: an operation's may be a connection's, freed on the
+     * event loop while this runs */
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "ams store: %V: a query took %uL ms (%s %s/%s, over "
+                  "%d ms; %uA slow so far, logged once per %d s)",
+                  &ops->store->backend->scheme, us / 1000,
+                  ngx_ams_store_op_name(ops->type), ops->collection,
+                  ops->app[0] ? ops->app : "-", NGX_AMS_STORE_SLOW_MS,
+                  ns->db_slow_queries, NGX_AMS_STORE_SLOW_LOG);
+}
+
+
+/* for logs */
+const char *
+ngx_ams_store_op_name(ngx_uint_t type)
+{
+    static const char  *names[] = {
+        "get", "insert", "upsert", "update", "delete", "take", "list",
+        "count", "reset", "purge", "expire", "claim"
+    };
+
+    return type < sizeof(names) / sizeof(names[0]) ? names[type] : "op";
+}
+
+
+static void
+ngx_ams_store_refuse(ngx_ams_store_op_t *ops)
+{
+    int64_t              since;
+    ngx_ams_store_op_t  *op;
+
+    since = ngx_ams_store_health_down_since();
+
+    for (op = ops; op; op = op->next) {
+        op->rc = NGX_ERROR;
+        op->refused = 1;
+        ngx_snprintf((u_char *) op->error, sizeof(op->error) - 1,
+                     "store unavailable for %L s, retrying%Z",
+                     (ngx_ams_store_now_ms() - since) / 1000);
+    }
 }
 
 
@@ -303,7 +442,7 @@ ngx_ams_store_run_now(ngx_ams_store_op_t *ops)
         ops->rc = NGX_ERROR;
 
     } else {
-        ops->store->backend->run(ops, ops->store->data);
+        ngx_ams_store_run(ops);
         ngx_ams_store_cache_put(ops);
     }
 
@@ -318,7 +457,8 @@ ngx_ams_store_done(ngx_event_t *ev)
 
     ngx_ams_store_in_flight--;
 
-    if (!ops->cached) {
+    if (!ops->cached && !ops->refused) {
+        ngx_ams_store_health_result(ops);
         ngx_ams_store_cache_put(ops);
     }
 
@@ -332,7 +472,11 @@ ngx_ams_store_complete(ngx_ams_store_op_t *ops)
     ngx_ams_store_op_t  *op;
 
     for (op = ops; op; op = op->next) {
-        if (op->rc == NGX_ERROR) {
+        /* an outage is logged once, by ngx_ams_store_health.c; a
+         * caller that logs its own failures (the heartbeat) is quiet */
+        if (op->rc == NGX_ERROR && !op->quiet && !op->refused
+            && !op->unavailable)
+        {
             ngx_log_error(NGX_LOG_ERR, op->log, 0,
                           "ams store: %s %s/%s: %s",
                           op->store
@@ -536,11 +680,22 @@ ngx_ams_store_purged(ngx_ams_store_op_t *op)
 void
 ngx_ams_store_exit_worker(ngx_cycle_t *cycle)
 {
+    ngx_uint_t        i;
     ngx_ams_store_t  *store;
 
     store = ngx_ams_get_main_conf(cycle)->store;
 
-    if (store && store->backend->exit_worker) {
+    if (store == NULL) {
+        return;
+    }
+
+    /* other modules' last writes (a cluster node's "stopped"), with
+     * ngx_ams_store_run_now(): the thread pools are gone by now */
+    for (i = 0; i < ngx_ams_store_nexits; i++) {
+        ngx_ams_store_exits[i](cycle);
+    }
+
+    if (store->backend->exit_worker) {
         store->backend->exit_worker(cycle, store->data);
     }
 }

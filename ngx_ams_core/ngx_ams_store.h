@@ -104,6 +104,9 @@ struct ngx_ams_store_op_s {
                                                a publish made ("zombi") */
     const char               *time_field;   /* EXPIRE: a fixed name */
     int64_t                   before_ms;    /* EXPIRE */
+    ngx_uint_t                quiet;        /* its errors are the
+                                               caller's to log (once per
+                                               outage, not per call) */
     char                      session[NGX_AMS_STORE_SESSION_LEN];
                                             /* UPDATE, DELETE: when set,
                                                only a record of this
@@ -119,6 +122,12 @@ struct ngx_ams_store_op_s {
     uint64_t                  count; /* COUNT, RESET, PURGE */
     uint64_t                  deleted;      /* RESET: zombi records */
     char                      error[128];
+    ngx_uint_t                unavailable;  /* the backend could not
+                                               reach its server (set
+                                               with rc NGX_ERROR) */
+    ngx_uint_t                retry;        /* the outage's probe
+                                               (ngx_ams_store_health.c) */
+    ngx_uint_t                refused;      /* failed at once: an outage */
 
     /* the read cache (ngx_ams_store_cache.c) */
     char                      cache_key[NGX_AMS_STORE_KEY_LEN];
@@ -187,6 +196,17 @@ ngx_int_t ngx_ams_store_post(ngx_ams_store_op_t *ops);
  * blocks on the backend (SQLite: its lock, up to busy_timeout).
  */
 void ngx_ams_store_run_now(ngx_ams_store_op_t *ops);
+
+/*
+ * "handler" runs in each exiting worker (exit_process) after the bus has
+ * let go of the worker's streams and before the store closes: the place
+ * for a last ngx_ams_store_run_now().  Add it in the module's
+ * create_conf (the list is emptied on every configuration cycle).
+ */
+typedef void (*ngx_ams_store_exit_pt)(ngx_cycle_t *cycle);
+
+ngx_int_t ngx_ams_store_at_exit(ngx_ams_store_exit_pt handler);
+const char *ngx_ams_store_op_name(ngx_uint_t type);
 void ngx_ams_store_free(ngx_ams_store_op_t *ops);
 const char *ngx_ams_store_id_field(const char *collection);
 int64_t ngx_ams_store_now_ms(void);

@@ -109,6 +109,8 @@ typedef struct {
     unsigned                      admitting:1;
     unsigned                      admitting_publisher:1;
     unsigned                      evicted:1;      /* buffers taken back */
+    unsigned                      cluster_pull:1; /* another node's pull:
+                                                     no viewer */
 } ngx_ams_rtmp_session_t;
 
 

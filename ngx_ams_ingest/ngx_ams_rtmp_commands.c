@@ -426,6 +426,9 @@ ngx_ams_rtmp_cmd_play(ngx_ams_rtmp_session_t *rs, ngx_ams_amf_t *name,
         return 0;
     }
 
+    rs->cluster_pull = ngx_ams_access_cluster_pull(&rs->token,
+                                                   rs->connection->log);
+
     ngx_ams_rtmp_admit(rs, 0);
 
     return 0;

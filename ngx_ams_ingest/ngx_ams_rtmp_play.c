@@ -87,7 +87,11 @@ ngx_ams_rtmp_play_open(ngx_ams_rtmp_session_t *rs)
 {
     rs->waiting = 0;
     rs->playing = 1;
-    (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers, 1);
+
+    /* a node that pulls counts its own viewers */
+    if (!rs->cluster_pull) {
+        (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers, 1);
+    }
 
     ngx_log_debug2(NGX_LOG_DEBUG_STREAM, rs->connection->log, 0,
                    "ams rtmp: player joined \"%V\", %uL frames behind",
@@ -240,7 +244,11 @@ ngx_ams_rtmp_play_stop(ngx_ams_rtmp_session_t *rs)
 {
     if (rs->playing) {
         rs->playing = 0;
-        (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers, -1);
+
+        if (!rs->cluster_pull) {
+            (void) ngx_atomic_fetch_add(&rs->reader.stream->rtmp_viewers,
+                                        -1);
+        }
 
         if (rs->dropped_frames) {
             ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,

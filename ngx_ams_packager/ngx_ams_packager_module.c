@@ -485,7 +485,11 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     conf = ngx_ams_packager_app_conf(app);
 
-    if (!conf->hls && !conf->dash) {
+    /* a relay is another node's stream: its origin packages it, and this
+     * node's HLS/DASH viewers get those files through nginx's proxy
+     * cache (ngx_ams_cluster), so each stream is packaged once */
+    if ((!conf->hls && !conf->dash) || st->source_kind == NGX_AMS_SOURCE_RELAY)
+    {
         return ngx_ams_packager_next_publish(st, app, log);
     }
 
@@ -1057,7 +1061,9 @@ ngx_ams_packager_unpublish(ngx_ams_stream_t *st, ngx_log_t *log)
             }
         }
 
-    } else if (st->end_reason == NGX_AMS_END_WORKER_DIED) {
+    } else if (st->end_reason == NGX_AMS_END_WORKER_DIED
+               && st->source_kind != NGX_AMS_SOURCE_RELAY)
+    {
         ngx_ams_packager_orphan(st, log);
     }
 

@@ -191,5 +191,36 @@ main(void)
        "dated in milliseconds");
     json_decref(out);
 
+    /* other nodes' viewers: fresh entries add up, stale ones do not */
+    out = json_loads("{\"hlsViewerCount\":2,\"rtmpViewerCount\":1,"
+                     "\"nodeViewers\":{"
+                     "\"127_0_0_21\":{\"hls\":3,\"rtmp\":1,\"dash\":0,"
+                     "\"updateTime\":1000},"
+                     "\"127_0_0_22\":{\"hls\":4,\"dash\":2,"
+                     "\"updateTime\":999},"
+                     "\"127_0_0_23\":{\"hls\":50,\"updateTime\":10},"
+                     "\"bad\":{\"hls\":\"x\",\"updateTime\":1000},"
+                     "\"gone\":null}}", 0, NULL);
+    ngx_ams_broadcast_add_node_viewers(out, 500);
+    is_int(json_integer_value(json_object_get(out, "hlsViewerCount")), 9,
+           "hls: own 2 + 3 + 4, the stale node's 50 left out");
+    is_int(json_integer_value(json_object_get(out, "rtmpViewerCount")), 2,
+           "rtmp: own 1 + 1");
+    is_int(json_integer_value(json_object_get(out, "dashViewerCount")), 2,
+           "dash: a count the record lacked");
+    ok(json_object_get(out, "nodeViewers") == NULL,
+       "the map is not shown (AMS's shape)");
+    json_decref(out);
+
+    {
+        char  key[16];
+
+        ngx_ams_broadcast_node_key("10.0.0.1:5080", 13, key, sizeof(key));
+        ok(strcmp(key, "10_0_0_1_5080") == 0, "a node's key has no dots");
+        ngx_ams_broadcast_node_key("abcdefghijklmnopqrstuvwxyz", 26, key,
+                                   sizeof(key));
+        ok(strlen(key) == 15, "cut to its buffer");
+    }
+
     return done_testing();
 }

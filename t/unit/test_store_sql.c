@@ -413,6 +413,133 @@ test_update(void)
 }
 
 
+/* EXPIRE with ?6 "lastUpdateTime", ?7 the time below which docs go */
+static int
+run_expire(const char *app, long long before)
+{
+    int            n;
+    sqlite3_stmt  *stmt;
+
+    stmt = prepare(ngx_ams_store_sql_expire, NOW, STALE, app, "",
+                   "lastUpdateTime");
+    if (stmt == NULL) {
+        return -1;
+    }
+
+    sqlite3_bind_int64(stmt, NGX_AMS_STORE_SQL_ARG + 1, before);
+    n = (sqlite3_step(stmt) == SQLITE_DONE) ? sqlite3_changes(db) : -1;
+    sqlite3_finalize(stmt);
+
+    return n;
+}
+
+
+static int
+exists(const char *app, const char *id)
+{
+    int            found;
+    sqlite3_stmt  *stmt;
+
+    stmt = prepare(ngx_ams_store_sql_get, NOW, STALE, app, id, NULL);
+    found = (stmt && sqlite3_step(stmt) == SQLITE_ROW);
+    sqlite3_finalize(stmt);
+
+    return found;
+}
+
+
+/*
+ * The cluster's DEAD node records: those whose lastUpdateTime is below
+ * the limit go, in that collection and app only; a record without the
+ * field, or at the limit, stays.  The MongoDB test server hands int64s
+ * back as doubles: a real time compares the same.
+ */
+static void
+test_expire(void)
+{
+    coll = "clusternode";
+    run(ngx_ams_store_sql_insert, NOW, "", "dead",
+        "{\"id\":\"dead\",\"lastUpdateTime\":1699999990000}");
+    run(ngx_ams_store_sql_insert, NOW, "", "dead_real",
+        "{\"id\":\"dead_real\",\"lastUpdateTime\":1699999990000.0}");
+    run(ngx_ams_store_sql_insert, NOW, "", "at_limit",
+        "{\"id\":\"at_limit\",\"lastUpdateTime\":1699999995000}");
+    run(ngx_ams_store_sql_insert, NOW, "", "alive",
+        "{\"id\":\"alive\",\"lastUpdateTime\":1699999999000}");
+    run(ngx_ams_store_sql_insert, NOW, "", "no_time",
+        "{\"id\":\"no_time\"}");
+    run(ngx_ams_store_sql_insert, NOW, "Other", "dead",
+        "{\"id\":\"dead\",\"lastUpdateTime\":1}");
+
+    is_int(run_expire("", NOW - 5000), 2,
+           "EXPIRE deletes the two records older than the limit");
+    ok(!exists("", "dead") && !exists("", "dead_real"), "they are gone");
+    ok(exists("", "at_limit"), "a record at the limit stays");
+    ok(exists("", "alive"), "a fresh record stays");
+    ok(exists("", "no_time"), "a record without the field stays");
+    ok(exists("Other", "dead"), "another app's record stays");
+
+    coll = "broadcast";
+    is_int(run_expire("", NOW * 2), 0, "another collection's are not seen");
+
+    coll = "clusternode";
+    is_int(run_expire("", NOW * 2), 2, "a later limit takes the rest");
+    run(ngx_ams_store_sql_delete, NOW, "Other", "dead", NULL);
+    coll = "broadcast";
+}
+
+
+/* CLAIM of "id" by "origin": -1 no record, else column 1 (1: taken) */
+static int
+claim(const char *id, const char *origin, long long now)
+{
+    int            taken;
+    sqlite3_stmt  *stmt;
+
+    stmt = prepare(ngx_ams_store_sql_claim, now, STALE, "Claim", id, origin);
+    if (stmt == NULL) {
+        return -2;
+    }
+
+    taken = (sqlite3_step(stmt) == SQLITE_ROW)
+            ? sqlite3_column_int(stmt, 1) : -1;
+    sqlite3_finalize(stmt);
+
+    return taken;
+}
+
+
+static void
+test_claim(void)
+{
+    run(ngx_ams_store_sql_insert, NOW, "Claim", "live_a",
+        "{\"streamId\":\"live_a\",\"status\":\"broadcasting\","
+        "\"originAdress\":\"10.0.0.1\",\"updateTime\":1699999995000}");
+    run(ngx_ams_store_sql_insert, NOW, "Claim", "stale_a",
+        "{\"streamId\":\"stale_a\",\"status\":\"broadcasting\","
+        "\"originAdress\":\"10.0.0.1\",\"updateTime\":1699999970000}");
+    run(ngx_ams_store_sql_insert, NOW, "Claim", "done_a",
+        "{\"streamId\":\"done_a\",\"status\":\"finished\","
+        "\"originAdress\":\"10.0.0.1\",\"updateTime\":1699999995000}");
+    run(ngx_ams_store_sql_insert, NOW, "Claim", "made",
+        "{\"streamId\":\"made\",\"status\":\"created\"}");
+
+    is_int(claim("none", "10.0.0.2", NOW), -1, "CLAIM of no record: free");
+    is_int(claim("live_a", "10.0.0.2", NOW), 1,
+           "another origin's live stream holds the id");
+    is_int(claim("live_a", "10.0.0.1", NOW), 0,
+           "its own origin may claim it again");
+    is_int(claim("live_a", "10.0.0.2", NOW + STALE), 0,
+           "free once the record has gone stale");
+    is_int(claim("stale_a", "10.0.0.2", NOW), 0,
+           "a stale broadcasting record does not hold the id");
+    is_int(claim("done_a", "10.0.0.2", NOW), 0,
+           "nor does a finished one");
+    is_int(claim("made", "10.0.0.2", NOW), 0,
+           "nor one made through REST, not yet published");
+}
+
+
 int
 main(void)
 {
@@ -434,6 +561,8 @@ main(void)
     test_stale();
     test_list();
     test_update();
+    test_expire();
+    test_claim();
 
     sqlite3_close(db);
 
