@@ -6,7 +6,7 @@
 # publish makes its record broadcasting with this node's originAdress,
 # then finished; a record a dead node left broadcasting reads
 # terminated_unexpectedly, and a cold start ends this node's own; expired
-# tokens are purged; two origins racing for one stream id: exactly one
+# tokens are purged, DEAD cluster nodes expired; two origins racing for one stream id: exactly one
 # wins; with the wire server down, store calls fail within seconds with a
 # clear error while nginx goes on serving, and work again once it is back.
 
@@ -65,7 +65,12 @@ plant('LiveApp', 'broadcast', { streamId => 'leftz', status => 'broadcasting',
 plant('LiveApp', 'broadcast', { streamId => 'other', status => 'broadcasting',
       originAdress => '127.0.0.12', updateTime => $now_ms + 3_600_000,
       zombi => JSON::PP::false });
-# a token that expired an hour ago, one that has not
+# cluster nodes: one dead for an hour, one that reads as fresh for an hour
+plant('clusterdb', 'clusternode', { id => 'ghost', ip => '127.0.0.14',
+      role => 'origin', lastUpdateTime => $now_ms - 3_600_000 });
+plant('clusterdb', 'clusternode', { id => 'future', ip => '127.0.0.15',
+      role => 'edge', lastUpdateTime => $now_ms + 3_600_000 });
+# a token that expired an hour ago
 plant('LiveApp', 'token', { tokenId => 'old', streamId => 'x',
       expireDate => int(time) - 3600, type => 'play' });
 
@@ -78,7 +83,8 @@ application LiveApp {
     hls_time                   1s;
 }
 EOF
-        =~ s/ams \{/ams {\n    database  $uri;\n    node_address  127.0.0.11;/r,
+        =~ s/ams \{/ams {\n    database  $uri;\n    node_address  127.0.0.11;
+    node_role  origin;\n    node_update_period  1s;\n    node_dead_removal  1s;/r,
 )->start;
 
 my $api = '/LiveApp/rest/v2';
@@ -116,6 +122,19 @@ like($ng->error_log, qr/1 broadcasts left by a previous run marked/,
 
 ok(poll_until(sub { !docs('LiveApp', 'token', { tokenId => 'old' }) }, 5),
    'an expired token is purged');
+
+# this node's record in clusterdb, and EXPIRE of DEAD ones (the heartbeat
+# runs it: node_dead_removal)
+ok(poll_until(sub { docs('clusterdb', 'clusternode', { id => '127.0.0.11' })
+              }, 5), 'this node registers in clusterdb.clusternode');
+($doc) = docs('clusterdb', 'clusternode', { id => '127.0.0.11' });
+is($doc->{role}, 'origin', 'as an origin');
+ok(abs($doc->{lastUpdateTime} - time * 1000) < 10_000,
+   'lastUpdateTime in ms');
+ok(poll_until(sub { !docs('clusterdb', 'clusternode', { id => 'ghost' }) },
+              10), 'a node DEAD for an hour is expired');
+is(scalar(docs('clusterdb', 'clusternode', { id => 'future' })), 1,
+   'one updated since is not');
 
 # REST: create, read, update
 ($st, $doc) = rest($ng, 'POST', "$api/broadcasts/create",
