@@ -66,6 +66,8 @@ static char *ngx_ams_mongo_srv_configure(ngx_conf_t *cf, ngx_str_t *uri,
 static char *ngx_ams_mongo_parse(ngx_conf_t *cf, const char *scheme,
     ngx_str_t *uri, void **data);
 static void ngx_ams_mongo_uri_cleanup(void *data);
+static void ngx_ams_mongo_log(mongoc_log_level_t level, const char *domain,
+    const char *message, void *data);
 static ngx_int_t ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
     ngx_ams_store_op_t *reset);
 static ngx_int_t ngx_ams_mongo_indexes(mongoc_client_t *client,
@@ -186,6 +188,7 @@ ngx_ams_mongo_parse(ngx_conf_t *cf, const char *scheme, ngx_str_t *uri,
     }
 
     mongoc_init();
+    mongoc_log_set_handler(ngx_ams_mongo_log, NULL);
 
     mg->uri = mongoc_uri_new_with_error(text, &error);
     if (mg->uri == NULL) {
@@ -236,6 +239,42 @@ static void
 ngx_ams_mongo_uri_cleanup(void *data)
 {
     mongoc_uri_destroy(data);
+}
+
+
+/*
+ * The driver's own messages go to nginx's error log, not to stderr.  Any
+ * thread may log, the driver's monitors too: the cycle's log only
+ * writes.
+ */
+static void
+ngx_ams_mongo_log(mongoc_log_level_t level, const char *domain,
+    const char *message, void *data)
+{
+    ngx_uint_t  nlevel;
+
+    switch (level) {
+
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL:
+        nlevel = NGX_LOG_ERR;
+        break;
+
+    case MONGOC_LOG_LEVEL_WARNING:
+        nlevel = NGX_LOG_WARN;
+        break;
+
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:
+        nlevel = NGX_LOG_INFO;
+        break;
+
+    default:
+        return;
+    }
+
+    ngx_log_error(nlevel, ngx_cycle->log, 0, "ams store: mongodb: %s: %s",
+                  domain, message);
 }
 
 

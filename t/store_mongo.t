@@ -82,6 +82,9 @@ application LiveApp {
     delete_hls_files_on_ended  off;
     hls_time                   1s;
 }
+application Secure {
+    publish_token_control_enabled  on;
+}
 EOF
         =~ s/ams \{/ams {\n    database  $uri;\n    node_address  127.0.0.11;
     node_role  origin;\n    node_update_period  1s;\n    node_dead_removal  1s;/r,
@@ -237,9 +240,23 @@ my $token = $doc->{tokenId};
 is_deeply([ @{$doc // {}}{qw(streamId type expireDate)} ],
           [ 'cam1', 'publish', $exp ], 'stored in LiveApp.token');
 
-# a real publish: broadcasting with this node's address, then finished
+# a one-time token admits one publish (TAKE: found and removed at once)
 my $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port;
-my $pub = publish("$rtmp/LiveApp/cam1", seconds => 6, size => '320x240',
+($st, $doc) = rest($ng, 'GET', '/Secure/rest/v2/broadcasts/sec/token'
+                   . "?expireDate=$exp&type=publish");
+$token = $doc->{tokenId};
+my $pub = publish("$rtmp/Secure/sec?token=$token", seconds => 2,
+                  size => '320x240', log => $ng->prefix . '/sec1.log');
+is(wait_publisher($pub, 30), 0, 'a publish token admits a publish');
+is_deeply([ docs('Secure', 'token', { tokenId => $token }) ], [],
+          'and is gone from Secure.token');
+$pub = publish("$rtmp/Secure/sec?token=$token", seconds => 2,
+               size => '320x240', log => $ng->prefix . '/sec2.log');
+isnt(wait_publisher($pub, 30), 0, 'the same token again is refused');
+like($ng->error_log, qr/unknown or used token/, 'as used');
+
+# a real publish: broadcasting with this node's address, then finished
+$pub = publish("$rtmp/LiveApp/cam1", seconds => 6, size => '320x240',
                   log => $ng->prefix . '/pub.log');
 ok(poll_until(sub { status_of('cam1') eq 'broadcasting' }, 15),
    'a publish makes the record broadcasting');
@@ -340,5 +357,15 @@ is(record('after')->{streamId}, 'after', 'and reads');
 is(wait_publisher($live, 40), 0, 'the stream lived through the outage');
 
 is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
+# a URI the driver refuses is refused at configuration time
+my $bad = Ams::Nginx->new(
+    modules => [qw(core ingest packager api cluster)],
+    main_config => Ams::Nginx::default_ams()
+        =~ s/ams \{/ams {\n    database  mongodb:\/\/127.0.0.1:70000\/;/r);
+my ($started, $complaint) = $bad->try_start;
+ok(!$started, 'nginx does not start with a bad MongoDB URI');
+like($complaint, qr/invalid MongoDB URI: Invalid host string/,
+     'and says why');
 
 done_testing();
