@@ -104,6 +104,7 @@ static int64_t ngx_ams_mongo_reply_count(const bson_t *reply,
     const char *field);
 static ngx_int_t ngx_ams_mongo_fail(ngx_ams_store_op_t *op,
     bson_error_t *error);
+static ngx_uint_t ngx_ams_mongo_unreachable(bson_error_t *error);
 static ngx_int_t ngx_ams_mongo_oom(ngx_ams_store_op_t *op);
 
 
@@ -482,6 +483,7 @@ ngx_ams_mongo_run(ngx_ams_store_op_t *ops, void *data)
     if (client == NULL) {
         ngx_cpystrn((u_char *) error, (u_char *) "no MongoDB client",
                     sizeof(error));
+        ops->unavailable = 1;
         failed = NULL;
         goto fail;
     }
@@ -1256,7 +1258,43 @@ ngx_ams_mongo_fail(ngx_ams_store_op_t *op, bson_error_t *error)
                     sizeof(op->error));
     }
 
+    op->unavailable = ngx_ams_mongo_unreachable(error);
+
     return NGX_ERROR;
+}
+
+
+/*
+ * An error of the server's reach, not of the request: no server could be
+ * selected (down, a replica set without a primary), the connection broke,
+ * or the server is stepping down or shutting down.  Core then fails new
+ * work at once until a retry gets through (ngx_ams_store_health.c).
+ */
+static ngx_uint_t
+ngx_ams_mongo_unreachable(bson_error_t *error)
+{
+    if (error->domain == MONGOC_ERROR_SERVER_SELECTION
+        || error->domain == MONGOC_ERROR_STREAM)
+    {
+        return 1;
+    }
+
+    if (error->domain == MONGOC_ERROR_SERVER
+        || error->domain == MONGOC_ERROR_WRITE_CONCERN)
+    {
+        switch (error->code) {
+        case 91:        /* ShutdownInProgress */
+        case 189:       /* PrimarySteppedDown */
+        case 10107:     /* NotWritablePrimary */
+        case 11600:     /* InterruptedAtShutdown */
+        case 11602:     /* InterruptedDueToReplStateChange */
+        case 13435:     /* NotPrimaryNoSecondaryOk */
+        case 13436:     /* NotPrimaryOrSecondary */
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
