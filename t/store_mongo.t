@@ -352,8 +352,10 @@ ok(poll_until(sub {
           body => { streamId => 'after' }))[0] == 200 }, 10),
    'once it is back (empty: it keeps nothing), creates work again');
 is(record('after')->{streamId}, 'after', 'and reads');
-like($ng->error_log, qr/ams store: reachable again after \d+ ms/,
-     'the log says it is back');
+# each worker finds out at its next request (or heartbeat)
+ok(poll_until(sub { rest($ng, 'GET', "$api/broadcasts/count");
+                    $ng->error_log =~ /ams store: reachable again after/ },
+              10), 'the log says it is back');
 
 is(wait_publisher($live, 40), 0, 'the stream lived through the outage');
 
@@ -368,5 +370,17 @@ my ($started, $complaint) = $bad->try_start;
 ok(!$started, 'nginx does not start with a bad MongoDB URI');
 like($complaint, qr/invalid MongoDB URI: Invalid host string/,
      'and says why');
+
+# a DNS seed list is a scheme of its own: accepted (the lookup is at start)
+my $srv = Ams::Nginx->new(
+    modules => [qw(core ingest packager api cluster)],
+    main_config => Ams::Nginx::default_ams()
+        =~ s/ams \{/ams {\n    database  mongodb+srv:\/\/db.example.com\/?tls=true;/r);
+open my $fh, '>', $srv->prefix . '/nginx.conf' or die;
+print $fh $srv->render;
+close $fh;
+my $test = join ' ', map { quotemeta } $srv->nginx_cmd('-t');
+my $said = `$test 2>&1`;
+is($?, 0, 'a mongodb+srv:// URI passes nginx -t') or diag $said;
 
 done_testing();
