@@ -284,7 +284,7 @@ ngx_ams_mongo_log(mongoc_log_level_t level, const char *domain,
  * the cluster's collection, then a cold start's reset.  An index that
  * cannot be made is logged and left for the next start: the store works
  * without it (slower), and a server that is down fails once here, not
- * once per collection.
+ * once per collection, and does not stop the node from starting.
  */
 static ngx_int_t
 ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
@@ -333,7 +333,27 @@ ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
         }
     }
 
-    if (error.code) {
+    if (error.code && ngx_ams_mongo_unreachable(&error)) {
+        /*
+         * A node must be able to start while its cluster's MongoDB is
+         * down: it serves streams meanwhile, and the store comes back
+         * by itself.  What the reset would have ended reads
+         * terminated_unexpectedly anyway once stale.  A server that
+         * answers but refuses (credentials) still fails the start.
+         */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ams store: mongodb unreachable at start: %s; "
+                      "indexes are made at the next start or reload%s",
+                      error.message,
+                      reset ? ", this node's records left broadcasting "
+                              "end when they go stale" : "");
+
+        if (reset) {
+            reset->rc = NGX_OK;
+            reset = NULL;
+        }
+
+    } else if (error.code) {
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "ams store: mongodb: creating indexes: %s",
                       error.message);

@@ -8,7 +8,8 @@
 # terminated_unexpectedly, and a cold start ends this node's own; expired
 # tokens are purged, DEAD cluster nodes expired; two origins racing for one stream id: exactly one
 # wins; with the wire server down, store calls fail within seconds with a
-# clear error while nginx goes on serving, and work again once it is back.
+# clear error while nginx goes on serving, and work again once it is back;
+# a node starts while the server is down.
 
 use strict;
 use warnings;
@@ -360,6 +361,23 @@ ok(poll_until(sub { rest($ng, 'GET', "$api/broadcasts/count");
 is(wait_publisher($live, 40), 0, 'the stream lived through the outage');
 
 is($ng->crashes, '', 'no worker crashed or tripped a sanitizer');
+
+# a node starts while its MongoDB is down, and uses it once it is up
+$ng->stop;
+$db->stop;
+$t = time;
+my ($up, $out) = $ng->try_start;
+ok($up, sprintf 'nginx starts with the server down (%.1f s)', time - $t)
+    or diag $out;
+like($ng->error_log, qr/ams store: mongodb unreachable at start: .*records left broadcasting end when they go stale/,
+     'and says what it skipped');
+$db->start;
+ok(poll_until(sub {
+    (rest($ng, 'POST', "$api/broadcasts/create",
+          body => { streamId => 'late' }))[0] == 200 }, 15),
+   'once the server is up, the store works');
+is($ng->crashes, '', 'no crash in that run either');
+$ng->stop;
 
 # a URI the driver refuses is refused at configuration time
 my $bad = Ams::Nginx->new(
