@@ -151,6 +151,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_core/ngx_ams_handoff.c ngx_ams_core/ngx_ams_stream_index.c
     ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c
     ngx_ams_core/ngx_ams_stream_name.c ngx_ams_api/ngx_ams_viewer_cookie.c
+    ngx_ams_core/ngx_ams_settings_value.c
     ngx_ams_cluster/ngx_ams_mongo_bson.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0"

@@ -36,6 +36,8 @@ typedef struct {
     ngx_flag_t                jwt_control;
     ngx_str_t                 jwt_secret_key;
     time_t                    viewer_admission_time;
+    u_char                   *jwt_key_buf;   /* jwtSecretKey set at runtime
+                                                (REST settings) */
 } ngx_ams_api_app_conf_t;
 
 
@@ -93,6 +95,9 @@ typedef ngx_int_t (*ngx_ams_rest_route_pt)(ngx_ams_rest_t *rest);
 
 ngx_int_t ngx_ams_rest_route_add(ngx_ams_rest_route_pt route);
 void ngx_ams_rest_routes_reset(void);
+
+/* ngx_ams_rest_settings.c: applications/settings/{app}, a route */
+ngx_int_t ngx_ams_rest_settings(ngx_ams_rest_t *rest);
 
 /* ngx_ams_rest_broadcasts.c and ngx_ams_rest_server.c */
 void ngx_ams_rest_broadcasts(ngx_ams_rest_t *rest);

@@ -14,11 +14,16 @@
 #include <ngx_core.h>
 
 #include "ngx_ams_api.h"
+#include "ngx_ams_app_settings.h"
 
 
 static void *ngx_ams_api_app_create_conf(ngx_cycle_t *cycle);
 static void *ngx_ams_api_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf);
+static void ngx_ams_api_settings_export(ngx_ams_app_conf_t *app, void *conf,
+    json_t *out);
+static ngx_int_t ngx_ams_api_settings_apply(ngx_ams_app_conf_t *app,
+    void *conf, json_t *in, ngx_uint_t check, const char **error);
 
 
 static ngx_command_t  ngx_ams_api_app_commands[] = {
@@ -76,7 +81,9 @@ ngx_module_t  ngx_ams_api_app_module = {
 static ngx_ams_app_module_t  ngx_ams_api_app_owner = {
     &ngx_ams_api_app_module,
     ngx_ams_api_create_app_conf,
-    ngx_ams_api_init_app_conf
+    ngx_ams_api_init_app_conf,
+    ngx_ams_api_settings_export,
+    ngx_ams_api_settings_apply
 };
 
 
@@ -86,6 +93,10 @@ ngx_ams_api_app_create_conf(ngx_cycle_t *cycle)
     /* runs on every configuration cycle, after core's and before the
      * create_conf of modules loaded later, which add their routes */
     ngx_ams_rest_routes_reset();
+
+    if (ngx_ams_rest_route_add(ngx_ams_rest_settings) != NGX_OK) {
+        return NULL;
+    }
 
     if (ngx_ams_app_module_add(cycle, &ngx_ams_api_app_owner) != NGX_OK) {
         return NULL;
@@ -134,4 +145,81 @@ ngx_ams_api_init_app_conf(ngx_conf_t *cf, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* AMS's jwtControlEnabled and jwtSecretKey, changed at runtime */
+
+static void
+ngx_ams_api_settings_export(ngx_ams_app_conf_t *app, void *conf, json_t *out)
+{
+    ngx_ams_api_app_conf_t *aacf = conf;
+
+    json_object_set_new(out, "jwtControlEnabled",
+                        json_boolean(aacf->jwt_control));
+    json_object_set_new(out, "jwtSecretKey",
+                        ngx_ams_settings_string(&aacf->jwt_secret_key));
+}
+
+
+static ngx_int_t
+ngx_ams_api_settings_apply(ngx_ams_app_conf_t *app, void *conf, json_t *in,
+    ngx_uint_t check, const char **error)
+{
+    ngx_ams_api_app_conf_t *aacf = conf;
+
+    ngx_str_t   key;
+    ngx_uint_t  changed;
+    ngx_flag_t  control;
+
+    control = aacf->jwt_control;
+    key = aacf->jwt_secret_key;
+
+    if (ngx_ams_settings_get_flag(in, "jwtControlEnabled", &control)
+        == NGX_ERROR)
+    {
+        *error = "jwtControlEnabled must be a boolean";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ams_settings_get_str(in, "jwtSecretKey", &key) == NGX_ERROR) {
+        *error = "jwtSecretKey must be a string";
+        return NGX_DECLINED;
+    }
+
+    changed = ngx_ams_settings_str_changed(&aacf->jwt_secret_key, &key);
+
+    if (changed && key.len >= NGX_AMS_SETTINGS_KEY_LEN) {
+        *error = "jwtSecretKey is too long";
+        return NGX_DECLINED;
+    }
+
+    if (control && key.len < 32) {
+        *error = "jwtControlEnabled needs a jwtSecretKey of at least 32 "
+                 "characters";
+        return NGX_DECLINED;
+    }
+
+    if (check) {
+        return NGX_OK;
+    }
+
+    if (changed) {
+        /* this worker's buffer for the application, made once */
+        if (aacf->jwt_key_buf == NULL) {
+            aacf->jwt_key_buf = ngx_pnalloc(ngx_cycle->pool,
+                                            NGX_AMS_SETTINGS_KEY_LEN);
+            if (aacf->jwt_key_buf == NULL) {
+                *error = "out of memory";
+                return NGX_DECLINED;
+            }
+        }
+
+        (void) ngx_ams_settings_keep_str(&aacf->jwt_secret_key,
+                                         aacf->jwt_key_buf, &key);
+    }
+
+    aacf->jwt_control = control;
+
+    return NGX_OK;
 }

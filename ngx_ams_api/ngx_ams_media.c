@@ -20,6 +20,12 @@
  *    past the admission's deadline (a JWT's exp, a one-time token's
  *    viewer_admission_time), so a shared cookie dies with it.
  *
+ * Another node's request (an edge filling its proxy cache) carries a
+ * node token (X-AMS-Cluster-Token, signed with cluster_communication_key):
+ * it is admitted without viewer tokens, gets no cookie and is counted as
+ * nobody, since the edge counts its own viewers; an invalid one is
+ * refused (403).
+ *
  * Access phase: the admission.  Header filter: a viewer is counted, and
  * its cookie set, only on a response that serves the file (200, 206,
  * 304): a 404 for a missing playlist counts nobody.  Resource limits
@@ -43,6 +49,7 @@
 #include "ngx_ams_viewer_cookie.h"
 #include "ngx_ams_log_escape.h"
 #include "ngx_ams_jwt.h"
+#include "ngx_ams_node_token.h"
 
 
 /* an admission lasts this long past viewer_timeout after the last request
@@ -73,6 +80,7 @@ typedef struct {
     unsigned                  waiting:1;     /* on the store */
     unsigned                  done:1;        /* the store answered */
     unsigned                  admitted:1;
+    unsigned                  node:1;        /* another node's request */
     const char               *refused;
 } ngx_ams_media_ctx_t;
 
@@ -80,6 +88,7 @@ typedef struct {
 static ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_media_parse(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
+static ngx_int_t ngx_ams_media_node(ngx_http_request_t *r);
 static ngx_uint_t ngx_ams_media_proved(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_identify(ngx_http_request_t *r,
@@ -226,6 +235,18 @@ ngx_ams_media_access_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_ams_api_module);
 
+    rc = ngx_ams_media_node(r);
+
+    if (rc == NGX_OK) {
+        ctx->node = 1;
+        ctx->admitted = 1;
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
     if (ngx_ams_media_proved(r, ctx)) {
         ngx_ams_media_identify(r, ctx);
         ctx->admitted = 1;
@@ -370,6 +391,69 @@ ngx_ams_media_parse(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
     ctx->type = (name.kind == NGX_AMS_MEDIA_DASH) ? NGX_AMS_VIEWER_DASH
                 : (name.kind == NGX_AMS_MEDIA_SHARED) ? NGX_AMS_VIEWER_ANY
                 : NGX_AMS_VIEWER_HLS;
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_DECLINED: no X-AMS-Cluster-Token; NGX_OK: a valid node token;
+ * NGX_ERROR: one that is not (logged)
+ */
+static ngx_int_t
+ngx_ams_media_node(ngx_http_request_t *r)
+{
+    ngx_uint_t            i;
+    const char           *error;
+    ngx_list_part_t      *part;
+    ngx_table_elt_t      *h, *token;
+    ngx_ams_main_conf_t  *amcf;
+
+    token = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof(NGX_AMS_NODE_TOKEN_HEADER) - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) NGX_AMS_NODE_TOKEN_HEADER,
+                               h[i].key.len)
+               == 0)
+        {
+            token = &h[i];
+            break;
+        }
+    }
+
+    if (token == NULL) {
+        return NGX_DECLINED;
+    }
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    /* an empty key verifies nothing */
+    if (ngx_ams_node_token_verify(token->value.data, token->value.len,
+                                  amcf->cluster_key.data,
+                                  amcf->cluster_key.len,
+                                  (int64_t) ngx_time(), NULL, 0, &error)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ams media: node request refused: "
+                      NGX_AMS_NODE_TOKEN_HEADER ": %s", error);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -535,7 +619,8 @@ ngx_ams_media_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
 
-    if (ctx == NULL || !ctx->admitted || ctx->app == NULL) {
+    /* another node's request is no viewer: the edge counts its own */
+    if (ctx == NULL || !ctx->admitted || ctx->app == NULL || ctx->node) {
         return ngx_ams_media_next_header_filter(r);
     }
 

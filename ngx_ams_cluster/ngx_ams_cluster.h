@@ -28,6 +28,7 @@
 
 #define NGX_AMS_CLUSTER_ORIGIN       0
 #define NGX_AMS_CLUSTER_EDGE         1
+#define NGX_AMS_CLUSTER_BALANCER     2       /* reads the nodes, is none */
 
 #define NGX_AMS_CLUSTER_MAX_NODES    256     /* in the snapshot */
 #define NGX_AMS_CLUSTER_ID_LEN       64
@@ -79,7 +80,6 @@ typedef struct {
 
 /* the zone "ams_cluster" */
 typedef struct {
-    ngx_shmtx_sh_t            lock_sh;
     ngx_shmtx_t               lock;
     ngx_atomic_t              heartbeat_pid; /* the worker that refreshes:
                                                 taken with a compare-and-
@@ -179,6 +179,18 @@ struct ngx_ams_cluster_locate_s {
 ngx_int_t ngx_ams_cluster_locate(ngx_ams_cluster_locate_t *lc,
     ngx_str_t *app, ngx_str_t *name, ngx_log_t *log);
 void ngx_ams_cluster_locate_cancel(ngx_ams_cluster_locate_t *lc);
+
+/*
+ * Pull stream "name" of "app" to this node if it lives on another one, as
+ * the stream-missing handler does for a reader (an HLS/DASH gate that
+ * wants the relay's viewer counting without a bus reader calls it):
+ * NGX_OK when a locate and pull are under way (or one runs already);
+ * NGX_DECLINED when this node is no cluster member with a key.  The pull
+ * is released relay_release_time after its last local reader or HLS/DASH
+ * viewer left.
+ */
+ngx_int_t ngx_ams_cluster_relay_start(ngx_ams_app_conf_t *app,
+    ngx_str_t *name, ngx_log_t *log);
 
 /* installs the stream-missing handler (from create_conf) */
 void ngx_ams_cluster_relay_init_chain(void);

@@ -231,7 +231,17 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
     /* core admits other nodes' pulls with it (ngx_ams_access.c) */
     amcf->cluster_key = ccf->key;
 
-    if (ccf->key.len == 0) {
+    /* publishers claim their stream id in the store (streamIdInUse) */
+    amcf->cluster_member = 1;
+
+    /* application settings changed on another node arrive within one
+     * heartbeat (ngx_ams_app_settings.c) */
+    if (amcf->settings_period == NGX_CONF_UNSET_MSEC) {
+        amcf->settings_period = ccf->update_period;
+    }
+
+    /* a balancer neither pulls nor serves: it needs no key */
+    if (ccf->key.len == 0 && ccf->role != NGX_AMS_CLUSTER_BALANCER) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ams cluster: no \"cluster_communication_key\": "
                       "this node neither pulls from nor serves other "
@@ -242,7 +252,7 @@ ngx_ams_cluster_init_conf(ngx_cycle_t *cycle, void *conf)
 }
 
 
-/* node_role origin|edge: the node joins the cluster */
+/* node_role origin|edge|balancer: the node joins the cluster */
 static char *
 ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -263,8 +273,12 @@ ngx_ams_cluster_role(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else if (ngx_strcmp(value[1].data, "edge") == 0) {
         ccf->role = NGX_AMS_CLUSTER_EDGE;
 
+    } else if (ngx_strcmp(value[1].data, "balancer") == 0) {
+        /* ams_cluster_upstream's nodes, without being one of them */
+        ccf->role = NGX_AMS_CLUSTER_BALANCER;
+
     } else {
-        return "must be \"origin\" or \"edge\"";
+        return "must be \"origin\", \"edge\" or \"balancer\"";
     }
 
     ccf->shm_zone = ngx_shared_memory_add(cf, &name,
@@ -309,7 +323,10 @@ ngx_ams_cluster_init_zone(ngx_shm_zone_t *zone, void *data)
         return NGX_ERROR;
     }
 
-    if (ngx_shmtx_create(&sh->lock, &sh->lock_sh, NULL) != NGX_OK) {
+    /* the zone's own slab lock word: nginx's master frees it when a
+     * worker dies holding it (ngx_unlock_mutexes), which it would not
+     * do for a word of ours.  Nothing allocates while holding it. */
+    if (ngx_shmtx_create(&sh->lock, &shpool->lock, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 

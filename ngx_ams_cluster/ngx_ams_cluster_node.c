@@ -16,9 +16,9 @@
  *
  * ALIVE is computed when read: a record updated within
  * NGX_AMS_CLUSTER_ALIVE_PERIODS of this node's own period, and not
- * "stopped".  A node that stops (nginx -s quit|stop, not a reload)
- * marks its record "stopped" as its first worker exits, so it reads
- * DEAD at once; a killed node reads DEAD when its last update ages.
+ * stopped since.  A node that stops (nginx -s quit|stop, not a reload)
+ * writes "stoppedTime" as its first worker exits, so it reads DEAD at
+ * once; a killed node reads DEAD when its last update ages.
  *
  * The store down: the first failed heartbeat logs, later ones do not,
  * and the first that succeeds again says so; the snapshot is kept as it
@@ -132,6 +132,7 @@ static void
 ngx_ams_cluster_tick(ngx_event_t *ev)
 {
     int64_t                  now;
+    ngx_pid_t                locker;
     ngx_ams_cluster_shm_t   *sh;
     ngx_ams_cluster_conf_t  *ccf;
 
@@ -145,6 +146,19 @@ ngx_ams_cluster_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(ev, ccf->update_period);
+
+    /* a worker killed while it held the snapshot's lock (SIGKILL, a
+     * crash): nginx frees only its zones' slab mutexes */
+    locker = (ngx_pid_t) *sh->lock.lock;
+
+    if (locker && locker != ngx_pid
+        && !ngx_ams_cluster_pid_alive(locker)
+        && ngx_shmtx_force_unlock(&sh->lock, locker))
+    {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "ams cluster: the node snapshot's lock was held by "
+                      "worker %P, which is gone: released", locker);
+    }
 
     now = ngx_ams_store_now_ms();
 
@@ -236,19 +250,26 @@ ngx_ams_cluster_beat(ngx_ams_cluster_conf_t *ccf, int64_t now,
 
     ngx_str_set(&app, "");
 
-    ops = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_NODE, &app,
-                           &ccf->node_id, log);
-    if (ops == NULL) {
-        return;
-    }
+    ops = NULL;
+    last = &ops;
 
-    ops->quiet = 1;
-    ops->set = ngx_ams_cluster_record(ccf, now);
-    if (ops->set == NULL) {
-        goto failed;
-    }
+    /* a balancer (ams_cluster_upstream) reads the nodes, is none */
+    if (ccf->role != NGX_AMS_CLUSTER_BALANCER) {
+        op = ngx_ams_store_op(NGX_AMS_STORE_UPSERT, NGX_AMS_COLL_NODE, &app,
+                              &ccf->node_id, log);
+        if (op == NULL) {
+            return;
+        }
 
-    last = &ops->next;
+        op->quiet = 1;
+        *last = op;
+        last = &op->next;
+
+        op->set = ngx_ams_cluster_record(ccf, now);
+        if (op->set == NULL) {
+            goto failed;
+        }
+    }
 
     /* DEAD long enough: node_dead_removal, never less than it takes to
      * read DEAD; looked for a few times per node_dead_removal */
@@ -309,12 +330,10 @@ ngx_ams_cluster_record(ngx_ams_cluster_conf_t *ccf, int64_t now)
     json_t                 *doc;
     ngx_ams_main_conf_t    *amcf;
     ngx_ams_node_stats_t   *ns;
-    ngx_ams_cluster_shm_t  *sh;
     ngx_ams_cluster_load_t  load;
 
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
     ns = ngx_ams_bus_node_stats();
-    sh = ngx_ams_cluster_shm();
 
     ngx_memzero(&load, sizeof(load));
     ngx_ams_bus_each(ngx_ams_cluster_add_stream, &load);
@@ -336,13 +355,6 @@ ngx_ams_cluster_record(ngx_ams_cluster_conf_t *ccf, int64_t now)
                     "httpPort", (json_int_t) ccf->http_port,
                     "rtmpPort", (json_int_t) ccf->rtmp_port,
                     "lastUpdateTime", (json_int_t) now);
-
-    /* a node that comes back after a stop is no longer "stopped"; only
-     * until its first heartbeat lands, so that one still in flight when
-     * the node stops cannot undo the mark */
-    if (doc && sh->refreshed_ms == 0) {
-        json_object_set_new(doc, "stopped", json_false());
-    }
 
     return doc;
 }
@@ -443,11 +455,8 @@ ngx_ams_cluster_beaten(ngx_ams_store_op_t *ops)
 ngx_uint_t
 ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms, ngx_msec_t period)
 {
-    json_t  *v;
-
-    if (json_is_true(json_object_get(doc, "stopped"))) {
-        return 0;
-    }
+    double   last;
+    json_t  *v, *stopped;
 
     v = json_object_get(doc, "lastUpdateTime");
 
@@ -456,7 +465,18 @@ ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms, ngx_msec_t period)
     }
 
     /* a real: the MongoDB test server returns int64s as doubles */
-    return now_ms - (int64_t) json_number_value(v)
+    last = json_number_value(v);
+
+    /* stopped after its last update: a heartbeat of the same run that
+     * lands after the mark is older than it, one of a later run (a
+     * restart, a binary upgrade) is newer */
+    stopped = json_object_get(doc, "stoppedTime");
+
+    if (json_is_number(stopped) && json_number_value(stopped) >= last) {
+        return 0;
+    }
+
+    return now_ms - (int64_t) last
            <= (int64_t) (NGX_AMS_CLUSTER_ALIVE_PERIODS * period);
 }
 
@@ -578,13 +598,14 @@ ngx_ams_cluster_copy(char *dst, size_t size, json_t *doc, const char *field)
 /*
  * Each exiting worker, before the store closes (ngx_ams_store_at_exit):
  * when the node stops (not a reload: the master has loaded no newer
- * configuration since this worker's), the first worker out marks the
- * record "stopped", so it reads DEAD at once.  Blocking, as the worker
- * is leaving: the store's thread pool is gone.
+ * configuration since this worker's), the first worker out writes the
+ * record's "stoppedTime", so it reads DEAD at once.  Blocking, as the
+ * worker is leaving: the store's thread pool is gone.
  */
 void
 ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle)
 {
+    int64_t                  stopped;
     ngx_str_t                app;
     ngx_ams_store_op_t      *op;
     ngx_ams_cluster_shm_t   *sh;
@@ -594,6 +615,7 @@ ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle)
     sh = ngx_ams_cluster_shm();
 
     if (ccf == NULL || !ccf->enabled || sh == NULL
+        || ccf->role == NGX_AMS_CLUSTER_BALANCER
         || (ngx_process != NGX_PROCESS_WORKER
             && ngx_process != NGX_PROCESS_SINGLE))
     {
@@ -617,8 +639,11 @@ ngx_ams_cluster_node_exit_worker(ngx_cycle_t *cycle)
         return;
     }
 
-    op->set = json_pack("{s:b, s:I}", "stopped", 1,
-                        "stoppedTime", (json_int_t) ngx_ams_store_now_ms());
+    /* after every heartbeat this node has sent, whatever the workers'
+     * cached clocks say */
+    stopped = ngx_max(ngx_ams_store_now_ms(), (int64_t) sh->beat_ms) + 1;
+
+    op->set = json_pack("{s:I}", "stoppedTime", (json_int_t) stopped);
 
     if (op->set == NULL) {
         ngx_ams_store_free(op);
@@ -637,7 +662,7 @@ ngx_ams_cluster_stopped(ngx_ams_store_op_t *op)
     if (op->rc == NGX_OK) {
         ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
                       "ams cluster: node \"%s\" stops: its record is "
-                      "marked stopped", op->id);
+                      "marked stopped (stoppedTime)", op->id);
 
     } else if (op->rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_NOTICE, op->log, 0,

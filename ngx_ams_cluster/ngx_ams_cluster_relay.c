@@ -40,6 +40,11 @@
 #define NGX_AMS_CLUSTER_LOCATE_ENTRIES  128
 #define NGX_AMS_CLUSTER_RELAY_RETRY     1000
 
+/* a stream asked for but live nowhere is looked for again every
+ * NGX_AMS_CLUSTER_RELAY_RETRY this long: a player that waits for its
+ * publisher (as RTMP players may) plays once it publishes on an origin */
+#define NGX_AMS_CLUSTER_RELAY_WAIT      30000
+
 
 typedef struct {
     ngx_queue_t               queue;         /* most recent first */
@@ -55,6 +60,7 @@ typedef struct {
     size_t                    origin_len;
     ngx_queue_t               waiters;       /* ngx_ams_cluster_locate_t */
     ngx_msec_t                pulled;        /* this worker's last pull */
+    ngx_msec_t                wanted;        /* last asked for */
     ngx_event_t               retry;         /* a pull put off */
     ngx_ams_app_conf_t       *retry_app;
     ngx_uint_t                relaying;      /* a locate for the relay */
@@ -326,6 +332,18 @@ static ngx_int_t
 ngx_ams_cluster_relay_missing(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_log_t *log)
 {
+    if (ngx_ams_cluster_relay_start(app, name, log) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_ams_cluster_relay_next(app, name, log);
+}
+
+
+ngx_int_t
+ngx_ams_cluster_relay_start(ngx_ams_app_conf_t *app, ngx_str_t *name,
+    ngx_log_t *log)
+{
     ngx_ams_main_conf_t             *amcf;
     ngx_ams_cluster_conf_t          *ccf;
     ngx_ams_cluster_locate_entry_t  *e;
@@ -334,13 +352,15 @@ ngx_ams_cluster_relay_missing(ngx_ams_app_conf_t *app, ngx_str_t *name,
     amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
 
     if (ccf == NULL || !ccf->enabled || amcf->cluster_key.len == 0) {
-        return ngx_ams_cluster_relay_next(app, name, log);
+        return NGX_DECLINED;
     }
 
     e = ngx_ams_cluster_locate_entry(&app->name, name);
     if (e == NULL) {
-        return ngx_ams_cluster_relay_next(app, name, log);
+        return NGX_DECLINED;
     }
+
+    e->wanted = ngx_current_msec;
 
     if (e->relaying || e->retry.timer_set) {
         return NGX_OK;
@@ -408,6 +428,14 @@ ngx_ams_cluster_relay_located(ngx_ams_cluster_locate_t *lc)
         ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
                        "ams cluster: \"%*s\" not live elsewhere (%i)",
                        e->name_len, e->name, lc->rc);
+
+        /* live here (or published here meanwhile): nothing to pull */
+        if (!lc->self
+            && ngx_current_msec - e->wanted < NGX_AMS_CLUSTER_RELAY_WAIT)
+        {
+            ngx_add_timer(&e->retry, NGX_AMS_CLUSTER_RELAY_RETRY);
+        }
+
         return;
     }
 

@@ -7,6 +7,15 @@
  * one-time token (taken from the store: found and deleted in one step, so
  * it admits exactly once) and the record lookup of
  * acceptOnlyStreamsInDataStore go through the thread pool as one chain.
+ *
+ * In a cluster a publisher then claims its stream id: the store's CLAIM
+ * marks the broadcast record broadcasting from this node (originAdress)
+ * unless another origin holds it live, atomically, so of two origins
+ * racing for one id exactly one wins (streamIdInUse for the other).  It
+ * is the last step, in its own transaction, so a publisher refused for
+ * its token never touches the record; a loser's CLAIM writes nothing,
+ * so it never touches the winner's record either.  The winner's publish
+ * then writes the rest of the record (ngx_ams_broadcast.c).
  */
 
 
@@ -15,6 +24,7 @@
 
 #include "ngx_ams_core.h"
 #include "ngx_ams_access.h"
+#include "ngx_ams_broadcast.h"
 #include "ngx_ams_jwt.h"
 #include "ngx_ams_log_escape.h"
 #include "ngx_ams_node_token.h"
@@ -27,6 +37,8 @@ struct ngx_ams_access_s {
     void                     *data;
     ngx_uint_t                publish;
     ngx_uint_t                cancelled;
+    ngx_uint_t                claim;         /* still to claim the id */
+    ngx_str_t                 app;           /* for the claim */
     ngx_log_t                *log;
     ngx_ams_store_op_t       *ops;           /* in flight */
     char                      id[NGX_AMS_STORE_ID_LEN];  /* the stream */
@@ -36,6 +48,9 @@ struct ngx_ams_access_s {
 static ngx_int_t ngx_ams_access_jwt(ngx_ams_app_conf_t *app, ngx_str_t *id,
     ngx_uint_t publish, ngx_str_t *token, ngx_log_t *log);
 static void ngx_ams_access_done(ngx_ams_store_op_t *ops);
+static ngx_int_t ngx_ams_access_claim(ngx_ams_access_t *acc);
+static const char *ngx_ams_access_claimed(ngx_ams_access_t *acc,
+    ngx_ams_store_op_t *op);
 static ngx_uint_t ngx_ams_access_token_valid(ngx_ams_access_t *acc,
     ngx_ams_store_op_t *op);
 static ngx_uint_t ngx_ams_access_node_token(ngx_str_t *token,
@@ -51,8 +66,9 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     char                 escaped[NGX_AMS_LOG_ESCAPED_SIZE(
                                      NGX_AMS_NAME_LEN)];
     char                 iss[NGX_AMS_STORE_ID_LEN];
-    ngx_uint_t           one_time, in_store;
+    ngx_uint_t           one_time, in_store, claim;
     ngx_ams_access_t    *acc;
+    ngx_ams_main_conf_t *amcf;
     ngx_ams_store_op_t  *chain, *op;
 
     *pending = NULL;
@@ -86,7 +102,10 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
                        : app->access.play_token_control;
     in_store = publish && app->access.accept_only_streams_in_data_store;
 
-    if (!one_time && !in_store) {
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+    claim = publish && amcf->cluster_member;
+
+    if (!one_time && !in_store && !claim) {
         return NGX_OK;
     }
 
@@ -109,8 +128,20 @@ ngx_ams_access_check(ngx_ams_app_conf_t *app, ngx_str_t *id,
     acc->data = data;
     acc->publish = publish;
     acc->log = log;
+    acc->claim = claim;
+    acc->app = app->name;
     ngx_cpystrn((u_char *) acc->id, id->data,
                 ngx_min(id->len + 1, sizeof(acc->id)));
+
+    if (!one_time && !in_store) {
+        if (ngx_ams_access_claim(acc) != NGX_OK) {
+            ngx_free(acc);
+            return NGX_ERROR;
+        }
+
+        *pending = acc;
+        return NGX_AGAIN;
+    }
 
     chain = NULL;
 
@@ -223,6 +254,12 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 
     refused = NULL;
 
+    if (ops->type == NGX_AMS_STORE_CLAIM) {
+        refused = ngx_ams_access_claimed(acc, ops);
+        ngx_ams_store_free(ops);
+        goto done;
+    }
+
     for (op = ops; op; op = op->next) {
         if (ngx_strcmp(op->collection, NGX_AMS_COLL_TOKEN) == 0) {
             if (!ngx_ams_access_token_valid(acc, op)) {
@@ -242,11 +279,88 @@ ngx_ams_access_done(ngx_ams_store_op_t *ops)
 
     ngx_ams_store_free(ops);
 
+    if (refused == NULL && acc->claim && !acc->cancelled) {
+        if (ngx_ams_access_claim(acc) == NGX_OK) {
+            return;
+        }
+
+        refused = NGX_AMS_REFUSED_STORE;
+    }
+
+done:
+
     if (!acc->cancelled) {
         acc->handler(acc->data, refused);
     }
 
     ngx_free(acc);
+}
+
+
+/* the broadcast record for this origin, or streamIdInUse */
+static ngx_int_t
+ngx_ams_access_claim(ngx_ams_access_t *acc)
+{
+    ngx_str_t            id;
+    ngx_ams_store_op_t  *op;
+
+    acc->claim = 0;
+
+    id.data = (u_char *) acc->id;
+    id.len = ngx_strlen(acc->id);
+
+    op = ngx_ams_broadcast_claim(&acc->app, &id, acc->log);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->handler = ngx_ams_access_done;
+    op->data = acc;
+
+    if (ngx_ams_store_post(op) != NGX_OK) {
+        ngx_ams_store_free(op);
+        return NGX_ERROR;
+    }
+
+    acc->ops = op;
+
+    return NGX_OK;
+}
+
+
+static const char *
+ngx_ams_access_claimed(ngx_ams_access_t *acc, ngx_ams_store_op_t *op)
+{
+    char         escaped[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_STORE_ID_LEN)];
+    char         where[NGX_AMS_LOG_ESCAPED_SIZE(NGX_AMS_STORE_ID_LEN)];
+    json_t      *origin;
+    const char  *text;
+
+    if (op->rc == NGX_OK) {
+        return NULL;
+    }
+
+    ngx_ams_log_escape(escaped, sizeof(escaped), (u_char *) acc->id,
+                       ngx_strlen(acc->id));
+
+    if (op->rc == NGX_BUSY) {
+        origin = json_object_get(op->doc, "originAdress");
+        text = json_is_string(origin) ? json_string_value(origin) : "?";
+        ngx_ams_log_escape(where, sizeof(where), (u_char *) text,
+                           ngx_min(ngx_strlen(text), NGX_AMS_STORE_ID_LEN));
+
+        ngx_log_error(NGX_LOG_WARN, acc->log, 0,
+                      "ams access: publish of \"%s\" refused: "
+                      "streamIdInUse, live on origin \"%s\"",
+                      escaped, where);
+        return NGX_AMS_REFUSED_IN_USE;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, acc->log, 0,
+                  "ams access: publish of \"%s\" refused: the stream id "
+                  "could not be claimed: %s", escaped, op->error);
+
+    return NGX_AMS_REFUSED_STORE;
 }
 
 

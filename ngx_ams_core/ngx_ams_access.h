@@ -4,7 +4,8 @@
  *
  * Who may publish or play a stream, checked before any media flows, for
  * every protocol alike: resource limits, JWT stream tokens, one-time
- * tokens from the store, and acceptOnlyStreamsInDataStore.
+ * tokens from the store, acceptOnlyStreamsInDataStore, and in a
+ * cluster the publisher's claim of its stream id (streamIdInUse).
  */
 
 
@@ -22,6 +23,8 @@
 #define NGX_AMS_REFUSED_RESOURCES     "highResourceUsage"
 #define NGX_AMS_REFUSED_TOKEN         "unauthorized"
 #define NGX_AMS_REFUSED_NOT_IN_STORE  "notInDataStore"
+#define NGX_AMS_REFUSED_IN_USE        "streamIdInUse"   /* another origin */
+#define NGX_AMS_REFUSED_STORE         "dataStoreError"  /* could not tell */
 
 
 typedef struct ngx_ams_access_s  ngx_ams_access_t;

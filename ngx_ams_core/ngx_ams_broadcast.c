@@ -204,6 +204,57 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 }
 
 
+/*
+ * Only what makes the id taken: status, originAdress, updateTime.  Not
+ * publishSession: a late end of this node's previous publish of the name
+ * must still be told apart from the next one's record, and the session is
+ * known only once the bus has a slot for the stream.  A claim whose
+ * publish never starts (the client left, the bus refused it) leaves the
+ * record broadcasting until broadcast_stale_timeout makes it read
+ * terminated_unexpectedly (a zombi then stays until the name's next
+ * publish or this node's cold start).
+ */
+ngx_ams_store_op_t *
+ngx_ams_broadcast_claim(ngx_str_t *app, ngx_str_t *id, ngx_log_t *log)
+{
+    ngx_ams_store_op_t   *op;
+    ngx_ams_main_conf_t  *amcf;
+
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+
+    op = ngx_ams_store_op(NGX_AMS_STORE_CLAIM, NGX_AMS_COLL_BROADCAST, app,
+                          id, log);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    ngx_cpystrn((u_char *) op->origin, amcf->node_address.data,
+                ngx_min(amcf->node_address.len + 1, sizeof(op->origin)));
+
+    op->set = json_pack("{s:s, s:s#, s:I}",
+                        "status", NGX_AMS_STATUS_BROADCASTING,
+                        "originAdress", amcf->node_address.data,
+                        (int) amcf->node_address.len,
+                        "updateTime", (json_int_t) op->now_ms);
+
+    op->on_insert = ngx_ams_broadcast_new(op->id, op->now_ms);
+
+    if (op->on_insert
+        && json_object_set_new(op->on_insert, "zombi", json_true()) != 0)
+    {
+        json_decref(op->on_insert);
+        op->on_insert = NULL;
+    }
+
+    if (op->set == NULL || op->on_insert == NULL) {
+        ngx_ams_store_free(op);
+        return NULL;
+    }
+
+    return op;
+}
+
+
 static void
 ngx_ams_broadcast_ended(ngx_ams_stream_t *st, ngx_log_t *log)
 {

@@ -86,6 +86,7 @@ typedef struct {
     ngx_atomic_t             claims;
     ngx_ams_worker_slot_t   *slots;
     ngx_ams_node_stats_t     stats;
+    ngx_ams_settings_sh_t    settings;
     ngx_ams_stream_t         streams[1];
 } ngx_ams_bus_sh_t;
 
@@ -1203,6 +1204,15 @@ ngx_ams_bus_node_stats(void)
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
     return w->slot == -1 ? NULL : &w->sh->stats;
+}
+
+
+ngx_ams_settings_sh_t *
+ngx_ams_bus_settings(void)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    return w->sh ? &w->sh->settings : NULL;
 }
 
 

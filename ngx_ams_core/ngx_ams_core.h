@@ -68,6 +68,9 @@ typedef struct {
     ngx_str_t                 listener_hook_url;   /* ngx_ams_webhook.c */
     void                     *listener_hook;  /* ngx_ams_webhook_target_t */
     ngx_msec_t                viewer_timeout;      /* ngx_ams_viewers.c */
+
+    void                     *settings;  /* this worker's runtime settings
+                                            state: ngx_ams_app_settings.c */
 } ngx_ams_app_conf_t;
 
 
@@ -82,10 +85,32 @@ typedef struct {
  * up in core modules only at this level: an HTTP or stream module adds a
  * small core module to its .so for its application settings.
  */
+typedef struct json_t  ngx_ams_json_t;   /* jansson's json_t */
+
+/*
+ * Runtime settings (REST's applications/settings, the same on every node:
+ * ngx_ams_app_settings.c), optional.  "settings_export" adds the
+ * module's fields to "out" under AMS's AppSettings names and JSON types.
+ * "settings_apply" reads the module's fields of "in" (others are not its
+ * business), checks them all, and only if every one is valid, applies
+ * them to "conf": NGX_OK; NGX_DECLINED with *error (a static string
+ * naming the field) and "conf" untouched.  With "check" set it only
+ * checks.  Both run in each worker on its own copy of the configuration;
+ * a value applied affects what starts after it (streams, admissions),
+ * never a reload.  Strings kept must live in a buffer the module reuses
+ * (a change must not leak).
+ */
+typedef void (*ngx_ams_settings_export_pt)(ngx_ams_app_conf_t *app,
+    void *conf, ngx_ams_json_t *out);
+typedef ngx_int_t (*ngx_ams_settings_apply_pt)(ngx_ams_app_conf_t *app,
+    void *conf, ngx_ams_json_t *in, ngx_uint_t check, const char **error);
+
 typedef struct {
     ngx_module_t             *module;
     void                   *(*create_app_conf)(ngx_conf_t *cf);
     char                   *(*init_app_conf)(ngx_conf_t *cf, void *conf);
+    ngx_ams_settings_export_pt  settings_export;   /* may be NULL */
+    ngx_ams_settings_apply_pt   settings_apply;    /* may be NULL */
 } ngx_ams_app_module_t;
 
 #define ngx_ams_app_get_module_conf(app, m)  ((app)->ctx[(m).index])
@@ -108,6 +133,14 @@ typedef struct {
     ngx_str_t                 node_address;  /* AMS originAdress */
     ngx_str_t                 cluster_key;   /* set by ngx_ams_cluster:
                                                 node-to-node JWTs */
+    ngx_msec_t                settings_period;  /* reading the store's
+                                                application settings;
+                                                unset: the cluster's
+                                                node_update_period, or 5s */
+    ngx_flag_t                cluster_member; /* set by ngx_ams_cluster
+                                                (node_role): publishers
+                                                claim their stream id in
+                                                the store first */
     ngx_uint_t                cpu_limit;     /* percent */
     ngx_uint_t                memory_limit;  /* percent */
     ngx_uint_t                publishers_per_address;  /* 0: no limit */

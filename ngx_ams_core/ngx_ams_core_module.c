@@ -16,6 +16,7 @@
 #include "ngx_ams_stats.h"
 #include "ngx_ams_webhook.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_app_settings.h"
 #include <ifaddrs.h>
 #include <net/if.h>
 
@@ -131,6 +132,15 @@ static ngx_command_t  ngx_ams_core_commands[] = {
       ngx_conf_set_str_slot,
       0,
       offsetof(ngx_ams_main_conf_t, node_address),
+      NULL },
+
+    /* how often the store's application settings are read (a cluster
+     * node: its node_update_period unless set) */
+    { ngx_string("settings_period"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_main_conf_t, settings_period),
       NULL },
 
     { ngx_string("cpu_limit"),
@@ -277,6 +287,7 @@ ngx_ams_core_create_conf(ngx_cycle_t *cycle)
     amcf->publishers_per_address = NGX_CONF_UNSET_UINT;
     amcf->jwt_server_control = NGX_CONF_UNSET;
     amcf->broadcast_stale_timeout = NGX_CONF_UNSET_MSEC;
+    amcf->settings_period = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&amcf->apps, cycle->pool, 4,
                        sizeof(ngx_ams_app_conf_t *))
@@ -435,6 +446,12 @@ ngx_ams_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (amcf->max_streams == 0 || amcf->max_streams > 100000) {
         return "\"max_streams\" must be between 1 and 100000";
+    }
+
+    if (amcf->settings_period != NGX_CONF_UNSET_MSEC
+        && (amcf->settings_period < 100 || amcf->settings_period > 3600000))
+    {
+        return "\"settings_period\" must be between 100ms and 1h";
     }
 
     if (amcf->wake_interval > 1000) {
@@ -764,7 +781,8 @@ ngx_ams_core_init_process(ngx_cycle_t *cycle)
 
     if (ngx_ams_bus_init_worker(cycle) != NGX_OK
         || ngx_ams_store_init_worker(cycle) != NGX_OK
-        || ngx_ams_broadcast_init_worker(cycle) != NGX_OK)
+        || ngx_ams_broadcast_init_worker(cycle) != NGX_OK
+        || ngx_ams_app_settings_init_worker(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -358,6 +358,7 @@ ngx_ams_store_timed(ngx_ams_store_op_t *ops, uint64_t us)
 {
     time_t                 now;
     ngx_atomic_uint_t      avg, next, logged;
+    ngx_ams_store_op_t    *op;
     ngx_ams_node_stats_t  *ns;
 
     ns = ngx_ams_bus_node_stats();
@@ -376,6 +377,14 @@ ngx_ams_store_timed(ngx_ams_store_op_t *ops, uint64_t us)
 
     if (us < NGX_AMS_STORE_SLOW_MS * 1000) {
         return;
+    }
+
+    /* a store that does not answer is an error, logged as one (by the
+     * caller, or once per outage), not a slow query */
+    for (op = ops; op; op = op->next) {
+        if (op->rc == NGX_ERROR) {
+            return;
+        }
     }
 
     (void) ngx_atomic_fetch_add(&ns->db_slow_queries, 1);

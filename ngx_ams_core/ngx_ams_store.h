@@ -66,12 +66,16 @@
 
 #define NGX_AMS_COLL_BROADCAST   "broadcast"
 #define NGX_AMS_COLL_TOKEN       "token"
+#define NGX_AMS_COLL_SETTINGS    "settings"   /* one doc per application,
+                                                 id: the application's
+                                                 name; what REST changed
+                                                 (ngx_ams_app_settings.c) */
 
 /*
  * op->app "" names no application: the cluster's own collections
  * ("clusternode", ngx_ams_cluster.h), AMS's database "clusterdb".  Each
  * collection has its id field: broadcast "streamId", token "tokenId",
- * clusternode "id" (ngx_ams_store_id_field()).
+ * clusternode and settings "id" (ngx_ams_store_id_field()).
  */
 
 

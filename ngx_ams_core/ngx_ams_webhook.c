@@ -65,6 +65,8 @@ static ngx_int_t ngx_ams_webhook_post_now(ngx_ams_webhook_target_t *target,
     const char *content_type, u_char *body, size_t len, ngx_log_t *log);
 static ngx_int_t ngx_ams_webhook_wait(ngx_socket_t s, short events,
     ngx_msec_t deadline);
+static ngx_ams_webhook_target_t *ngx_ams_webhook_target_copy(
+    ngx_pool_t *pool, ngx_ams_webhook_target_t *target);
 
 
 static ngx_ams_publish_pt    ngx_ams_webhook_next_publish;
@@ -128,6 +130,149 @@ ngx_ams_webhook_parse(ngx_conf_t *cf, ngx_str_t *value,
     *target = t;
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_ams_webhook_runtime_set(ngx_ams_webhook_runtime_t *rt, ngx_str_t *url,
+    const char **error)
+{
+    u_char      *p, *last, *slash;
+    size_t       len;
+    ngx_int_t    rc;
+    ngx_str_t    authority;
+    ngx_addr_t   addr;
+    ngx_pool_t  *pool;
+
+    if (url->len < 8
+        || ngx_strncasecmp(url->data, (u_char *) "http://", 7) != 0)
+    {
+        *error = "only http:// webhooks are supported";
+        return NGX_DECLINED;
+    }
+
+    if (url->len > NGX_AMS_WEBHOOK_URL_LEN) {
+        *error = "the webhook URL is too long";
+        return NGX_DECLINED;
+    }
+
+    p = url->data + 7;
+    last = url->data + url->len;
+
+    for (slash = p; slash < last && *slash != '/'; slash++) {
+        if (*slash == '?' || *slash == '#' || *slash == '@'
+            || *slash <= ' ' || *slash >= 0x7f)
+        {
+            *error = "the webhook URL has no valid host";
+            return NGX_DECLINED;
+        }
+    }
+
+    authority.data = p;
+    authority.len = slash - p;
+
+    if (authority.len == 0) {
+        *error = "the webhook URL has no host";
+        return NGX_DECLINED;
+    }
+
+    for (p = slash; p < last; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            *error = "the webhook URL has a space or a control character";
+            return NGX_DECLINED;
+        }
+    }
+
+    pool = ngx_create_pool(512, ngx_cycle->log);
+    if (pool == NULL) {
+        *error = "out of memory";
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_parse_addr_port(pool, &addr, authority.data, authority.len);
+
+    if (rc != NGX_OK || addr.socklen > sizeof(ngx_sockaddr_t)) {
+        ngx_destroy_pool(pool);
+        *error = "the webhook URL must name an IP address at runtime "
+                 "(a host name needs nginx.conf's listener_hook_url: "
+                 "resolving it here would block)";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_inet_get_port(addr.sockaddr) == 0) {
+        ngx_inet_set_port(addr.sockaddr, 80);
+    }
+
+    /* valid: only now is "rt" rewritten */
+    ngx_memcpy(&rt->sockaddr, addr.sockaddr, addr.socklen);
+    ngx_destroy_pool(pool);
+
+    ngx_memcpy(rt->text, url->data, url->len);
+
+    rt->addr.sockaddr = &rt->sockaddr.sockaddr;
+    rt->addr.socklen = addr.socklen;
+    rt->addr.name.data = rt->name;
+    rt->addr.name.len = ngx_sock_ntop(rt->addr.sockaddr, rt->addr.socklen,
+                                      rt->name, NGX_SOCKADDR_STRLEN, 1);
+
+    ngx_memzero(&rt->target, sizeof(ngx_ams_webhook_target_t));
+
+    len = url->len - 7;
+    rt->target.url.url.data = rt->text + 7;
+    rt->target.url.url.len = len;
+    rt->target.url.addrs = &rt->addr;
+    rt->target.url.naddrs = 1;
+
+    rt->target.host.data = rt->text + 7;
+    rt->target.host.len = authority.len;
+
+    rt->target.uri.data = rt->text + 7 + authority.len;
+    rt->target.uri.len = len - authority.len;
+
+    if (rt->target.uri.len == 0) {
+        ngx_str_set(&rt->target.uri, "/");
+    }
+
+    return NGX_OK;
+}
+
+
+/* a post keeps its own copy of where it goes: application settings may
+ * change the target while it is retried */
+static ngx_ams_webhook_target_t *
+ngx_ams_webhook_target_copy(ngx_pool_t *pool, ngx_ams_webhook_target_t *target)
+{
+    ngx_addr_t                *addr, *from;
+    ngx_ams_webhook_target_t  *t;
+
+    from = &target->url.addrs[0];
+
+    t = ngx_pcalloc(pool, sizeof(ngx_ams_webhook_target_t));
+    addr = ngx_pcalloc(pool, sizeof(ngx_addr_t));
+
+    if (t == NULL || addr == NULL) {
+        return NULL;
+    }
+
+    addr->sockaddr = ngx_pcalloc(pool, from->socklen);
+    addr->name.data = ngx_pstrdup(pool, &from->name);
+    t->url.url.data = ngx_pstrdup(pool, &target->url.url);
+
+    if (addr->sockaddr == NULL || addr->name.data == NULL
+        || t->url.url.data == NULL)
+    {
+        return NULL;
+    }
+
+    ngx_memcpy(addr->sockaddr, from->sockaddr, from->socklen);
+    addr->socklen = from->socklen;
+    addr->name.len = from->name.len;
+
+    t->url.url.len = target->url.url.len;
+    t->url.addrs = addr;
+    t->url.naddrs = 1;
+
+    return t;
 }
 
 
@@ -267,6 +412,12 @@ ngx_ams_webhook_send(ngx_ams_app_conf_t *app, const char *action,
     ngx_uint_t   i;
     ngx_str_t   *field[4];
 
+    /* the record was read meanwhile: the hook may have been removed
+     * through the application's settings */
+    if (app->listener_hook == NULL) {
+        return;
+    }
+
     name = *id;
     ngx_str_null(&category);
 
@@ -353,7 +504,12 @@ ngx_ams_webhook_post(ngx_ams_webhook_target_t *target,
 
     wh->pool = pool;
     wh->log = ngx_cycle->log;
-    wh->target = target;
+    wh->target = ngx_ams_webhook_target_copy(pool, target);
+
+    if (wh->target == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
 
     size = sizeof("POST  HTTP/1.1\r\nHost: \r\nUser-Agent: nginx-ams/"
                   NGX_AMS_VERSION "\r\nContent-Type: \r\n"

@@ -31,6 +31,25 @@ typedef struct {
 char *ngx_ams_webhook_parse(ngx_conf_t *cf, ngx_str_t *value,
     ngx_ams_webhook_target_t **target);
 
+
+/* a target set at runtime (application settings through REST), in storage
+ * its owner reuses for every change */
+#define NGX_AMS_WEBHOOK_URL_LEN   1024
+
+typedef struct {
+    ngx_ams_webhook_target_t  target;
+    ngx_addr_t                addr;
+    ngx_sockaddr_t            sockaddr;
+    u_char                    name[NGX_SOCKADDR_STRLEN];
+    u_char                    text[NGX_AMS_WEBHOOK_URL_LEN];
+} ngx_ams_webhook_runtime_t;
+
+/* "http://IP[:port]/path": an address literal only, since resolving a
+ * name would block the event loop; NGX_DECLINED with *error, "rt" then
+ * untouched */
+ngx_int_t ngx_ams_webhook_runtime_set(ngx_ams_webhook_runtime_t *rt,
+    ngx_str_t *url, const char **error);
+
 void ngx_ams_webhook_post(ngx_ams_webhook_target_t *target,
     const char *content_type, u_char *body, size_t len, ngx_log_t *log);
 

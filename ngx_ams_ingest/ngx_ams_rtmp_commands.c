@@ -510,6 +510,16 @@ ngx_ams_rtmp_admission(ngx_ams_rtmp_session_t *rs, ngx_uint_t publisher,
                                  : "NetStream.Play.Failed",
                                  NGX_AMS_REFUSED_RESOURCES);
 
+    } else if (ngx_strcmp(refused, NGX_AMS_REFUSED_IN_USE) == 0) {
+        /* AMS's WebSocket error name: the id is live on another origin */
+        ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.BadName",
+                                 NGX_AMS_REFUSED_IN_USE ": the stream id is "
+                                 "live on another origin");
+
+    } else if (ngx_strcmp(refused, NGX_AMS_REFUSED_STORE) == 0) {
+        ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.Failed",
+                                 NGX_AMS_REFUSED_STORE);
+
     } else if (publisher) {
         ngx_ams_rtmp_send_status(rs, "error", "NetStream.Publish.BadName",
                                  "You are not allowed to publish the stream.");

@@ -35,6 +35,7 @@
 #include <ngx_event.h>
 
 #include "ngx_ams_core.h"
+#include "ngx_ams_app_settings.h"
 #include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
 #include "ngx_ams_cmaf.h"
@@ -151,6 +152,10 @@ static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ams_packager_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf);
+static void ngx_ams_packager_settings_export(ngx_ams_app_conf_t *app,
+    void *conf, json_t *out);
+static ngx_int_t ngx_ams_packager_settings_apply(ngx_ams_app_conf_t *app,
+    void *conf, json_t *in, ngx_uint_t check, const char **error);
 static char *ngx_ams_packager_check_time(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post,
@@ -269,7 +274,9 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
 static ngx_ams_app_module_t  ngx_ams_packager_app_owner = {
     &ngx_ams_packager_module,
     ngx_ams_packager_create_app_conf,
-    ngx_ams_packager_init_app_conf
+    ngx_ams_packager_init_app_conf,
+    ngx_ams_packager_settings_export,
+    ngx_ams_packager_settings_apply
 };
 
 
@@ -359,6 +366,92 @@ ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(pacf->delete_hls_files_on_ended, 1);
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Runtime settings (AMS's AppSettings names: hlsTime and hlsListSize are
+ * strings there).  A stream reads them when it is published, so a change
+ * applies to the streams that start after it.
+ */
+
+static void
+ngx_ams_packager_settings_export(ngx_ams_app_conf_t *app, void *conf,
+    json_t *out)
+{
+    ngx_ams_packager_app_conf_t *pacf = conf;
+
+    json_object_set_new(out, "hlsMuxingEnabled", json_boolean(pacf->hls));
+    json_object_set_new(out, "dashMuxingEnabled", json_boolean(pacf->dash));
+    ngx_ams_settings_set_decimal(out, "hlsTime", pacf->hls_time, 3);
+    ngx_ams_settings_set_decimal(out, "hlsListSize", pacf->hls_list_size, 0);
+    json_object_set_new(out, "deleteHLSFilesOnEnded",
+                        json_boolean(pacf->delete_hls_files_on_ended));
+}
+
+
+static ngx_int_t
+ngx_ams_packager_settings_apply(ngx_ams_app_conf_t *app, void *conf,
+    json_t *in, ngx_uint_t check, const char **error)
+{
+    ngx_ams_packager_app_conf_t *pacf = conf;
+
+    int64_t     time, size;
+    ngx_flag_t  hls, dash, del;
+
+    hls = pacf->hls;
+    dash = pacf->dash;
+    del = pacf->delete_hls_files_on_ended;
+    time = pacf->hls_time;
+    size = pacf->hls_list_size;
+
+    if (ngx_ams_settings_get_flag(in, "hlsMuxingEnabled", &hls) == NGX_ERROR)
+    {
+        *error = "hlsMuxingEnabled must be a boolean";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ams_settings_get_flag(in, "dashMuxingEnabled", &dash)
+        == NGX_ERROR)
+    {
+        *error = "dashMuxingEnabled must be a boolean";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ams_settings_get_flag(in, "deleteHLSFilesOnEnded", &del)
+        == NGX_ERROR)
+    {
+        *error = "deleteHLSFilesOnEnded must be a boolean";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ams_settings_get_decimal(in, "hlsTime", 3, &time) == NGX_ERROR
+        || time < 100 || time > 3600000)
+    {
+        *error = "hlsTime must be seconds as a string, \"0.1\" to \"3600\"";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ams_settings_get_decimal(in, "hlsListSize", 0, &size)
+        == NGX_ERROR
+        || size < 1 || size > 100000)
+    {
+        *error = "hlsListSize must be a whole number as a string, "
+                 "\"1\" to \"100000\"";
+        return NGX_DECLINED;
+    }
+
+    if (check) {
+        return NGX_OK;
+    }
+
+    pacf->hls = hls;
+    pacf->dash = dash;
+    pacf->delete_hls_files_on_ended = del;
+    pacf->hls_time = (ngx_msec_t) time;
+    pacf->hls_list_size = (ngx_uint_t) size;
+
+    return NGX_OK;
 }
 
 

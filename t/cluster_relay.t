@@ -195,7 +195,8 @@ sub run_scenario {
 
     is(count_of($edge, qr/ams rtmp pull: "LiveApp\/stream1" from /), 1,
        'the edge pulled once for every player');
-    is(count_of($origin, qr/ams access: cluster pull from node "127\.0\.0\.42"/),
+    is(count_of($origin,
+                qr/ams access: cluster pull from node "127\.0\.0\.42"/),
        1, 'the origin was played once, with the edge\'s node token');
 
     # the last player left: the pull goes after relay_release_time
@@ -233,6 +234,17 @@ sub run_scenario {
     ok(poll_until(sub { $viewers->() == 1 }, 3),
        'as an ordinary viewer, counted');
     undef $_ for $c1, $c4, $c5;
+
+    # a player on the edge before the stream is published anywhere
+    my $early = player(rtmp_url($edge, 'LiveApp/late'), 3);
+    sleep 2;
+    my $late = publish(rtmp_url($origin, 'LiveApp/late'), seconds => 12,
+                       size => '320x240', rate => 25,
+                       log => $origin->prefix . '/late.log');
+    is(wait_publisher($early, 30), 0,
+       'a player waiting on the edge plays once the origin has the stream');
+    kill 'KILL', $late;
+    waitpid $late, 0;
 
     # the origin killed while the edge relays
     my $pre = count_of($edge, qr/ams rtmp pull: "LiveApp\/stream1" from /);

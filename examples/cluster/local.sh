@@ -17,7 +17,8 @@
 # (1935) and AMS_CLUSTER_RTMP_PLAY (1936) move the balancer,
 # AMS_CLUSTER_NODE_HTTP and _NODE_RTMP the nodes, AMS_MONGO_PORT the wire
 # server;
-# AMS_MONGO_URI uses a MongoDB of your own instead of the wire server.
+# AMS_MONGO_URI uses a MongoDB of your own instead of the wire server;
+# AMS_CLUSTER_BALANCER=static starts plain nginx as the balancer.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -69,14 +70,23 @@ render() {   # template prefix address group
         -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" \
         -e "s#@DATABASE@#$(database)#g" -e "s#@CLUSTER_KEY@#$(cluster_key)#g" \
         "$HERE/$1" >"$conf"
-    sed -e "s#@PREFIX@#$dir#g" "$ROOT/examples/ams_media.conf" \
-        >"$dir/ams_media.conf"
-    [ ! -e "$HERE/edge-hls.conf" ] || cp "$HERE/edge-hls.conf" "$dir/"
+    cp "$HERE/cluster-hls.conf" "$dir/"
 }
 
+# the balancer: nginx-ams's own upstream (balancer-ams.conf), or plain
+# nginx with static upstreams (balancer.conf) when AMS_CLUSTER_BALANCER
+# is "static"
 render_balancer() {
     local dir=$PREFIX/balancer origins= edges_rtmp= edges_http= name role addr group
-    mkdir -p "$dir/logs" "$dir/temp"
+    mkdir -p "$dir/logs" "$dir/temp" "$dir/media"
+    if [ "${AMS_CLUSTER_BALANCER:-ams}" != static ]; then
+        sed -e "s#@MODULES@#$MODULES#g" -e "s#@PREFIX@#$dir#g" \
+            -e "s#@LISTEN@#$BIND#g" -e "s#@HTTP_PORT@#$HTTP#g" \
+            -e "s#@RTMP_PORT@#$RTMP#g" -e "s#@RTMP_PLAY_PORT@#$RTMP_PLAY#g" \
+            -e "s#@PERIOD@#$PERIOD#g" -e "s#@DATABASE@#$(database)#g" \
+            "$HERE/balancer-ams.conf" >"$dir/nginx.conf"
+        return 0
+    fi
     while read -r name role addr group; do
         if [ "$role" = origin ]; then
             origins+="        server $addr:$NODE_RTMP max_fails=1 fail_timeout=2s;\\n"
@@ -180,6 +190,12 @@ status() {
     [ -n "${AMS_MONGO_URI:-}" ] && state="external: $AMS_MONGO_URI"
     printf '%-9s %-8s %-8s %-22s %-22s %s\n' mongodb - - - \
         "127.0.0.1:$MONGO_PORT" "$state"
+    # what the cluster itself says (through the balancer)
+    local nodes
+    if nodes=$(curl -sf --max-time 2 "http://$BIND:$HTTP/rest/v2/cluster/nodes/0/50"); then
+        echo "cluster: $(echo "$nodes" | grep -o '"status":"ALIVE"' | wc -l) ALIVE," \
+            "$(echo "$nodes" | grep -o '"status":"DEAD"' | wc -l) DEAD in the store"
+    fi
 }
 
 case "${1:-}" in

@@ -1,0 +1,227 @@
+# One stream id, one origin (issue 9, part 4: streamIdInUse).  Two origin
+# nodes share one store; a publisher claims its stream id there before
+# NetStream.Publish.Start, so of two publishers racing for one id on two
+# origins exactly one wins, the other hears streamIdInUse, and the loser
+# never touches the winner's record.  A record left "broadcasting" by an
+# origin that died stops blocking the id once it goes stale.
+#
+# Run twice: on one SQLite file shared by both nginx instances, and on
+# the MongoDB wire server (t/lib/Ams/Mongo.pm) when it is installed.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+use IO::Select;
+use Time::HiRes qw(time sleep);
+use Ams::Nginx;
+use Ams::Media;
+use Ams::Rtmp;
+use Ams::Rest;
+
+my $key = 'k' x 40;
+my $dir = tempdir('ams-claim-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0777, $dir;
+
+my @stores = ('sqlite');
+push @stores, 'mongodb'
+    if eval { require Ams::Mongo; 1 } && -d 't/mongo/node_modules/@push.rocks/smartmongo';
+
+my (%node, $db);
+my %addr = (a => '127.0.0.11', b => '127.0.0.12');
+
+for my $store (@stores) {
+    subtest "store $store" => sub { run_scenario($store) };
+}
+
+done_testing;
+
+
+sub origin {
+    my ($addr) = @_;
+    return Ams::Nginx->new(
+        workers => 2,
+        modules => [qw(core ingest packager api cluster)],
+        main_config => <<"EOF")->start;
+ams {
+    storage                    \$MEDIA;
+    database                   $db;
+    node_address               $addr;
+    node_role                  origin;
+    node_update_period         1s;
+    cluster_communication_key  $key;
+    broadcast_stale_timeout    15s;
+    thread_pool                ams;
+    bus_zone_size              32m;
+    cpu_limit                  100;
+    memory_limit               100;
+
+    application LiveApp {
+        delete_hls_files_on_ended  off;
+    }
+}
+EOF
+}
+
+# the record as the REST API of node b shows it (the store's answer,
+# cached by that worker for up to a second)
+sub record {
+    my ($id, $field) = @_;
+    my ($st, $doc) = rest($node{b}, 'GET', "/LiveApp/rest/v2/broadcasts/$id");
+    return '' unless $st == 200 && ref $doc eq 'HASH';
+    return $doc->{$field} // '';
+}
+
+# a raw RTMP client up to the point where "publish" is one write away
+sub ready {
+    my ($n) = @_;
+    my $c = Ams::Rtmp->new($node{$n}->rtmp_port)->handshake;
+    $c->connect_app('LiveApp');
+    $c->command(Ams::Rtmp::amf_string('createStream'),
+                Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null);
+    $c->read_for(0.2);
+    return $c;
+}
+
+sub send_publish {
+    my ($c, $name) = @_;
+    $c->message(type => 20, msid => 1, chunk => 4096,
+                payload => Ams::Rtmp::amf_string('publish')
+                    . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null
+                    . Ams::Rtmp::amf_string($name)
+                    . Ams::Rtmp::amf_string('live'));
+}
+
+# the onStatus code and description answering the publish
+sub answer {
+    my ($c) = @_;
+    my $got = '';
+    my $deadline = time + 10;
+    while (time < $deadline && $got !~ /NetStream\.Publish\.\w+.*?description.{3}[^\0]*/s) {
+        $got .= $c->read_for(0.05);
+    }
+    my ($code) = $got =~ /(NetStream\.Publish\.\w+)/;
+    my ($desc) = $got =~ /description.{3}([\x20-\x7e]+)/s;
+    return ($code // 'none', $desc // '');
+}
+
+sub run_scenario {
+    my ($store) = @_;
+    my $mongo;
+
+    if ($store eq 'mongodb') {
+        $mongo = Ams::Mongo->new;
+        $db = $mongo->uri;
+    } else {
+        $db = "sqlite:$dir/ams.db";
+    }
+
+    %node = (a => origin($addr{a}), b => origin($addr{b}));
+
+    # 1. publishers racing for one id on both origins, the publish commands
+    # sent back to back: exactly one Publish.Start every round
+    my $rounds = 30;
+    my ($one_winner, $loser_told, $record_ok, %wins) = (0, 0, 0);
+    for my $i (1 .. $rounds) {
+        my %c = (a => ready('a'), b => ready('b'));
+        my @order = $i % 2 ? qw(a b) : qw(b a);
+        send_publish($c{$_}, "race$i") for @order;
+        my %ans = map { $_ => [answer($c{$_})] } qw(a b);
+        my @won = grep { $ans{$_}[0] eq 'NetStream.Publish.Start' } qw(a b);
+        my @lost = grep { $ans{$_}[0] eq 'NetStream.Publish.BadName'
+                          && $ans{$_}[1] =~ /^streamIdInUse/ } qw(a b);
+        if (@won == 1 && @lost == 1) {
+            $one_winner++;
+            $wins{$won[0]}++;
+            $loser_told++;
+            # the loser wrote nothing: the record is the winner's publish's
+            $record_ok++ if record("race$i", 'originAdress') eq $addr{$won[0]}
+                && record("race$i", 'status') eq 'broadcasting'
+                && record("race$i", 'publishSession') ne '';
+        } else {
+            diag("round $i: a=@{$ans{a}} b=@{$ans{b}}");
+        }
+        close $c{$_}{sock} for qw(a b);
+    }
+    is($one_winner, $rounds, "$rounds races for one id: one winner each time");
+    is($loser_told, $rounds, 'the loser is told streamIdInUse (Publish.BadName)');
+    is($record_ok, $rounds, "the record names the winner's origin and session");
+    diag('wins: a ' . ($wins{a} // 0) . ', b ' . ($wins{b} // 0));
+
+    my $logs = $node{a}->error_log . $node{b}->error_log;
+    my $refusals = () = $logs =~ /ams access: publish of "race\d+" refused: streamIdInUse, live on origin "127\.0\.0\.1[12]"/g;
+    is($refusals, $rounds, 'each refusal is logged with the origin holding the id');
+
+    # 2. the id is free again once its publisher has gone
+    ok(poll_until(sub { record('race1', 'status') ne 'broadcasting' }, 10),
+       "race1's winner left: its record is no longer live");
+    {
+        my $loser = record('race1', 'originAdress') eq $addr{a} ? 'b' : 'a';
+        my $c = ready($loser);
+        send_publish($c, 'race1');
+        my ($code) = answer($c);
+        is($code, 'NetStream.Publish.Start', 'the other origin may publish it now');
+        close $c->{sock};
+    }
+
+    # 3. ffmpeg publishing one id to both origins at once, a few rounds: one
+    # publishes, the other is refused
+    my $ff_ok = 0;
+    for my $i (1 .. 4) {
+        my %pid = map {
+            $_ => publish('rtmp://127.0.0.1:' . $node{$_}->rtmp_port
+                          . "/LiveApp/ff$i", seconds => 2, size => '320x240',
+                          rate => 15, audio => 0, log => "$dir/ff.log")
+        } qw(a b);
+        my %rc = map { $_ => wait_publisher($pid{$_}, 30) } qw(a b);
+        my $published = () = ($node{a}->error_log . $node{b}->error_log)
+            =~ /ams rtmp: publish "LiveApp\/ff$i"/g;
+        my $ok = grep { $rc{$_} == 0 } qw(a b);
+        if ($published == 1 && $ok == 1) {
+            $ff_ok++;
+        } else {
+            diag("ffmpeg round $i: published $published, exit a=$rc{a} b=$rc{b}");
+        }
+    }
+    is($ff_ok, 4, 'ffmpeg to both origins at once: one publishes, one is refused');
+
+    # 4. an origin dies with a live stream: its record blocks the id while it
+    # is fresh, not after broadcast_stale_timeout
+    {
+        my $c = ready('a');
+        send_publish($c, 'orphan');
+        my ($code) = answer($c);
+        is($code, 'NetStream.Publish.Start', 'origin a publishes "orphan"');
+
+        kill 'KILL', $node{a}->worker_pids, $node{a}->pid;
+        $node{a}{started} = 0;
+        my $killed = time;
+        close $c->{sock};
+
+        my $b = ready('b');
+        send_publish($b, 'orphan');
+        my ($code2, $desc) = answer($b);
+        like("$code2 $desc", qr/BadName streamIdInUse/,
+             "right after origin a's death its fresh record still holds the id");
+        close $b->{sock};
+
+        my $updated = record('orphan', 'updateTime') / 1000;
+        my $wait = $updated + 15.5 - time;
+        sleep $wait if $wait > 0;
+
+        $b = ready('b');
+        send_publish($b, 'orphan');
+        ($code2) = answer($b);
+        is($code2, 'NetStream.Publish.Start',
+           'once stale (broadcast_stale_timeout), origin b may publish it');
+        is(record('orphan', 'originAdress'), $addr{b}, 'the record is now b\'s');
+        is(record('orphan', 'status'), 'broadcasting', 'and broadcasting');
+        close $b->{sock};
+    }
+
+    is($node{b}->crashes, '', 'no crashes');
+
+    $node{b}->stop;
+    $mongo->stop if $mongo;
+}
