@@ -145,6 +145,10 @@ static const char  *ngx_ams_mongo_node_keys[] = {
     "id", "lastUpdateTime", NULL
 };
 
+static const char  *ngx_ams_mongo_settings_keys[] = {
+    "id", NULL
+};
+
 
 static char *
 ngx_ams_mongo_configure(ngx_conf_t *cf, ngx_str_t *uri, void **data)
@@ -326,6 +330,9 @@ ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
                 != NGX_OK
                 || ngx_ams_mongo_indexes(client, app, NGX_AMS_COLL_TOKEN,
                                          &error)
+                   != NGX_OK
+                || ngx_ams_mongo_indexes(client, app, NGX_AMS_COLL_SETTINGS,
+                                         &error)
                    != NGX_OK)
             {
                 break;
@@ -385,7 +392,9 @@ ngx_ams_mongo_indexes(mongoc_client_t *client, const char *app,
     keys = ngx_strcmp(collection, NGX_AMS_COLL_BROADCAST) == 0
            ? ngx_ams_mongo_broadcast_keys
            : ngx_strcmp(collection, NGX_AMS_COLL_TOKEN) == 0
-           ? ngx_ams_mongo_token_keys : ngx_ams_mongo_node_keys;
+           ? ngx_ams_mongo_token_keys
+           : ngx_strcmp(collection, NGX_AMS_COLL_SETTINGS) == 0
+           ? ngx_ams_mongo_settings_keys : ngx_ams_mongo_node_keys;
 
     bson_init(&cmd);
     BSON_APPEND_UTF8(&cmd, "createIndexes", collection);

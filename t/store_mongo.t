@@ -110,6 +110,8 @@ is_deeply([ sort(mongo('indexes', 'LiveApp', 'broadcast')) ],
 is_deeply([ sort(mongo('indexes', 'LiveApp', 'token')) ],
           [ '_id_ unique', 'expireDate_1', 'tokenId_1 unique' ],
           'token indexes too');
+is_deeply([ sort(mongo('indexes', 'LiveApp', 'settings')) ],
+          [ '_id_ unique', 'id_1 unique' ], 'settings\' too');
 is_deeply([ sort(mongo('indexes', 'clusterdb', 'clusternode')) ],
           [ '_id_ unique', 'id_1 unique', 'lastUpdateTime_1' ],
           'and clusterdb.clusternode\'s');
