@@ -170,6 +170,12 @@ build_unit() {
         cc $cflags $PURE_INCS -I"$ROOT/t/unit" -o "$bin" "$t" "${srcs[@]}" \
             -lcrypto -ljansson -lsqlite3 -lbson-1.0 -lpthread -lm
     done
+    # a MongoDB client for t/store_mongo.t (not a unit test: it needs a
+    # server)
+    # shellcheck disable=SC2086,SC2046
+    cc $cflags $PURE_INCS -o "$out/mongo_tool" "$ROOT/t/mongo/mongo_tool.c" \
+        "$ROOT/ngx_ams_cluster/ngx_ams_mongo_bson.c" \
+        $(pkg-config --cflags --libs libmongoc-1.0) -ljansson -lm
 }
 
 build_fuzz() {

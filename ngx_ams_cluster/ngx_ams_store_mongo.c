@@ -66,6 +66,8 @@ static char *ngx_ams_mongo_srv_configure(ngx_conf_t *cf, ngx_str_t *uri,
 static char *ngx_ams_mongo_parse(ngx_conf_t *cf, const char *scheme,
     ngx_str_t *uri, void **data);
 static void ngx_ams_mongo_uri_cleanup(void *data);
+static void ngx_ams_mongo_log(mongoc_log_level_t level, const char *domain,
+    const char *message, void *data);
 static ngx_int_t ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
     ngx_ams_store_op_t *reset);
 static ngx_int_t ngx_ams_mongo_indexes(mongoc_client_t *client,
@@ -102,6 +104,7 @@ static int64_t ngx_ams_mongo_reply_count(const bson_t *reply,
     const char *field);
 static ngx_int_t ngx_ams_mongo_fail(ngx_ams_store_op_t *op,
     bson_error_t *error);
+static ngx_uint_t ngx_ams_mongo_unreachable(bson_error_t *error);
 static ngx_int_t ngx_ams_mongo_oom(ngx_ams_store_op_t *op);
 
 
@@ -140,6 +143,10 @@ static const char  *ngx_ams_mongo_token_keys[] = {
 
 static const char  *ngx_ams_mongo_node_keys[] = {
     "id", "lastUpdateTime", NULL
+};
+
+static const char  *ngx_ams_mongo_settings_keys[] = {
+    "id", NULL
 };
 
 static const char  *ngx_ams_mongo_group_relay_keys[] = {
@@ -190,6 +197,7 @@ ngx_ams_mongo_parse(ngx_conf_t *cf, const char *scheme, ngx_str_t *uri,
     }
 
     mongoc_init();
+    mongoc_log_set_handler(ngx_ams_mongo_log, NULL);
 
     mg->uri = mongoc_uri_new_with_error(text, &error);
     if (mg->uri == NULL) {
@@ -244,11 +252,47 @@ ngx_ams_mongo_uri_cleanup(void *data)
 
 
 /*
+ * The driver's own messages go to nginx's error log, not to stderr.  Any
+ * thread may log, the driver's monitors too: the cycle's log only
+ * writes.
+ */
+static void
+ngx_ams_mongo_log(mongoc_log_level_t level, const char *domain,
+    const char *message, void *data)
+{
+    ngx_uint_t  nlevel;
+
+    switch (level) {
+
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL:
+        nlevel = NGX_LOG_ERR;
+        break;
+
+    case MONGOC_LOG_LEVEL_WARNING:
+        nlevel = NGX_LOG_WARN;
+        break;
+
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:
+        nlevel = NGX_LOG_INFO;
+        break;
+
+    default:
+        return;
+    }
+
+    ngx_log_error(nlevel, ngx_cycle->log, 0, "ams store: mongodb: %s: %s",
+                  domain, message);
+}
+
+
+/*
  * The master, before fork: indexes for every configured application and
  * the cluster's collection, then a cold start's reset.  An index that
  * cannot be made is logged and left for the next start: the store works
  * without it (slower), and a server that is down fails once here, not
- * once per collection.
+ * once per collection, and does not stop the node from starting.
  */
 static ngx_int_t
 ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
@@ -291,6 +335,9 @@ ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
                 || ngx_ams_mongo_indexes(client, app, NGX_AMS_COLL_TOKEN,
                                          &error)
                    != NGX_OK
+                || ngx_ams_mongo_indexes(client, app, NGX_AMS_COLL_SETTINGS,
+                                         &error)
+                   != NGX_OK
                 || ngx_ams_mongo_indexes(client, app,
                                          NGX_AMS_COLL_GROUP_RELAY, &error)
                    != NGX_OK)
@@ -300,7 +347,27 @@ ngx_ams_mongo_init_module(ngx_cycle_t *cycle, void *data,
         }
     }
 
-    if (error.code) {
+    if (error.code && ngx_ams_mongo_unreachable(&error)) {
+        /*
+         * A node must be able to start while its cluster's MongoDB is
+         * down: it serves streams meanwhile, and the store comes back
+         * by itself.  What the reset would have ended reads
+         * terminated_unexpectedly anyway once stale.  A server that
+         * answers but refuses (credentials) still fails the start.
+         */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ams store: mongodb unreachable at start: %s; "
+                      "indexes are made at the next start or reload%s",
+                      error.message,
+                      reset ? ", this node's records left broadcasting "
+                              "end when they go stale" : "");
+
+        if (reset) {
+            reset->rc = NGX_OK;
+            reset = NULL;
+        }
+
+    } else if (error.code) {
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "ams store: mongodb: creating indexes: %s",
                       error.message);
@@ -333,6 +400,8 @@ ngx_ams_mongo_indexes(mongoc_client_t *client, const char *app,
            ? ngx_ams_mongo_broadcast_keys
            : ngx_strcmp(collection, NGX_AMS_COLL_TOKEN) == 0
            ? ngx_ams_mongo_token_keys
+           : ngx_strcmp(collection, NGX_AMS_COLL_SETTINGS) == 0
+           ? ngx_ams_mongo_settings_keys
            : ngx_strcmp(collection, NGX_AMS_COLL_GROUP_RELAY) == 0
            ? ngx_ams_mongo_group_relay_keys : ngx_ams_mongo_node_keys;
 
@@ -452,6 +521,7 @@ ngx_ams_mongo_run(ngx_ams_store_op_t *ops, void *data)
     if (client == NULL) {
         ngx_cpystrn((u_char *) error, (u_char *) "no MongoDB client",
                     sizeof(error));
+        ops->unavailable = 1;
         failed = NULL;
         goto fail;
     }
@@ -1226,7 +1296,43 @@ ngx_ams_mongo_fail(ngx_ams_store_op_t *op, bson_error_t *error)
                     sizeof(op->error));
     }
 
+    op->unavailable = ngx_ams_mongo_unreachable(error);
+
     return NGX_ERROR;
+}
+
+
+/*
+ * An error of the server's reach, not of the request: no server could be
+ * selected (down, a replica set without a primary), the connection broke,
+ * or the server is stepping down or shutting down.  Core then fails new
+ * work at once until a retry gets through (ngx_ams_store_health.c).
+ */
+static ngx_uint_t
+ngx_ams_mongo_unreachable(bson_error_t *error)
+{
+    if (error->domain == MONGOC_ERROR_SERVER_SELECTION
+        || error->domain == MONGOC_ERROR_STREAM)
+    {
+        return 1;
+    }
+
+    if (error->domain == MONGOC_ERROR_SERVER
+        || error->domain == MONGOC_ERROR_WRITE_CONCERN)
+    {
+        switch (error->code) {
+        case 91:        /* ShutdownInProgress */
+        case 189:       /* PrimarySteppedDown */
+        case 10107:     /* NotWritablePrimary */
+        case 11600:     /* InterruptedAtShutdown */
+        case 11602:     /* InterruptedDueToReplStateChange */
+        case 13435:     /* NotPrimaryNoSecondaryOk */
+        case 13436:     /* NotPrimaryOrSecondary */
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

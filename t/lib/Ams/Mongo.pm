@@ -34,7 +34,8 @@ END {
 
 # whether the wire server can run here: '' when it can, else why not
 sub unavailable {
-    return 'node is not installed' unless `command -v node` =~ /\S/;
+    return 'node is not installed'
+        unless grep { -x "$_/node" } split /:/, $ENV{PATH} // '';
     return "$DIR/node_modules is missing: run ./build.sh deps"
         unless -d "$DIR/node_modules/\@push.rocks/smartmongo";
     return '';
