@@ -17,10 +17,16 @@
  *
  * The master opens one client to create the indexes (the createIndexes
  * command) and run a cold start's reset, and destroys it before the
- * workers fork.  Each worker then opens a client pool (libmongoc's pools
- * are thread-safe, their clients are not): a store thread pops a client,
- * runs its chain and pushes the client back.  Nothing here runs on the
- * event loop.
+ * workers fork.  Each store thread of a worker then opens a client of
+ * its own when it first runs a chain, and keeps it (a libmongoc client is
+ * not thread-safe; one per thread needs no lock).  These are libmongoc's
+ * single-threaded clients, not a pool: a pool monitors the servers from
+ * threads of its own, and against a server that answers an awaitable
+ * "hello" at once (the test wire server) those threads spin; a
+ * single-threaded client checks the topology when it selects a server
+ * (every heartbeatFrequencyMS, 60 s by default, and after an error), so
+ * a primary that changes is found at the next operation.  Nothing here
+ * runs on the event loop.
  *
  * A chain is not a transaction here: a standalone server has none, and
  * a replica set's would cost a round trip per chain for what the store's
@@ -55,8 +61,13 @@
 
 typedef struct {
     mongoc_uri_t             *uri;
-    mongoc_client_pool_t     *pool;         /* this worker's */
+    ngx_uint_t                ready;        /* this worker's mongoc_init */
 } ngx_ams_mongo_t;
+
+
+/* each store thread's client (and the loop's, for a chain run there by
+ * ngx_ams_store_run_now() when the worker exits) */
+static __thread mongoc_client_t  *ngx_ams_mongo_client;
 
 
 static char *ngx_ams_mongo_configure(ngx_conf_t *cf, ngx_str_t *uri,
@@ -453,33 +464,24 @@ ngx_ams_mongo_init_worker(ngx_cycle_t *cycle, void *data)
 {
     ngx_ams_mongo_t *mg = data;
 
-    bson_error_t  error;
-
     mongoc_init();
-
-    mg->pool = mongoc_client_pool_new_with_error(mg->uri, &error);
-    if (mg->pool == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "ams store: mongodb: %s", error.message);
-        return NGX_OK;
-    }
-
-    (void) mongoc_client_pool_set_error_api(mg->pool,
-                                            MONGOC_ERROR_API_VERSION_2);
+    mg->ready = 1;
 
     return NGX_OK;
 }
 
 
-/* the store's threads are gone (thread pools exit first) */
+/*
+ * The store's threads are gone (thread pools exit first) with their
+ * clients' sockets; the process goes next.  The loop's own client, made
+ * for an exiting worker's last writes, is closed here.
+ */
 static void
 ngx_ams_mongo_exit_worker(ngx_cycle_t *cycle, void *data)
 {
-    ngx_ams_mongo_t *mg = data;
-
-    if (mg->pool) {
-        mongoc_client_pool_destroy(mg->pool);
-        mg->pool = NULL;
+    if (ngx_ams_mongo_client) {
+        mongoc_client_destroy(ngx_ams_mongo_client);
+        ngx_ams_mongo_client = NULL;
     }
 }
 
@@ -491,11 +493,7 @@ ngx_ams_mongo_version(void *data, uint64_t *version)
 }
 
 
-/*
- * A store thread: a client from this worker's pool for the chain.
- * Without a pool (ngx_ams_store_run_now() after exit_worker, or a pool
- * that could not be made) a client of its own, for this chain only.
- */
+/* a store thread (or the loop of an exiting worker): its own client */
 static void
 ngx_ams_mongo_run(ngx_ams_store_op_t *ops, void *data)
 {
@@ -506,17 +504,21 @@ ngx_ams_mongo_run(ngx_ams_store_op_t *ops, void *data)
     mongoc_client_t     *client;
     ngx_ams_store_op_t  *op, *failed;
 
-    if (mg->pool) {
-        client = mongoc_client_pool_pop(mg->pool);
+    if (ngx_ams_mongo_client == NULL) {
+        if (!mg->ready) {
+            mongoc_init();
+            mg->ready = 1;
+        }
 
-    } else {
-        client = mongoc_client_new_from_uri_with_error(mg->uri, &berr);
-
-        if (client) {
-            (void) mongoc_client_set_error_api(client,
+        ngx_ams_mongo_client = mongoc_client_new_from_uri_with_error(mg->uri,
+                                                                     &berr);
+        if (ngx_ams_mongo_client) {
+            (void) mongoc_client_set_error_api(ngx_ams_mongo_client,
                                                MONGOC_ERROR_API_VERSION_2);
         }
     }
+
+    client = ngx_ams_mongo_client;
 
     if (client == NULL) {
         ngx_cpystrn((u_char *) error, (u_char *) "no MongoDB client",
@@ -535,13 +537,6 @@ ngx_ams_mongo_run(ngx_ams_store_op_t *ops, void *data)
             failed = op;
             break;
         }
-    }
-
-    if (mg->pool) {
-        mongoc_client_pool_push(mg->pool, client);
-
-    } else {
-        mongoc_client_destroy(client);
     }
 
     if (failed == NULL) {

@@ -24,13 +24,15 @@ chmod 0755, $prefix;
 my %port = map { $_ => Ams::Nginx::free_port() }
     qw(HTTP RTMP RTMP_PLAY NODE_HTTP NODE_RTMP MONGO);
 
-local $ENV{AMS_CLUSTER_PREFIX} = $prefix;
-local $ENV{AMS_CLUSTER_HTTP} = $port{HTTP};
-local $ENV{AMS_CLUSTER_RTMP} = $port{RTMP};
-local $ENV{AMS_CLUSTER_RTMP_PLAY} = $port{RTMP_PLAY};
-local $ENV{AMS_CLUSTER_NODE_HTTP} = $port{NODE_HTTP};
-local $ENV{AMS_CLUSTER_NODE_RTMP} = $port{NODE_RTMP};
-local $ENV{AMS_MONGO_PORT} = $port{MONGO};
+# not "local": the END block that stops the cluster runs after a local
+# value is gone, and would stop another prefix's
+$ENV{AMS_CLUSTER_PREFIX} = $prefix;
+$ENV{AMS_CLUSTER_HTTP} = $port{HTTP};
+$ENV{AMS_CLUSTER_RTMP} = $port{RTMP};
+$ENV{AMS_CLUSTER_RTMP_PLAY} = $port{RTMP_PLAY};
+$ENV{AMS_CLUSTER_NODE_HTTP} = $port{NODE_HTTP};
+$ENV{AMS_CLUSTER_NODE_RTMP} = $port{NODE_RTMP};
+$ENV{AMS_MONGO_PORT} = $port{MONGO};
 
 my $local = "$root/examples/cluster/local.sh";
 
