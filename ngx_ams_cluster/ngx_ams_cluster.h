@@ -97,6 +97,8 @@ typedef struct {
     ngx_atomic_t              stopped;       /* this node's record was
                                                 marked stopped */
     ngx_atomic_t              store_down;    /* the outage was logged */
+    int64_t                   down_ms;       /* the last outage's start */
+    int64_t                   back_ms;       /*   and end (wall clock) */
     int64_t                   refreshed_ms;  /* the snapshot's wall clock */
     ngx_uint_t                version;       /* grows with each refresh */
     ngx_uint_t                nodes_n;

@@ -63,6 +63,8 @@ static void ngx_ams_cluster_copy(char *dst, size_t size, json_t *doc,
     const char *field);
 static int64_t ngx_ams_cluster_dead_window(ngx_ams_cluster_conf_t *ccf);
 static ngx_uint_t ngx_ams_cluster_pid_alive(ngx_pid_t pid);
+static ngx_uint_t ngx_ams_cluster_outage_grace(ngx_ams_cluster_conf_t *ccf,
+    json_t *doc, int64_t now);
 static void ngx_ams_cluster_stopped(ngx_ams_store_op_t *op);
 
 
@@ -415,6 +417,7 @@ ngx_ams_cluster_beaten(ngx_ams_store_op_t *ops)
     if (failed) {
         /* once per outage, whichever worker sends the heartbeats */
         if (ngx_atomic_cmp_set(&sh->store_down, 0, 1)) {
+            sh->down_ms = now;
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "ams cluster: heartbeat of node \"%V\" failed, "
                           "retried every %M ms, logged once until the "
@@ -430,6 +433,7 @@ ngx_ams_cluster_beaten(ngx_ams_store_op_t *ops)
     }
 
     if (ngx_atomic_cmp_set(&sh->store_down, 1, 0)) {
+        sh->back_ms = now;
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "ams cluster: heartbeat of node \"%V\" sent again: "
                       "the store answers", &ccf->node_id);
@@ -478,6 +482,47 @@ ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms, ngx_msec_t period)
 
     return now_ms - (int64_t) last
            <= (int64_t) (NGX_AMS_CLUSTER_ALIVE_PERIODS * period);
+}
+
+
+/*
+ * After a store outage every node's record is as old as the outage: the
+ * others could not write either.  A node that was ALIVE when it began
+ * (an update within 4 periods of its start), and did not stop, keeps
+ * reading ALIVE for 4 periods after this node saw the store again, time
+ * for its own next heartbeat; one that died meanwhile reads DEAD then.
+ * Without this the first node back would drop its pulls from every
+ * origin, and viewers would lose what the outage itself never touched.
+ */
+static ngx_uint_t
+ngx_ams_cluster_outage_grace(ngx_ams_cluster_conf_t *ccf, json_t *doc,
+    int64_t now)
+{
+    double                  last;
+    int64_t                 window;
+    json_t                 *v, *stopped;
+    ngx_ams_cluster_shm_t  *sh;
+
+    sh = ngx_ams_cluster_shm();
+    window = (int64_t) (NGX_AMS_CLUSTER_ALIVE_PERIODS * ccf->update_period);
+
+    if (sh->back_ms == 0 || now - sh->back_ms > window) {
+        return 0;
+    }
+
+    v = json_object_get(doc, "lastUpdateTime");
+    stopped = json_object_get(doc, "stoppedTime");
+
+    if (!json_is_number(v)
+        || (json_is_number(stopped)
+            && json_number_value(stopped) >= json_number_value(v)))
+    {
+        return 0;
+    }
+
+    last = json_number_value(v);
+
+    return (int64_t) last >= sh->down_ms - window;
 }
 
 
@@ -553,7 +598,8 @@ ngx_ams_cluster_refresh(ngx_ams_cluster_conf_t *ccf,
         node->viewers = (ngx_uint_t) json_number_value(
                             json_object_get(doc, "viewers"));
         node->alive = ngx_ams_cluster_node_alive(doc, now,
-                                                 ccf->update_period);
+                                                 ccf->update_period)
+                      || ngx_ams_cluster_outage_grace(ccf, doc, now);
 
         alive += node->alive;
         n++;
