@@ -172,7 +172,7 @@ sub run_scenario {
     ok(poll_until(sub { node_status($edge, '127.0.0.41') eq 'ALIVE' }, 10),
        'the edge sees the origin ALIVE');
 
-    my $pub = publish(rtmp_url($origin, 'LiveApp/stream1'), seconds => 60,
+    my $pub = publish(rtmp_url($origin, 'LiveApp/stream1'), seconds => 90,
                       size => $SIZE, rate => 25,
                       log => $origin->prefix . '/publisher.log');
     ok(poll_until(sub {
@@ -245,6 +245,25 @@ sub run_scenario {
        'a player waiting on the edge plays once the origin has the stream');
     kill 'KILL', $late;
     waitpid $late, 0;
+
+    # MongoDB stopped (a hung server, not a refused one) for longer than
+    # the ALIVE window, under a relayed stream: every node record is that
+    # old when the store answers again, and the first node back must not
+    # take its origin for dead and drop the pull
+    if ($mongo) {
+        my $through = player(rtmp_url($edge, 'LiveApp/stream1'), 12);
+        ok(poll_until(sub {
+            count_of($edge, qr/"LiveApp\/stream1" first frame after/) >= 2
+        }, 15), 'the edge relays for a player before the outage');
+        my $t = time;
+        kill 'STOP', $mongo->{pid};
+        sleep 4 * $PERIOD + 3;            # the outage, not an assertion
+        kill 'CONT', $mongo->{pid};
+        is(wait_publisher($through, 40), 0, 'the player decoded 12 s');
+        cmp_ok(time - $t, '>=', 9, 'through the outage, not cut short by it');
+        is(count_of($edge, qr/"LiveApp\/stream1" from \S+ ended: the origin is gone/),
+           0, 'the edge never dropped its pull for a stale origin');
+    }
 
     # the origin killed while the edge relays
     my $pre = count_of($edge, qr/ams rtmp pull: "LiveApp\/stream1" from /);
