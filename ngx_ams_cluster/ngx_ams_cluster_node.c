@@ -65,6 +65,9 @@ static int64_t ngx_ams_cluster_dead_window(ngx_ams_cluster_conf_t *ccf);
 static ngx_uint_t ngx_ams_cluster_pid_alive(ngx_pid_t pid);
 static ngx_uint_t ngx_ams_cluster_outage_grace(ngx_ams_cluster_conf_t *ccf,
     json_t *doc, int64_t now);
+static ngx_uint_t ngx_ams_cluster_valid_address(char *ip);
+static ngx_uint_t ngx_ams_cluster_valid_port(json_t *doc,
+    const char *field);
 static void ngx_ams_cluster_stopped(ngx_ams_store_op_t *op);
 
 
@@ -526,6 +529,51 @@ ngx_ams_cluster_outage_grace(ngx_ams_cluster_conf_t *ccf, json_t *doc,
 }
 
 
+/* an IPv4 or IPv6 address, nothing else (no host name, port or path) */
+static ngx_uint_t
+ngx_ams_cluster_valid_address(char *ip)
+{
+    size_t  len;
+    u_char  buf[16];
+
+    len = ngx_strlen(ip);
+
+    if (len == 0) {
+        return 0;
+    }
+
+    if (ngx_inet_addr((u_char *) ip, len) != INADDR_NONE) {
+        return 1;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr((u_char *) ip, len, buf) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return 0;
+}
+
+
+static ngx_uint_t
+ngx_ams_cluster_valid_port(json_t *doc, const char *field)
+{
+    double   port;
+    json_t  *v;
+
+    v = json_object_get(doc, field);
+
+    if (!json_is_number(v)) {
+        return 0;
+    }
+
+    port = json_number_value(v);
+
+    return port >= 1 && port <= 65535 && port == (double) (int) port;
+}
+
+
 /* the LIST's array of records into the zone's snapshot */
 static void
 ngx_ams_cluster_refresh(ngx_ams_cluster_conf_t *ccf,
@@ -582,6 +630,20 @@ ngx_ams_cluster_refresh(ngx_ams_cluster_conf_t *ccf,
         node->role = (json_is_string(v)
                       && ngx_strcmp(json_string_value(v), "edge") == 0)
                      ? NGX_AMS_CLUSTER_EDGE : NGX_AMS_CLUSTER_ORIGIN;
+
+        /* the address and ports go into proxy_pass and RTMP pulls: a
+         * record that anyone with the store's credentials wrote must not
+         * point this node (with its token) at an arbitrary host */
+        if (!ngx_ams_cluster_valid_address(node->ip)
+            || !ngx_ams_cluster_valid_port(doc, "httpPort")
+            || !ngx_ams_cluster_valid_port(doc, "rtmpPort"))
+        {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "ams cluster: node record \"%s\" ignored: its ip "
+                          "is not an IP address or a port is not 1..65535",
+                          node->id);
+            continue;
+        }
 
         node->http_port = (in_port_t) json_number_value(
                               json_object_get(doc, "httpPort"));

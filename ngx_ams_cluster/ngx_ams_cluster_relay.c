@@ -95,6 +95,8 @@ typedef struct {
 } ngx_ams_cluster_locate_entry_t;
 
 
+static ngx_ams_cluster_locate_entry_t *ngx_ams_cluster_locate_free(
+    ngx_uint_t waiting);
 static ngx_int_t ngx_ams_cluster_relay_missing(ngx_ams_app_conf_t *app,
     ngx_str_t *name, ngx_log_t *log);
 static void ngx_ams_cluster_relay_located(ngx_ams_cluster_locate_t *lc);
@@ -175,34 +177,66 @@ ngx_ams_cluster_locate_entry(ngx_str_t *app, ngx_str_t *name)
         }
     }
 
+    /*
+     * The least recently used entry that nothing holds; failing that, one
+     * that only waits for its stream to appear somewhere (its retry
+     * timer): players asking for names live nowhere (a stranger's made-up
+     * ones) must not pin every entry and leave live streams unlocatable.
+     */
+    e = ngx_ams_cluster_locate_free(0);
+
+    if (e == NULL) {
+        e = ngx_ams_cluster_locate_free(1);
+
+        if (e == NULL) {
+            return NULL;
+        }
+
+        ngx_del_timer(&e->retry);
+    }
+
+    q = &e->queue;
+
+    ngx_memzero(e->app, sizeof(e->app));
+    ngx_memcpy(e->app, app->data, app->len);
+    e->app_len = app->len;
+    ngx_memzero(e->name, sizeof(e->name));
+    ngx_memcpy(e->name, name->data, name->len);
+    e->name_len = name->len;
+    e->used = 1;
+    e->fetched = 0;
+    e->rc = NGX_DECLINED;
+    e->origin_len = 0;
+    e->pulled = 0;
+    e->grouped = 0;
+    e->holder_len = 0;
+
+    ngx_queue_remove(q);
+    ngx_queue_insert_head(&ngx_ams_cluster_locate_lru, q);
+
+    return e;
+}
+
+
+/* the least recently used entry nothing holds ("waiting": or that only
+ * waits for a retry) */
+static ngx_ams_cluster_locate_entry_t *
+ngx_ams_cluster_locate_free(ngx_uint_t waiting)
+{
+    ngx_queue_t                     *q;
+    ngx_ams_cluster_locate_entry_t  *e;
+
     for (q = ngx_queue_last(&ngx_ams_cluster_locate_lru);
          q != ngx_queue_sentinel(&ngx_ams_cluster_locate_lru);
          q = ngx_queue_prev(q))
     {
         e = ngx_queue_data(q, ngx_ams_cluster_locate_entry_t, queue);
 
-        if (e->pending || e->relaying || e->retry.timer_set || e->held
-            || e->holding)
+        if (e->pending || e->relaying || e->held || e->holding
+            || (e->retry.timer_set && !waiting))
         {
             continue;
         }
-
-        ngx_memzero(e->app, sizeof(e->app));
-        ngx_memcpy(e->app, app->data, app->len);
-        e->app_len = app->len;
-        ngx_memzero(e->name, sizeof(e->name));
-        ngx_memcpy(e->name, name->data, name->len);
-        e->name_len = name->len;
-        e->used = 1;
-        e->fetched = 0;
-        e->rc = NGX_DECLINED;
-        e->origin_len = 0;
-        e->pulled = 0;
-        e->grouped = 0;
-        e->holder_len = 0;
-
-        ngx_queue_remove(q);
-        ngx_queue_insert_head(&ngx_ams_cluster_locate_lru, q);
 
         return e;
     }

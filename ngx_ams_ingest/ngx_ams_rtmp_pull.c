@@ -42,6 +42,7 @@
 #define NGX_AMS_PULL_CHUNK          4096      /* what we send: commands */
 #define NGX_AMS_PULL_MAX_MESSAGE    (16 * 1024 * 1024)
 #define NGX_AMS_PULL_MAX_BUFFERED   (32 * 1024 * 1024)
+#define NGX_AMS_RTMP_PULL_MAX_OUT   (1024 * 1024)  /* unsent replies */
 #define NGX_AMS_PULL_WINDOW         5000000
 #define NGX_AMS_PULL_HS_IN          (1 + 2 * NGX_AMS_RTMP_HANDSHAKE_SIZE)
 
@@ -444,6 +445,13 @@ ngx_ams_rtmp_pull_reserve(ngx_ams_rtmp_pull_t *p, size_t n)
         return p->out + p->out_last;
     }
 
+    /* an origin that makes us answer (pings, acknowledgements) and never
+     * reads: the pull ends rather than buffer without end */
+    if (p->out_last + n > NGX_AMS_RTMP_PULL_MAX_OUT) {
+        p->done = "the origin does not read what it asks for";
+        return NULL;
+    }
+
     cap = ngx_max(p->out_cap * 2, p->out_last + n + 4096);
 
     out = ngx_alloc(cap, p->log);
@@ -473,7 +481,7 @@ ngx_ams_rtmp_pull_send(ngx_ams_rtmp_pull_t *p, uint32_t csid, uint8_t type,
                                     ngx_ams_rtmp_chunk_bound(len,
                                                       NGX_AMS_PULL_CHUNK));
     if (out == NULL) {
-        p->done = "no memory";
+        p->done = p->done ? p->done : "no memory";
         return;
     }
 
@@ -493,7 +501,7 @@ ngx_ams_rtmp_pull_handshaken(ngx_ams_rtmp_pull_t *p)
 
     c2 = ngx_ams_rtmp_pull_reserve(p, NGX_AMS_RTMP_HANDSHAKE_SIZE);
     if (c2 == NULL) {
-        p->done = "no memory";
+        p->done = p->done ? p->done : "no memory";
         return;
     }
 
@@ -685,7 +693,11 @@ ngx_ams_rtmp_pull_command(ngx_ams_rtmp_pull_t *p, const u_char *data,
             /* "name?token=..." */
             n = p->name.len;
             ngx_memcpy(buf + 1024, p->name.data, n);
-            if (p->token.len && p->token.len < 4096) {
+            /* the name and its token after the first 1024 bytes, where
+             * the command is written: both must fit in what is left */
+            if (p->token.len
+                && 1024 + n + 7 + p->token.len <= sizeof(buf))
+            {
                 ngx_memcpy(buf + 1024 + n, "?token=", 7);
                 ngx_memcpy(buf + 1024 + n + 7, p->token.data, p->token.len);
                 n += 7 + p->token.len;
