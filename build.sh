@@ -54,7 +54,7 @@ deps_build() {
 
 deps_test() {
     deps_build
-    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium \
+    need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium sqlite3 \
         prometheus
     command -v node >/dev/null && command -v npm >/dev/null \
         || need_pkgs nodejs npm
