@@ -446,6 +446,8 @@ ngx_ams_media_node(ngx_http_request_t *r)
     if (ngx_ams_node_token_verify(token->value.data, token->value.len,
                                   amcf->cluster_key.data,
                                   amcf->cluster_key.len,
+                                  (char *) amcf->node_address.data,
+                                  amcf->node_address.len,
                                   (int64_t) ngx_time(), NULL, 0, &error)
         != 0)
     {

@@ -51,7 +51,6 @@
 
 
 /* a token is made again when half its life is gone */
-#define NGX_AMS_CLUSTER_HTTP_TOKEN_RENEW  (NGX_AMS_NODE_TOKEN_TTL / 2)
 
 
 typedef struct {
@@ -157,9 +156,6 @@ static ngx_http_variable_t  ngx_ams_cluster_http_vars[] = {
 
 
 /* this worker's current node token, made again at half its life */
-static u_char  *ngx_ams_cluster_http_token;
-static size_t   ngx_ams_cluster_http_token_len;
-static time_t   ngx_ams_cluster_http_token_made;
 
 
 static ngx_int_t
@@ -502,54 +498,57 @@ ngx_ams_cluster_http_origin_variable(ngx_http_request_t *r,
 }
 
 
-/* one token per worker at a time, made again at half its life */
+/*
+ * A token for the origin this request goes to (its "aud"), so that it
+ * opens that node only.  Made for each evaluation: proxy_set_header
+ * evaluates it only for a request that goes upstream (a cache miss).
+ */
 static ngx_int_t
 ngx_ams_cluster_http_token_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    char                    *token;
-    ngx_ams_cluster_conf_t  *ccf;
+    char                        *token;
+    size_t                       len;
+    ngx_ams_cluster_conf_t      *ccf;
+    ngx_ams_cluster_http_ctx_t  *ctx;
 
     ccf = ngx_ams_cluster_conf((ngx_cycle_t *) ngx_cycle);
+    ctx = ngx_http_get_module_ctx(r->main, ngx_ams_cluster_http_module);
 
-    if (ccf == NULL || !ccf->enabled || ccf->key.len == 0) {
+    if (ccf == NULL || !ccf->enabled || ccf->key.len == 0 || ctx == NULL
+        || ctx->origin.len == 0)
+    {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    if (ngx_ams_cluster_http_token == NULL
-        || ngx_time() - ngx_ams_cluster_http_token_made
-           >= NGX_AMS_CLUSTER_HTTP_TOKEN_RENEW)
-    {
-        token = ngx_ams_node_token_sign(ccf->key.data, ccf->key.len,
-                                        (char *) ccf->node_id.data,
-                                        ccf->node_id.len,
-                                        (int64_t) ngx_time());
-        if (token == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "ams cluster: no node token could be made");
-            v->not_found = 1;
-            return NGX_OK;
-        }
-
-        free(ngx_ams_cluster_http_token);
-        ngx_ams_cluster_http_token = (u_char *) token;
-        ngx_ams_cluster_http_token_len = ngx_strlen(token);
-        ngx_ams_cluster_http_token_made = ngx_time();
+    token = ngx_ams_node_token_sign(ccf->key.data, ccf->key.len,
+                                    (char *) ccf->node_id.data,
+                                    ccf->node_id.len,
+                                    ctx->locate.origin.ip,
+                                    ngx_strlen(ctx->locate.origin.ip),
+                                    (int64_t) ngx_time());
+    if (token == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ams cluster: no node token could be made");
+        v->not_found = 1;
+        return NGX_OK;
     }
 
-    /* a copy: the worker's token may be replaced while the request is
-     * still being sent upstream */
-    v->data = ngx_pnalloc(r->pool, ngx_ams_cluster_http_token_len);
+    len = ngx_strlen(token);
+
+    v->data = ngx_pnalloc(r->pool, len);
     if (v->data == NULL) {
+        free(token);
         return NGX_ERROR;
     }
 
-    ngx_memcpy(v->data, ngx_ams_cluster_http_token,
-               ngx_ams_cluster_http_token_len);
-    v->len = ngx_ams_cluster_http_token_len;
+    ngx_memcpy(v->data, token, len);
+    free(token);
+
+    v->len = len;
     v->valid = 1;
-    v->no_cacheable = 0;
+    v->no_cacheable = 1;
     v->not_found = 0;
 
     return NGX_OK;

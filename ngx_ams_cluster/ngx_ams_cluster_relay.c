@@ -977,7 +977,9 @@ ngx_ams_cluster_relay_pull(ngx_ams_cluster_locate_entry_t *e,
     token = ngx_ams_node_token_sign(amcf->cluster_key.data,
                                     amcf->cluster_key.len,
                                     (char *) ccf->node_id.data,
-                                    ccf->node_id.len, (int64_t) ngx_time());
+                                    ccf->node_id.len, node->ip,
+                                    ngx_strlen(node->ip),
+                                    (int64_t) ngx_time());
     if (token == NULL) {
         return;
     }

@@ -208,6 +208,8 @@ ngx_ams_access_node_token(ngx_str_t *token, ngx_log_t *log, char *iss,
     if (ngx_ams_node_token_verify(token->data, token->len,
                                   amcf->cluster_key.data,
                                   amcf->cluster_key.len,
+                                  (char *) amcf->node_address.data,
+                                  amcf->node_address.len,
                                   (int64_t) ngx_time(), iss, size, &error)
         != 0)
     {

@@ -15,7 +15,8 @@
 
 char *
 ngx_ams_node_token_sign(const unsigned char *key, size_t key_len,
-    const char *iss, size_t iss_len, int64_t now)
+    const char *iss, size_t iss_len, const char *aud, size_t aud_len,
+    int64_t now)
 {
     char    *token;
     json_t  *claims;
@@ -24,9 +25,14 @@ ngx_ams_node_token_sign(const unsigned char *key, size_t key_len,
         return NULL;
     }
 
-    claims = json_pack("{s:s, s:s#, s:I}",
+    if (aud == NULL || aud_len == 0) {
+        return NULL;
+    }
+
+    claims = json_pack("{s:s, s:s#, s:s#, s:I}",
                        "sub", NGX_AMS_NODE_TOKEN_SUB,
                        "iss", iss ? iss : "", iss ? (int) iss_len : 0,
+                       "aud", aud, (int) aud_len,
                        "exp", (json_int_t) (now + NGX_AMS_NODE_TOKEN_TTL));
     if (claims == NULL) {
         return NULL;
@@ -41,8 +47,9 @@ ngx_ams_node_token_sign(const unsigned char *key, size_t key_len,
 
 int
 ngx_ams_node_token_verify(const unsigned char *token, size_t len,
-    const unsigned char *key, size_t key_len, int64_t now, char *iss,
-    size_t iss_size, const char **error)
+    const unsigned char *key, size_t key_len, const char *aud,
+    size_t aud_len, int64_t now, char *iss, size_t iss_size,
+    const char **error)
 {
     size_t       n;
     json_t      *claims, *v;
@@ -73,6 +80,18 @@ ngx_ams_node_token_verify(const unsigned char *token, size_t len,
     {
         json_decref(claims);
         *error = "not a cluster token (sub)";
+        return -1;
+    }
+
+    /* for this node only: a token that leaks (sniffed between regions,
+     * sent to a host a bad record named) opens no other node */
+    v = json_object_get(claims, "aud");
+    if (!json_is_string(v) || aud == NULL
+        || json_string_length(v) != aud_len
+        || memcmp(json_string_value(v), aud, aud_len) != 0)
+    {
+        json_decref(claims);
+        *error = "not for this node (aud)";
         return -1;
     }
 

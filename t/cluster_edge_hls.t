@@ -240,18 +240,25 @@ sub run_scenario {
         like($r->{headers}{'set-cookie'} // '', qr/^AMSVIEWER_/,
              'and a viewer cookie');
 
-        my $t = jwt_hs256({ sub => 'cluster', iss => 'test', exp => time + 60 },
-                          $KEY);
+        my $t = jwt_hs256({ sub => 'cluster', iss => 'test',
+                            aud => '127.0.0.11', exp => time + 30 }, $KEY);
         $r = $http->get("$origin_url/e1.m3u8",
                         { headers => { 'X-AMS-Cluster-Token' => $t } });
         is($r->{status}, 200, 'and admits a valid one');
         ok(!$r->{headers}{'set-cookie'}, 'with no viewer cookie');
 
         my $other = jwt_hs256({ sub => 'cluster', iss => 'test',
-                                exp => time + 60 }, 'x' x 40);
+                                aud => '127.0.0.11', exp => time + 30 },
+                              'x' x 40);
         $r = $http->get("$origin_url/e1.m3u8",
                         { headers => { 'X-AMS-Cluster-Token' => $other } });
         is($r->{status}, 403, 'nor one signed with another key');
+        my $elsewhere = jwt_hs256({ sub => 'cluster', iss => 'test',
+                                    aud => '127.0.0.21', exp => time + 30 },
+                                  $KEY);
+        $r = $http->get("$origin_url/e1.m3u8",
+                        { headers => { 'X-AMS-Cluster-Token' => $elsewhere } });
+        is($r->{status}, 403, 'nor one made for another node (aud)');
         like($origin->error_log, qr/ams media: node request refused: X-AMS-Cluster-Token: /,
              'and logs why');
     }

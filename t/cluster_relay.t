@@ -206,18 +206,24 @@ sub run_scenario {
 
     # node tokens on the origin
     my $now = time;
-    my $good = jwt_hs256({ sub => 'cluster', iss => 'test',
-                           exp => int($now) + 60 }, $KEY);
-    my $forged = jwt_hs256({ sub => 'cluster', iss => 'test',
-                             exp => int($now) + 60 }, 'another-key' x 4);
-    my $expired = jwt_hs256({ sub => 'cluster', iss => 'test',
+    my $good = jwt_hs256({ sub => 'cluster', iss => 'test', aud => '127.0.0.41',
+                           exp => int($now) + 30 }, $KEY);
+    my $forged = jwt_hs256({ sub => 'cluster', iss => 'test', aud => '127.0.0.41',
+                             exp => int($now) + 30 }, 'another-key' x 4);
+    my $expired = jwt_hs256({ sub => 'cluster', iss => 'test', aud => '127.0.0.41',
                               exp => int($now) - 5 }, $KEY);
+    my $elsewhere = jwt_hs256({ sub => 'cluster', iss => 'test',
+                                aud => '127.0.0.42',
+                                exp => int($now) + 30 }, $KEY);
 
     my ($codes, $c1) = raw_play($origin, 'Secure', 'guarded', $good);
     like($codes, qr/NetStream\.Play\.Start/,
          'a node token plays past play_jwt_control');
     my ($codes2) = raw_play($origin, 'Secure', 'guarded', $forged);
     unlike($codes2, qr/Play\.Start/, 'a forged node token is refused there');
+    my ($codes6) = raw_play($origin, 'Secure', 'guarded', $elsewhere);
+    unlike($codes6, qr/Play\.Start/,
+           'and one made for another node (aud) too');
     my ($codes3) = raw_play($origin, 'Secure', 'guarded', $expired);
     unlike($codes3, qr/Play\.Start/, 'an expired one too');
 
