@@ -112,7 +112,10 @@ master_pid() {   # prefix
 
 nginx_start() {   # prefix
     master_pid "$1" >/dev/null && return 0
-    nginx -p "$1/" -c "$1/nginx.conf" -e "$1/logs/error.log"
+    # AMS_PRELOAD: the sanitizer's runtime, for modules built with
+    # AMS_ASAN=1 (the test suite's second run)
+    LD_PRELOAD=${AMS_PRELOAD:-} nginx -p "$1/" -c "$1/nginx.conf" \
+        -e "$1/logs/error.log"
 }
 
 mongo_start() {
