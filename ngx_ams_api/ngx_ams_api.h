@@ -99,6 +99,15 @@ void ngx_ams_rest_routes_reset(void);
 /* ngx_ams_rest_settings.c: applications/settings/{app}, a route */
 ngx_int_t ngx_ams_rest_settings(ngx_ams_rest_t *rest);
 
+/*
+ * A store operation for a REST call (ngx_ams_rest_broadcasts.c): its
+ * "handler" runs with the answer unless the request was freed first (a
+ * cleanup then cancels it, and the completion only frees it).  On a
+ * failure to post, the call is answered here.
+ */
+void ngx_ams_rest_post(ngx_ams_rest_t *rest, struct ngx_ams_store_op_s *op,
+    void (*handler)(struct ngx_ams_store_op_s *op));
+
 /* ngx_ams_rest_broadcasts.c and ngx_ams_rest_server.c */
 void ngx_ams_rest_broadcasts(ngx_ams_rest_t *rest);
 void ngx_ams_rest_server(ngx_ams_rest_t *rest);

@@ -47,8 +47,6 @@ static void ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id,
 static void ngx_ams_rest_token_made(ngx_ams_store_op_t *op);
 static ngx_ams_store_op_t *ngx_ams_rest_op(ngx_ams_rest_t *rest,
     ngx_uint_t type, const char *collection, ngx_str_t *id);
-static void ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
-    ngx_ams_store_handler_pt handler);
 static void ngx_ams_rest_done(ngx_ams_store_op_t *op);
 static void ngx_ams_rest_cleanup(void *data);
 static void ngx_ams_rest_failed(ngx_ams_rest_t *rest,
@@ -212,11 +210,18 @@ ngx_ams_rest_failed(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op)
  * worker's), and a client may go.  A cleanup on the request then cancels
  * the operation: its completion only frees it.
  */
-static void
+void
 ngx_ams_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
     ngx_ams_store_handler_pt handler)
 {
     ngx_http_cleanup_t  *cln;
+
+    if (op->store == NULL) {
+        ngx_ams_store_free(op);
+        ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE,
+                           "no \"database\" configured");
+        return;
+    }
 
     cln = ngx_http_cleanup_add(rest->request, 0);
     if (cln == NULL) {

@@ -38,10 +38,6 @@ static void ngx_ams_cluster_rest_delete(ngx_ams_rest_t *rest);
 static void ngx_ams_cluster_rest_counted(ngx_ams_store_op_t *op);
 static void ngx_ams_cluster_rest_listed(ngx_ams_store_op_t *op);
 static void ngx_ams_cluster_rest_deleted(ngx_ams_store_op_t *op);
-static void ngx_ams_cluster_rest_post(ngx_ams_rest_t *rest,
-    ngx_ams_store_op_t *op, ngx_ams_store_handler_pt handler);
-static void ngx_ams_cluster_rest_done(ngx_ams_store_op_t *op);
-static void ngx_ams_cluster_rest_cleanup(void *data);
 static ngx_int_t ngx_ams_cluster_rest_number(ngx_str_t *s);
 static ngx_uint_t ngx_ams_cluster_rest_is(ngx_str_t *s, const char *text);
 
@@ -165,7 +161,7 @@ ngx_ams_cluster_rest_count(ngx_ams_rest_t *rest)
         return;
     }
 
-    ngx_ams_cluster_rest_post(rest, op, ngx_ams_cluster_rest_counted);
+    ngx_ams_rest_post(rest, op, ngx_ams_cluster_rest_counted);
 }
 
 
@@ -223,7 +219,7 @@ ngx_ams_cluster_rest_nodes(ngx_ams_rest_t *rest)
     op->offset = offset;
     op->size = ngx_min((ngx_uint_t) size, NGX_AMS_CLUSTER_REST_MAX);
 
-    ngx_ams_cluster_rest_post(rest, op, ngx_ams_cluster_rest_listed);
+    ngx_ams_rest_post(rest, op, ngx_ams_cluster_rest_listed);
 }
 
 
@@ -306,7 +302,7 @@ ngx_ams_cluster_rest_delete(ngx_ams_rest_t *rest)
         return;
     }
 
-    ngx_ams_cluster_rest_post(rest, op, ngx_ams_cluster_rest_deleted);
+    ngx_ams_rest_post(rest, op, ngx_ams_cluster_rest_deleted);
 }
 
 
@@ -332,84 +328,6 @@ ngx_ams_cluster_rest_deleted(ngx_ams_store_op_t *op)
     }
 
     ngx_ams_store_free(op);
-}
-
-
-/*
- * As the API's own calls (ngx_ams_rest_broadcasts.c): the request may be
- * freed before the operation completes; a cleanup then cancels it, so
- * its completion only frees it.
- */
-static void
-ngx_ams_cluster_rest_post(ngx_ams_rest_t *rest, ngx_ams_store_op_t *op,
-    ngx_ams_store_handler_pt handler)
-{
-    ngx_http_cleanup_t  *cln;
-
-    if (op->store == NULL) {
-        ngx_ams_store_free(op);
-        ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE,
-                           "no \"database\" configured");
-        return;
-    }
-
-    cln = ngx_http_cleanup_add(rest->request, 0);
-    if (cln == NULL) {
-        ngx_ams_store_free(op);
-        ngx_ams_rest_error(rest, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           "out of memory");
-        return;
-    }
-
-    cln->handler = ngx_ams_cluster_rest_cleanup;
-    cln->data = rest;
-
-    op->handler = ngx_ams_cluster_rest_done;
-    op->data = rest;
-
-    if (ngx_ams_store_post(op) != NGX_OK) {
-        ngx_ams_store_free(op);
-        ngx_ams_rest_error(rest, NGX_HTTP_SERVICE_UNAVAILABLE,
-                           "the store is busy");
-        return;
-    }
-
-    rest->op = op;
-    rest->handler = handler;
-}
-
-
-static void
-ngx_ams_cluster_rest_done(ngx_ams_store_op_t *op)
-{
-    ngx_ams_rest_t  *rest = op->data;
-
-    rest->op = NULL;
-    rest->handler(op);
-}
-
-
-static void
-ngx_ams_cluster_rest_cleanup(void *data)
-{
-    ngx_ams_rest_t  *rest = data;
-
-    if (rest->body) {
-        json_decref(rest->body);
-        rest->body = NULL;
-    }
-
-    if (rest->op == NULL) {
-        return;
-    }
-
-    /* no handler: ngx_ams_store_complete() frees it; its log was the
-     * connection's, which goes with the request */
-    rest->op->log = ngx_cycle->log;
-    rest->op->task.event.log = ngx_cycle->log;
-    rest->op->handler = NULL;
-    rest->op->data = NULL;
-    rest->op = NULL;
 }
 
 
