@@ -99,8 +99,8 @@ sleep "$SECS"
 a1=$(cpu_ticks "${ps[@]}"); b1=$(cpu_ticks "${pc[@]}")
 bench_stop "$S"
 echo "idle node CPU over ${SECS}s: cluster origin (1 s heartbeat)" \
-    "$(( (b1 - b0) * 10000 / TCK / SECS ))/10 ms/s," \
-    "standalone $(( (a1 - a0) * 10000 / TCK / SECS ))/10 ms/s"
+    "$(awk -v t=$((b1 - b0)) -v k="$TCK" -v s="$SECS" 'BEGIN {printf "%.1f", t * 1000 / k / s}') ms/s," \
+    "standalone $(awk -v t=$((a1 - a0)) -v k="$TCK" -v s="$SECS" 'BEGIN {printf "%.1f", t * 1000 / k / s}') ms/s"
 
 # --- 3. edge fan-out ---------------------------------------------------------
 ffmpeg -v error -re -stream_loop -1 -i "$INPUT" -c copy -f flv \
