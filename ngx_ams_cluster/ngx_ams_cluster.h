@@ -37,6 +37,9 @@
 /* a node is ALIVE while its last update is within this many periods */
 #define NGX_AMS_CLUSTER_ALIVE_PERIODS  4
 
+/* a node record stamped further ahead of this node's clock reads DEAD */
+#define NGX_AMS_CLUSTER_CLOCK_SKEW   60000
+
 /* node-to-node JWTs live this long (seconds) */
 #define NGX_AMS_CLUSTER_TOKEN_TTL    60
 

@@ -483,6 +483,12 @@ ngx_ams_cluster_node_alive(json_t *doc, int64_t now_ms, ngx_msec_t period)
         return 0;
     }
 
+    /* a time ahead of this node's clock by more than clocks drift apart
+     * would keep a record ALIVE long after its node is gone */
+    if ((int64_t) last > now_ms + NGX_AMS_CLUSTER_CLOCK_SKEW) {
+        return 0;
+    }
+
     return now_ms - (int64_t) last
            <= (int64_t) (NGX_AMS_CLUSTER_ALIVE_PERIODS * period);
 }
@@ -525,7 +531,8 @@ ngx_ams_cluster_outage_grace(ngx_ams_cluster_conf_t *ccf, json_t *doc,
 
     last = json_number_value(v);
 
-    return (int64_t) last >= sh->down_ms - window;
+    return (int64_t) last >= sh->down_ms - window
+           && (int64_t) last <= now + NGX_AMS_CLUSTER_CLOCK_SKEW;
 }
 
 

@@ -2,7 +2,8 @@
 # goes into proxy_pass or an RTMP pull: a record whose "ip" is not an IP
 # address (a host, a port, a path) or whose ports are out of range is
 # ignored, so whoever can write the store cannot make an edge send its
-# requests, and its node token, to a host of their choosing.  (Found in
+# requests, and its node token, to a host of their choosing, nor keep a
+# node ALIVE by stamping its record in the future.  (Found in
 # review: an ip of "127.0.0.1:PORT/x?" made the edge fetch
 # http://127.0.0.1:PORT/x?:1/... with X-AMS-Cluster-Token.)
 
@@ -49,7 +50,8 @@ ams {
 }
 EOF
     http_config => "proxy_cache_path \$PREFIX/cache keys_zone=ams_edge:1m;\n",
-    config => "listen 127.0.0.21:\$HTTP_PORT;\n$hls")->start;
+    config => "listen 127.0.0.21:\$HTTP_PORT;\n$hls"
+        . "location /rest/ { ams_rest; }\n")->start;
 
 # a listener where a forged record points
 my $trap = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
@@ -58,12 +60,15 @@ my $trap = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
     or die "listen: $!";
 my $port = $trap->sockport;
 
-# stamped ahead, so the planted node reads ALIVE for the whole test
+# stamped ahead, so the planted node reads ALIVE for the whole test (a
+# clock 30 s ahead is within the skew allowed); "future" is a day ahead
 my $now = int(time * 1000) + 30000;
+my $far = int(time * 1000) + 86400000;
 my $sql = <<"SQL";
 INSERT INTO docs (coll, app, id, doc) VALUES
  ('clusternode', '', 'evil', json('{"id":"evil","ip":"127.0.0.1:$port/x?","role":"origin","nodeGroup":"default","httpPort":$port,"rtmpPort":1935,"lastUpdateTime":$now}')),
  ('clusternode', '', 'evil2', json('{"id":"evil2","ip":"127.0.0.1","role":"origin","nodeGroup":"default","httpPort":70000,"rtmpPort":1935,"lastUpdateTime":$now}')),
+ ('clusternode', '', 'future', json('{"id":"future","ip":"127.0.0.1","role":"origin","nodeGroup":"default","httpPort":$port,"rtmpPort":1935,"lastUpdateTime":$far}')),
  ('broadcast', 'LiveApp', 'planted', json('{"streamId":"planted","status":"broadcasting","originAdress":"evil","updateTime":$now}')),
  ('broadcast', 'LiveApp', 'planted2', json('{"streamId":"planted2","status":"broadcasting","originAdress":"evil2","updateTime":$now}'));
 SQL
@@ -78,6 +83,16 @@ ok(poll_until(sub {
 }, 5 * $PERIOD), 'the edge ignores the record whose ip is not an address');
 like($edge->error_log, qr/node record "evil2" ignored/,
      'and the one whose port is out of range');
+
+# a record stamped a day ahead would stay ALIVE a day after its node died
+my $nodes;
+my $list = HTTP::Tiny->new(timeout => 5)->get('http://127.0.0.21:'
+    . $edge->http_port . '/rest/v2/cluster/nodes/0/50');
+require JSON::PP;
+$nodes = eval { JSON::PP::decode_json($list->{content}) } || [];
+my ($future) = grep { $_->{id} eq 'future' } @$nodes;
+is($future && $future->{status}, 'DEAD',
+   'a node record stamped a day ahead reads DEAD');
 
 my $http = HTTP::Tiny->new(timeout => 5);
 for my $id (qw(planted planted2)) {
