@@ -49,7 +49,7 @@ for my $round (1 .. 4) {
     sleep 1;
 
     # another writer holds the database: both publishes' writes wait
-    open(my $lock, '|-', "sqlite3 '$db'") or die "sqlite3: $!";
+    open(my $lock, '|-', "sqlite3 -cmd '.timeout 5000' '$db'") or die "sqlite3: $!";
     $lock->autoflush(1);
     print $lock "BEGIN IMMEDIATE;\n";
     sleep 0.3;

@@ -72,7 +72,9 @@ INSERT INTO docs (coll, app, id, doc) VALUES
  ('broadcast', 'LiveApp', 'planted', json('{"streamId":"planted","status":"broadcasting","originAdress":"evil","updateTime":$now}')),
  ('broadcast', 'LiveApp', 'planted2', json('{"streamId":"planted2","status":"broadcasting","originAdress":"evil2","updateTime":$now}'));
 SQL
-open my $sq, '|-', 'sqlite3', $db or die "sqlite3: $!";
+# the edge writes its heartbeat meanwhile: wait for its lock, not fail
+open my $sq, '|-', 'sqlite3', '-cmd', '.timeout 10000', $db
+    or die "sqlite3: $!";
 print $sq $sql;
 close $sq;
 is($?, 0, 'records planted in the store');

@@ -53,7 +53,7 @@ sleep 0.5;
 
 # the write lock, held 2.5 s
 system("(echo 'BEGIN IMMEDIATE;'; sleep 2.5; echo 'COMMIT;')"
-       . " | sqlite3 '$db' &");
+       . " | sqlite3 -cmd '.timeout 5000' '$db' &");
 sleep 0.2;
 
 system("curl -s -m 10 -o /dev/null -X POST"
