@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD="$ROOT/build"
 [ "${AMS_ASAN:-0}" = 1 ] && BUILD="$ROOT/build-asan"
 MODULES="ngx_ams_core_module ngx_ams_ingest_module ngx_ams_packager_module
-    ngx_ams_api_module ngx_ams_cluster_module"
+    ngx_ams_api_module ngx_ams_cluster_module ngx_ams_transcode_module"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -291,6 +291,14 @@ typedef struct {
     ngx_atomic_t              cluster_on;
     ngx_atomic_t              cluster_alive;
     ngx_atomic_t              cluster_dead;
+    /* transcoding (ngx_ams_transcode, which api cannot call): AMS's
+     * encoders-blocked, encoders-not-opened, dropFrameCountInEncoding,
+     * and the frames waiting for encoders across the node's streams */
+    ngx_atomic_t              encoders_blocked;
+    ngx_atomic_t              encoders_not_opened;
+    ngx_atomic_t              encode_dropped_frames;
+    ngx_atomic_t              encoder_queue;
+    ngx_atomic_t              transcoded_streams;
 } ngx_ams_node_stats_t;
 
 

@@ -36,6 +36,8 @@
 #define NGX_AMS_CODEC_NONE          0
 #define NGX_AMS_CODEC_H264          1
 #define NGX_AMS_CODEC_AAC           2
+/* Opus: raw packets; the configuration is an OpusHead (RFC 7845 5.1) */
+#define NGX_AMS_CODEC_OPUS          3
 
 #define NGX_AMS_FRAME_KEY           0x01
 
