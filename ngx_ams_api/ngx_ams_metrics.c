@@ -225,6 +225,37 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
                                "Store outages since the node started.");
     p = ngx_slprintf(p, last, "ams_db_outages_total %uA\n", ns->db_outages);
 
+    p = ngx_ams_metrics_family(p, last, "ams_encoders_blocked", "gauge",
+                               "Transcoded streams dropping frames before "
+                               "encoding because their encoders fell "
+                               "behind (AMS's encoders-blocked).");
+    p = ngx_slprintf(p, last, "ams_encoders_blocked %uA\n",
+                     ns->encoders_blocked);
+
+    p = ngx_ams_metrics_family(p, last, "ams_encoders_not_opened_total",
+                               "counter", "Rung encoders that failed to "
+                               "open (AMS's encoders-not-opened).");
+    p = ngx_slprintf(p, last, "ams_encoders_not_opened_total %uA\n",
+                     ns->encoders_not_opened);
+
+    p = ngx_ams_metrics_family(p, last, "ams_encode_dropped_frames_total",
+                               "counter", "Source frames dropped before "
+                               "encoding (AMS's dropFrameCountInEncoding).");
+    p = ngx_slprintf(p, last, "ams_encode_dropped_frames_total %uA\n",
+                     ns->encode_dropped_frames);
+
+    p = ngx_ams_metrics_family(p, last, "ams_encoder_queue_frames", "gauge",
+                               "Frames waiting for encoders on this node "
+                               "(an origin's auto-scaling signal).");
+    p = ngx_slprintf(p, last, "ams_encoder_queue_frames %uA\n",
+                     ns->encoder_queue);
+
+    p = ngx_ams_metrics_family(p, last, "ams_transcoded_streams", "gauge",
+                               "Live streams being transcoded on this "
+                               "node.");
+    p = ngx_slprintf(p, last, "ams_transcoded_streams %uA\n",
+                     ns->transcoded_streams);
+
     if (ns->cluster_on) {
         p = ngx_ams_metrics_family(p, last, "ams_cluster_nodes", "gauge",
                                    "Cluster nodes in this node's "

@@ -145,6 +145,24 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
                     "dbAverageQueryTimeMs",
                         (double) ns->db_query_avg_us / 1000);
 
+    /* transcoding, with AMS's names (ngx_ams_transcode counts them);
+     * encoderQueueSize: frames waiting for encoders on this node */
+    if (doc) {
+        json_object_set_new(doc, "encoders-blocked",
+                            json_integer((json_int_t) ns->encoders_blocked));
+        json_object_set_new(doc, "encoders-not-opened",
+                            json_integer((json_int_t)
+                                         ns->encoders_not_opened));
+        json_object_set_new(doc, "dropFrameCountInEncoding",
+                            json_integer((json_int_t)
+                                         ns->encode_dropped_frames));
+        json_object_set_new(doc, "encoderQueueSize",
+                            json_integer((json_int_t) ns->encoder_queue));
+        json_object_set_new(doc, "transcodedStreams",
+                            json_integer((json_int_t)
+                                         ns->transcoded_streams));
+    }
+
     /* ours: whether the store answers, and since when it does not */
     if (doc) {
         json_object_set_new(doc, "dbReachable",

@@ -1,0 +1,1433 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The transcoding engine (see the header): decode once, cascaded
+ * scaling, one encoder per rung, forced IDRs at the source's keyframes,
+ * audio passed through in step with each rung's video.
+ *
+ * Bad input never stops it: a packet the decoder refuses, a frame it
+ * marks corrupt, or frames lost upstream make it wait for the next
+ * keyframe; a new size (a new avcC, or an SPS in the stream) re-opens
+ * the scalers and the rungs' encoders, whose new avcC the packager sees
+ * as a discontinuity; a timeline that goes back re-opens the encoders
+ * too (x264 wants increasing timestamps).
+ *
+ * Audio waits in a queue until every rung's video has been encoded past
+ * it (encoders hold frames: lookahead, B-frames), so each rung is
+ * interleaved as its source was and its segments carry the audio of
+ * their own time span.
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavutil/opt.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include "ngx_ams_transcode_engine.h"
+
+
+#define ngx_ams_tc_frame_corrupt(f)  ((f)->flags & AV_FRAME_FLAG_CORRUPT)
+
+#define NGX_AMS_TC_KEYS          16       /* source keyframes' pts kept */
+#define NGX_AMS_TC_ARRIVALS      256      /* packets' arrival kept */
+#define NGX_AMS_TC_PENDING       512      /* frames not yet on every rung */
+#define NGX_AMS_TC_LAT_BUCKETS   10000    /* 1 ms each */
+#define NGX_AMS_TC_AUDIO_HOLD    (3 * NGX_AMS_TIMEBASE)
+#define NGX_AMS_TC_MAX_SIDE      8192
+
+
+typedef struct ngx_ams_tc_audio_s  ngx_ams_tc_audio_t;
+
+struct ngx_ams_tc_audio_s {
+    ngx_ams_tc_audio_t     *next;
+    ngx_ams_frame_t         frame;
+    uint8_t                 data[];
+};
+
+
+typedef struct {
+    ngx_ams_rung_t          conf;
+    unsigned                live:1;        /* wanted, its encoder opens */
+    unsigned                has_output:1;
+    unsigned                config_sent:1;
+    int                     width;         /* of the open encoder */
+    int                     height;
+    int                     want_width;    /* for the source's size now */
+    AVCodecContext         *enc;
+    struct SwsContext      *sws;
+    AVFrame                *pic;           /* scaled picture */
+    int64_t                 last_dts;
+    int64_t                 last_pts_in;
+    unsigned                has_pts_in:1;
+} ngx_ams_tc_rung_t;
+
+
+typedef struct {
+    int64_t                 pts;
+    int64_t                 arrival;
+    uint32_t                done;          /* rungs that encoded it */
+} ngx_ams_tc_pending_t;
+
+
+struct ngx_ams_tc_s {
+    ngx_ams_tc_opts_t       opts;
+    char                    encoder[32];
+    char                    preset[32];
+    char                    profile[32];
+    char                    tune[32];
+
+    ngx_ams_tc_out_pt       out;
+    void                   *data;
+    int64_t               (*now)(void);
+
+    unsigned                n;
+    ngx_ams_tc_rung_t       rung[NGX_AMS_LADDER_MAX];
+
+    AVCodecContext         *dec;
+    AVPacket               *pkt;
+    AVPacket               *opkt;
+    AVFrame                *frame;
+    uint8_t                *in;            /* a packet, padded */
+    size_t                  in_size;
+    uint8_t                *outbuf;        /* a rung's frame, AVCC */
+    size_t                  outbuf_size;
+
+    uint8_t                 avcc[NGX_AMS_CONFIG_MAX];
+    size_t                  avcc_len;
+    unsigned                need_key:1;
+    unsigned                dec_failed:1;
+    int                     src_w;
+    int                     src_h;
+    int                     src_fmt;
+    int64_t                 last_dts;      /* of video packets */
+    int64_t                 min_delta;     /* between two, > 0 */
+
+    int64_t                 keys[NGX_AMS_TC_KEYS];
+    unsigned                nkeys;
+    int64_t                 last_key_pts;
+    unsigned                has_key_pts:1;
+
+    int64_t                 arr_pts[NGX_AMS_TC_ARRIVALS];
+    int64_t                 arr_time[NGX_AMS_TC_ARRIVALS];
+    unsigned                arr_next;
+
+    ngx_ams_tc_pending_t    pending[NGX_AMS_TC_PENDING];
+    unsigned                pend_head;
+    unsigned                pend_n;
+
+    uint8_t                 audio_config[NGX_AMS_CONFIG_MAX];
+    size_t                  audio_config_len;
+    uint32_t                audio_codec;
+    ngx_ams_tc_audio_t     *audio;         /* waiting, oldest first */
+    ngx_ams_tc_audio_t    **audio_last;
+    int64_t                 audio_newest;  /* dts of the last queued */
+
+    ngx_ams_tc_stats_t      stats;
+    uint32_t                lat[NGX_AMS_TC_LAT_BUCKETS + 1];
+
+    unsigned                nmsgs;
+    char                    msgs[NGX_AMS_TC_MSGS][NGX_AMS_TC_MSG_LEN];
+};
+
+
+static void ngx_ams_tc_msg(ngx_ams_tc_t *tc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int64_t ngx_ams_tc_clock(void);
+static int ngx_ams_tc_open_decoder(ngx_ams_tc_t *tc);
+static void ngx_ams_tc_decoded(ngx_ams_tc_t *tc, int64_t now);
+static void ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src);
+static void ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src);
+static int ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i);
+static const AVCodec *ngx_ams_tc_try_encoder(ngx_ams_tc_t *tc,
+    ngx_ams_tc_rung_t *r, const char *name);
+static void ngx_ams_tc_close_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i);
+static void ngx_ams_tc_encode(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i, AVFrame *pic);
+static void ngx_ams_tc_packet(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i, AVPacket *pkt);
+static int ngx_ams_tc_send_config(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i);
+static size_t ngx_ams_tc_annexb_to_avcc(const uint8_t *p, size_t len,
+    uint8_t *out, size_t cap);
+static void ngx_ams_tc_fail(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    unsigned i);
+static void ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all);
+static void ngx_ams_tc_emit(ngx_ams_tc_t *tc, unsigned i, unsigned kind,
+    unsigned track, uint32_t codec, const ngx_ams_frame_t *f,
+    const uint8_t *data, size_t len);
+static int ngx_ams_tc_is_key(ngx_ams_tc_t *tc, int64_t pts);
+static int64_t ngx_ams_tc_arrival(ngx_ams_tc_t *tc, int64_t pts);
+static void ngx_ams_tc_pending_add(ngx_ams_tc_t *tc, int64_t pts,
+    int64_t arrival);
+static void ngx_ams_tc_pending_done(ngx_ams_tc_t *tc, unsigned i,
+    int64_t pts);
+static uint32_t ngx_ams_tc_live_mask(ngx_ams_tc_t *tc);
+
+
+ngx_ams_tc_t *
+ngx_ams_tc_create(const ngx_ams_tc_opts_t *opts, const ngx_ams_rung_t *rungs,
+    unsigned n, ngx_ams_tc_out_pt out, void *data, char *err, size_t err_len)
+{
+    unsigned       i;
+    ngx_ams_tc_t  *tc;
+
+    if (n == 0 || n > NGX_AMS_LADDER_MAX) {
+        snprintf(err, err_len, "no rungs to encode");
+        return NULL;
+    }
+
+    tc = calloc(1, sizeof(ngx_ams_tc_t));
+    if (tc == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+
+    snprintf(tc->encoder, sizeof(tc->encoder), "%s",
+             opts->encoder && opts->encoder[0] ? opts->encoder : "libx264");
+    snprintf(tc->preset, sizeof(tc->preset), "%s",
+             opts->preset ? opts->preset : "");
+    snprintf(tc->profile, sizeof(tc->profile), "%s",
+             opts->profile ? opts->profile : "");
+    snprintf(tc->tune, sizeof(tc->tune), "%s",
+             opts->tune ? opts->tune : "");
+    tc->opts = *opts;
+
+    tc->out = out;
+    tc->data = data;
+    tc->now = ngx_ams_tc_clock;
+    tc->n = n;
+    tc->need_key = 1;
+    tc->src_fmt = -1;
+    tc->audio_last = &tc->audio;
+
+    for (i = 0; i < n; i++) {
+        tc->rung[i].conf = rungs[i];
+        tc->rung[i].live = 1;
+    }
+
+    tc->pkt = av_packet_alloc();
+    tc->opkt = av_packet_alloc();
+    tc->frame = av_frame_alloc();
+
+    if (tc->pkt == NULL || tc->opkt == NULL || tc->frame == NULL) {
+        snprintf(err, err_len, "out of memory");
+        ngx_ams_tc_destroy(tc);
+        return NULL;
+    }
+
+    return tc;
+}
+
+
+void
+ngx_ams_tc_set_clock(ngx_ams_tc_t *tc, int64_t (*now)(void))
+{
+    tc->now = now;
+}
+
+
+static int64_t
+ngx_ams_tc_clock(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+
+static void
+ngx_ams_tc_msg(ngx_ams_tc_t *tc, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (tc->nmsgs == NGX_AMS_TC_MSGS) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(tc->msgs[tc->nmsgs++], NGX_AMS_TC_MSG_LEN, fmt, args);
+    va_end(args);
+}
+
+
+unsigned
+ngx_ams_tc_messages(ngx_ams_tc_t *tc, char msgs[][NGX_AMS_TC_MSG_LEN])
+{
+    unsigned  i, n;
+
+    n = tc->nmsgs;
+
+    for (i = 0; i < n; i++) {
+        memcpy(msgs[i], tc->msgs[i], NGX_AMS_TC_MSG_LEN);
+    }
+
+    tc->nmsgs = 0;
+
+    return n;
+}
+
+
+void
+ngx_ams_tc_config(ngx_ams_tc_t *tc, unsigned track, uint32_t codec,
+    const uint8_t *data, size_t len)
+{
+    unsigned  i;
+
+    if (track == NGX_AMS_TRACK_AUDIO) {
+        if (len > sizeof(tc->audio_config)) {
+            return;
+        }
+
+        memcpy(tc->audio_config, data, len);
+        tc->audio_config_len = len;
+        tc->audio_codec = codec;
+
+        /* audio passes through: each rung gets the source's config, in
+         * order with the frames already waiting */
+        ngx_ams_tc_audio_release(tc, 1);
+
+        for (i = 0; i < tc->n; i++) {
+            if (tc->rung[i].live) {
+                ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG,
+                                NGX_AMS_TRACK_AUDIO, codec, NULL, data, len);
+            }
+        }
+
+        return;
+    }
+
+    if (track != NGX_AMS_TRACK_VIDEO || codec != NGX_AMS_CODEC_H264
+        || len == 0 || len > sizeof(tc->avcc))
+    {
+        return;
+    }
+
+    if (tc->dec && len == tc->avcc_len && memcmp(data, tc->avcc, len) == 0) {
+        return;
+    }
+
+    /* what the old decoder holds is still the old picture: encode it */
+    if (tc->dec && !tc->dec_failed) {
+        if (avcodec_send_packet(tc->dec, NULL) == 0) {
+            ngx_ams_tc_decoded(tc, tc->now());
+        }
+    }
+
+    avcodec_free_context(&tc->dec);
+    memcpy(tc->avcc, data, len);
+    tc->avcc_len = len;
+    tc->need_key = 1;
+    tc->nkeys = 0;
+
+    tc->dec_failed = (ngx_ams_tc_open_decoder(tc) != 0);
+}
+
+
+static int
+ngx_ams_tc_open_decoder(ngx_ams_tc_t *tc)
+{
+    const AVCodec  *codec;
+
+    codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+    if (codec == NULL) {
+        ngx_ams_tc_msg(tc, "no H.264 decoder in libavcodec");
+        return -1;
+    }
+
+    tc->dec = avcodec_alloc_context3(codec);
+    if (tc->dec == NULL) {
+        return -1;
+    }
+
+    tc->dec->extradata = av_mallocz(tc->avcc_len
+                                    + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (tc->dec->extradata == NULL) {
+        avcodec_free_context(&tc->dec);
+        return -1;
+    }
+
+    memcpy(tc->dec->extradata, tc->avcc, tc->avcc_len);
+    tc->dec->extradata_size = (int) tc->avcc_len;
+    tc->dec->time_base = (AVRational) { 1, NGX_AMS_TIMEBASE };
+    tc->dec->pkt_timebase = (AVRational) { 1, NGX_AMS_TIMEBASE };
+
+    /* one thread: frame threads would hold frames back (latency) */
+    tc->dec->thread_count = 1;
+
+    if (avcodec_open2(tc->dec, codec, NULL) < 0) {
+        /* an avcC the decoder refuses: frames wait for the next one */
+        ngx_ams_tc_msg(tc, "the decoder refused the stream's avcC; "
+                       "waiting for another");
+        avcodec_free_context(&tc->dec);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+ngx_ams_tc_frame(ngx_ams_tc_t *tc, const ngx_ams_frame_t *frame,
+    const uint8_t *data, int64_t arrival)
+{
+    int                  rc;
+    size_t               size;
+    uint8_t             *p;
+    ngx_ams_tc_audio_t  *a;
+
+    if (frame->track == NGX_AMS_TRACK_AUDIO) {
+        a = malloc(sizeof(ngx_ams_tc_audio_t) + frame->size);
+        if (a == NULL) {
+            return;
+        }
+
+        a->next = NULL;
+        a->frame = *frame;
+        memcpy(a->data, data, frame->size);
+        *tc->audio_last = a;
+        tc->audio_last = &a->next;
+        tc->audio_newest = frame->dts;
+
+        ngx_ams_tc_audio_release(tc, 0);
+        return;
+    }
+
+    if (frame->track != NGX_AMS_TRACK_VIDEO
+        || frame->codec != NGX_AMS_CODEC_H264)
+    {
+        return;
+    }
+
+    tc->stats.frames_in++;
+
+    if (tc->stats.frames_in > 1 && frame->dts > tc->last_dts
+        && (tc->min_delta == 0 || frame->dts - tc->last_dts < tc->min_delta))
+    {
+        tc->min_delta = frame->dts - tc->last_dts;
+    }
+
+    tc->last_dts = frame->dts;
+
+    if (tc->dec == NULL) {
+        tc->stats.resync_dropped++;
+        return;
+    }
+
+    if (tc->need_key) {
+        if (!(frame->flags & NGX_AMS_FRAME_KEY)) {
+            tc->stats.resync_dropped++;
+            return;
+        }
+
+        tc->need_key = 0;
+    }
+
+    size = frame->size + AV_INPUT_BUFFER_PADDING_SIZE;
+
+    if (size > tc->in_size) {
+        p = realloc(tc->in, size);
+        if (p == NULL) {
+            return;
+        }
+
+        tc->in = p;
+        tc->in_size = size;
+    }
+
+    memcpy(tc->in, data, frame->size);
+    memset(tc->in + frame->size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+
+    tc->pkt->data = tc->in;
+    tc->pkt->size = (int) frame->size;
+    tc->pkt->dts = frame->dts;
+    tc->pkt->pts = frame->dts + frame->cts;
+    tc->pkt->flags = (frame->flags & NGX_AMS_FRAME_KEY) ? AV_PKT_FLAG_KEY : 0;
+
+    if (frame->flags & NGX_AMS_FRAME_KEY) {
+        tc->keys[tc->nkeys++ % NGX_AMS_TC_KEYS] = tc->pkt->pts;
+    }
+
+    tc->arr_pts[tc->arr_next % NGX_AMS_TC_ARRIVALS] = tc->pkt->pts;
+    tc->arr_time[tc->arr_next % NGX_AMS_TC_ARRIVALS] = arrival;
+    tc->arr_next++;
+
+    rc = avcodec_send_packet(tc->dec, tc->pkt);
+
+    tc->pkt->data = NULL;
+    tc->pkt->size = 0;
+
+    if (rc < 0 && rc != AVERROR(EAGAIN)) {
+        tc->stats.decode_errors++;
+        ngx_ams_tc_resync(tc);
+        return;
+    }
+
+    ngx_ams_tc_decoded(tc, arrival);
+}
+
+
+static void
+ngx_ams_tc_decoded(ngx_ams_tc_t *tc, int64_t now)
+{
+    int  rc;
+
+    for ( ;; ) {
+        rc = avcodec_receive_frame(tc->dec, tc->frame);
+        if (rc < 0) {
+            if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
+                tc->stats.decode_errors++;
+                ngx_ams_tc_resync(tc);
+            }
+
+            return;
+        }
+
+        if (ngx_ams_tc_frame_corrupt(tc->frame)
+            || tc->frame->decode_error_flags
+            || tc->frame->width <= 0 || tc->frame->height <= 0
+            || tc->frame->width > NGX_AMS_TC_MAX_SIDE
+            || tc->frame->height > NGX_AMS_TC_MAX_SIDE)
+        {
+            /* concealed garbage is not encoded: wait for a keyframe */
+            tc->stats.decode_errors++;
+            av_frame_unref(tc->frame);
+            ngx_ams_tc_resync(tc);
+            return;
+        }
+
+        tc->stats.decoded++;
+        ngx_ams_tc_picture(tc, tc->frame);
+        av_frame_unref(tc->frame);
+    }
+}
+
+
+void
+ngx_ams_tc_resync(ngx_ams_tc_t *tc)
+{
+    tc->need_key = 1;
+    tc->nkeys = 0;
+
+    if (tc->dec) {
+        /* reference frames of before the gap are no use after it */
+        avcodec_flush_buffers(tc->dec);
+    }
+}
+
+
+/* a decoded picture: its keyframe decision, then every rung */
+
+static void
+ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
+{
+    int                 key, back;
+    int64_t             pts;
+    unsigned            i, from;
+    AVFrame            *in;
+    ngx_ams_tc_rung_t  *r;
+
+    pts = (src->pts != AV_NOPTS_VALUE) ? src->pts : src->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE) {
+        return;
+    }
+
+    src->pts = pts;
+
+    if (src->width != tc->src_w || src->height != tc->src_h
+        || src->format != tc->src_fmt)
+    {
+        ngx_ams_tc_source_size(tc, src);
+    }
+
+    key = ngx_ams_tc_is_key(tc, pts);
+
+    if (!key && tc->opts.keyint_ms && tc->has_key_pts
+        && pts - tc->last_key_pts
+           >= (int64_t) tc->opts.keyint_ms * (NGX_AMS_TIMEBASE / 1000))
+    {
+        key = 1;
+    }
+
+    if (key) {
+        tc->last_key_pts = pts;
+        tc->has_key_pts = 1;
+    }
+
+    ngx_ams_tc_pending_add(tc, pts, ngx_ams_tc_arrival(tc, pts));
+
+    from = (unsigned) -1;
+
+    for (i = 0; i < tc->n; i++) {
+        r = &tc->rung[i];
+
+        if (!r->live) {
+            continue;
+        }
+
+        /* the cascade: scaled from the nearest live rung above */
+        in = (from == (unsigned) -1) ? src : tc->rung[from].pic;
+
+        if (r->has_pts_in && pts <= r->last_pts_in) {
+            back = (pts < r->last_pts_in);
+
+            if (!back) {
+                /* the same time again: nothing to encode */
+                continue;
+            }
+
+            /* the timeline went back: a new encoder, a new timeline */
+            ngx_ams_tc_msg(tc, "rung %up: timestamps went back %.3f s, "
+                           "encoder re-opened", r->conf.height,
+                           (double) (r->last_pts_in - pts) / NGX_AMS_TIMEBASE);
+            ngx_ams_tc_close_encoder(tc, r, i);
+            tc->stats.reopened++;
+
+            if (!key) {
+                /* a new encoder starts with an IDR: make it the source's
+                 * next one so the rungs stay aligned */
+                continue;
+            }
+        }
+
+        if (r->enc == NULL && !key) {
+            /* an encoder starts at a source keyframe */
+            continue;
+        }
+
+        if (r->width != r->want_width || r->height != (int) r->conf.height) {
+            if (r->enc) {
+                ngx_ams_tc_close_encoder(tc, r, i);
+                tc->stats.reopened++;
+
+                if (!key) {
+                    continue;
+                }
+            }
+        }
+
+        if (r->enc == NULL && ngx_ams_tc_open_encoder(tc, r, i) != 0) {
+            ngx_ams_tc_fail(tc, r, i);
+            continue;
+        }
+
+        if (av_frame_make_writable(r->pic) < 0) {
+            continue;
+        }
+
+        r->sws = sws_getCachedContext(r->sws, in->width, in->height,
+                                      in->format, r->width, r->height,
+                                      AV_PIX_FMT_YUV420P, SWS_BICUBIC,
+                                      NULL, NULL, NULL);
+        if (r->sws == NULL) {
+            continue;
+        }
+
+        sws_scale(r->sws, (const uint8_t * const *) in->data, in->linesize,
+                  0, in->height, r->pic->data, r->pic->linesize);
+
+        r->pic->pts = pts;
+        r->pic->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+        r->last_pts_in = pts;
+        r->has_pts_in = 1;
+
+        ngx_ams_tc_encode(tc, r, i, r->pic);
+
+        if (r->live) {
+            from = i;
+        }
+    }
+
+    ngx_ams_tc_audio_release(tc, 0);
+}
+
+
+/* the source's size (or pixel format) changed: each rung's width for
+ * its height, even, keeping the picture's aspect */
+
+static void
+ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src)
+{
+    int                 w;
+    unsigned            i;
+    ngx_ams_tc_rung_t  *r;
+
+    if (tc->src_w && (src->width != tc->src_w || src->height != tc->src_h)) {
+        ngx_ams_tc_msg(tc, "source size %dx%d -> %dx%d: encoders re-opened "
+                       "at the next keyframe", tc->src_w, tc->src_h,
+                       src->width, src->height);
+    }
+
+    tc->src_w = src->width;
+    tc->src_h = src->height;
+    tc->src_fmt = src->format;
+
+    for (i = 0; i < tc->n; i++) {
+        r = &tc->rung[i];
+
+        w = (int) (((int64_t) src->width * r->conf.height
+                    + src->height) / src->height / 2 * 2);
+        r->want_width = w < 2 ? 2 : w;
+    }
+}
+
+
+/*
+ * The rate for the encoders' level and lookahead: the SPS's when it is
+ * plausible (an SPS may give its timebase instead: 45000 fps), else the
+ * packets' spacing, else 30.  Rate control follows the timestamps.
+ */
+
+static AVRational
+ngx_ams_tc_rate(ngx_ams_tc_t *tc)
+{
+    double  fps;
+
+    if (tc->dec && tc->dec->framerate.num > 0 && tc->dec->framerate.den > 0) {
+        fps = av_q2d(tc->dec->framerate);
+
+        if (fps >= 1 && fps <= 240) {
+            return tc->dec->framerate;
+        }
+    }
+
+    if (tc->min_delta > 0 && tc->min_delta <= NGX_AMS_TIMEBASE) {
+        return av_d2q((double) NGX_AMS_TIMEBASE / tc->min_delta, 1001000);
+    }
+
+    return (AVRational) { 30, 1 };
+}
+
+
+static int
+ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
+{
+    const AVCodec  *codec;
+
+    r->width = r->want_width;
+    r->height = (int) r->conf.height;
+
+    codec = NULL;
+
+    if (strcmp(tc->encoder, "libx264") != 0) {
+        codec = ngx_ams_tc_try_encoder(tc, r, tc->encoder);
+        if (codec == NULL) {
+            ngx_ams_tc_msg(tc, "rung %up: encoder \"%s\" unavailable here, "
+                           "falling back to libx264", r->conf.height,
+                           tc->encoder);
+        }
+    }
+
+    if (codec == NULL) {
+        codec = ngx_ams_tc_try_encoder(tc, r, "libx264");
+        if (codec == NULL) {
+            tc->stats.not_opened++;
+            ngx_ams_tc_msg(tc, "rung %up: encoder libx264 did not open "
+                           "(%dx%d, preset \"%s\", profile \"%s\", tune "
+                           "\"%s\"): the stream goes on without it",
+                           r->conf.height, r->width, r->height, tc->preset,
+                           tc->profile, tc->tune);
+            return -1;
+        }
+    }
+
+    av_frame_free(&r->pic);
+
+    r->pic = av_frame_alloc();
+    if (r->pic == NULL) {
+        return -1;
+    }
+
+    r->pic->format = AV_PIX_FMT_YUV420P;
+    r->pic->width = r->width;
+    r->pic->height = r->height;
+
+    if (av_frame_get_buffer(r->pic, 0) < 0) {
+        return -1;
+    }
+
+    r->config_sent = 0;
+    r->has_pts_in = 0;
+
+    return 0;
+}
+
+
+static const AVCodec *
+ngx_ams_tc_try_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+    const char *name)
+{
+    char               params[128];
+    AVDictionary      *opts;
+    const AVCodec     *codec;
+    AVCodecContext    *enc;
+
+    codec = avcodec_find_encoder_by_name(name);
+    if (codec == NULL) {
+        return NULL;
+    }
+
+    enc = avcodec_alloc_context3(codec);
+    if (enc == NULL) {
+        return NULL;
+    }
+
+    enc->width = r->width;
+    enc->height = r->height;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = (AVRational) { 1, NGX_AMS_TIMEBASE };
+    enc->framerate = ngx_ams_tc_rate(tc);
+    enc->sample_aspect_ratio = (AVRational) { 1, 1 };
+    enc->bit_rate = r->conf.video_bitrate;
+    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    enc->thread_count = (int) tc->opts.threads;
+
+    /* keyframes are the source's (forced), never the encoder's own */
+    enc->gop_size = 1 << 30;
+    enc->keyint_min = 1;
+
+    opts = NULL;
+
+    if (strcmp(codec->name, "libx264") == 0) {
+        if (tc->preset[0]) {
+            av_dict_set(&opts, "preset", tc->preset, 0);
+        }
+
+        if (tc->tune[0]) {
+            av_dict_set(&opts, "tune", tc->tune, 0);
+        }
+
+        if (tc->profile[0]) {
+            av_dict_set(&opts, "profile", tc->profile, 0);
+        }
+
+        av_dict_set(&opts, "forced-idr", "1", 0);
+        av_dict_set(&opts, "sc_threshold", "0", 0);
+
+        snprintf(params, sizeof(params),
+                 "scenecut=0:open-gop=0:keyint=infinite:min-keyint=1");
+        av_dict_set(&opts, "x264-params", params, 0);
+
+    } else {
+        /* hardware encoders: their own presets; IDRs where asked */
+        av_dict_set(&opts, "forced-idr", "1", 0);
+        enc->max_b_frames = 0;
+    }
+
+    if (avcodec_open2(enc, codec, &opts) < 0) {
+        av_dict_free(&opts);
+        avcodec_free_context(&enc);
+        return NULL;
+    }
+
+    av_dict_free(&opts);
+
+    if (enc->extradata == NULL || enc->extradata_size < 8) {
+        avcodec_free_context(&enc);
+        return NULL;
+    }
+
+    r->enc = enc;
+
+    return codec;
+}
+
+
+/* drains what the encoder holds into the rung, then closes it */
+
+static void
+ngx_ams_tc_close_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
+{
+    if (r->enc == NULL) {
+        return;
+    }
+
+    if (r->live) {
+        ngx_ams_tc_encode(tc, r, i, NULL);
+    }
+
+    avcodec_free_context(&r->enc);
+    r->has_pts_in = 0;
+}
+
+
+static void
+ngx_ams_tc_encode(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i,
+    AVFrame *pic)
+{
+    int  rc;
+
+    rc = avcodec_send_frame(r->enc, pic);
+    if (rc < 0 && rc != AVERROR_EOF) {
+        return;
+    }
+
+    for ( ;; ) {
+        rc = avcodec_receive_packet(r->enc, tc->opkt);
+        if (rc < 0) {
+            return;
+        }
+
+        ngx_ams_tc_packet(tc, r, i, tc->opkt);
+        av_packet_unref(tc->opkt);
+
+        if (!r->live) {
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_ams_tc_packet(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i,
+    AVPacket *pkt)
+{
+    size_t           len, cap;
+    uint8_t         *p;
+    ngx_ams_frame_t  f;
+
+    if (!r->config_sent && ngx_ams_tc_send_config(tc, r, i) != 0) {
+        return;
+    }
+
+    /* Annex B to AVCC: 4-byte lengths instead of 3- or 4-byte start
+     * codes, so at most one byte more per NAL unit */
+    cap = (size_t) pkt->size * 2 + 64;
+
+    if (cap > tc->outbuf_size) {
+        p = realloc(tc->outbuf, cap);
+        if (p == NULL) {
+            return;
+        }
+
+        tc->outbuf = p;
+        tc->outbuf_size = cap;
+    }
+
+    len = ngx_ams_tc_annexb_to_avcc(pkt->data, (size_t) pkt->size,
+                                    tc->outbuf, tc->outbuf_size);
+    if (len == 0) {
+        return;
+    }
+
+    memset(&f, 0, sizeof(f));
+    f.dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    f.cts = (int32_t) (pkt->pts - f.dts);
+    f.track = NGX_AMS_TRACK_VIDEO;
+    f.codec = NGX_AMS_CODEC_H264;
+    f.flags = (pkt->flags & AV_PKT_FLAG_KEY) ? NGX_AMS_FRAME_KEY : 0;
+    f.size = (uint32_t) len;
+
+    r->last_dts = f.dts;
+    r->has_output = 1;
+    tc->stats.encoded++;
+
+    ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_FRAME, NGX_AMS_TRACK_VIDEO,
+                    NGX_AMS_CODEC_H264, &f, tc->outbuf, len);
+
+    ngx_ams_tc_pending_done(tc, i, pkt->pts);
+}
+
+
+/* the encoder's SPS and PPS (Annex B extradata) as an avcC */
+
+static int
+ngx_ams_tc_send_config(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
+{
+    size_t          n, len, slen, plen;
+    uint8_t         avcc[NGX_AMS_CONFIG_MAX], *p, *e, *q;
+    const uint8_t  *sps, *pps, *nal;
+
+    sps = NULL;
+    pps = NULL;
+    slen = 0;
+    plen = 0;
+
+    p = r->enc->extradata;
+    e = p + r->enc->extradata_size;
+
+    /* walk start codes */
+    while (p + 3 <= e) {
+        if (!(p[0] == 0 && p[1] == 0 && p[2] == 1)) {
+            p++;
+            continue;
+        }
+
+        nal = p + 3;
+
+        for (q = (uint8_t *) nal; q + 3 <= e; q++) {
+            if (q[0] == 0 && q[1] == 0 && (q[2] == 1 || q[2] == 0)) {
+                break;
+            }
+        }
+
+        if (q + 3 > e) {
+            q = e;
+        }
+
+        n = (size_t) (q - nal);
+
+        if (n > 0 && (nal[0] & 0x1f) == 7 && sps == NULL) {
+            sps = nal;
+            slen = n;
+
+        } else if (n > 0 && (nal[0] & 0x1f) == 8 && pps == NULL) {
+            pps = nal;
+            plen = n;
+        }
+
+        p = q;
+    }
+
+    if (sps == NULL || pps == NULL || slen < 4
+        || 11 + slen + plen + 4 > sizeof(avcc))
+    {
+        ngx_ams_tc_msg(tc, "rung %up: the encoder gave no SPS/PPS",
+                       r->conf.height);
+        ngx_ams_tc_fail(tc, r, i);
+        return -1;
+    }
+
+    len = 0;
+    avcc[len++] = 1;
+    avcc[len++] = sps[1];              /* profile */
+    avcc[len++] = sps[2];              /* compatibility */
+    avcc[len++] = sps[3];              /* level */
+    avcc[len++] = 0xff;                /* 4-byte NAL lengths */
+    avcc[len++] = 0xe1;                /* one SPS */
+    avcc[len++] = (uint8_t) (slen >> 8);
+    avcc[len++] = (uint8_t) slen;
+    memcpy(avcc + len, sps, slen);
+    len += slen;
+    avcc[len++] = 1;                   /* one PPS */
+    avcc[len++] = (uint8_t) (plen >> 8);
+    avcc[len++] = (uint8_t) plen;
+    memcpy(avcc + len, pps, plen);
+    len += plen;
+
+    if (sps[1] != 66 && sps[1] != 77 && sps[1] != 88) {
+        /* High profiles: 4:2:0, 8 bits, no SPS extensions */
+        avcc[len++] = 0xfc | 1;
+        avcc[len++] = 0xf8;
+        avcc[len++] = 0xf8;
+        avcc[len++] = 0;
+    }
+
+    ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG, NGX_AMS_TRACK_VIDEO,
+                    NGX_AMS_CODEC_H264, NULL, avcc, len);
+
+    r->config_sent = 1;
+
+    return 0;
+}
+
+
+/* 0 when nothing was found (or it does not fit) */
+
+static size_t
+ngx_ams_tc_annexb_to_avcc(const uint8_t *p, size_t len, uint8_t *out,
+    size_t cap)
+{
+    size_t          i, start, end, n, o;
+    unsigned        type;
+
+    o = 0;
+    i = 0;
+
+    /* the first start code */
+    while (i + 3 <= len && !(p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1)) {
+        i++;
+    }
+
+    while (i + 3 <= len) {
+        start = i + 3;
+
+        for (end = start; end + 3 <= len; end++) {
+            if (p[end] == 0 && p[end + 1] == 0
+                && (p[end + 2] == 1
+                    || (p[end + 2] == 0 && end + 3 < len
+                        && p[end + 3] == 1)))
+            {
+                break;
+            }
+        }
+
+        if (end + 3 > len) {
+            end = len;
+        }
+
+        i = end;
+
+        /* the next start code, past a 4-byte one's leading zero */
+        while (i + 3 <= len
+               && !(p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1))
+        {
+            i++;
+        }
+
+        n = end - start;
+
+        if (n == 0) {
+            continue;
+        }
+
+        type = p[start] & 0x1f;
+
+        /* delimiters and parameter sets: the avcC carries the latter */
+        if (type == 9 || type == 7 || type == 8) {
+            continue;
+        }
+
+        if (o + 4 + n > cap) {
+            return 0;
+        }
+
+        out[o++] = (uint8_t) (n >> 24);
+        out[o++] = (uint8_t) (n >> 16);
+        out[o++] = (uint8_t) (n >> 8);
+        out[o++] = (uint8_t) n;
+        memcpy(out + o, p + start, n);
+        o += n;
+    }
+
+    return o;
+}
+
+
+static void
+ngx_ams_tc_fail(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
+{
+    r->live = 0;
+    avcodec_free_context(&r->enc);
+    sws_freeContext(r->sws);
+    r->sws = NULL;
+    av_frame_free(&r->pic);
+
+    ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_EOS, 0, 0, NULL, NULL, 0);
+}
+
+
+void
+ngx_ams_tc_rung_stop(ngx_ams_tc_t *tc, unsigned i)
+{
+    ngx_ams_tc_rung_t  *r;
+
+    if (i >= tc->n || !tc->rung[i].live) {
+        return;
+    }
+
+    r = &tc->rung[i];
+    r->live = 0;
+    avcodec_free_context(&r->enc);
+    sws_freeContext(r->sws);
+    r->sws = NULL;
+    av_frame_free(&r->pic);
+}
+
+
+/*
+ * Audio frames go to every rung once each rung's video was encoded past
+ * them; a rung that produces nothing (yet) holds them at most
+ * NGX_AMS_TC_AUDIO_HOLD, so audio never waits forever on video.
+ */
+
+static void
+ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all)
+{
+    int64_t              upto;
+    unsigned             i;
+    ngx_ams_tc_audio_t  *a;
+
+    /* how far every live rung's video has gone */
+    upto = INT64_MAX;
+
+    for (i = 0; i < tc->n; i++) {
+        if (!tc->rung[i].live) {
+            continue;
+        }
+
+        if (!tc->rung[i].has_output) {
+            upto = INT64_MIN;
+            break;
+        }
+
+        if (tc->rung[i].last_dts < upto) {
+            upto = tc->rung[i].last_dts;
+        }
+    }
+
+    while ((a = tc->audio) != NULL) {
+        if (!all && a->frame.dts > upto
+            && tc->audio_newest - a->frame.dts < NGX_AMS_TC_AUDIO_HOLD)
+        {
+            break;
+        }
+
+        tc->audio = a->next;
+        if (tc->audio == NULL) {
+            tc->audio_last = &tc->audio;
+        }
+
+        for (i = 0; i < tc->n; i++) {
+            if (tc->rung[i].live) {
+                ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_FRAME,
+                                NGX_AMS_TRACK_AUDIO, a->frame.codec,
+                                &a->frame, a->data, a->frame.size);
+            }
+        }
+
+        free(a);
+    }
+}
+
+
+static void
+ngx_ams_tc_emit(ngx_ams_tc_t *tc, unsigned i, unsigned kind, unsigned track,
+    uint32_t codec, const ngx_ams_frame_t *f, const uint8_t *data,
+    size_t len)
+{
+    ngx_ams_handoff_msg_t  msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = kind;
+    msg.track = track;
+    msg.codec = codec;
+
+    if (f) {
+        msg.frame = *f;
+    }
+
+    msg.data = data;
+    msg.len = (uint32_t) len;
+
+    tc->out(tc->data, i, &msg);
+}
+
+
+static int
+ngx_ams_tc_is_key(ngx_ams_tc_t *tc, int64_t pts)
+{
+    unsigned  i, n;
+
+    n = tc->nkeys < NGX_AMS_TC_KEYS ? tc->nkeys : NGX_AMS_TC_KEYS;
+
+    for (i = 0; i < n; i++) {
+        if (tc->keys[i] == pts) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int64_t
+ngx_ams_tc_arrival(ngx_ams_tc_t *tc, int64_t pts)
+{
+    unsigned  i, n, k;
+
+    n = tc->arr_next < NGX_AMS_TC_ARRIVALS ? tc->arr_next
+                                           : NGX_AMS_TC_ARRIVALS;
+
+    for (i = 0; i < n; i++) {
+        k = (tc->arr_next - 1 - i) % NGX_AMS_TC_ARRIVALS;
+
+        if (tc->arr_pts[k] == pts) {
+            return tc->arr_time[k];
+        }
+    }
+
+    return tc->now();
+}
+
+
+static uint32_t
+ngx_ams_tc_live_mask(ngx_ams_tc_t *tc)
+{
+    unsigned  i;
+    uint32_t  m;
+
+    m = 0;
+
+    for (i = 0; i < tc->n; i++) {
+        if (tc->rung[i].live && tc->rung[i].enc) {
+            m |= 1u << i;
+        }
+    }
+
+    return m;
+}
+
+
+static void
+ngx_ams_tc_pending_add(ngx_ams_tc_t *tc, int64_t pts, int64_t arrival)
+{
+    ngx_ams_tc_pending_t  *e;
+
+    if (tc->pend_n == NGX_AMS_TC_PENDING) {
+        /* a rung that never catches up: forget the oldest */
+        tc->pend_head = (tc->pend_head + 1) % NGX_AMS_TC_PENDING;
+        tc->pend_n--;
+    }
+
+    e = &tc->pending[(tc->pend_head + tc->pend_n) % NGX_AMS_TC_PENDING];
+    e->pts = pts;
+    e->arrival = arrival;
+    e->done = 0;
+    tc->pend_n++;
+}
+
+
+static void
+ngx_ams_tc_pending_done(ngx_ams_tc_t *tc, unsigned i, int64_t pts)
+{
+    int64_t                ms;
+    uint32_t               live;
+    unsigned               k;
+    ngx_ams_tc_pending_t  *e;
+
+    live = ngx_ams_tc_live_mask(tc);
+
+    for (k = 0; k < tc->pend_n; k++) {
+        e = &tc->pending[(tc->pend_head + k) % NGX_AMS_TC_PENDING];
+
+        if (e->pts != pts) {
+            continue;
+        }
+
+        e->done |= 1u << i;
+
+        if ((e->done & live) != live) {
+            break;
+        }
+
+        ms = (tc->now() - e->arrival) / 1000000;
+        if (ms < 0) {
+            ms = 0;
+        }
+
+        tc->lat[ms < NGX_AMS_TC_LAT_BUCKETS ? ms : NGX_AMS_TC_LAT_BUCKETS]++;
+        tc->stats.latency_samples++;
+
+        /* encoders emit in decode order: entries before this one are
+         * complete or never will be */
+        e->done = live;
+        break;
+    }
+
+    /* drop finished entries from the front */
+    while (tc->pend_n) {
+        e = &tc->pending[tc->pend_head];
+
+        if ((e->done & live) != live) {
+            break;
+        }
+
+        tc->pend_head = (tc->pend_head + 1) % NGX_AMS_TC_PENDING;
+        tc->pend_n--;
+    }
+}
+
+
+int
+ngx_ams_tc_latency(ngx_ams_tc_t *tc, double *median, double *p99)
+{
+    uint64_t  total, acc, want50, want99;
+    unsigned  i;
+    int       got50;
+
+    total = tc->stats.latency_samples;
+    if (total == 0) {
+        return -1;
+    }
+
+    want50 = (total + 1) / 2;
+    want99 = (total * 99 + 99) / 100;
+    acc = 0;
+    got50 = 0;
+
+    for (i = 0; i <= NGX_AMS_TC_LAT_BUCKETS; i++) {
+        acc += tc->lat[i];
+
+        if (!got50 && acc >= want50) {
+            *median = i;
+            got50 = 1;
+        }
+
+        if (acc >= want99) {
+            *p99 = i;
+            return 0;
+        }
+    }
+
+    *p99 = NGX_AMS_TC_LAT_BUCKETS;
+
+    return 0;
+}
+
+
+void
+ngx_ams_tc_flush(ngx_ams_tc_t *tc, int64_t now)
+{
+    unsigned  i;
+
+    if (tc->dec && !tc->dec_failed) {
+        if (avcodec_send_packet(tc->dec, NULL) == 0) {
+            ngx_ams_tc_decoded(tc, now);
+        }
+    }
+
+    for (i = 0; i < tc->n; i++) {
+        if (tc->rung[i].live && tc->rung[i].enc) {
+            ngx_ams_tc_encode(tc, &tc->rung[i], i, NULL);
+        }
+    }
+
+    ngx_ams_tc_audio_release(tc, 1);
+}
+
+
+void
+ngx_ams_tc_stats(ngx_ams_tc_t *tc, ngx_ams_tc_stats_t *st)
+{
+    *st = tc->stats;
+}
+
+
+void
+ngx_ams_tc_destroy(ngx_ams_tc_t *tc)
+{
+    unsigned             i;
+    ngx_ams_tc_audio_t  *a;
+
+    for (i = 0; i < tc->n; i++) {
+        avcodec_free_context(&tc->rung[i].enc);
+        sws_freeContext(tc->rung[i].sws);
+        av_frame_free(&tc->rung[i].pic);
+    }
+
+    while ((a = tc->audio) != NULL) {
+        tc->audio = a->next;
+        free(a);
+    }
+
+    avcodec_free_context(&tc->dec);
+    av_packet_free(&tc->pkt);
+    av_packet_free(&tc->opkt);
+    av_frame_free(&tc->frame);
+    free(tc->in);
+    free(tc->outbuf);
+    free(tc);
+}
