@@ -495,17 +495,23 @@ ngx_ams_tc_decoded(ngx_ams_tc_t *tc, int64_t now)
             return;
         }
 
-        if (ngx_ams_tc_frame_corrupt(tc->frame)
-            || tc->frame->decode_error_flags
-            || tc->frame->width <= 0 || tc->frame->height <= 0
+        if (tc->frame->width <= 0 || tc->frame->height <= 0
             || tc->frame->width > NGX_AMS_TC_MAX_SIDE
             || tc->frame->height > NGX_AMS_TC_MAX_SIDE)
         {
-            /* concealed garbage is not encoded: wait for a keyframe */
             tc->stats.decode_errors++;
             av_frame_unref(tc->frame);
             ngx_ams_tc_resync(tc);
             return;
+        }
+
+        /* damaged but concealed by the decoder (noise on the wire): still
+         * a picture, better than a hole of a whole GOP in every rung; the
+         * decoder itself waits for a keyframe after what it cannot use */
+        if (ngx_ams_tc_frame_corrupt(tc->frame)
+            || tc->frame->decode_error_flags)
+        {
+            tc->stats.concealed++;
         }
 
         tc->stats.decoded++;

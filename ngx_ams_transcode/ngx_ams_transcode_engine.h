@@ -62,6 +62,7 @@ typedef struct {
     uint64_t            decoded;
     uint64_t            encoded;         /* frames out, all rungs */
     uint64_t            decode_errors;   /* each began a resync */
+    uint64_t            concealed;       /* damaged, encoded as decoded */
     uint64_t            resync_dropped;  /* video frames before a key */
     uint64_t            not_opened;      /* encoders that failed to open */
     uint64_t            reopened;        /* encoders re-opened: a new size

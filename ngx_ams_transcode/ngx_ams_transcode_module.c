@@ -1200,12 +1200,12 @@ ngx_ams_transcode_finish(ngx_ams_tc_stream_t *ts)
         ngx_log_error(NGX_LOG_NOTICE, &ts->log, 0,
                       "ams transcode: \"%*s\" ended: %uL frames decoded, "
                       "%uL encoded on %ui rungs, %uL dropped behind, "
-                      "%uL decode errors, %uL waited for a keyframe, "
-                      "%uL encoders re-opened; latency median %.0f ms "
-                      "p99 %.0f ms (%uL frames)",
+                      "%uL decode errors, %uL concealed, %uL waited for "
+                      "a keyframe, %uL encoders re-opened; latency median "
+                      "%.0f ms p99 %.0f ms (%uL frames)",
                       ts->name_len, ts->name, s.decoded, s.encoded,
                       ts->nrungs, (uint64_t) ts->dropped, s.decode_errors,
-                      s.resync_dropped, s.reopened, median, p99,
+                      s.concealed, s.resync_dropped, s.reopened, median, p99,
                       s.latency_samples);
     }
 
