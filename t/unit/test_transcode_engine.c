@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/log.h>
 #include <libavutil/opt.h>
 
 #include "tap.h"
@@ -241,6 +242,8 @@ main(void)
     ngx_ams_tc_stats_t  st;
     static const uint8_t  asc[2] = { 0x12, 0x10 };
     static uint8_t      junk[3000];
+
+    av_log_set_level(AV_LOG_QUIET);
 
     if (avcodec_find_encoder_by_name("libx264") == NULL) {
         ok(1, "# SKIP no libx264 in this libavcodec");
