@@ -152,9 +152,13 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_core/ngx_ams_store_sql.c ngx_ams_core/ngx_ams_log_escape.c
     ngx_ams_core/ngx_ams_stream_name.c ngx_ams_api/ngx_ams_viewer_cookie.c
     ngx_ams_core/ngx_ams_settings_value.c
-    ngx_ams_cluster/ngx_ams_mongo_bson.c"
+    ngx_ams_cluster/ngx_ams_mongo_bson.c
+    ngx_ams_transcode/ngx_ams_audio_convert.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
-    -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0"
+    -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0
+    -I$ROOT/ngx_ams_transcode"
+# what the pure libav code (the audio converter) links with
+PURE_AV_LIBS="-lavcodec -lswresample -lavutil"
 
 build_unit() {
     local out="$BUILD/unit" srcs=()
@@ -168,7 +172,8 @@ build_unit() {
         local bin="$out/$(basename "$t" .c)"
         # shellcheck disable=SC2086
         cc $cflags $PURE_INCS -I"$ROOT/t/unit" -o "$bin" "$t" "${srcs[@]}" \
-            -lcrypto -ljansson -lsqlite3 -lbson-1.0 -lpthread -lm
+            -lcrypto -ljansson -lsqlite3 -lbson-1.0 $PURE_AV_LIBS \
+            -lpthread -lm
     done
     # a MongoDB client for t/store_mongo.t (not a unit test: it needs a
     # server)
@@ -186,7 +191,8 @@ build_fuzz() {
         local bin="$out/$(basename "$f" .c)"
         # shellcheck disable=SC2086
         clang -g -O1 -fsanitize=fuzzer,address,undefined $PURE_INCS \
-            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson -lbson-1.0 -lm
+            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson -lbson-1.0 \
+            $PURE_AV_LIBS -lm
     done
 }
 
