@@ -21,6 +21,7 @@
 #include "ngx_ams_ring.h"
 #include "ngx_ams_aac.h"
 #include "ngx_ams_audio_convert.h"
+#include "ngx_ams_mp4_mux.h"
 
 
 #define SECONDS      10
@@ -559,12 +560,95 @@ test_malformed(void)
 }
 
 
+static const uint8_t *
+find_box(const uint8_t *p, size_t len, const char *type)
+{
+    size_t  i;
+
+    for (i = 4; i + 4 <= len; i++) {
+        if (memcmp(p + i, type, 4) == 0) {
+            return p + i - 4;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the fMP4 muxer: an 'Opus' sample entry with dOps, 48 kHz timescale,
+ * each packet's own duration at a fragment's end */
+
+static void
+test_mp4_opus(void)
+{
+    int                   i;
+    char                  codecs[16];
+    uint8_t               head[19], pkt[40];
+    const char           *err = NULL;
+    const uint8_t        *b;
+    ngx_ams_buf_t         out;
+    ngx_ams_mp4_track_t   t, *tp;
+    static const uint8_t  dops[] = {
+        0, 0, 0, 19, 'd', 'O', 'p', 's', 0, 2, 0x01, 0x38,
+        0x00, 0x00, 0xac, 0x44, 0, 0, 0
+    };
+
+    memset(&t, 0, sizeof(t));
+    memset(&out, 0, sizeof(out));
+    tp = &t;
+
+    ngx_ams_opus_head_build(head, 2, 312, 44100);
+    ok(ngx_ams_mp4_track_config(&t, NGX_AMS_MP4_AUDIO, 2, head, 19, &err)
+       == 0 && t.opus && t.timescale == 48000 && t.aac.channels == 2
+       && t.aac.sample_rate == 48000, "an OpusHead configures an Opus "
+       "track (%s)", err ? err : "");
+    ngx_ams_mp4_codecs(&t, codecs, sizeof(codecs));
+    ok(strcmp(codecs, "opus") == 0, "its codecs string: %s", codecs);
+
+    ok(ngx_ams_mp4_init_segment(&out, &tp, 1) == 0, "init segment");
+    b = find_box(out.data, out.len, "Opus");
+    ok(b != NULL && b[4 + 4 + 6 + 2 + 8 + 1] == 2
+       && b[32] == 0xbb && b[33] == 0x80, "an 'Opus' sample entry, "
+       "2 channels, 48000 Hz");
+    b = find_box(out.data, out.len, "dOps");
+    ok(b != NULL && memcmp(b, dops, sizeof(dops)) == 0, "dOps: version 0, "
+       "the OpusHead's fields big-endian");
+    ok(find_box(out.data, out.len, "esds") == NULL, "no esds");
+
+    head[9] = 3;
+    ok(ngx_ams_mp4_track_config(&t, NGX_AMS_MP4_AUDIO, 2, head, 19, &err)
+       != 0, "family 0 with 3 channels refused: %s", err);
+    ok(ngx_ams_mp4_track_config(&t, NGX_AMS_MP4_AUDIO, 2, head, 12, &err)
+       != 0, "a truncated OpusHead refused: %s", err);
+    head[9] = 2;
+    ngx_ams_mp4_track_config(&t, NGX_AMS_MP4_AUDIO, 2, head, 19, &err);
+
+    /* CELT 20 ms packets (TOC config 31, one frame), then a 10 ms one */
+    memset(pkt, 0, sizeof(pkt));
+    for (i = 0; i < 5; i++) {
+        pkt[0] = (i < 4) ? 0xfc : 0xf4;
+        ngx_ams_mp4_add_sample(&t, 90000 + i * 1800, 0, 1, pkt, sizeof(pkt));
+    }
+
+    out.len = 0;
+    i = ngx_ams_mp4_fragment(&out, &tp, 1, 1, 90000 + 5 * 1800);
+    ok(i == 0 && t.fragment_start == 48000 && t.fragment_duration == 4 * 960 + 480,
+       "a fragment: starts at %lld, lasts %lld samples (the last packet's "
+       "own 10 ms)", (long long) t.fragment_start,
+       (long long) t.fragment_duration);
+
+    ngx_ams_mp4_track_free(&t);
+    ngx_ams_buf_free(&out);
+}
+
+
 int
 main(void)
 {
     av_log_set_level(AV_LOG_QUIET);
 
     test_opus_head();
+    test_mp4_opus();
     test_round_trip();
     test_malformed();
 
