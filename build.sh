@@ -154,12 +154,14 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_core/ngx_ams_settings_value.c
     ngx_ams_cluster/ngx_ams_mongo_bson.c
     ngx_ams_transcode/ngx_ams_ladder.c
-    ngx_ams_transcode/ngx_ams_transcode_engine.c"
+    ngx_ams_transcode/ngx_ams_transcode_engine.c
+    ngx_ams_transcode/ngx_ams_audio_convert.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0
     -I$ROOT/ngx_ams_transcode"
-# the transcoder's engine (libavcodec, libswscale)
-PURE_LIBS="-lavcodec -lswscale -lavutil"
+# what the pure libav code (the transcoder's engine, the audio converter)
+# links with
+PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil"
 
 build_unit() {
     local out="$BUILD/unit" srcs=()

@@ -186,6 +186,23 @@ ngx_ams_stream_name_valid(const unsigned char *name, size_t len,
         }
     }
 
+    /* an audio transform's companion {parent}_opus
+     * (ngx_ams_audio_transform.h): compared without case, as the
+     * packager's suffixes are */
+    if (len > sizeof(NGX_AMS_STREAM_OPUS_SUFFIX) - 1
+        && ngx_ams_stream_ends(name, len, NGX_AMS_STREAM_OPUS_SUFFIX, 1))
+    {
+        if (!(flags & NGX_AMS_STREAM_NAME_RUNG)) {
+            *why = "ends in _opus, an audio companion's";
+            return 0;
+        }
+
+        return ngx_ams_stream_name_valid(name,
+                                         len - (sizeof(
+                                             NGX_AMS_STREAM_OPUS_SUFFIX) - 1),
+                                         0, why);
+    }
+
     if (ngx_ams_stream_name_rung(name, len, &parent, NULL, NULL)) {
         if (!(flags & NGX_AMS_STREAM_NAME_RUNG)) {
             *why = "ends in a transcoder rung's _{height}p{kbps}kbps";

@@ -15,10 +15,11 @@
  *                               CMAF files HLS and DASH share
  *
  * A transcoder's rung of {id} is a stream of its own named
- * {id}_{height}p{kbps}kbps, with the same set of files.  Hence the ids
- * refused: ending in a suffix that one of these names adds (".m3u8",
- * ".ts", ...) or that marks another stream's file ("_adaptive", a rung's
- * for a publisher), starting with '.' (the packager's own hidden files),
+ * {id}_{height}p{kbps}kbps, with the same set of files; so is an audio
+ * transform's companion {id}_opus.  Hence the ids refused: ending in a
+ * suffix that one of these names adds (".m3u8", ".ts", ...) or that
+ * marks another stream's file ("_adaptive", a rung's or "_opus" for a
+ * publisher), starting with '.' (the packager's own hidden files),
  * and characters outside Ant Media's [A-Za-z0-9_.-].  Pure C:
  * unit-tested and fuzzed outside nginx.
  */
@@ -34,7 +35,11 @@
 #define NGX_AMS_STREAM_NAME_MAX    128  /* NGX_AMS_NAME_LEN, NUL included */
 
 /* ngx_ams_stream_name_valid() flags */
-#define NGX_AMS_STREAM_NAME_RUNG   0x01 /* may be {parent}_{h}p{k}kbps */
+#define NGX_AMS_STREAM_NAME_RUNG   0x01 /* may be a rendition's:
+                                           {parent}_{h}p{k}kbps or
+                                           {parent}_opus */
+
+#define NGX_AMS_STREAM_OPUS_SUFFIX  "_opus"
 
 /* what a file is (ngx_ams_stream_file_t.type) */
 #define NGX_AMS_STREAM_FILE_PLAYLIST   1  /* {id}.m3u8 */

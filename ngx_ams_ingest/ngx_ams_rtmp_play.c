@@ -160,6 +160,22 @@ ngx_ams_rtmp_pump(ngx_ams_rtmp_session_t *rs)
             continue;
         }
 
+        /* FLV has no Opus: the player gets the video alone (the track's
+         * configuration said so in the log, once) */
+        if (ev.track == NGX_AMS_TRACK_AUDIO
+            && ev.codec == NGX_AMS_CODEC_OPUS)
+        {
+            if (ev.type == NGX_AMS_EVENT_CONFIG) {
+                ngx_log_error(NGX_LOG_INFO, rs->connection->log, 0,
+                              "ams rtmp: \"%V\" carries Opus audio, which "
+                              "RTMP cannot: this player gets no audio",
+                              &rs->name);
+            }
+
+            (void) ngx_ams_reader_commit(&rs->reader, &ev);
+            continue;
+        }
+
         if (ev.type == NGX_AMS_EVENT_CONFIG) {
             ngx_ams_rtmp_send_config(rs, &ev);
             (void) ngx_ams_reader_commit(&rs->reader, &ev);

@@ -76,8 +76,18 @@ ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track, const uint8_t *data,
 
     if (track == NGX_AMS_TRACK_VIDEO) {
         rc = ngx_ams_ts_mux_video_config(&hls->mux, data, len, &err);
+    } else if (track == NGX_AMS_TRACK_AUDIO
+               && len >= 8 && memcmp(data, "OpusHead", 8) == 0)
+    {
+        /* MPEG-TS HLS carries AAC: an Opus track is left out (its
+         * frames are dropped as a track without configuration is) */
+        hls->mux.has_audio = 0;
+        hls->opus = 1;
+        rc = 0;
+
     } else if (track == NGX_AMS_TRACK_AUDIO) {
         rc = ngx_ams_ts_mux_audio_config(&hls->mux, data, len, &err);
+        hls->opus = 0;
     } else {
         return 0;
     }
@@ -137,6 +147,18 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
 {
     int          rc;
     const char  *err = NULL;
+
+    if (frame->track == NGX_AMS_TRACK_AUDIO && hls->opus) {
+        if (hls->opus_said) {
+            return 0;
+        }
+
+        /* said once a stream, through the caller's "dropped" log line */
+        hls->opus_said = 1;
+        snprintf(hls->error, sizeof(hls->error), "Opus audio left out of "
+                 "MPEG-TS HLS (AAC only; fMP4 HLS and DASH carry it)");
+        return 1;
+    }
 
     if ((frame->track == NGX_AMS_TRACK_VIDEO && !hls->mux.has_video)
         || (frame->track == NGX_AMS_TRACK_AUDIO && !hls->mux.has_audio)

@@ -48,6 +48,9 @@ typedef struct {
     int64_t               retry_dts;     /* audio only: no segment tried
                                             before this after a failure */
     unsigned              playlist_due:1; /* its last write failed */
+    unsigned              opus:1;        /* the audio track is Opus: left
+                                            out */
+    unsigned              opus_said:1;
     ngx_ams_seg_io_t      io;            /* write errors, segments lost */
 
     char                  error[NGX_AMS_HLS_PATH_LEN + 128];

@@ -4,6 +4,7 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@
 
 #define NGX_AMS_MP4_KEY_FLAGS      0x02000000   /* depends on nothing */
 #define NGX_AMS_MP4_DELTA_FLAGS    0x01010000   /* depends, not a sync */
+#define NGX_AMS_MP4_OPUS_RATE      48000
+#define NGX_AMS_MP4_OPUS_HEAD_LEN  19
 
 
 /* writing into a buffer whose allocation failures are checked once, at
@@ -123,6 +126,37 @@ box_end(ngx_ams_mp4_w_t *w, size_t start)
 }
 
 
+/* an OpusHead (RFC 7845 5.1) the dOps box can say: 0, or -1 */
+
+static int
+ngx_ams_mp4_opus_head(ngx_ams_mp4_track_t *t, const uint8_t *p, size_t len,
+    const char **err)
+{
+    unsigned  channels;
+
+    if (len < NGX_AMS_MP4_OPUS_HEAD_LEN || (p[8] >> 4) != 0) {
+        *err = "OpusHead truncated or of an unknown version";
+        return -1;
+    }
+
+    channels = p[9];
+
+    if (channels == 0
+        || (p[18] == 0 && channels > 2)
+        || (p[18] != 0 && (len < 21 + (size_t) channels || p[19] == 0)))
+    {
+        *err = "OpusHead channels or mapping invalid";
+        return -1;
+    }
+
+    memset(&t->aac, 0, sizeof(ngx_ams_aac_config_t));
+    t->aac.channels = (uint8_t) channels;
+    t->aac.sample_rate = NGX_AMS_MP4_OPUS_RATE;   /* Opus decodes at 48k */
+
+    return 0;
+}
+
+
 int
 ngx_ams_mp4_track_config(ngx_ams_mp4_track_t *t, unsigned kind,
     uint32_t track_id, const uint8_t *config, size_t len, const char **err)
@@ -142,6 +176,16 @@ ngx_ams_mp4_track_config(ngx_ams_mp4_track_t *t, unsigned kind,
         t->width = avc.width;
         t->height = avc.height;
         t->timescale = NGX_AMS_TIMEBASE;
+        t->opus = 0;
+
+    } else if (len >= 8 && memcmp(config, "OpusHead", 8) == 0) {
+        /* an AudioSpecificConfig never starts so: object type 9 (HVXC) */
+        if (ngx_ams_mp4_opus_head(t, config, len, err) != 0) {
+            return -1;
+        }
+
+        t->timescale = NGX_AMS_MP4_OPUS_RATE;
+        t->opus = 1;
 
     } else {
         if (ngx_ams_aac_parse_config(config, len, &t->aac, err) != 0) {
@@ -149,6 +193,7 @@ ngx_ams_mp4_track_config(ngx_ams_mp4_track_t *t, unsigned kind,
         }
 
         t->timescale = t->aac.sample_rate;
+        t->opus = 0;
     }
 
     t->kind = kind;
@@ -170,6 +215,98 @@ ngx_ams_mp4_rescale(const ngx_ams_mp4_track_t *t, int64_t ts90k)
 
     /* rounded, so a run of AAC frames keeps exact 1024-sample steps */
     return (ts90k * t->timescale + NGX_AMS_TIMEBASE / 2) / NGX_AMS_TIMEBASE;
+}
+
+
+/*
+ * "Encapsulation of Opus in ISO Base Media File Format" (Opus in MP4):
+ * an 'Opus' AudioSampleEntry at 48 kHz with a dOps box, the OpusHead's
+ * fields big-endian and without its magic; version 0.
+ */
+
+static void
+ngx_ams_mp4_opus_entry(ngx_ams_mp4_w_t *w, ngx_ams_mp4_track_t *t)
+{
+    size_t          e, c;
+    unsigned        i;
+    const uint8_t  *h = t->config;
+
+    e = box(w, "Opus");
+    put_zeros(w, 6);
+    put16(w, 1);                           /* data reference index */
+    put_zeros(w, 8);
+    put16(w, h[9]);                        /* channel count */
+    put16(w, 16);                          /* sample size */
+    put32(w, 0);
+    put32(w, (uint32_t) NGX_AMS_MP4_OPUS_RATE << 16);
+
+    c = box(w, "dOps");
+    put8(w, 0);                            /* version */
+    put8(w, h[9]);                         /* output channel count */
+    put16(w, h[10] | (h[11] << 8));        /* pre-skip */
+    put32(w, (uint32_t) h[12] | ((uint32_t) h[13] << 8)
+             | ((uint32_t) h[14] << 16) | ((uint32_t) h[15] << 24));
+    put16(w, h[16] | (h[17] << 8));        /* output gain */
+    put8(w, h[18]);                        /* channel mapping family */
+
+    if (h[18] != 0) {
+        put8(w, h[19]);                    /* stream count */
+        put8(w, h[20]);                    /* coupled count */
+
+        for (i = 0; i < h[9]; i++) {
+            put8(w, h[21 + i]);
+        }
+    }
+
+    box_end(w, c);
+    box_end(w, e);
+}
+
+
+/* an Opus packet's length in 48 kHz samples, from its TOC (RFC 6716
+ * 3.1); 960 (20 ms) when it cannot say */
+
+static uint32_t
+ngx_ams_mp4_opus_duration(const uint8_t *p, size_t len)
+{
+    unsigned  config, frames, size;
+
+    static const unsigned  silk[4] = { 480, 960, 1920, 2880 };
+    static const unsigned  celt[4] = { 120, 240, 480, 960 };
+
+    if (len == 0) {
+        return 960;
+    }
+
+    config = p[0] >> 3;
+
+    if (config < 12) {
+        size = silk[config & 3];
+
+    } else if (config < 16) {
+        size = (config & 1) ? 960 : 480;
+
+    } else {
+        size = celt[config & 3];
+    }
+
+    switch (p[0] & 3) {
+    case 0:
+        frames = 1;
+        break;
+    case 3:
+        frames = len > 1 ? (p[1] & 0x3f) : 0;
+        break;
+    default:
+        frames = 2;
+    }
+
+    /* at most 120 ms a packet */
+    if (frames == 0 || frames * size > 5760) {
+        return 960;
+    }
+
+    return frames * size;
 }
 
 
@@ -198,6 +335,11 @@ ngx_ams_mp4_sample_entry(ngx_ams_mp4_w_t *w, ngx_ams_mp4_track_t *t)
         put(w, t->config, t->config_len);
         box_end(w, c);
         box_end(w, e);
+        return;
+    }
+
+    if (t->opus) {
+        ngx_ams_mp4_opus_entry(w, t);
         return;
     }
 
@@ -411,7 +553,9 @@ ngx_ams_mp4_add_sample(ngx_ams_mp4_track_t *t, int64_t dts, int32_t cts,
 
     s = &t->samples[t->nsamples++];
     s->size = (uint32_t) len;
-    s->duration = 0;
+    /* an Opus packet says how long it is: the last one of a fragment
+     * keeps that (the next sample's dts replaces it otherwise) */
+    s->duration = t->opus ? ngx_ams_mp4_opus_duration(data, len) : 0;
     s->cts = (int32_t) ngx_ams_mp4_rescale(t, cts);
     s->flags = (key || t->kind == NGX_AMS_MP4_AUDIO)
                ? NGX_AMS_MP4_KEY_FLAGS : NGX_AMS_MP4_DELTA_FLAGS;
@@ -444,7 +588,10 @@ ngx_ams_mp4_fragment(ngx_ams_buf_t *out, ngx_ams_mp4_track_t **tracks,
             s = &t->samples[t->nsamples - 1];
             end = ngx_ams_mp4_rescale(t, end_dts);
 
-            if (t->kind == NGX_AMS_MP4_AUDIO) {
+            if (t->kind == NGX_AMS_MP4_AUDIO && t->opus) {
+                /* its own length: set by ngx_ams_mp4_add_sample() */
+
+            } else if (t->kind == NGX_AMS_MP4_AUDIO) {
                 /* an AAC frame straddling the cut keeps its length, so
                  * the next fragment starts where this one ends */
                 s->duration = 1024;
@@ -542,4 +689,21 @@ ngx_ams_mp4_track_free(ngx_ams_mp4_track_t *t)
     t->nsamples = 0;
     t->cap = 0;
     ngx_ams_buf_free(&t->data);
+}
+
+
+void
+ngx_ams_mp4_codecs(const ngx_ams_mp4_track_t *t, char *buf, size_t size)
+{
+    if (t->kind == NGX_AMS_MP4_VIDEO) {
+        /* avcC: version, profile, compatibility, level */
+        snprintf(buf, size, "avc1.%02x%02x%02x", t->config[1], t->config[2],
+                 t->config[3]);
+
+    } else if (t->opus) {
+        snprintf(buf, size, "opus");
+
+    } else {
+        snprintf(buf, size, "mp4a.40.%u", t->aac.object_type);
+    }
 }

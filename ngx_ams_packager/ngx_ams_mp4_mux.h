@@ -2,7 +2,7 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * Fragmented MP4 (CMAF-style) for H.264 and AAC: an init segment (ftyp,
+ * Fragmented MP4 (CMAF-style) for H.264, AAC and Opus: an init segment (ftyp,
  * moov with mvex) and media fragments (moof with one traf per track, then
  * mdat).  The CMAF writer (ngx_ams_cmaf.c) gives it one track at a time,
  * a file per track.  Free of nginx types.
@@ -36,12 +36,16 @@ typedef struct {
     unsigned              kind;          /* NGX_AMS_MP4_VIDEO or _AUDIO */
     uint32_t              track_id;
     uint32_t              timescale;     /* 90000, or the sample rate */
-    uint8_t               config[4096];  /* avcC or AudioSpecificConfig */
+    uint8_t               config[4096];  /* avcC, AudioSpecificConfig or
+                                            OpusHead */
     size_t                config_len;
     uint32_t              width;
     uint32_t              height;
-    ngx_ams_aac_config_t  aac;
+    ngx_ams_aac_config_t  aac;           /* Opus: its rate and channels */
     unsigned              configured:1;
+    unsigned              opus:1;        /* an 'Opus' sample entry, dOps
+                                            (ISO/IEC 23003-5 / the Opus
+                                            in ISOBMFF spec) */
 
     /* the fragment being gathered */
     ngx_ams_mp4_sample_t *samples;
@@ -58,7 +62,8 @@ typedef struct {
 } ngx_ams_mp4_track_t;
 
 
-/* 0, or -1 with *err set */
+/* 0, or -1 with *err set; an audio config starting "OpusHead" is Opus's
+ * (RFC 7845 5.1), otherwise an AudioSpecificConfig */
 int ngx_ams_mp4_track_config(ngx_ams_mp4_track_t *t, unsigned kind,
     uint32_t track_id, const uint8_t *config, size_t len, const char **err);
 int ngx_ams_mp4_init_segment(ngx_ams_buf_t *out, ngx_ams_mp4_track_t **t,
@@ -74,6 +79,11 @@ int ngx_ams_mp4_fragment(ngx_ams_buf_t *out, ngx_ams_mp4_track_t **t,
     unsigned n, uint32_t sequence, int64_t end_dts);
 
 void ngx_ams_mp4_track_free(ngx_ams_mp4_track_t *t);
+
+/* the RFC 6381 codecs string of a configured track: "avc1.64001f",
+ * "mp4a.40.2", "opus" */
+void ngx_ams_mp4_codecs(const ngx_ams_mp4_track_t *t, char *buf,
+    size_t size);
 
 /* track time in its own timescale, from 90 kHz */
 int64_t ngx_ams_mp4_rescale(const ngx_ams_mp4_track_t *t, int64_t ts90k);

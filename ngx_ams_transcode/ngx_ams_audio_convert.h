@@ -53,5 +53,36 @@ void ngx_ams_audio_conv_flush(ngx_ams_audio_conv_t *cv);
 uint64_t ngx_ams_audio_conv_dropped(ngx_ams_audio_conv_t *cv);
 void ngx_ams_audio_conv_destroy(ngx_ams_audio_conv_t *cv);
 
+/* the libavcodec encoder the converter uses ("libopus", "opus", "aac") */
+const char *ngx_ams_audio_conv_encoder(ngx_ams_audio_conv_t *cv);
+/* the output's sample rate and channels */
+void ngx_ams_audio_conv_format(ngx_ams_audio_conv_t *cv,
+    unsigned *sample_rate, unsigned *channels);
+
+
+/* OpusHead (RFC 7845 5.1): the identification header, little-endian */
+
+#define NGX_AMS_OPUS_HEAD_LEN       19    /* mapping family 0 */
+#define NGX_AMS_OPUS_HEAD_MAX       (21 + 255)
+
+typedef struct {
+    unsigned    version;
+    unsigned    channels;
+    unsigned    pre_skip;          /* 48 kHz samples the decoder drops */
+    uint32_t    input_rate;        /* informational */
+    int         gain;              /* Q7.8 dB */
+    unsigned    mapping_family;
+    unsigned    streams;           /* family != 0 only */
+    unsigned    coupled;
+    uint8_t     mapping[255];
+} ngx_ams_opus_head_t;
+
+/* 0, or -1 with *err naming what is wrong */
+int ngx_ams_opus_head_parse(const uint8_t *p, size_t len,
+    ngx_ams_opus_head_t *h, const char **err);
+/* family 0 (1 or 2 channels): writes NGX_AMS_OPUS_HEAD_LEN bytes */
+size_t ngx_ams_opus_head_build(uint8_t *out, unsigned channels,
+    unsigned pre_skip, uint32_t input_rate);
+
 
 #endif /* _NGX_AMS_AUDIO_CONVERT_H_INCLUDED_ */

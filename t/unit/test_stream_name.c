@@ -110,6 +110,15 @@ main(void)
        "not a rung of a rung");
     ok(!valid("x.m3u8_720p2500kbps", NGX_AMS_STREAM_NAME_RUNG),
        "nor a rung of a refused name");
+    ok(!valid("x_opus", 0), "a publisher cannot take an Opus companion's "
+       "name");
+    ok(!valid("x_OPUS", 0), "in any case");
+    ok(valid("x_opus", NGX_AMS_STREAM_NAME_RUNG), "an audio transform can");
+    ok(valid("_opus", 0), "_opus alone is a name, nobody's companion");
+    ok(!valid("x_opus_opus", NGX_AMS_STREAM_NAME_RUNG)
+       && !valid("x_720p2500kbps_opus", NGX_AMS_STREAM_NAME_RUNG),
+       "not a companion of a companion or of a rung");
+    ok(valid("x_opusx", 0) && valid("xopus", 0), "only the full suffix");
     ok(valid("x_720p", 0) && valid("x_p2500kbps", 0) && valid("_1p1kbps", 0)
        && valid("x_0720p1kbps", 0), "only a full rung suffix is a rung's");
 
@@ -130,6 +139,7 @@ main(void)
     ok(round_trip("cam000000001"), "an id ending in nine digits");
     ok(round_trip("a.b-c_d"), "dots and dashes");
     ok(round_trip("cam_720p2500kbps"), "a rung's");
+    ok(round_trip("cam_opus"), "an Opus companion's");
 
     ok(file("cam1_adaptive.m3u8", "cam1", NGX_AMS_STREAM_FILE_ADAPTIVE),
        "the adaptive playlist is cam1's, as what it is");
