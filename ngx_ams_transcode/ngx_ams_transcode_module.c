@@ -47,7 +47,7 @@
 
 #define NGX_AMS_TC_TASK_FRAMES   64        /* frames per task at most */
 #define NGX_AMS_TC_WAKES         256       /* wake-ups noted, a power of 2 */
-#define NGX_AMS_TC_RUNG_QUEUE    (4 * 1024 * 1024)
+#define NGX_AMS_TC_RUNG_QUEUE    (2 * 1024 * 1024)  /* a frame: half */
 
 
 typedef struct {
