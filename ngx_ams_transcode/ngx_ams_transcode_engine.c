@@ -148,6 +148,7 @@ static void ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src);
 static void ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src);
 static int ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i);
+static enum AVPixelFormat ngx_ams_tc_pix_fmt(const AVCodec *codec);
 static const AVCodec *ngx_ams_tc_try_encoder(ngx_ams_tc_t *tc,
     ngx_ams_tc_rung_t *r, const char *name);
 static void ngx_ams_tc_close_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
@@ -635,7 +636,7 @@ ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
 
         r->sws = sws_getCachedContext(r->sws, in->width, in->height,
                                       in->format, r->width, r->height,
-                                      AV_PIX_FMT_YUV420P, SWS_BICUBIC,
+                                      r->pic->format, SWS_BICUBIC,
                                       NULL, NULL, NULL);
         if (r->sws == NULL) {
             continue;
@@ -756,7 +757,7 @@ ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
         return -1;
     }
 
-    r->pic->format = AV_PIX_FMT_YUV420P;
+    r->pic->format = r->enc->pix_fmt;
     r->pic->width = r->width;
     r->pic->height = r->height;
 
@@ -768,6 +769,35 @@ ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
     r->has_pts_in = 0;
 
     return 0;
+}
+
+
+/* 4:2:0 in system memory: yuv420p, or nv12 (h264_qsv); an encoder that
+ * takes only hardware frames (h264_vaapi) does not open, and libx264
+ * takes over */
+
+static enum AVPixelFormat
+ngx_ams_tc_pix_fmt(const AVCodec *codec)
+{
+    const enum AVPixelFormat  *f;
+
+    if (codec->pix_fmts == NULL) {
+        return AV_PIX_FMT_YUV420P;
+    }
+
+    for (f = codec->pix_fmts; *f != AV_PIX_FMT_NONE; f++) {
+        if (*f == AV_PIX_FMT_YUV420P) {
+            return *f;
+        }
+    }
+
+    for (f = codec->pix_fmts; *f != AV_PIX_FMT_NONE; f++) {
+        if (*f == AV_PIX_FMT_NV12) {
+            return *f;
+        }
+    }
+
+    return codec->pix_fmts[0];
 }
 
 
@@ -792,7 +822,7 @@ ngx_ams_tc_try_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
 
     enc->width = r->width;
     enc->height = r->height;
-    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->pix_fmt = ngx_ams_tc_pix_fmt(codec);
     enc->time_base = (AVRational) { 1, NGX_AMS_TIMEBASE };
     enc->framerate = ngx_ams_tc_rate(tc);
     enc->sample_aspect_ratio = (AVRational) { 1, 1 };

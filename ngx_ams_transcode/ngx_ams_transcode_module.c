@@ -761,6 +761,17 @@ ngx_ams_transcode_start(ngx_ams_tc_stream_t *ts)
     st = ts->reader.stream;
     ts->started = 1;
 
+    /* above cpu_limit or memory_limit a node takes no new work: the
+     * stream goes on untranscoded */
+    ns = ngx_ams_bus_node_stats();
+    if (ns && ns->overloaded) {
+        ngx_log_error(NGX_LOG_WARN, &ts->log, 0,
+                      "ams transcode: \"%*s\" not transcoded: high "
+                      "resource usage (%s)", ts->name_len, ts->name,
+                      ns->overloaded == 1 ? "cpu_limit" : "memory_limit");
+        return NGX_DECLINED;
+    }
+
     for (i = 0; i < ts->conf.ladder.n; i++) {
         r = &ts->rung[ts->nrungs];
         r->conf = ts->conf.ladder.rung[i];
@@ -851,7 +862,6 @@ ngx_ams_transcode_start(ngx_ams_tc_stream_t *ts)
 
     ngx_ams_tc_set_clock(ts->tc, ngx_ams_transcode_now);
 
-    ns = ngx_ams_bus_node_stats();
     if (ns) {
         (void) ngx_atomic_fetch_add(&ns->transcoded_streams, 1);
         ts->counted = 1;
