@@ -80,12 +80,14 @@ typedef struct {
     size_t                   parent_len;
     char                     publish_type[8];
 
+    /* set by the task, read by the loop after it ("done"): not bit
+     * fields, the loop writes the bits beside them meanwhile */
+    ngx_uint_t               producer_ended;
+    ngx_uint_t               source_ended;
+
     unsigned                 busy:1;
     unsigned                 stopping:1;
     unsigned                 reader_open:1;
-    /* set by the task; read by the loop after it ("done") */
-    unsigned                 producer_ended:1;
-    unsigned                 source_ended:1;
 } ngx_ams_audio_transform_t;
 
 

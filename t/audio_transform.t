@@ -4,7 +4,8 @@
 # ffprobes as Opus with as much audio as the source; MPEG-TS HLS and RTMP
 # players of the companion get its video and no audio, with a log line.
 # The Opus -> AAC direction is covered by t/unit/test_audio_convert.c
-# (nothing publishes Opus into the bus yet: WebRTC will).
+# (nothing publishes Opus into the bus yet: WebRTC will).  A REST DELETE
+# of a companion stops it and leaves its source publishing.
 
 use strict;
 use warnings;
@@ -12,6 +13,7 @@ use warnings;
 use Test::More;
 use Ams::Nginx;
 use Ams::Media;
+use Ams::Rest;
 
 my $ng = Ams::Nginx->new(
     modules => [qw(core ingest packager api transcode)],
@@ -45,6 +47,7 @@ sub audio_span {
 }
 
 my $pub = publish("$rtmp/a1", seconds => $seconds, size => '640x360');
+my $pub2 = publish("$rtmp/a2", seconds => $seconds, size => '320x240');
 
 ok(poll_until(sub { (slurp("$dir/a1_opus/a1_opus.mpd") // '') =~ /<S t=/ },
               15), 'the companion a1_opus is packaged while a1 publishes');
@@ -54,7 +57,17 @@ my $play = `ffprobe -v error -show_streams -of json -analyzeduration 3000000 '$r
 like($play, qr/"codec_name": "h264"/, 'an RTMP player gets its video');
 unlike($play, qr/"codec_type": "audio"/, 'and no audio (FLV has no Opus)');
 
+# stopping a companion: its source goes on
+ok(poll_until(sub { (slurp("$dir/a2_opus/a2_opus.mpd") // '') =~ /<S t=/ },
+              15), 'a2_opus is packaged too');
+my ($status) = rest($ng, 'DELETE', '/LiveApp/rest/v2/broadcasts/a2_opus');
+like(wait_closed("$dir/a2_opus/a2_opus.mpd", 10), qr/type="static"/,
+     'a REST DELETE of the companion ends it');
+like(slurp("$dir/a2/a2.mpd") // '', qr/type="dynamic"/,
+     'while its source goes on');
+
 is(wait_publisher($pub, 40), 0, 'published');
+is(wait_publisher($pub2, 40), 0, 'the second source published to its end');
 
 my $mpd = wait_closed("$dir/a1_opus/a1_opus.mpd", 10);
 like($mpd, qr/type="static"/, 'the companion ends with its source');
@@ -92,13 +105,15 @@ is($v && $v->{codec_name}, 'h264', 'its MPEG-TS HLS has the video');
 ok(!$a, 'and no audio (MPEG-TS HLS carries AAC only)');
 
 my $log = $ng->error_log;
-my @left_out = $log =~ /Opus audio left out of MPEG-TS HLS/g;
+my @left_out = $log =~ /"a1_opus": [^\n]*Opus audio left out of MPEG-TS HLS/g;
 is(scalar @left_out, 1, 'said once in the log for the stream');
 like($log, qr/a1_opus" carries Opus audio, which RTMP cannot/,
      'the RTMP player is told in the log');
 like($log, qr/"a1_opus": encoding with libopus, 48000 Hz, 1 channel/,
      'the encoder and format are logged (the source is mono)');
 like($log, qr/"a1_opus" ended with its source/, 'and its end');
+like($log, qr/"a2_opus" stopped after \d+ audio frames/,
+     'a2_opus was stopped');
 
 # the source itself is untouched
 ($v, $a) = av_streams(ffprobe("$http/a1/a1.mpd"));

@@ -632,8 +632,8 @@ test_mp4_opus(void)
 
     out.len = 0;
     i = ngx_ams_mp4_fragment(&out, &tp, 1, 1, 90000 + 5 * 1800);
-    ok(i == 0 && t.fragment_start == 48000 && t.fragment_duration == 4 * 960 + 480,
-       "a fragment: starts at %lld, lasts %lld samples (the last packet's "
+    ok(i == 0 && t.fragment_start == 48000
+       && t.fragment_duration == 4 * 960 + 480, "a fragment: starts at %lld, lasts %lld samples (the last packet's "
        "own 10 ms)", (long long) t.fragment_start,
        (long long) t.fragment_duration);
 
