@@ -20,7 +20,8 @@
 # source (split, scale); ours cascades (each rung from the one above).
 #
 # BENCH_SECONDS (default 20) the source's length, BENCH_REPEAT (default
-# 3) runs of each (alternating), figures are medians.  Benchmarks are not
+# 3) runs of each (alternating), figures are medians; BENCH_TUNE an x264
+# tune for both (zerolatency: no lookahead, no B-frames, sliced threads).  Benchmarks are not
 # tests: they print figures.
 
 set -euo pipefail
@@ -30,6 +31,7 @@ OUT="$ROOT/build/bench"
 MODULES=${AMS_MODULES:-$ROOT/build/modules}
 SECS=${BENCH_SECONDS:-20}
 REPEAT=${BENCH_REPEAT:-3}
+TUNE=${BENCH_TUNE:-}
 PORT=19361
 TICK=$(getconf CLK_TCK)
 FPS=30
@@ -75,6 +77,7 @@ ams {
         hls               off;
         encoder_settings  '$LADDER';
         encoder_preset    veryfast;
+        ${TUNE:+encoder_tune      $TUNE;}
         encoder_queue     1000000;
     }
 }
@@ -155,7 +158,8 @@ cmd = ["ffmpeg", "-v", "error", "-nostdin"] + re + ["-i", "$SRC",
     "[c]scale=-2:360[v360]"]
 for label, rate in (("v720", "2500k"), ("v480", "1000k"), ("v360", "600k")):
     cmd += ["-map", "[" + label + "]", "-map", "0:a", "-c:v", "libx264",
-            "-preset", "veryfast", "-b:v", rate, "-force_key_frames",
+            "-preset", "veryfast"] + (["-tune", "$TUNE"] if "$TUNE" else []) + [
+            "-b:v", rate, "-force_key_frames",
             "source", "-forced-idr", "1", "-x264-params", "$X264_PARAMS",
             "-c:a", "copy", "-f", "null", "-"]
 t = time.time()
@@ -199,7 +203,7 @@ ff_fps=$(echo "${v[ff_fps]}" | median)
 
 echo "# nginx-ams transcoder vs ffmpeg CLI (one command, split/scale), $(nproc) cores, $(date -u +%F)"
 echo "# source: 1080p${FPS} ${SECS}s FLV ($(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$SRC") b/s), published -c copy;"
-echo "# ladder 720p 2500k, 480p 1000k, 360p 600k, libx264 veryfast, IDRs at source keyframes; medians of $REPEAT"
+echo "# ladder 720p 2500k, 480p 1000k, 360p 600k, libx264 veryfast${TUNE:+ tune $TUNE}, IDRs at source keyframes; medians of $REPEAT"
 echo
 printf '%-44s %12s %12s %8s\n' "" nginx-ams ffmpeg ratio
 printf '%-44s %12s %12s %8s\n' "CPU s per source minute (real time)" \

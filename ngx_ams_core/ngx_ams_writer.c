@@ -84,6 +84,11 @@ ngx_ams_writer_init(ngx_log_t *log)
         return NGX_ERROR;
     }
 
+    /* the worker's own descriptor, as nginx's channel is: no client's, so
+     * an exiting worker neither closes it as one nor reports it left
+     * open ("open socket left in connection") */
+    c->read->channel = 1;
+
     c->read->handler = ngx_ams_writer_wake;
     c->read->log = ngx_cycle->log;
     c->write->log = ngx_cycle->log;

@@ -33,6 +33,7 @@
 #include <libswscale/swscale.h>
 
 #include "ngx_ams_transcode_engine.h"
+#include "ngx_ams_audio_convert.h"
 
 
 #define ngx_ams_tc_frame_corrupt(f)  ((f)->flags & AV_FRAME_FLAG_CORRUPT)
@@ -68,6 +69,11 @@ typedef struct {
     int64_t                 last_dts;
     int64_t                 last_pts_in;
     unsigned                has_pts_in:1;
+
+    /* audio: -1 passed through, else the rung whose converter (AAC at
+     * audioBitrate) it shares: rungs of one audio bitrate share one */
+    int                     aconv_owner;
+    ngx_ams_audio_conv_t   *aconv;         /* when its own owner */
 } ngx_ams_tc_rung_t;
 
 
@@ -164,6 +170,9 @@ static size_t ngx_ams_tc_annexb_to_avcc(const uint8_t *p, size_t len,
 static void ngx_ams_tc_fail(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i);
 static void ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all);
+static void ngx_ams_tc_audio_convert_open(ngx_ams_tc_t *tc);
+static void ngx_ams_tc_audio_convert_out(ngx_ams_tc_t *tc, unsigned owner);
+static void ngx_ams_tc_audio_convert_flush(ngx_ams_tc_t *tc);
 static void ngx_ams_tc_emit(ngx_ams_tc_t *tc, unsigned i, unsigned kind,
     unsigned track, uint32_t codec, const ngx_ams_frame_t *f,
     const uint8_t *data, size_t len);
@@ -215,6 +224,7 @@ ngx_ams_tc_create(const ngx_ams_tc_opts_t *opts, const ngx_ams_rung_t *rungs,
     for (i = 0; i < n; i++) {
         tc->rung[i].conf = rungs[i];
         tc->rung[i].live = 1;
+        tc->rung[i].aconv_owner = -1;
     }
 
     tc->pkt = av_packet_alloc();
@@ -285,27 +295,20 @@ void
 ngx_ams_tc_config(ngx_ams_tc_t *tc, unsigned track, uint32_t codec,
     const uint8_t *data, size_t len)
 {
-    unsigned  i;
-
     if (track == NGX_AMS_TRACK_AUDIO) {
         if (len > sizeof(tc->audio_config)) {
             return;
         }
 
+        /* what waits belongs to the old configuration */
+        ngx_ams_tc_audio_release(tc, 1);
+        ngx_ams_tc_audio_convert_flush(tc);
+
         memcpy(tc->audio_config, data, len);
         tc->audio_config_len = len;
         tc->audio_codec = codec;
 
-        /* audio passes through: each rung gets the source's config, in
-         * order with the frames already waiting */
-        ngx_ams_tc_audio_release(tc, 1);
-
-        for (i = 0; i < tc->n; i++) {
-            if (tc->rung[i].live) {
-                ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG,
-                                NGX_AMS_TRACK_AUDIO, codec, NULL, data, len);
-            }
-        }
+        ngx_ams_tc_audio_convert_open(tc);
 
         return;
     }
@@ -1217,14 +1220,150 @@ ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all)
         }
 
         for (i = 0; i < tc->n; i++) {
-            if (tc->rung[i].live) {
+            if (tc->rung[i].live && tc->rung[i].aconv_owner == -1) {
                 ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_FRAME,
                                 NGX_AMS_TRACK_AUDIO, a->frame.codec,
                                 &a->frame, a->data, a->frame.size);
             }
         }
 
+        for (i = 0; i < tc->n; i++) {
+            if (tc->rung[i].aconv) {
+                (void) ngx_ams_audio_conv_push(tc->rung[i].aconv, a->data,
+                                               a->frame.size,
+                                               a->frame.dts + a->frame.cts);
+                ngx_ams_tc_audio_convert_out(tc, i);
+            }
+        }
+
         free(a);
+    }
+}
+
+
+/*
+ * Rungs with an audioBitrate get the source's audio re-encoded as AAC at
+ * that rate (ngx_ams_audio_convert.c), one converter per distinct rate;
+ * the others, and any whose converter cannot be made, pass it through.
+ */
+
+static void
+ngx_ams_tc_audio_convert_open(ngx_ams_tc_t *tc)
+{
+    char                 err[160];
+    size_t               len;
+    unsigned             i, j;
+    const uint8_t       *cfg;
+    ngx_ams_tc_rung_t   *r;
+
+    for (i = 0; i < tc->n; i++) {
+        r = &tc->rung[i];
+        r->aconv_owner = -1;
+
+        if (!r->live || r->conf.audio_bitrate == 0
+            || (tc->audio_codec != NGX_AMS_CODEC_AAC
+                && tc->audio_codec != NGX_AMS_CODEC_OPUS))
+        {
+            continue;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (tc->rung[j].aconv
+                && tc->rung[j].conf.audio_bitrate == r->conf.audio_bitrate)
+            {
+                r->aconv_owner = (int) j;
+                break;
+            }
+        }
+
+        if (r->aconv_owner != -1) {
+            continue;
+        }
+
+        r->aconv = ngx_ams_audio_conv_create(tc->audio_codec,
+                                             tc->audio_config,
+                                             tc->audio_config_len,
+                                             NGX_AMS_CODEC_AAC,
+                                             r->conf.audio_bitrate,
+                                             err, sizeof(err));
+        if (r->aconv == NULL) {
+            ngx_ams_tc_msg(tc, "rung %up: audio passed through, no AAC at "
+                           "%u b/s: %s", r->conf.height,
+                           r->conf.audio_bitrate, err);
+            continue;
+        }
+
+        r->aconv_owner = (int) i;
+    }
+
+    for (i = 0; i < tc->n; i++) {
+        r = &tc->rung[i];
+
+        if (!r->live) {
+            continue;
+        }
+
+        if (r->aconv_owner == -1) {
+            ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG,
+                            NGX_AMS_TRACK_AUDIO, tc->audio_codec, NULL,
+                            tc->audio_config, tc->audio_config_len);
+            continue;
+        }
+
+        ngx_ams_audio_conv_config(tc->rung[r->aconv_owner].aconv, &cfg, &len);
+        ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG, NGX_AMS_TRACK_AUDIO,
+                        NGX_AMS_CODEC_AAC, NULL, cfg, len);
+    }
+}
+
+
+/* a converter's output to every live rung that shares it */
+
+static void
+ngx_ams_tc_audio_convert_out(ngx_ams_tc_t *tc, unsigned owner)
+{
+    size_t            len;
+    int64_t           pts;
+    unsigned          k;
+    const uint8_t    *data;
+    ngx_ams_frame_t   f;
+
+    while (ngx_ams_audio_conv_pull(tc->rung[owner].aconv, &data, &len, &pts)
+           == 1)
+    {
+        memset(&f, 0, sizeof(f));
+        f.dts = pts;
+        f.track = NGX_AMS_TRACK_AUDIO;
+        f.codec = NGX_AMS_CODEC_AAC;
+        f.size = (uint32_t) len;
+
+        for (k = 0; k < tc->n; k++) {
+            if (tc->rung[k].live && tc->rung[k].aconv_owner == (int) owner) {
+                ngx_ams_tc_emit(tc, k, NGX_AMS_HANDOFF_FRAME,
+                                NGX_AMS_TRACK_AUDIO, NGX_AMS_CODEC_AAC, &f,
+                                data, len);
+            }
+        }
+    }
+}
+
+
+/* what the converters hold, out; then they are gone */
+
+static void
+ngx_ams_tc_audio_convert_flush(ngx_ams_tc_t *tc)
+{
+    unsigned  i;
+
+    for (i = 0; i < tc->n; i++) {
+        if (tc->rung[i].aconv) {
+            ngx_ams_audio_conv_flush(tc->rung[i].aconv);
+            ngx_ams_tc_audio_convert_out(tc, i);
+            ngx_ams_audio_conv_destroy(tc->rung[i].aconv);
+            tc->rung[i].aconv = NULL;
+        }
+
+        tc->rung[i].aconv_owner = -1;
     }
 }
 
@@ -1432,6 +1571,7 @@ ngx_ams_tc_flush(ngx_ams_tc_t *tc, int64_t now)
     }
 
     ngx_ams_tc_audio_release(tc, 1);
+    ngx_ams_tc_audio_convert_flush(tc);
 }
 
 
@@ -1452,6 +1592,10 @@ ngx_ams_tc_destroy(ngx_ams_tc_t *tc)
         avcodec_free_context(&tc->rung[i].enc);
         sws_freeContext(tc->rung[i].sws);
         av_frame_free(&tc->rung[i].pic);
+
+        if (tc->rung[i].aconv) {
+            ngx_ams_audio_conv_destroy(tc->rung[i].aconv);
+        }
     }
 
     while ((a = tc->audio) != NULL) {

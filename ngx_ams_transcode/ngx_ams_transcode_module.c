@@ -1030,6 +1030,19 @@ ngx_ams_transcode_thread(void *data, ngx_log_t *log)
 
     backlog = ngx_ams_reader_backlog(&ts->reader);
 
+    /* every rung gone (encoders that did not open, rungs stopped): the
+     * stream goes on untranscoded */
+    for (i = 0; i < ts->nrungs; i++) {
+        if (ts->rung[i].queue) {
+            break;
+        }
+    }
+
+    if (i == ts->nrungs) {
+        ts->finished = 1;
+        backlog = 0;
+    }
+
 done:
 
     ngx_ams_transcode_queue_gauge(ts, backlog);

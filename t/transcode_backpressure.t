@@ -6,7 +6,8 @@
 # /metrics.  Rungs resume at source keyframes, so the rung's keyframes are
 # still the source's.  An encoder that cannot open (a 4320p rung of a
 # 16:1 picture: 69120 pixels wide) is counted as encoders-not-opened and
-# the stream goes on with its other rung.
+# the stream goes on with its other rung; with none left it goes on
+# untranscoded.
 
 use strict;
 use warnings;
@@ -25,6 +26,10 @@ application Slow {
     encoder_preset             veryslow;
     encoder_threads            1;
     encoder_queue              10;
+}
+application Huge {
+    delete_hls_files_on_ended  off;
+    encoder_settings  '[{"height":4320,"videoBitrate":1000000,"forceEncode":true}]';
 }
 application Wide {
     delete_hls_files_on_ended  off;
@@ -51,6 +56,17 @@ like($ng->error_log, qr/rung 4320p: encoder libx264 did not open/,
      'the log says which');
 like(scalar `curl -s $http/metrics`, qr/^ams_encoders_not_opened_total 1$/m,
      '/metrics: ams_encoders_not_opened_total 1');
+
+# no rung opens at all: the stream goes on, untranscoded
+$pub = publish("$rtmp/Huge/h", seconds => 8, size => '1280x80', rate => 25);
+ok(poll_until(sub { resources()->{'encoders-not-opened'} == 2 }, 20),
+   'encoders-not-opened: 2');
+ok(poll_until(sub { $ng->error_log =~ /ams transcode: "h" ended/
+                    && resources()->{transcodedStreams} == 0 }, 10),
+   'with no rung left the stream is not counted as transcoded');
+is(wait_publisher($pub, 40), 0, 'while its publisher went on');
+like(wait_closed("$media/Huge/streams/h.m3u8", 20), qr/#EXT-X-ENDLIST/,
+     'and it was packaged to its end');
 
 # the ladder that falls behind
 $pub = publish("$rtmp/Slow/s", seconds => 12, size => '1280x720', rate => 25);

@@ -2,8 +2,8 @@
 # keyframe every 2 s) with encoder_settings of 720p (forced), 480p, 360p
 # and 1080p (taller than the source: skipped) yields rung streams
 # {id}_{height}p{kbps}kbps whose HLS ffprobe reads at the rung's size,
-# with the audio passed through, an average video bitrate within 20% of
-# the rung's, and segments cut where the original's are (same count,
+# with the audio passed through (or re-encoded at the rung's
+# audioBitrate), an average video bitrate within 20% of the rung's, and segments cut where the original's are (same count,
 # boundaries within one frame).  An RTMP player plays a rung.  The node's
 # counters show the stream while it is transcoded; REST's application
 # settings change the ladder for the streams that start after.
@@ -17,7 +17,7 @@ use Ams::Media;
 use Ams::Rest;
 
 my $ladder = '[{"height":720,"videoBitrate":1500000,"forceEncode":true},'
-           . '{"height":480,"videoBitrate":800000,"audioBitrate":64000},'
+           . '{"height":480,"videoBitrate":800000,"audioBitrate":32000},'
            . '{"height":360,"videoBitrate":500000},'
            . '{"height":1080,"videoBitrate":3000000}]';
 
@@ -37,9 +37,11 @@ my $http = 'http://127.0.0.1:' . $ng->http_port;
 my $seconds = 12;
 my $fps = 25;
 
-my %rungs = (s1_720p1500kbps => [1280, 720, 1500000],
-             s1_480p800kbps  => [854, 480, 800000],
-             s1_360p500kbps  => [640, 360, 500000]);
+# width, height, video b/s, audio b/s (the source's 64k passed through,
+# or re-encoded at the rung's audioBitrate)
+my %rungs = (s1_720p1500kbps => [1280, 720, 1500000, 64000],
+             s1_480p800kbps  => [854, 480, 800000, 32000],
+             s1_360p500kbps  => [640, 360, 500000, 64000]);
 
 my $pub = publish("$rtmp/s1", seconds => $seconds, size => '1280x720',
                   rate => $fps, log => $ng->prefix . '/publisher.log');
@@ -73,7 +75,7 @@ like(scalar `cat ${\ $ng->prefix}/logs/error.log`,
      qr/no 1080p rung for a 720p source/, 'and the log says why');
 
 for my $rung (sort keys %rungs) {
-    my ($w, $h, $bps) = @{ $rungs{$rung} };
+    my ($w, $h, $bps, $abps) = @{ $rungs{$rung} };
     my $text = wait_closed("$dir/$rung.m3u8", 20);
     like($text, qr/#EXT-X-ENDLIST/, "$rung: its playlist ended");
 
@@ -81,7 +83,23 @@ for my $rung (sort keys %rungs) {
     my ($v, $a) = av_streams($p);
     is($v && "$v->{codec_name} $v->{width}x$v->{height}", "h264 ${w}x$h",
        "$rung: H.264 at ${w}x$h");
-    is($a && $a->{codec_name}, 'aac', "$rung: AAC passed through");
+    is($a && $a->{codec_name}, 'aac', "$rung: AAC");
+
+    # the audio's bytes over the same span: passed through or re-encoded
+    my $abytes = 0;
+    my @apts;
+    for (`ffprobe -v error -select_streams a:0 -show_entries packet=pts_time,size -of csv=p=0 '$http/LiveApp/streams/$rung.m3u8' 2>/dev/null`) {
+        next unless /^([\d.]+),(\d+)/;
+        push @apts, $1;
+        $abytes += $2;
+    }
+    my $aspan = @apts ? $apts[-1] - $apts[0] : 0;
+    my $arate = $aspan ? $abytes * 8 / $aspan : 0;
+    ok(abs($arate - $abps) <= 0.25 * $abps,
+       sprintf("$rung: audio %.0f kb/s (%s %d)", $arate / 1000,
+               $abps == 64000 ? 'passed through at' : 're-encoded at',
+               $abps / 1000));
+    ok($aspan > $seconds - 1, sprintf("$rung: %.1f s of audio", $aspan));
 
     # the video's own bytes over its span
     my ($bytes, $n) = (0, 0);
