@@ -68,6 +68,8 @@ ngx_int_t ngx_ams_api_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_buf_t *b);
 ngx_int_t ngx_ams_rest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ams_metrics_handler(ngx_http_request_t *r);
+/* ngx_ams_time.c: the clock DASH players synchronise against */
+ngx_int_t ngx_ams_time_handler(ngx_http_request_t *r);
 /* ngx_ams_media.c: the HLS/DASH gate's handler, filter and zone */
 ngx_int_t ngx_ams_media_init(ngx_conf_t *cf);
 

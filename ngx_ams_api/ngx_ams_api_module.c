@@ -7,6 +7,7 @@
  *   location ~ ^/[^/]+/rest/ { ams_rest; }     per application
  *   location /rest/           { ams_rest; }     server level
  *   location = /metrics       { ams_metrics; }
+ *   location = /ams/time      { ams_time; }      DASH players' clock
  *   location ~ ^/[^/]+/streams/ { ams_media; root ...; }
  *
  * The REST API and /metrics answer only the addresses in
@@ -51,6 +52,13 @@ static ngx_command_t  ngx_ams_api_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       ngx_ams_metrics_handler },
+
+    { ngx_string("ams_time"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ams_api_content,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_ams_time_handler },
 
     { ngx_string("ams_media"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,

@@ -37,6 +37,7 @@ static int ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf);
 static int ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended);
 static void ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf,
     size_t size);
+static int64_t ngx_ams_cmaf_now_ms(void);
 
 
 int
@@ -193,7 +194,7 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
 
     case NGX_AMS_SEG_START:
         cmaf->first_dts = frame->dts;
-        cmaf->available = time(NULL);
+        cmaf->available_ms = ngx_ams_cmaf_now_ms();
         break;
 
     case NGX_AMS_SEG_CUT:
@@ -645,9 +646,11 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
         rep->nsegments = t->nsegments;
     }
 
+    memset(&mpd, 0, sizeof(ngx_ams_mpd_t));
     mpd.ended = ended ? 1 : 0;
-    mpd.available = cmaf->available;
-    mpd.published = time(NULL);
+    mpd.available_ms = cmaf->available_ms;
+    mpd.published_ms = ngx_ams_cmaf_now_ms();
+    mpd.utc_timing = cmaf->utc_timing;
     mpd.duration_ms = (ngx_ams_segmenter_end(&cmaf->seg) - cmaf->first_dts
                        + NGX_AMS_TIMEBASE / 2000)
                       / (NGX_AMS_TIMEBASE / 1000);
@@ -666,6 +669,19 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
     return ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                                 cmaf->io.error, sizeof(cmaf->io.error))
            ? 1 : 0;
+}
+
+
+/* the wall clock the MPD's times are in */
+
+static int64_t
+ngx_ams_cmaf_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 

@@ -63,7 +63,9 @@ typedef struct {
     ngx_ams_cmaf_track_t  track[2];     /* NGX_AMS_MP4_VIDEO, _AUDIO */
     uint32_t              fragments;    /* the last moof's sequence */
     int64_t               first_dts;    /* where the presentation starts */
-    time_t                available;    /* wall clock of first_dts */
+    int64_t               available_ms; /* wall clock of first_dts, ms */
+    char                  utc_timing[256]; /* the MPD's time endpoint, ""
+                                           for none (set after open) */
 
     unsigned              dir_ready:1;  /* made by the first thread task */
     unsigned              master_due:1; /* HLS master to (re)write */

@@ -12,13 +12,19 @@
 #include "ngx_ams_text.h"
 
 
+/* xs:dateTime of milliseconds since the epoch: 2026-01-01T00:00:00.123Z */
+
 static char *
-ngx_ams_mpd_time(char *buf, size_t size, time_t t)
+ngx_ams_mpd_time(char *buf, size_t size, int64_t ms)
 {
+    time_t     t;
     struct tm  tm;
 
+    t = (time_t) (ms / 1000);
     gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int) (ms % 1000));
 
     return buf;
 }
@@ -36,15 +42,129 @@ ngx_ams_mpd_duration(char *buf, size_t size, int64_t ms)
 }
 
 
+/* text for an attribute's value between double quotes */
+
+static int
+ngx_ams_mpd_escape(ngx_ams_buf_t *out, const char *s)
+{
+    int  rc;
+
+    for (rc = 0; *s; s++) {
+        switch (*s) {
+        case '&':
+            rc |= ngx_ams_text(out, "&amp;");
+            break;
+        case '"':
+            rc |= ngx_ams_text(out, "&quot;");
+            break;
+        case '<':
+            rc |= ngx_ams_text(out, "&lt;");
+            break;
+        case '>':
+            rc |= ngx_ams_text(out, "&gt;");
+            break;
+        default:
+            rc |= ngx_ams_buf_append(out, s, 1);
+        }
+    }
+
+    return rc;
+}
+
+
+static int
+ngx_ams_mpd_representation(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
+    const ngx_ams_mpd_representation_t *rep)
+{
+    int                       rc;
+    size_t                    k;
+    const ngx_ams_segment_t  *s;
+
+    rc = ngx_ams_text(out, "      <Representation id=\"%s\" codecs=\"%s\" ",
+                      rep->id, rep->codecs);
+
+    if (rep->video) {
+        rc |= ngx_ams_text(out, "width=\"%u\" height=\"%u\" ",
+                           rep->width, rep->height);
+
+        if (rep->fps_num) {
+            rc |= (rep->fps_den > 1)
+                  ? ngx_ams_text(out, "frameRate=\"%u/%u\" ", rep->fps_num,
+                                 rep->fps_den)
+                  : ngx_ams_text(out, "frameRate=\"%u\" ", rep->fps_num);
+        }
+
+        rc |= ngx_ams_text(out, "bandwidth=\"%llu\">\n",
+                           (unsigned long long) rep->bandwidth);
+
+    } else {
+        rc |= ngx_ams_text(out,
+                           "audioSamplingRate=\"%u\" "
+                           "bandwidth=\"%llu\">\n"
+                           "        <AudioChannelConfiguration "
+                           "schemeIdUri=\"urn:mpeg:dash:23003:3:"
+                           "audio_channel_configuration:2011\" "
+                           "value=\"%u\"/>\n",
+                           rep->sample_rate,
+                           (unsigned long long) rep->bandwidth,
+                           rep->channels);
+    }
+
+    rc |= ngx_ams_text(out,
+                       "        <SegmentTemplate timescale=\"%u\" "
+                       "presentationTimeOffset=\"%lld\" ",
+                       rep->timescale, (long long) rep->offset);
+
+    /* low-latency DASH: a segment may be fetched while it is written */
+    if (!mpd->ended && mpd->availability_time_offset > 0) {
+        rc |= ngx_ams_text(out, "availabilityTimeOffset=\"%.3f\" "
+                           "availabilityTimeComplete=\"false\" ",
+                           mpd->availability_time_offset);
+    }
+
+    rc |= ngx_ams_text(out,
+                       "initialization=\"%s\" "
+                       "media=\"%s\" startNumber=\"%llu\">\n"
+                       "          <SegmentTimeline>\n",
+                       rep->init, rep->media,
+                       (unsigned long long) (rep->nsegments
+                                              ? rep->segments[0].seq : 0));
+
+    for (k = 0; k < rep->nsegments; k++) {
+        s = &rep->segments[k];
+        rc |= ngx_ams_text(out,
+                           "            <S t=\"%lld\" d=\"%lld\"/>\n",
+                           (long long) s->start, (long long) s->duration);
+    }
+
+    rc |= ngx_ams_text(out,
+                       "          </SegmentTimeline>\n"
+                       "        </SegmentTemplate>\n"
+                       "      </Representation>\n");
+
+    return rc;
+}
+
+
+/*
+ * The DASH-IF live profile (IOP 4.3): availabilityStartTime is the wall
+ * clock of presentation time 0 (each timeline's presentationTimeOffset),
+ * to the millisecond, so a segment's end is when it is listed;
+ * minimumUpdatePeriod one segment (a new one is listed each time);
+ * timeShiftBufferDepth the timeline's length; suggestedPresentationDelay
+ * three segments, behind the newest whole segment a player can fetch;
+ * publishTime changes with every MPD.  UTCTiming comes last in the MPD
+ * element (its schema's order).
+ */
+
 int
 ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
     const ngx_ams_mpd_representation_t *r, size_t n)
 {
     int                                  rc;
-    char                                 t1[32], t2[32], d1[32], d2[32];
+    char                                 t1[80], t2[80], d1[32], d2[32];
     char                                 d3[32], d4[32];
-    size_t                               i, k;
-    const ngx_ams_segment_t             *s;
+    size_t                               i;
     const ngx_ams_mpd_representation_t  *rep;
 
     rc = ngx_ams_text(out,
@@ -68,8 +188,8 @@ ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
                            "minBufferTime=\"%s\" "
                            "timeShiftBufferDepth=\"%s\" "
                            "suggestedPresentationDelay=\"%s\">\n",
-                           ngx_ams_mpd_time(t1, sizeof(t1), mpd->available),
-                           ngx_ams_mpd_time(t2, sizeof(t2), mpd->published),
+                           ngx_ams_mpd_time(t1, sizeof(t1), mpd->available_ms),
+                           ngx_ams_mpd_time(t2, sizeof(t2), mpd->published_ms),
                            ngx_ams_mpd_duration(d1, sizeof(d1),
                                                 mpd->segment_ms),
                            d1,
@@ -85,62 +205,42 @@ ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
     for (i = 0; i < n; i++) {
         rep = &r[i];
 
-        rc |= ngx_ams_text(out,
-                           "    <AdaptationSet contentType=\"%s\" "
-                           "mimeType=\"%s/mp4\" segmentAlignment=\"true\" "
-                           "startWithSAP=\"1\">\n"
-                           "      <Representation id=\"%s\" "
-                           "codecs=\"%s\" ",
-                           rep->video ? "video" : "audio",
-                           rep->video ? "video" : "audio", rep->id,
-                           rep->codecs);
-
-        if (rep->video) {
+        /* representations of one kind side by side: one set, so a player
+         * switches between them */
+        if (i == 0 || r[i - 1].video != rep->video) {
             rc |= ngx_ams_text(out,
-                               "width=\"%u\" height=\"%u\" "
-                               "bandwidth=\"%llu\">\n",
-                               rep->width, rep->height,
-                               (unsigned long long) rep->bandwidth);
-
-        } else {
-            rc |= ngx_ams_text(out,
-                               "audioSamplingRate=\"%u\" "
-                               "bandwidth=\"%llu\">\n"
-                               "        <AudioChannelConfiguration "
-                               "schemeIdUri=\"urn:mpeg:dash:23003:3:"
-                               "audio_channel_configuration:2011\" "
-                               "value=\"%u\"/>\n",
-                               rep->sample_rate,
-                               (unsigned long long) rep->bandwidth,
-                               rep->channels);
+                               "    <AdaptationSet contentType=\"%s\" "
+                               "mimeType=\"%s/mp4\" "
+                               "segmentAlignment=\"true\" "
+                               "startWithSAP=\"1\">\n",
+                               rep->video ? "video" : "audio",
+                               rep->video ? "video" : "audio");
         }
 
-        rc |= ngx_ams_text(out,
-                           "        <SegmentTemplate timescale=\"%u\" "
-                           "presentationTimeOffset=\"%lld\" "
-                           "initialization=\"%s\" "
-                           "media=\"%s\" startNumber=\"%llu\">\n"
-                           "          <SegmentTimeline>\n",
-                           rep->timescale, (long long) rep->offset,
-                           rep->init, rep->media,
-                           (unsigned long long) (rep->nsegments
-                                                  ? rep->segments[0].seq : 0));
+        rc |= ngx_ams_mpd_representation(out, mpd, rep);
 
-        for (k = 0; k < rep->nsegments; k++) {
-            s = &rep->segments[k];
-            rc |= ngx_ams_text(out,
-                               "            <S t=\"%lld\" d=\"%lld\"/>\n",
-                               (long long) s->start, (long long) s->duration);
+        if (i == n - 1 || r[i + 1].video != rep->video) {
+            rc |= ngx_ams_text(out, "    </AdaptationSet>\n");
         }
-
-        rc |= ngx_ams_text(out,
-                           "          </SegmentTimeline>\n"
-                           "        </SegmentTemplate>\n"
-                           "      </Representation>\n"
-                           "    </AdaptationSet>\n");
     }
 
-    rc |= ngx_ams_text(out, "  </Period>\n</MPD>\n");
+    rc |= ngx_ams_text(out, "  </Period>\n");
+
+    if (!mpd->ended) {
+        if (mpd->utc_timing && mpd->utc_timing[0]) {
+            rc |= ngx_ams_text(out, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:"
+                               "utc:http-iso:2014\" value=\"");
+            rc |= ngx_ams_mpd_escape(out, mpd->utc_timing);
+            rc |= ngx_ams_text(out, "\"/>\n");
+        }
+
+        /* stale by the MPD's age: a player behind it plays later, never
+         * ahead of what is written */
+        rc |= ngx_ams_text(out, "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:"
+                           "utc:direct:2014\" value=\"%s\"/>\n", t2);
+    }
+
+    rc |= ngx_ams_text(out, "</MPD>\n");
 
     return rc ? -1 : 0;
 }
@@ -276,10 +376,30 @@ ngx_ams_mpd_close(ngx_ams_buf_t *out, const char *text, size_t len)
                         "minBufferTime=\"%.*s\"",
                         ngx_ams_mpd_duration(d, sizeof(d), best),
                         (int) (mbt_end - mbt), mbt)
-           != 0
-        || ngx_ams_buf_append(out, tag_end, end - tag_end) != 0)
+           != 0)
     {
         return -1;
+    }
+
+    /* the rest, less the UTCTiming elements: a static MPD has no clock */
+    for (p = tag_end; p < end; p = s) {
+        s = ngx_ams_mpd_find(p, end, "  <UTCTiming ");
+        if (s == NULL) {
+            s = end;
+        }
+
+        if (ngx_ams_buf_append(out, p, s - p) != 0) {
+            return -1;
+        }
+
+        if (s < end) {
+            s = ngx_ams_mpd_find(s, end, "/>\n");
+            if (s == NULL) {
+                return -1;
+            }
+
+            s += 3;
+        }
     }
 
     return 1;

@@ -2,11 +2,15 @@
 /*
  * Copyright (C) nginx-ams authors
  *
- * DASH MPD text (ISO/IEC 23009-1, live profile): one period, an
- * AdaptationSet per representation, each a SegmentTemplate with a
- * SegmentTimeline over a plain list of segments.  Dynamic while live,
- * static once ended.  Appends to a buffer; no files, no clock, free of
- * nginx types, so the text is unit-tested as it is.
+ * DASH MPD text (ISO/IEC 23009-1, DASH-IF live profile): one period, an
+ * AdaptationSet per kind (consecutive representations of the same kind
+ * share one: the rungs of an adaptive stream), each representation a
+ * SegmentTemplate with a SegmentTimeline over a plain list of segments.
+ * Dynamic while live, static once ended.  A live MPD says where players
+ * read this node's clock (UTCTiming): the time endpoint (http-iso), then
+ * the MPD's own time (direct) should that fail.  Appends to a buffer; no
+ * files, no clock, free of nginx types, so the text is unit-tested as it
+ * is.
  */
 
 
@@ -29,6 +33,8 @@ typedef struct {
     uint64_t              bandwidth;     /* bits/s */
     unsigned              width;         /* video */
     unsigned              height;
+    unsigned              fps_num;       /* frameRate, when not 0 */
+    unsigned              fps_den;
     unsigned              sample_rate;   /* audio */
     unsigned              channels;
 
@@ -43,11 +49,19 @@ typedef struct {
 
 typedef struct {
     unsigned              ended:1;       /* static, else dynamic */
-    time_t                available;     /* availabilityStartTime */
-    time_t                published;     /* publishTime */
+    int64_t               available_ms;  /* availabilityStartTime: the
+                                            wall clock (ms since the
+                                            epoch) of presentation time 0 */
+    int64_t               published_ms;  /* publishTime, and the time of
+                                            UTCTiming direct */
     int64_t               duration_ms;   /* mediaPresentationDuration */
     int64_t               segment_ms;    /* the target segment length */
     unsigned              list_size;     /* segments in the timeline */
+    const char           *utc_timing;    /* the time endpoint's URL
+                                            (http-iso), NULL: direct only */
+    double                availability_time_offset;  /* seconds a segment
+                                            is available before its end
+                                            (low-latency DASH); 0: none */
 } ngx_ams_mpd_t;
 
 

@@ -29,6 +29,12 @@ typedef struct {
     ngx_uint_t                hls_segment_type;  /* NGX_AMS_HLS_* */
     ngx_flag_t                dash;
     ngx_flag_t                delete_hls_files_on_ended;
+    ngx_str_t                 dash_utc_timing;   /* the time endpoint's URL
+                                                    in live MPDs; empty:
+                                                    none ("off") */
+    ngx_flag_t                adaptive_original; /* the stream itself is a
+                                                    variant of its adaptive
+                                                    playlist and MPD */
 } ngx_ams_packager_app_conf_t;
 
 

@@ -160,6 +160,8 @@ static char *ngx_ams_packager_check_time(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_ams_packager_utc_timing(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_ams_packager_init_process(ngx_cycle_t *cycle);
 static void ngx_ams_packager_paths(ngx_ams_app_conf_t *app, char *dir,
     char *tmp);
@@ -267,6 +269,21 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
       offsetof(ngx_ams_packager_app_conf_t, delete_hls_files_on_ended),
       NULL },
 
+    /* where DASH players read this node's clock (UTCTiming) */
+    { ngx_string("dash_utc_timing"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_ams_packager_utc_timing,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, dash_utc_timing),
+      NULL },
+
+    { ngx_string("adaptive_original"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, adaptive_original),
+      NULL },
+
       ngx_null_command
 };
 
@@ -347,6 +364,7 @@ ngx_ams_packager_create_app_conf(ngx_conf_t *cf)
     conf->hls_segment_type = NGX_CONF_UNSET_UINT;
     conf->dash = NGX_CONF_UNSET;
     conf->delete_hls_files_on_ended = NGX_CONF_UNSET;
+    conf->adaptive_original = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -364,6 +382,12 @@ ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(pacf->hls_segment_type, NGX_AMS_HLS_MPEGTS);
     ngx_conf_init_value(pacf->dash, 0);
     ngx_conf_init_value(pacf->delete_hls_files_on_ended, 1);
+    ngx_conf_init_value(pacf->adaptive_original, 1);
+
+    /* the location examples/ams_media.conf gives ams_time */
+    if (pacf->dash_utc_timing.data == NULL) {
+        ngx_str_set(&pacf->dash_utc_timing, "/ams/time");
+    }
 
     return NGX_CONF_OK;
 }
@@ -485,6 +509,42 @@ ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post, void *data)
                            "\"hls_list_size\" must be at least 1");
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a URL (relative ones resolve against the MPD's), or "off" */
+
+static char *
+ngx_ams_packager_utc_timing(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_packager_app_conf_t *pacf = conf;
+
+    ngx_str_t  *value;
+
+    if (pacf->dash_utc_timing.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&pacf->dash_utc_timing, "");
+        return NGX_CONF_OK;
+    }
+
+    /* the cmaf writer's copy has room for 255 bytes */
+    if (value[1].len == 0 || value[1].len > 255
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, ' '))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"dash_utc_timing\" must be a URL of at most "
+                           "255 bytes without spaces, or \"off\"");
+        return NGX_CONF_ERROR;
+    }
+
+    pacf->dash_utc_timing = value[1];
 
     return NGX_CONF_OK;
 }
@@ -632,6 +692,13 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
                       ps->hls.error[0] ? ps->hls.error : ps->cmaf.error);
         ngx_ams_packager_free(ps);
         return ngx_ams_packager_next_publish(st, app, log);
+    }
+
+    if (ps->cmaf_on) {
+        ngx_cpystrn((u_char *) ps->cmaf.utc_timing,
+                    conf->dash_utc_timing.data,
+                    ngx_min(conf->dash_utc_timing.len + 1,
+                            sizeof(ps->cmaf.utc_timing)));
     }
 
     ps->task = ngx_thread_task_alloc(pool, 0);

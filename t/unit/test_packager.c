@@ -728,13 +728,25 @@ test_mpd(void)
     r[1].nsegments = 2;
 
     memset(&mpd, 0, sizeof(mpd));
-    mpd.available = 1767225600;          /* 2026-01-01T00:00:00Z */
-    mpd.published = 1767225612;
+    mpd.available_ms = 1767225600123LL;  /* 2026-01-01T00:00:00.123Z */
+    mpd.published_ms = 1767225612456LL;
     mpd.segment_ms = 2000;
     mpd.list_size = 15;
+    mpd.utc_timing = "/ams/time?a=1&b=\"2\"";
 
     ok(ngx_ams_mpd_write(&out, &mpd, r, 2) == 0 && golden("live.mpd", &out),
-       "dynamic MPD: times, timelines, numbering from the first segment");
+       "dynamic MPD: times to the millisecond, timelines, numbering from "
+       "the first segment, UTCTiming (the endpoint escaped, then direct)");
+
+    mpd.availability_time_offset = 1.5;
+    mpd.utc_timing = NULL;
+    out.len = 0;
+    ok(ngx_ams_mpd_write(&out, &mpd, r, 2) == 0
+       && golden("live_ato.mpd", &out),
+       "low-latency: availabilityTimeOffset on each template; without an "
+       "endpoint UTCTiming is direct only");
+    mpd.availability_time_offset = 0;
+    mpd.utc_timing = "/ams/time";
 
     mpd.ended = 1;
     mpd.duration_ms = 9871;

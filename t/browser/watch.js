@@ -1,0 +1,113 @@
+// Opens player.html in headless Chromium, waits until the video plays, then
+// watches it for `watch` seconds of wall time: how far currentTime
+// advanced, how often the video stalled (`waiting` events after the
+// start), what the console said.  With --level N (hls.js) it then forces
+// rung N and waits for the picture height to change.  Prints one JSON
+// line: {started, advanced, watched, stalls, width, height, level_height,
+// levels, console, errors}.
+//
+//   node watch.js PAGE_URL [--watch 10] [--timeout 40] [--level N]
+//                 [--log FILE]  (every console line, with the time)
+
+const { chromium } = require('playwright-core');
+
+function option(args, name, fallback) {
+  const i = args.indexOf('--' + name);
+  return i >= 0 ? args[i + 1] : fallback;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+(async () => {
+  const args = process.argv.slice(2);
+  const url = args[0];
+  const watch = Number(option(args, 'watch', '10'));
+  const timeout = Number(option(args, 'timeout', '40'));
+  const level = option(args, 'level', null);
+  const log = option(args, 'log', null);
+  const lines = [];
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu',
+           '--disable-background-networking',
+           '--autoplay-policy=no-user-gesture-required'],
+  });
+
+  const result = { started: false, advanced: 0, watched: 0, stalls: 0,
+                   width: 0, height: 0, level_height: 0, levels: [],
+                   console: [], errors: [] };
+  const state = () => page.evaluate(() => {
+    const v = document.getElementById('v');
+    return { t: v.currentTime, w: v.videoWidth, h: v.videoHeight,
+             ready: v.readyState, stalls: window.stalls,
+             levels: window.levels(), errors: window.playerErrors };
+  });
+  let page;
+
+  try {
+    page = await browser.newPage();
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !/favicon/.test(r.url())) {
+        result.errors.push('HTTP ' + r.status() + ' ' + r.url());
+      }
+    });
+    page.on('pageerror', (e) => result.errors.push('page: ' + e.message));
+    page.on('console', (m) => {
+      if (log) lines.push(Date.now() + ' ' + m.type() + ' ' + m.text());
+      if (m.type() === 'warning' || m.type() === 'error') {
+        result.console.push(m.type() + ': ' + m.text());
+      }
+    });
+    await page.goto(url);
+
+    const deadline = Date.now() + timeout * 1000;
+    let s = await state();
+
+    // playing: some media played and more is buffered
+    while (Date.now() < deadline && !(s.t > 0.5 && s.ready >= 3)
+           && !s.errors.length) {
+      await sleep(100);
+      s = await state();
+    }
+
+    result.started = s.t > 0.5;
+
+    if (result.started && !s.errors.length) {
+      const t0 = s.t, w0 = Date.now(), stalls0 = s.stalls;
+
+      await sleep(watch * 1000);
+      s = await state();
+
+      result.advanced = s.t - t0;
+      result.watched = (Date.now() - w0) / 1000;
+      result.stalls = s.stalls - stalls0;
+    }
+
+    result.width = s.w;
+    result.height = s.h;
+    result.levels = s.levels;
+
+    if (level !== null && result.started) {
+      await page.evaluate((n) => window.forceLevel(n), Number(level));
+
+      while (Date.now() < deadline) {
+        s = await state();
+        if (s.h && s.h !== result.height) break;
+        await sleep(200);
+      }
+
+      result.level_height = s.h;
+    }
+
+    result.errors = result.errors.concat(s.errors);
+  } catch (e) {
+    result.errors.push('watch.js: ' + e.message);
+  } finally {
+    await browser.close();
+  }
+
+  if (log) require('fs').writeFileSync(log, lines.join('\n') + '\n');
+
+  console.log(JSON.stringify(result));
+})();
