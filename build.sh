@@ -145,6 +145,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_ingest/ngx_ams_flv.c ngx_ams_packager/ngx_ams_ts_mux.c ngx_ams_packager/ngx_ams_mp4_mux.c
     ngx_ams_packager/ngx_ams_hls.c ngx_ams_packager/ngx_ams_cmaf.c
     ngx_ams_packager/ngx_ams_m3u8.c ngx_ams_packager/ngx_ams_mpd.c
+    ngx_ams_packager/ngx_ams_adaptive.c
     ngx_ams_packager/ngx_ams_file.c ngx_ams_packager/ngx_ams_sweep.c
     ngx_ams_core/ngx_ams_jwt.c ngx_ams_core/ngx_ams_node_token.c
     ngx_ams_core/ngx_ams_broadcast_schema.c ngx_ams_api/ngx_ams_media_name.c

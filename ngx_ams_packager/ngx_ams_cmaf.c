@@ -22,6 +22,9 @@
 static const char  *ngx_ams_cmaf_kind[2] = { "video", "audio" };
 
 
+#define ngx_ams_cmaf_min(a, b)  ((a) < (b) ? (a) : (b))
+
+
 static void ngx_ams_cmaf_path(ngx_ams_cmaf_t *cmaf, char *path,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int ngx_ams_cmaf_avcc_check(ngx_ams_cmaf_t *cmaf,
@@ -607,14 +610,24 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
     unsigned                       kind;
     ngx_ams_mpd_t                  mpd;
     ngx_ams_cmaf_track_t          *t;
-    ngx_ams_mpd_representation_t   r[2], *rep;
+    ngx_ams_mpd_representation_t   r[2 + NGX_AMS_CMAF_MAX_RUNGS], *rep;
 
     n = 0;
 
     for (kind = 0; kind < 2; kind++) {
         t = &cmaf->track[kind];
 
-        if (!t->mp4.configured || t->nsegments == 0) {
+        /* the rungs beside the video, in its adaptation set */
+        if (kind == NGX_AMS_MP4_AUDIO && cmaf->nadaptive) {
+            memcpy(&r[n], cmaf->adaptive, ngx_ams_cmaf_min(cmaf->nadaptive,
+                   NGX_AMS_CMAF_MAX_RUNGS) * sizeof(r[0]));
+            n += ngx_ams_cmaf_min(cmaf->nadaptive, NGX_AMS_CMAF_MAX_RUNGS);
+        }
+
+        if (!t->mp4.configured || t->nsegments == 0
+            || (kind == NGX_AMS_MP4_VIDEO && cmaf->adaptive_only
+                && cmaf->nadaptive))
+        {
             continue;
         }
 

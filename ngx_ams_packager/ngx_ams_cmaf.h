@@ -33,10 +33,14 @@
 #include "ngx_ams_ring.h"
 #include "ngx_ams_mp4_mux.h"
 #include "ngx_ams_segment.h"
+#include "ngx_ams_mpd.h"
 
 
 #define NGX_AMS_CMAF_HLS     0x01       /* HLS playlists of the fragments */
 #define NGX_AMS_CMAF_DASH    0x02       /* a DASH MPD of the fragments */
+
+/* transcoder rungs an MPD lists beside the stream's own video */
+#define NGX_AMS_CMAF_MAX_RUNGS  8
 
 
 typedef struct {
@@ -71,6 +75,13 @@ typedef struct {
     unsigned              master_due:1; /* HLS master to (re)write */
     unsigned              playlists_due:1; /* their last write failed */
     ngx_ams_seg_io_t      io;           /* write errors, segments lost */
+
+    /* the rungs' video representations for the MPD, set by the event
+     * loop before each task (ngx_ams_adaptive.c); adaptive_only: the
+     * stream's own video is not one of them (adaptive_original off) */
+    const ngx_ams_mpd_representation_t  *adaptive;
+    size_t                nadaptive;
+    unsigned              adaptive_only:1;
 
     ngx_ams_buf_t         out;
     char                  error[NGX_AMS_SEG_PATH_LEN + 128];

@@ -107,6 +107,59 @@ ngx_ams_m3u8_master(ngx_ams_buf_t *out, const ngx_ams_m3u8_rendition_t *video,
 }
 
 
+int
+ngx_ams_m3u8_variants(ngx_ams_buf_t *out, const ngx_ams_m3u8_variant_t *v,
+    size_t n, const ngx_ams_m3u8_rendition_t *audio)
+{
+    int     rc;
+    size_t  i;
+
+    if (n == 0) {
+        return -1;
+    }
+
+    /* every segment of every variant starts with a keyframe, the rungs'
+     * at the same times as the original's */
+    rc = ngx_ams_text(out, "#EXTM3U\n#EXT-X-VERSION:7\n"
+                      "#EXT-X-INDEPENDENT-SEGMENTS\n");
+
+    if (audio && audio->uri) {
+        rc |= ngx_ams_text(out, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\","
+                           "NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
+                           "CHANNELS=\"%u\",URI=\"%s\"\n",
+                           audio->channels, audio->uri);
+    }
+
+    for (i = 0; i < n; i++) {
+        rc |= ngx_ams_text(out, "#EXT-X-STREAM-INF:BANDWIDTH=%llu",
+                           (unsigned long long) v[i].bandwidth);
+
+        if (v[i].average) {
+            rc |= ngx_ams_text(out, ",AVERAGE-BANDWIDTH=%llu",
+                               (unsigned long long) v[i].average);
+        }
+
+        rc |= ngx_ams_text(out, ",CODECS=\"%s\"", v[i].codecs);
+
+        if (v[i].width && v[i].height) {
+            rc |= ngx_ams_text(out, ",RESOLUTION=%ux%u", v[i].width,
+                               v[i].height);
+        }
+
+        if (v[i].fps_milli) {
+            rc |= ngx_ams_text(out, ",FRAME-RATE=%u.%03u",
+                               v[i].fps_milli / 1000, v[i].fps_milli % 1000);
+        }
+
+        rc |= ngx_ams_text(out, "%s\n%s\n",
+                           (audio && audio->uri) ? ",AUDIO=\"audio\"" : "",
+                           v[i].uri);
+    }
+
+    return rc ? -1 : 0;
+}
+
+
 static int
 ngx_ams_m3u8_has(const char *text, size_t len, const char *s)
 {

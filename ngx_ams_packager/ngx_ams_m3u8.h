@@ -3,8 +3,8 @@
  * Copyright (C) nginx-ams authors
  *
  * HLS playlist text (RFC 8216): a media playlist from a plain list of
- * segments, and the master playlist of a CMAF stream (video, with audio
- * as an alternative rendition).  Appends to a buffer; no files, no
+ * segments, the master playlist of a CMAF stream (video, with audio as
+ * an alternative rendition), and an adaptive master over variants.  Appends to a buffer; no files, no
  * clock, free of nginx types, so the text is unit-tested as it is.
  */
 
@@ -49,11 +49,29 @@ typedef struct {
 } ngx_ams_m3u8_rendition_t;
 
 
+/* a variant of an adaptive master playlist */
+typedef struct {
+    const char           *uri;
+    const char           *codecs;        /* video and audio, RFC 6381 */
+    uint64_t              bandwidth;     /* bits/s, the busiest segment,
+                                            the audio rendition's included */
+    uint64_t              average;       /* bits/s; 0: not stated */
+    unsigned              width;
+    unsigned              height;
+    unsigned              fps_milli;     /* frames per 1000 s; 0: none */
+} ngx_ams_m3u8_variant_t;
+
+
 /* each returns 0, or -1 when out of memory */
 int ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
     const ngx_ams_segment_t *segments, size_t n);
 int ngx_ams_m3u8_master(ngx_ams_buf_t *out,
     const ngx_ams_m3u8_rendition_t *video,
+    const ngx_ams_m3u8_rendition_t *audio);
+/* variants in the order given; "audio" (its uri may be NULL: none) is
+ * the rendition every variant plays its audio from */
+int ngx_ams_m3u8_variants(ngx_ams_buf_t *out,
+    const ngx_ams_m3u8_variant_t *v, size_t n,
     const ngx_ams_m3u8_rendition_t *audio);
 
 /* a playlist read back from disk, for a stream that ended without us (its

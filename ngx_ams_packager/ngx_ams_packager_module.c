@@ -39,7 +39,9 @@
 #include "ngx_ams_packager.h"
 #include "ngx_ams_hls.h"
 #include "ngx_ams_cmaf.h"
+#include "ngx_ams_adaptive.h"
 #include "ngx_ams_sweep.h"
+#include "ngx_ams_stream_name.h"
 
 
 #define NGX_AMS_PACKAGER_BATCH    512
@@ -65,6 +67,7 @@ typedef struct {
     /* owned by the task while "busy" */
     ngx_ams_hls_t            hls;           /* MPEG-TS HLS */
     ngx_ams_cmaf_t           cmaf;          /* fMP4 HLS and DASH */
+    ngx_ams_adaptive_t       adaptive;      /* with its rungs, or as one */
     uint8_t                 *frame;
     size_t                   frame_size;
     char                     error[256];
@@ -170,6 +173,8 @@ static ngx_uint_t ngx_ams_packager_superseded(ngx_str_t *app, u_char *name,
     size_t len, ngx_uint_t generation);
 static ngx_int_t ngx_ams_packager_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
+static ngx_int_t ngx_ams_packager_adaptive(ngx_ams_packager_stream_t *ps,
+    ngx_ams_stream_t *st, char *dir, char *tmp, char *name, ngx_uint_t fmp4);
 static void ngx_ams_packager_unpublish(ngx_ams_stream_t *st, ngx_log_t *log);
 static void ngx_ams_packager_finish_now(ngx_ams_packager_stream_t *ps,
     ngx_log_t *log);
@@ -701,6 +706,11 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
                             sizeof(ps->cmaf.utc_timing)));
     }
 
+    if (ngx_ams_packager_adaptive(ps, st, dir, tmp, name, fmp4) != NGX_OK) {
+        ngx_ams_packager_free(ps);
+        return NGX_ERROR;
+    }
+
     ps->task = ngx_thread_task_alloc(pool, 0);
     if (ps->task == NULL) {
         ngx_ams_packager_free(ps);
@@ -749,6 +759,46 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
                    ps->hls_on, ps->cmaf_on);
 
     return ngx_ams_packager_next_publish(st, app, log);
+}
+
+
+/* a transcoder's rung joins its parent's adaptive group; any other
+ * stream is a group rungs may join (ngx_ams_adaptive.h) */
+
+static ngx_int_t
+ngx_ams_packager_adaptive(ngx_ams_packager_stream_t *ps, ngx_ams_stream_t *st,
+    char *dir, char *tmp, char *name, ngx_uint_t fmp4)
+{
+    unsigned     height, kbps;
+    ngx_uint_t   rung;
+    u_char       parent[NGX_AMS_NAME_LEN];
+
+    height = 0;
+    kbps = 0;
+    rung = st->source_kind == NGX_AMS_SOURCE_RENDITION
+           && st->parent_len && st->parent_len < NGX_AMS_NAME_LEN
+           && ngx_ams_stream_name_rung(st->name, st->name_len, NULL, &height,
+                                       &kbps);
+
+    if (rung) {
+        ngx_memcpy(parent, st->parent, st->parent_len);
+        parent[st->parent_len] = '\0';
+    }
+
+    if (ngx_ams_adaptive_open(&ps->adaptive, ps->app, dir, tmp, name,
+                              rung ? (char *) parent : NULL, st->parent_len,
+                              height, kbps, ps->conf->hls_time,
+                              ps->conf->hls_list_size,
+                              (ps->hls_on ? NGX_AMS_ADAPTIVE_TS : 0)
+                              | (fmp4 ? NGX_AMS_ADAPTIVE_FMP4 : 0)
+                              | (ps->conf->dash ? NGX_AMS_ADAPTIVE_DASH : 0),
+                              ps->conf->adaptive_original)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -803,6 +853,9 @@ ngx_ams_packager_post(ngx_ams_packager_stream_t *ps)
         ngx_del_timer(&ps->batch);
     }
 
+    /* the group's news for the parent's master and MPD */
+    ngx_ams_adaptive_prepare(&ps->adaptive, ps->cmaf_on ? &ps->cmaf : NULL);
+
     ps->busy = 1;
     ps->task_done = 0;
 
@@ -826,6 +879,9 @@ ngx_ams_packager_thread(void *data, ngx_log_t *log)
     ngx_ams_packager_stream_t  *ps = data;
 
     ngx_ams_packager_run(ps, log);
+
+    /* a failed write is tried again with the next task */
+    (void) ngx_ams_adaptive_write(&ps->adaptive);
 
     ngx_memory_barrier();
     ps->task_done = 1;
@@ -863,6 +919,8 @@ ngx_ams_packager_run(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
                 goto failed;
             }
 
+            ngx_ams_adaptive_config(&ps->adaptive, ev.track, ev.codec,
+                                    ev.data, ev.len);
             break;
 
         case NGX_AMS_EVENT_FRAME:
@@ -900,6 +958,10 @@ ngx_ams_packager_run(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
             }
 
             ps->dropped += dropped;
+
+            if (!dropped) {
+                ngx_ams_adaptive_frame(&ps->adaptive, &ev.frame);
+            }
 
             break;
 
@@ -986,6 +1048,13 @@ ngx_ams_packager_done(ngx_event_t *ev)
     }
 
     ngx_ams_packager_log_io(ps);
+
+    ngx_ams_adaptive_update(&ps->adaptive, ps->cmaf_on ? &ps->cmaf : NULL);
+
+    if (ps->failed || ps->finished) {
+        /* the group's next master and MPD leave it out */
+        ngx_ams_adaptive_leave(&ps->adaptive);
+    }
 
     if (ps->failed) {
         ngx_log_error(NGX_LOG_ERR, &ps->log, 0,
@@ -1131,6 +1200,8 @@ ngx_ams_packager_remove_thread(void *data, ngx_log_t *log)
     if (ps->cmaf_on) {
         ngx_ams_cmaf_remove(&ps->cmaf, ps->ended_at);
     }
+
+    ngx_ams_adaptive_remove(&ps->adaptive, ps->ended_at);
 }
 
 
@@ -1155,6 +1226,7 @@ ngx_ams_packager_free(ngx_ams_packager_stream_t *ps)
     }
 
     ngx_ams_cmaf_close(&ps->cmaf);
+    ngx_ams_adaptive_close(&ps->adaptive);
 
     if (ps->frame) {
         ngx_free(ps->frame);
