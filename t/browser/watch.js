@@ -1,12 +1,13 @@
 // Opens player.html in headless Chromium, waits until the video plays, then
 // watches it for `watch` seconds of wall time: how far currentTime
 // advanced, how often the video stalled (`waiting` events after the
-// start), what the console said.  With --level N (hls.js) it then forces
-// rung N and waits for the picture height to change.  Prints one JSON
-// line: {started, advanced, watched, stalls, width, height, level_height,
-// levels, console, errors}.
+// start), what the console said.  With --switch it then forces the
+// lowest rung other than the one playing and waits for the picture to
+// take its height.  Prints one JSON line: {started, advanced, watched,
+// stalls, width, height, levels, switch_from, switch_to, level_height,
+// console, errors}.
 //
-//   node watch.js PAGE_URL [--watch 10] [--timeout 40] [--level N]
+//   node watch.js PAGE_URL [--watch 10] [--timeout 40] [--switch]
 //                 [--log FILE]  (every console line, with the time)
 
 const { chromium } = require('playwright-core');
@@ -23,7 +24,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const url = args[0];
   const watch = Number(option(args, 'watch', '10'));
   const timeout = Number(option(args, 'timeout', '40'));
-  const level = option(args, 'level', null);
+  const switchTo = args.includes('--switch');
   const log = option(args, 'log', null);
   const lines = [];
 
@@ -35,7 +36,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   });
 
   const result = { started: false, advanced: 0, watched: 0, stalls: 0,
-                   width: 0, height: 0, level_height: 0, levels: [],
+                   width: 0, height: 0, levels: [], switch_from: 0,
+                   switch_to: 0, level_height: 0,
                    console: [], errors: [] };
   const state = () => page.evaluate(() => {
     const v = document.getElementById('v');
@@ -88,12 +90,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     result.height = s.h;
     result.levels = s.levels;
 
-    if (level !== null && result.started) {
-      await page.evaluate((n) => window.forceLevel(n), Number(level));
+    // the lowest rung other than the one playing, and whether the
+    // picture gets there
+    if (switchTo && result.started) {
+      const target = Math.min(...s.levels.filter((h) => h !== s.h));
+
+      result.switch_from = s.h;
+      result.switch_to = target;
+      await page.evaluate((h) => window.forceHeight(h), target);
 
       while (Date.now() < deadline) {
         s = await state();
-        if (s.h && s.h !== result.height) break;
+        if (s.h === target) break;
         await sleep(200);
       }
 
