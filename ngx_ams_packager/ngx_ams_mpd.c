@@ -78,6 +78,7 @@ ngx_ams_mpd_representation(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
 {
     int                       rc;
     size_t                    k;
+    int64_t                   d;
     const ngx_ams_segment_t  *s;
 
     rc = ngx_ams_text(out, "      <Representation id=\"%s\" codecs=\"%s\" ",
@@ -132,9 +133,25 @@ ngx_ams_mpd_representation(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
 
     for (k = 0; k < rep->nsegments; k++) {
         s = &rep->segments[k];
+        d = s->duration;
+
+        /*
+         * Each segment lasts until the next begins: an AAC frame across
+         * a cut keeps its whole length while the next fragment starts at
+         * its first frame's time, a few ticks apart after RTMP's
+         * milliseconds are rescaled, and a timeline with such overlaps
+         * is no continuous one to players.  The fragments' own times
+         * (tfdt) stay as they are.  A gap left by lost segments stays.
+         */
+        if (k + 1 < rep->nsegments && !s[1].discontinuity
+            && s[1].start > s->start)
+        {
+            d = s[1].start - s->start;
+        }
+
         rc |= ngx_ams_text(out,
                            "            <S t=\"%lld\" d=\"%lld\"/>\n",
-                           (long long) s->start, (long long) s->duration);
+                           (long long) s->start, (long long) d);
     }
 
     rc |= ngx_ams_text(out,

@@ -47,6 +47,35 @@ like($mpd, qr/availabilityStartTime="[^"]+\.\d{3}Z"/,
 like($mpd, qr/profiles="urn:mpeg:dash:profile:isoff-live:2011"/,
      'the live profile');
 
+# the live profile's timing: the newest segment ends (availabilityStartTime
+# + its end less presentationTimeOffset) no later than the MPD was
+# written and not long before; each timeline has no gap
+sub xs_time {
+    my ($y, $mo, $d, $h, $mi, $s) =
+        $_[0] =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):([\d.]+)Z$/ or return;
+    require Time::Local;
+    return Time::Local::timegm(0, $mi, $h, $d, $mo - 1, $y) + $s;
+}
+my ($ast) = $mpd =~ /availabilityStartTime="([^"]+)"/;
+my ($pub_time) = $mpd =~ /publishTime="([^"]+)"/;
+my $gaps = 0;
+my $newest;
+for my $tpl ($mpd =~ m{(<SegmentTemplate .*?</SegmentTemplate>)}sg) {
+    my ($ts) = $tpl =~ /timescale="(\d+)"/;
+    my ($pto) = $tpl =~ /presentationTimeOffset="(\d+)"/;
+    my @s = $tpl =~ /<S t="(\d+)" d="(\d+)"/g;
+    for (my $i = 2; $i < @s; $i += 2) {
+        $gaps++ if $s[$i] != $s[$i - 2] + $s[$i - 1];
+    }
+    my $end = xs_time($ast) + ($s[-2] + $s[-1] - $pto) / $ts;
+    $newest = $end if !defined $newest || $end > $newest;
+}
+is($gaps, 0, 'the timelines are continuous');
+my $lead = xs_time($pub_time) - $newest;
+ok($lead >= -0.3 && $lead < 2.5,
+   sprintf 'availabilityStartTime fits the segment times: the newest '
+   . 'segment ended %.3f s before publishTime', $lead);
+
 my $t0 = time;
 my $iso = `curl -s $http/ams/time`;
 my $t1 = time;

@@ -738,6 +738,26 @@ test_mpd(void)
        "dynamic MPD: times to the millisecond, timelines, numbering from "
        "the first segment, UTCTiming (the endpoint escaped, then direct)");
 
+    {
+        /* audio cut mid-frame: 10 ticks of overlap, then a lost segment */
+        static const ngx_ams_segment_t  jitter[] = {
+            { 3, 1014, 89092, 0 }, { 4, 90096, 88078, 0 },
+            { 6, 266000, 88000, 1 }
+        };
+
+        r[1].segments = jitter;
+        r[1].nsegments = 3;
+        out.len = 0;
+        ok(ngx_ams_mpd_write(&out, &mpd, r, 2) == 0
+           && strstr((char *) out.data, "<S t=\"1014\" d=\"89082\"/>")
+           && strstr((char *) out.data, "<S t=\"90096\" d=\"88078\"/>")
+           && strstr((char *) out.data, "<S t=\"266000\" d=\"88000\"/>"),
+           "a segment lasts until the next begins; a gap of lost segments "
+           "stays");
+        r[1].segments = as;
+        r[1].nsegments = 2;
+    }
+
     mpd.availability_time_offset = 1.5;
     mpd.utc_timing = NULL;
     out.len = 0;
