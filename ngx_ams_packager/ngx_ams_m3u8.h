@@ -4,8 +4,9 @@
  *
  * HLS playlist text (RFC 8216): a media playlist from a plain list of
  * segments, the master playlist of a CMAF stream (video, with audio as
- * an alternative rendition), and an adaptive master over variants.  Appends to a buffer; no files, no
- * clock, free of nginx types, so the text is unit-tested as it is.
+ * an alternative rendition), and an adaptive master over variants.
+ * Appends to a buffer; no files, no clock, free of nginx types, so the
+ * text is unit-tested as it is.
  */
 
 
