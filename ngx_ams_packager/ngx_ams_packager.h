@@ -29,6 +29,8 @@ typedef struct {
     ngx_uint_t                hls_segment_type;  /* NGX_AMS_HLS_* */
     ngx_flag_t                dash;
     ngx_flag_t                delete_hls_files_on_ended;
+    ngx_flag_t                ll_hls;            /* low-latency parts */
+    ngx_msec_t                ll_hls_part_time;
 } ngx_ams_packager_app_conf_t;
 
 
