@@ -184,7 +184,9 @@ ngx_ams_media_wait_parse(ngx_http_request_t *r, ngx_ams_media_wait_t *w,
         }
     }
 
-    if (file == NULL) {
+    /* only the files under {id}/: {id}.m3u8 of a stream named "video" is
+     * a master playlist */
+    if (file == NULL || (u_char *) name.id + name.id_len + 1 != file) {
         return NGX_OK;
     }
 
@@ -300,7 +302,8 @@ ngx_ams_media_wait_range(ngx_http_request_t *r, ngx_ams_media_wait_t *w)
     v.data = p;
     v.len = dash - p;
 
-    if (ngx_ams_media_wait_uint(&v, &n) != NGX_OK || n > (uint64_t) INT64_MAX)
+    if (ngx_ams_media_wait_uint(&v, &n) != NGX_OK
+        || n > (uint64_t) INT64_MAX)
     {
         return NGX_OK;
     }

@@ -1605,6 +1605,28 @@ test_cmaf_ll(const char *tmp)
     is_int(ngx_ams_ll_playlist(&copy, 0, 2, 0, 0), NGX_AMS_LL_WAIT,
            "LL: a whole segment not yet whole waits");
 
+    {
+        int64_t   avail;
+        uint64_t  n = copy.track[0].bytes;
+
+        is_int(ngx_ams_ll_segment(&copy, 0, 1, -1, -1, &avail),
+               NGX_AMS_LL_READY, "LL: a whole segment is served");
+        ok(avail == -1, "LL: as it is");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, -1, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the open one, whole, waits");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, 0, -1, &avail),
+               NGX_AMS_LL_READY, "LL: a range of its whole parts is served");
+        ok(avail == (int64_t) n, "LL: up to their end");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, (int64_t) n, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the hinted range waits for its part");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, 0, (int64_t) n, &avail),
+               NGX_AMS_LL_WAIT, "LL: so does a range past the whole parts");
+        is_int(ngx_ams_ll_segment(&copy, 0, 3, 0, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the next segment's first part waits");
+        is_int(ngx_ams_ll_segment(&copy, 0, 4, 0, -1, &avail),
+               NGX_AMS_LL_READY, "LL: further is no hint's (404)");
+    }
+
     ok(ngx_ams_cmaf_finish(&c) == 0, "LL: finished");
     ok(ngx_ams_ll_read(&ll, &copy) == 0 && copy.ended, "LL: state ended");
 
