@@ -59,8 +59,12 @@ WWW="$OUT/www-latency"
 rm -rf "$WWW"
 mkdir -p "$WWW/www/lib/hls.js/dist"
 cp "$BROWSER/node_modules/hls.js/dist/hls.min.js" "$WWW/www/lib/hls.js/dist/"
-sed -e 's{src="/lib/{src="/www/lib/{' -e '/dashjs/d' "$BROWSER/player.html" \
-    >"$WWW/www/player.html"
+# hls.js in low-latency mode, reachable as window.hls
+sed -e 's{src="/lib/{src="/www/lib/{' -e '/<script src=.*dashjs/d' \
+    -e 's/new Hls()/new Hls({ lowLatencyMode: true })/' \
+    -e '/window.hls = hls/d' \
+    -e 's/^\( *\)hls.attachMedia(v);/&\n\1window.hls = hls;/' \
+    "$BROWSER/player.html" >"$WWW/www/player.html"
 HLSJS=$(node -p "require('$BROWSER/node_modules/hls.js/package.json').version")
 
 AMS="$OUT/srv-latency-ams"
@@ -181,11 +185,11 @@ sleep 8     # a few segments everywhere
 
 url() {
     case $1 in
-    ams-ll)   echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&ll=1&src=http://127.0.0.1:$AMS_HTTP/LowLatency/streams/clock.m3u8" ;;
-    ams-ll333) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&ll=1&src=http://127.0.0.1:$AMS_HTTP/LowLatency333/streams/clock.m3u8" ;;
-    ams-hls)  echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&ll=1&src=http://127.0.0.1:$AMS_HTTP/LiveApp/streams/clock.m3u8" ;;
-    ams-hls1) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&ll=1&src=http://127.0.0.1:$AMS_HTTP/LiveApp1/streams/clock.m3u8" ;;
-    rtmp-hls) echo "http://127.0.0.1:$RTMP_HTTP/www/player.html?kind=hls&ll=1&src=http://127.0.0.1:$RTMP_HTTP/hls/clock.m3u8" ;;
+    ams-ll)   echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LowLatency/streams/clock.m3u8" ;;
+    ams-ll333) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LowLatency333/streams/clock.m3u8" ;;
+    ams-hls)  echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LiveApp/streams/clock.m3u8" ;;
+    ams-hls1) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LiveApp1/streams/clock.m3u8" ;;
+    rtmp-hls) echo "http://127.0.0.1:$RTMP_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$RTMP_HTTP/hls/clock.m3u8" ;;
     esac
 }
 

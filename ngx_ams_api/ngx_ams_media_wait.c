@@ -14,8 +14,11 @@
  *  - a byte range of a segment being written ({id}/video_N.m4s, the
  *    preload hint's "bytes=S-") is held until a whole part starts at S,
  *    then served up to the end of the whole parts (never a byte of a part
- *    still being written); a whole segment still being written is held
- *    until it is whole.
+ *    still being written);
+ *  - a whole segment being written (a low-latency DASH player's request,
+ *    or the next segment's) is sent while it is written: its whole parts
+ *    at once, each next one as it is listed (chunked), the end with the
+ *    segment's.
  *
  * What is there is the stream's ngx_ams_ll_state_t in the bus zone,
  * written by the packager's thread in the stream's worker after each
@@ -37,6 +40,9 @@
 
 #define NGX_AMS_MEDIA_WAIT_POLL   10        /* ms */
 
+/* ngx_ams_media_wait_check(): a segment to send while it is written */
+#define NGX_AMS_MEDIA_WAIT_STREAM  1000
+
 
 typedef struct {
     ngx_http_request_t       *request;
@@ -46,6 +52,8 @@ typedef struct {
     unsigned                  playlist:1;   /* or a segment */
     unsigned                  has_part:1;
     unsigned                  queued:1;
+    unsigned                  streaming:1;  /* its growing segment is sent */
+    unsigned                  failed:1;     /* a send failed */
     uint64_t                  msn;          /* a playlist's directives */
     uint64_t                  part;
     uint64_t                  seq;          /* a segment's */
@@ -53,6 +61,9 @@ typedef struct {
     int64_t                   end;          /* -1: to the end */
     ngx_msec_t                deadline;
     ngx_int_t                 status;       /* once decided: NGX_OK, ... */
+    ngx_file_t               *file;         /* streaming: the segment */
+    off_t                     avail;        /* its whole parts' bytes */
+    off_t                     sent;
     ngx_queue_t               queue;
 } ngx_ams_media_wait_t;
 
@@ -69,6 +80,13 @@ static void ngx_ams_media_wait_poll(ngx_event_t *ev);
 static void ngx_ams_media_wait_release(ngx_ams_media_wait_t *w,
     ngx_int_t status);
 static void ngx_ams_media_wait_cleanup(void *data);
+static ngx_int_t ngx_ams_media_wait_stream_start(ngx_ams_media_wait_t *w);
+static void ngx_ams_media_wait_stream_tick(ngx_ams_media_wait_t *w);
+static ngx_int_t ngx_ams_media_wait_stream_send(ngx_ams_media_wait_t *w,
+    ngx_uint_t last);
+static void ngx_ams_media_wait_stream_write(ngx_http_request_t *r);
+static void ngx_ams_media_wait_stream_end(ngx_ams_media_wait_t *w,
+    ngx_int_t rc);
 
 
 static ngx_queue_t   ngx_ams_media_waiting;
@@ -116,7 +134,7 @@ ngx_ams_media_wait(ngx_http_request_t *r, void **state)
     w->generation = w->stream->generation;
 
     rc = ngx_ams_media_wait_check(w);
-    if (rc != NGX_AGAIN) {
+    if (rc != NGX_AGAIN && rc != NGX_AMS_MEDIA_WAIT_STREAM) {
         w->status = rc;
         return rc;
     }
@@ -148,6 +166,19 @@ ngx_ams_media_wait(ngx_http_request_t *r, void **state)
     }
 
     r->main->count++;
+
+    if (rc == NGX_AMS_MEDIA_WAIT_STREAM) {
+        rc = ngx_ams_media_wait_stream_start(w);
+
+        if (rc != NGX_OK) {
+            /* nothing sent: answered as any request */
+            ngx_queue_remove(&w->queue);
+            w->queued = 0;
+            r->main->count--;
+            w->status = rc;
+            return rc;
+        }
+    }
 
     return NGX_DONE;
 }
@@ -364,6 +395,14 @@ ngx_ams_media_wait_check(ngx_ams_media_wait_t *w)
     rc = ngx_ams_ll_segment(&ll, w->track, w->seq, w->start, w->end, &avail);
 
     if (rc != NGX_AMS_LL_READY) {
+        /* the whole segment being written, once it has a part */
+        if (w->start == -1 && ll.track[w->track].seq == w->seq
+            && ll.track[w->track].bytes > 0)
+        {
+            w->avail = (off_t) ll.track[w->track].bytes;
+            return NGX_AMS_MEDIA_WAIT_STREAM;
+        }
+
         return NGX_AGAIN;
     }
 
@@ -411,7 +450,20 @@ ngx_ams_media_wait_poll(ngx_event_t *ev)
         next = ngx_queue_next(q);
         w = ngx_queue_data(q, ngx_ams_media_wait_t, queue);
 
+        if (w->streaming) {
+            ngx_ams_media_wait_stream_tick(w);
+            continue;
+        }
+
         rc = ngx_ams_media_wait_check(w);
+
+        if (rc == NGX_AMS_MEDIA_WAIT_STREAM) {
+            rc = ngx_ams_media_wait_stream_start(w);
+            if (rc == NGX_OK) {
+                ngx_http_run_posted_requests(w->request->connection);
+                continue;
+            }
+        }
 
         if (rc == NGX_AGAIN) {
             if ((ngx_msec_int_t) (ngx_current_msec - w->deadline) < 0) {
@@ -459,4 +511,215 @@ ngx_ams_media_wait_cleanup(void *data)
         ngx_queue_remove(&w->queue);
         w->queued = 0;
     }
+}
+
+
+/*
+ * A segment sent while it is written: the response's header now (200, no
+ * length: chunked), then the bytes of its whole parts as they come.
+ * NGX_OK, or a status when nothing could be sent.
+ */
+static ngx_int_t
+ngx_ams_media_wait_stream_start(ngx_ams_media_wait_t *w)
+{
+    size_t                     root;
+    ngx_int_t                  rc;
+    ngx_str_t                  path;
+    ngx_file_t                *file;
+    ngx_pool_cleanup_t        *cln;
+    ngx_pool_cleanup_file_t   *clnf;
+    ngx_http_request_t        *r = w->request;
+
+    if (ngx_http_map_uri_to_path(r, &path, &root, 0) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    file = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
+    if (file == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    file->fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file->fd == NGX_INVALID_FILE) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    file->name.data = path.data;
+    file->name.len = ngx_strlen(path.data);
+    file->log = r->connection->log;
+
+    cln->handler = ngx_pool_cleanup_file;
+    clnf = cln->data;
+    clnf->fd = file->fd;
+    clnf->name = path.data;
+    clnf->log = r->pool->log;
+
+    w->file = file;
+    w->sent = 0;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+    r->allow_ranges = 0;
+
+    if (ngx_http_set_content_type(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
+
+    /* from here on the response is ours, ended by the next tick at the
+     * earliest (never here: the access phase may be running) */
+    w->streaming = 1;
+    r->write_event_handler = ngx_ams_media_wait_stream_write;
+
+    if (!r->header_only
+        && ngx_ams_media_wait_stream_send(w, 0) == NGX_ERROR)
+    {
+        w->failed = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ams_media_wait_stream_tick(ngx_ams_media_wait_t *w)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           last;
+    ngx_file_info_t      fi;
+    ngx_ams_stream_t    *st = w->stream;
+    ngx_ams_ll_state_t   ll;
+
+    if (w->failed) {
+        ngx_ams_media_wait_stream_end(w, NGX_ERROR);
+        return;
+    }
+
+    if (w->request->header_only) {
+        ngx_ams_media_wait_stream_end(w, ngx_http_send_special(w->request,
+                                                               NGX_HTTP_LAST));
+        return;
+    }
+
+    last = 1;
+
+    if (st->generation == w->generation
+        && st->state != NGX_AMS_STREAM_FREE
+        && ngx_ams_ll_read(&st->ll, &ll) == 0
+        && ll.generation == w->generation && !ll.ended
+        && ll.track[w->track].seq == w->seq)
+    {
+        last = 0;
+        w->avail = (off_t) ll.track[w->track].bytes;
+    }
+
+    if (last) {
+        /* whole (or its stream gone): what the file holds */
+        if (ngx_fd_info(w->file->fd, &fi) == NGX_FILE_ERROR) {
+            ngx_ams_media_wait_stream_end(w, NGX_ERROR);
+            return;
+        }
+
+        w->avail = ngx_file_size(&fi);
+
+    } else if ((ngx_msec_int_t) (ngx_current_msec - w->deadline) >= 0
+               && w->avail == w->sent)
+    {
+        /* the stream stalled: the response is cut short */
+        ngx_ams_media_wait_stream_end(w, NGX_ERROR);
+        return;
+    }
+
+    if (w->avail == w->sent && !last) {
+        return;
+    }
+
+    rc = ngx_ams_media_wait_stream_send(w, last);
+
+    if (rc == NGX_ERROR || last) {
+        ngx_ams_media_wait_stream_end(w, rc);
+        return;
+    }
+
+    /* a part came: the stall deadline moves on */
+    w->deadline = ngx_current_msec + 3000;
+}
+
+
+static ngx_int_t
+ngx_ams_media_wait_stream_send(ngx_ams_media_wait_t *w, ngx_uint_t last)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_http_request_t  *r = w->request;
+
+    if (w->avail <= w->sent && !last) {
+        return NGX_OK;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (w->avail > w->sent) {
+        b->in_file = 1;
+        b->file = w->file;
+        b->file_pos = w->sent;
+        b->file_last = w->avail;
+        w->sent = w->avail;
+    }
+
+    b->flush = 1;
+    b->last_buf = last;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* the client can take more of what is queued */
+static void
+ngx_ams_media_wait_stream_write(ngx_http_request_t *r)
+{
+    ngx_connection_t  *c = r->connection;
+
+    if (c->write->timedout) {
+        c->timedout = 1;
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+    }
+}
+
+
+static void
+ngx_ams_media_wait_stream_end(ngx_ams_media_wait_t *w, ngx_int_t rc)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r = w->request;
+
+    if (w->queued) {
+        ngx_queue_remove(&w->queue);
+        w->queued = 0;
+    }
+
+    w->streaming = 0;
+    c = r->connection;
+
+    r->main->count--;
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }

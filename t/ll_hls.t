@@ -2,8 +2,9 @@
 # parts listed as byte ranges with the tags of RFC 8216bis; a blocking
 # playlist reload (_HLS_msn/_HLS_part) answered within a part's duration
 # of the part appearing, the preload hint's range held until its part is
-# whole, 400 for a request too far ahead, 503 when nothing comes for
-# three target durations; ffprobe and hls.js (lowLatencyMode) play it.
+# whole, a segment asked for whole while it is written sent as it grows,
+# 400 for a request too far ahead, 503 when nothing comes for three
+# target durations; ffprobe and hls.js (lowLatencyMode) play it.
 
 use strict;
 use warnings;
@@ -165,6 +166,44 @@ like($hhead, qr{Content-Range: bytes $hstart-\d+/\d+}i,
      'as a range of the growing segment');
 like(substr($hbody, 4, 4), qr/moof/, 'starting with the part\'s moof');
 
+# --- a segment asked for whole while it is written: sent as it grows -------
+
+$pl = parse(slurp("$dir/video.m3u8"));
+my ($nm) = next_part($pl);
+$nm++;                                  # the segment after the open one
+my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 15)
+    or die;
+print $sock "GET /LiveApp/streams/ll/video_$nm.m4s HTTP/1.1\r\n"
+            . "Host: 127.0.0.1\r\nConnection: close\r\n\r\n";
+my ($raw, $first, $last) = ('', undef, undef);
+my $sent_at = time;
+while (1) {
+    my $n = sysread($sock, my $chunk, 65536);
+    last unless $n;
+    $first //= time;
+    $last = time;
+    $raw .= $chunk;
+}
+close $sock;
+my ($shead, $sbody) = split /\r\n\r\n/, $raw, 2;
+like($shead, qr{^HTTP/1\.1 200}, "video_$nm.m4s, asked for before it began, "
+     . 'is answered');
+like($shead, qr/Transfer-Encoding: chunked/i, 'chunked: its length unknown');
+my $data = '';
+while ($sbody =~ /\G([0-9a-fA-F]+)\r\n/gc) {
+    my $len = hex $1;
+    last if $len == 0;
+    $data .= substr($sbody, pos($sbody), $len);
+    pos($sbody) += $len + 2;
+}
+ok(length $data && $data eq (slurp("$dir/video_$nm.m4s") // ''),
+   'with the whole segment, as the file ends');
+ok(defined $first && $last - $first > 1.0,
+   sprintf('sent as it was written: over %.1f s, from %.1f s after asking',
+           ($last // 0) - ($first // 0), ($first // 0) - $sent_at));
+like(slurp("$dir/video.m3u8"), qr/\nvideo_$nm\.m4s\n/,
+     'and it is whole in the playlist');
+
 # --- players ----------------------------------------------------------------
 
 my $probe = ffprobe("$http/LiveApp/streams/ll.m3u8");
@@ -183,13 +222,17 @@ SKIP: {
     my $www = $ng->prefix . '/www';
     make_path("$www/lib/hls.js/dist");
     copy("$lib/hls.js/dist/hls.min.js", "$www/lib/hls.js/dist/") or die $!;
+    # the players' page, hls.js in low-latency mode, its state in reach
     (my $page = slurp("$browser/player.html")) =~ s{src="/lib/}{src="/www/lib/}g;
     $page =~ s{<script src="[^"]*dash[^"]*"></script>}{};
+    $page =~ s{new Hls\(\)}{new Hls({ lowLatencyMode: true })};
+    $page =~ s{(hls\.attachMedia\(v\);)}{$1\n    window.hls = hls;}
+        unless $page =~ /window\.hls = hls/;
     open my $fh, '>', "$www/player.html" or die $!;
     print $fh $page;
     close $fh;
 
-    my $url = "$http/www/player.html?kind=hls&ll=1"
+    my $url = "$http/www/player.html?kind=hls"
               . "&src=$http/LiveApp/streams/ll.m3u8";
     my $out = `node '$browser/play_live.js' '$url' 10 40 2>&1`;
     my $r = eval { decode_json((split /\n/, $out)[-1]) } || { errors => [$out] };
