@@ -16,7 +16,9 @@
 # segments can be cut; 2 s ones are cut every other keyframe)
 #
 # and hls.js (t/browser/node_modules, lowLatencyMode on, its defaults
-# otherwise) plays each in headless Chromium, in turn, for BENCH_SECONDS
+# otherwise; ams-ll-sync: ams-ll in hls.js allowed to play at up to 1.5x
+# to reach its target latency, maxLiveSyncPlaybackRate) plays each in
+# headless Chromium, in turn, for BENCH_SECONDS
 # (default 20) of playback; twice a second the page reads the clock in
 # the frame on screen (t/browser/play_live.js) and takes it from its own:
 # the glass-to-glass delay (publisher's capture, encode, RTMP, packaging,
@@ -37,7 +39,7 @@ PLAY=${BENCH_SECONDS:-20}
 REPEAT=${BENCH_REPEAT:-3}
 PART=${BENCH_PART_TIME:-500ms}
 GOP=${BENCH_GOP:-30}             # frames at 30 fps between keyframes
-SETUPS=${BENCH_SETUPS:-ams-ll ams-ll333 ams-hls ams-hls1 rtmp-hls}
+SETUPS=${BENCH_SETUPS:-ams-ll ams-ll-sync ams-ll333 ams-hls ams-hls1 rtmp-hls}
 BROWSER="$ROOT/t/browser"
 AMS_RTMP=19371
 AMS_HTTP=15171
@@ -65,6 +67,9 @@ sed -e 's{src="/lib/{src="/www/lib/{' -e '/<script src=.*dashjs/d' \
     -e '/window.hls = hls/d' \
     -e 's/^\( *\)hls.attachMedia(v);/&\n\1window.hls = hls;/' \
     "$BROWSER/player.html" >"$WWW/www/player.html"
+# the same, allowed to play up to 1.5x to catch up with its target latency
+sed -e 's/lowLatencyMode: true/&, maxLiveSyncPlaybackRate: 1.5/' \
+    "$WWW/www/player.html" >"$WWW/www/player-sync.html"
 HLSJS=$(node -p "require('$BROWSER/node_modules/hls.js/package.json').version")
 
 AMS="$OUT/srv-latency-ams"
@@ -187,6 +192,7 @@ url() {
     case $1 in
     ams-ll)   echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LowLatency/streams/clock.m3u8" ;;
     ams-ll333) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LowLatency333/streams/clock.m3u8" ;;
+    ams-ll-sync) echo "http://127.0.0.1:$AMS_HTTP/www/player-sync.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LowLatency/streams/clock.m3u8" ;;
     ams-hls)  echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LiveApp/streams/clock.m3u8" ;;
     ams-hls1) echo "http://127.0.0.1:$AMS_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$AMS_HTTP/LiveApp1/streams/clock.m3u8" ;;
     rtmp-hls) echo "http://127.0.0.1:$RTMP_HTTP/www/player.html?kind=hls&src=http://127.0.0.1:$RTMP_HTTP/hls/clock.m3u8" ;;
@@ -223,6 +229,7 @@ for s in $SETUPS; do
     case $s in
     ams-ll)   name="nginx-ams LL-HLS (parts $PART)" ;;
     ams-ll333) name="nginx-ams LL-HLS (parts 333ms)" ;;
+    ams-ll-sync) name="  same, hls.js catching up (1.5x)" ;;
     ams-hls)  name="nginx-ams HLS (hls_time 2s)" ;;
     ams-hls1) name="nginx-ams HLS (hls_time 1s)" ;;
     rtmp-hls) name="nginx-rtmp HLS (hls_fragment 2s)" ;;

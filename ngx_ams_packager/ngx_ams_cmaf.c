@@ -593,20 +593,21 @@ static void
 ngx_ams_cmaf_lose_segment(ngx_ams_cmaf_t *cmaf)
 {
     char                   path[NGX_AMS_SEG_PATH_LEN];
-    unsigned               kind, i, n;
+    unsigned               kind, i, n, opened;
     ngx_ams_cmaf_track_t  *t;
 
     cmaf->seg_lost = 1;
 
     for (kind = 0; kind < 2; kind++) {
         t = &cmaf->track[kind];
+        opened = t->fd_open;
 
         if (t->fd_open) {
             (void) close(t->fd);
             t->fd_open = 0;
         }
 
-        if (t->seg_parts) {
+        if (opened || t->seg_parts) {
             ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s",
                               ngx_ams_cmaf_kind[kind],
                               (unsigned long long) t->next_seq);
