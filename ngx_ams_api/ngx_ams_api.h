@@ -72,6 +72,9 @@ ngx_int_t ngx_ams_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ams_time_handler(ngx_http_request_t *r);
 /* ngx_ams_media.c: the HLS/DASH gate's handler, filter and zone */
 ngx_int_t ngx_ams_media_init(ngx_conf_t *cf);
+/* low-latency HLS: an admitted request that waits for its part
+ * (ngx_ams_media_wait.c); *state is the request's, NULL at first */
+ngx_int_t ngx_ams_media_wait(ngx_http_request_t *r, void **state);
 
 /* ngx_ams_rest.c: responses; each finalizes the request */
 void ngx_ams_rest_json(ngx_ams_rest_t *rest, ngx_uint_t status,

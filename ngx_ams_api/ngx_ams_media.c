@@ -82,10 +82,12 @@ typedef struct {
     unsigned                  admitted:1;
     unsigned                  node:1;        /* another node's request */
     const char               *refused;
+    void                     *wait;          /* ngx_ams_media_wait() */
 } ngx_ams_media_ctx_t;
 
 
 static ngx_int_t ngx_ams_media_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_media_admit(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_media_parse(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static ngx_int_t ngx_ams_media_node(ngx_http_request_t *r);
@@ -184,6 +186,24 @@ ngx_ams_media_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 static ngx_int_t
 ngx_ams_media_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_ams_media_ctx_t  *ctx;
+
+    rc = ngx_ams_media_admit(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* admitted: a low-latency HLS request may wait for its part */
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
+
+    return ngx_ams_media_wait(r, &ctx->wait);
+}
+
+
+static ngx_int_t
+ngx_ams_media_admit(ngx_http_request_t *r)
 {
     char                     escaped[NGX_AMS_LOG_ESCAPED_SIZE(
                                          NGX_AMS_NAME_LEN)];

@@ -23,6 +23,7 @@
 
 #include "ngx_ams_ring.h"
 #include "ngx_ams_handoff.h"
+#include "ngx_ams_ll_state.h"
 
 
 #define NGX_AMS_VERSION           "0.1.0"
@@ -246,6 +247,10 @@ typedef struct ngx_ams_stream_s {
     ngx_atomic_t              rtmp_viewers;
     ngx_atomic_t              viewers_lock;  /* ngx_ams_shm_lock() */
     void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
+
+    /* low-latency HLS: the parts the packager published, for the HLS
+     * gate's blocking requests; valid while ll.generation == generation */
+    ngx_ams_ll_state_t        ll;
 } ngx_ams_stream_t;
 
 

@@ -5,6 +5,7 @@
 
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,16 @@ static void ngx_ams_cmaf_path(ngx_ams_cmaf_t *cmaf, char *path,
 static int ngx_ams_cmaf_avcc_check(ngx_ams_cmaf_t *cmaf,
     ngx_ams_mp4_track_t *mp4, const uint8_t *data, size_t len);
 static int ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf);
+static int ngx_ams_cmaf_dir(ngx_ams_cmaf_t *cmaf, int *lost);
+static int ngx_ams_cmaf_part_due(ngx_ams_cmaf_t *cmaf,
+    const ngx_ams_frame_t *frame, int has_video);
+static int ngx_ams_cmaf_part(ngx_ams_cmaf_t *cmaf, int64_t end_dts,
+    int publish);
+static int ngx_ams_cmaf_part_write(ngx_ams_cmaf_t *cmaf, unsigned kind,
+    int64_t end_dts);
+static void ngx_ams_cmaf_lose_segment(ngx_ams_cmaf_t *cmaf);
+static int ngx_ams_cmaf_cut_parts(ngx_ams_cmaf_t *cmaf);
+static void ngx_ams_cmaf_ll_publish(ngx_ams_cmaf_t *cmaf, int ended);
 static int ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind);
 static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind,
     int lost);
@@ -79,6 +90,27 @@ ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir, const char *tmp,
     }
 
     return 0;
+}
+
+
+void
+ngx_ams_cmaf_low_latency(ngx_ams_cmaf_t *cmaf, unsigned part_ms,
+    ngx_ams_ll_state_t *ll, uint64_t generation)
+{
+    cmaf->part_target = (int64_t) part_ms * (NGX_AMS_TIMEBASE / 1000);
+    cmaf->ll = ll;
+
+    if (ll == NULL) {
+        return;
+    }
+
+    ngx_ams_ll_write_begin(ll);
+    ll->generation = generation;
+    ll->part_ms = part_ms;
+    ll->target_ms = (uint32_t) (cmaf->seg.target / (NGX_AMS_TIMEBASE / 1000));
+    ll->ended = 0;
+    memset(ll->track, 0, sizeof(ll->track));
+    ngx_ams_ll_write_end(ll);
 }
 
 
@@ -198,6 +230,8 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
     case NGX_AMS_SEG_START:
         cmaf->first_dts = frame->dts;
         cmaf->available_ms = ngx_ams_cmaf_now_ms();
+        cmaf->part_start = frame->dts;
+        cmaf->part_last = frame->dts;
         break;
 
     case NGX_AMS_SEG_CUT:
@@ -209,7 +243,18 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
         {
             return -1;
         }
+
+        cmaf->part_start = frame->dts;
+        cmaf->part_last = frame->dts;
         break;
+
+    default:   /* NGX_AMS_SEG_ADD */
+        if (cmaf->part_target
+            && ngx_ams_cmaf_part_due(cmaf, frame, has_video)
+            && ngx_ams_cmaf_part(cmaf, frame->dts, 1) == -1)
+        {
+            return -1;
+        }
     }
 
     if (ngx_ams_mp4_add_sample(&t->mp4, frame->dts, frame->cts,
@@ -237,30 +282,15 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
     unsigned               kind, written;
     ngx_ams_cmaf_track_t  *t;
 
+    if (cmaf->part_target) {
+        return ngx_ams_cmaf_cut_parts(cmaf);
+    }
+
     lost = 0;
     written = 0;
 
-    if (!cmaf->dir_ready) {
-        ngx_ams_cmaf_path(cmaf, path, "%s", "");
-
-        if (ngx_ams_file_mkdir(path, cmaf->io.error, sizeof(cmaf->io.error))
-            != 0
-            || ngx_ams_file_mkdir(cmaf->tmp, cmaf->io.error,
-                                  sizeof(cmaf->io.error))
-               != 0)
-        {
-            /* a path in the way is no disk hiccup: it stays */
-            if (ngx_ams_file_in_the_way(errno)) {
-                snprintf(cmaf->error, sizeof(cmaf->error), "%.3400s",
-                         cmaf->io.error);
-                return -1;
-            }
-
-            lost = 1;
-
-        } else {
-            cmaf->dir_ready = 1;
-        }
+    if (ngx_ams_cmaf_dir(cmaf, &lost) == -1) {
+        return -1;
     }
 
     cmaf->fragments++;
@@ -319,6 +349,384 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
     cmaf->io.gap = 0;
 
     return 0;
+}
+
+
+/* the stream's directories, made by the first segment: -1 when a path
+ * is in the way, or *lost = 1 when the disk failed */
+
+static int
+ngx_ams_cmaf_dir(ngx_ams_cmaf_t *cmaf, int *lost)
+{
+    char  path[NGX_AMS_SEG_PATH_LEN];
+
+    if (cmaf->dir_ready) {
+        return 0;
+    }
+
+    ngx_ams_cmaf_path(cmaf, path, "%s", "");
+
+    if (ngx_ams_file_mkdir(path, cmaf->io.error, sizeof(cmaf->io.error)) != 0
+        || ngx_ams_file_mkdir(cmaf->tmp, cmaf->io.error,
+                              sizeof(cmaf->io.error))
+           != 0)
+    {
+        /* a path in the way is no disk hiccup: it stays */
+        if (ngx_ams_file_in_the_way(errno)) {
+            snprintf(cmaf->error, sizeof(cmaf->error), "%.3400s",
+                     cmaf->io.error);
+            return -1;
+        }
+
+        *lost = 1;
+        return 0;
+    }
+
+    cmaf->dir_ready = 1;
+
+    return 0;
+}
+
+
+/*
+ * Low-latency HLS: whether "frame" starts a new part of the open segment.
+ * Parts are cut at video frames (audio ones without video), at the frame
+ * nearest to the part target, so that a segment of whole parts is cut in
+ * parts of the target (give or take the publisher's millisecond rounding:
+ * 1 ms is let pass).  Audio follows video's cuts: its parts vary by one
+ * AAC frame around the target.
+ */
+
+static int
+ngx_ams_cmaf_part_due(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
+    int has_video)
+{
+    int64_t  step;
+
+    if (frame->track != (has_video ? NGX_AMS_TRACK_VIDEO
+                                   : NGX_AMS_TRACK_AUDIO))
+    {
+        return 0;
+    }
+
+    step = frame->dts - cmaf->part_last;
+    if (step > 0) {
+        cmaf->part_step = step;
+        cmaf->part_last = frame->dts;
+    }
+
+    return frame->dts > cmaf->part_start
+           && frame->dts - cmaf->part_start + cmaf->part_step / 2
+              > cmaf->part_target + NGX_AMS_TIMEBASE / 1000;
+}
+
+
+/* the part gathered so far, ending at end_dts, appended to the segment's
+ * files; then (publish) the playlists that list it and the shared state.
+ * 0, or -1 (out of memory, a path in the way) */
+
+static int
+ngx_ams_cmaf_part(ngx_ams_cmaf_t *cmaf, int64_t end_dts, int publish)
+{
+    int                    rc, lost, wrote;
+    unsigned               kind;
+    ngx_ams_cmaf_track_t  *t;
+
+    lost = 0;
+    wrote = 0;
+
+    if (ngx_ams_cmaf_dir(cmaf, &lost) == -1) {
+        return -1;
+    }
+
+    if (lost && !cmaf->seg_lost) {
+        ngx_ams_cmaf_lose_segment(cmaf);
+    }
+
+    cmaf->fragments++;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (!t->mp4.configured || t->mp4.nsamples == 0) {
+            continue;
+        }
+
+        if (!cmaf->seg_lost && !t->init_written) {
+            rc = ngx_ams_cmaf_write_init(cmaf, kind);
+            if (rc == -1) {
+                return -1;
+            }
+
+            if (rc) {
+                ngx_ams_cmaf_lose_segment(cmaf);
+            }
+        }
+
+        rc = ngx_ams_cmaf_part_write(cmaf, kind, end_dts);
+        if (rc == -1) {
+            return -1;
+        }
+
+        wrote |= (rc == 0);
+    }
+
+    cmaf->part_start = end_dts;
+
+    /* the playlists start with the first whole segment */
+    if (!publish || !wrote || cmaf->seg_lost
+        || (cmaf->track[0].nsegments == 0 && cmaf->track[1].nsegments == 0))
+    {
+        return 0;
+    }
+
+    rc = ngx_ams_cmaf_write_hls(cmaf, 0);
+    if (rc == -1) {
+        return -1;
+    }
+
+    if (rc) {
+        /* written again with the next part or segment */
+        ngx_ams_seg_io_failed(&cmaf->io, 0);
+        cmaf->playlists_due = 1;
+        return 0;
+    }
+
+    ngx_ams_cmaf_ll_publish(cmaf, 0);
+
+    return 0;
+}
+
+
+/* one track's part: muxed (its samples are always taken), appended to
+ * the segment's file and listed unless the segment is lost.  0; 1 when
+ * not written (the segment is lost); -1 when out of memory */
+
+static int
+ngx_ams_cmaf_part_write(ngx_ams_cmaf_t *cmaf, unsigned kind, int64_t end_dts)
+{
+    int                    independent;
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    ngx_ams_part_t        *p;
+    ngx_ams_mp4_track_t   *mp4;
+    ngx_ams_cmaf_track_t  *t;
+
+    t = &cmaf->track[kind];
+    mp4 = &t->mp4;
+
+    /* sample_is_non_sync_sample (ISO/IEC 14496-12 8.8.3.1) */
+    independent = (mp4->samples[0].flags & 0x00010000) == 0;
+
+    cmaf->out.len = 0;
+
+    if (ngx_ams_mp4_fragment(&cmaf->out, &mp4, 1, cmaf->fragments, end_dts)
+        != 0)
+    {
+        snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+        return -1;
+    }
+
+    if (cmaf->seg_lost) {
+        return 1;
+    }
+
+    if (t->nparts == t->parts_cap) {
+        unsigned  cap = t->parts_cap ? t->parts_cap * 2 : 64;
+
+        p = realloc(t->parts, cap * sizeof(ngx_ams_part_t));
+        if (p == NULL) {
+            snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+            return -1;
+        }
+
+        t->parts = p;
+        t->parts_cap = cap;
+    }
+
+    if (!t->fd_open) {
+        /* written in place, part by part: players read its parts while
+         * it grows.  A file of that name may remain from an earlier
+         * publisher: truncated */
+        ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
+                          (unsigned long long) t->next_seq);
+
+        t->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        if (t->fd == -1) {
+            snprintf(cmaf->io.error, sizeof(cmaf->io.error),
+                     "open(\"%.3400s\") failed: %s", path, strerror(errno));
+            ngx_ams_cmaf_lose_segment(cmaf);
+            return 1;
+        }
+
+        t->fd_open = 1;
+    }
+
+    if (ngx_ams_file_write_all(t->fd, cmaf->out.data, cmaf->out.len) != 0) {
+        ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s", ngx_ams_cmaf_kind[kind],
+                          (unsigned long long) t->next_seq);
+        snprintf(cmaf->io.error, sizeof(cmaf->io.error),
+                 "write(\"%.3400s\") failed: %s", path, strerror(errno));
+        ngx_ams_cmaf_lose_segment(cmaf);
+        return 1;
+    }
+
+    if (t->seg_parts == 0) {
+        t->seg_start = mp4->fragment_start;
+    }
+
+    p = &t->parts[t->nparts++];
+    p->seq = t->next_seq;
+    p->duration = mp4->fragment_duration;
+    p->offset = t->seg_bytes;
+    p->length = cmaf->out.len;
+    p->independent = independent;
+
+    t->seg_bytes += cmaf->out.len;
+    t->seg_duration += mp4->fragment_duration;
+    t->seg_parts++;
+
+    return 0;
+}
+
+
+/* a part could not be written: the open segment is lost on every track
+ * (its files and parts go); its parts to come are muxed and dropped */
+
+static void
+ngx_ams_cmaf_lose_segment(ngx_ams_cmaf_t *cmaf)
+{
+    char                   path[NGX_AMS_SEG_PATH_LEN];
+    unsigned               kind, i, n, opened;
+    ngx_ams_cmaf_track_t  *t;
+
+    cmaf->seg_lost = 1;
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+        opened = t->fd_open;
+
+        if (t->fd_open) {
+            (void) close(t->fd);
+            t->fd_open = 0;
+        }
+
+        if (opened || t->seg_parts) {
+            ngx_ams_cmaf_path(cmaf, path, "%s_%llu.m4s",
+                              ngx_ams_cmaf_kind[kind],
+                              (unsigned long long) t->next_seq);
+            (void) unlink(path);
+        }
+
+        for (i = 0, n = 0; i < t->nparts; i++) {
+            if (t->parts[i].seq != t->next_seq) {
+                t->parts[n++] = t->parts[i];
+            }
+        }
+
+        t->nparts = n;
+        t->seg_bytes = 0;
+        t->seg_duration = 0;
+        t->seg_parts = 0;
+    }
+}
+
+
+/* low-latency HLS: the segment closed, its last part ending where it
+ * does.  As ngx_ams_cmaf_cut(): 0; 1 when lost; -1 */
+
+static int
+ngx_ams_cmaf_cut_parts(ngx_ams_cmaf_t *cmaf)
+{
+    unsigned               kind, i, n;
+    ngx_ams_mp4_track_t   *mp4;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (ngx_ams_cmaf_part(cmaf, cmaf->seg.closed_end, 0) == -1) {
+        return -1;
+    }
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (t->fd_open) {
+            (void) close(t->fd);
+            t->fd_open = 0;
+        }
+    }
+
+    if (cmaf->seg_lost) {
+        cmaf->seg_lost = 0;
+        ngx_ams_seg_io_failed(&cmaf->io, 1);
+        return 1;
+    }
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+
+        if (t->seg_parts == 0) {
+            continue;
+        }
+
+        /* the segment is the sum of its parts */
+        mp4 = &t->mp4;
+        mp4->fragment_start = t->seg_start;
+        mp4->fragment_duration = t->seg_duration;
+        mp4->fragment_bytes = t->seg_bytes;
+
+        ngx_ams_cmaf_list_fragment(cmaf, kind);
+
+        t->last_parts = t->seg_parts;
+        t->seg_bytes = 0;
+        t->seg_duration = 0;
+        t->seg_parts = 0;
+
+        /* parts stay listed for the last two whole segments (RFC 8216bis
+         * 6.2.2: no longer than three target durations) */
+        for (i = 0, n = 0; i < t->nparts; i++) {
+            if (t->parts[i].seq + 2 >= t->next_seq) {
+                t->parts[n++] = t->parts[i];
+            }
+        }
+
+        t->nparts = n;
+    }
+
+    cmaf->io.gap = 0;
+
+    return 0;
+}
+
+
+/* what the playlists now list, for the HLS gate of any worker */
+
+static void
+ngx_ams_cmaf_ll_publish(ngx_ams_cmaf_t *cmaf, int ended)
+{
+    unsigned               kind;
+    ngx_ams_ll_track_t    *lt;
+    ngx_ams_cmaf_track_t  *t;
+
+    if (cmaf->ll == NULL) {
+        return;
+    }
+
+    ngx_ams_ll_write_begin(cmaf->ll);
+
+    for (kind = 0; kind < 2; kind++) {
+        t = &cmaf->track[kind];
+        lt = &cmaf->ll->track[kind];
+
+        lt->seq = t->next_seq;
+        lt->bytes = t->seg_bytes;
+        lt->parts = t->seg_parts;
+        lt->last_parts = t->last_parts;
+        lt->listed = (t->nsegments > 0);
+    }
+
+    cmaf->ll->ended = ended ? 1 : 0;
+
+    ngx_ams_ll_write_end(cmaf->ll);
 }
 
 
@@ -468,6 +876,10 @@ ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended)
     cmaf->playlists_due = 0;
     cmaf->io.failing = 0;
 
+    if (cmaf->outputs & NGX_AMS_CMAF_HLS) {
+        ngx_ams_cmaf_ll_publish(cmaf, ended);
+    }
+
     return 0;
 }
 
@@ -516,6 +928,13 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         pl.suffix = ".m4s";
         pl.ended = ended ? 1 : 0;
         pl.discontinuity_seq = t->discontinuities;
+        pl.part_target = cmaf->part_target
+                         ? ngx_ams_mp4_rescale(&t->mp4, cmaf->part_target)
+                         : 0;
+        pl.parts = t->parts;
+        pl.nparts = t->nparts;
+        pl.open_seq = t->next_seq;
+        pl.hint_offset = t->seg_bytes;
 
         cmaf->out.len = 0;
 
@@ -806,9 +1225,18 @@ ngx_ams_cmaf_close(ngx_ams_cmaf_t *cmaf)
     unsigned  i;
 
     for (i = 0; i < 2; i++) {
+        if (cmaf->track[i].fd_open) {
+            (void) close(cmaf->track[i].fd);
+            cmaf->track[i].fd_open = 0;
+        }
+
         ngx_ams_mp4_track_free(&cmaf->track[i].mp4);
         free(cmaf->track[i].segments);
         cmaf->track[i].segments = NULL;
+        free(cmaf->track[i].parts);
+        cmaf->track[i].parts = NULL;
+        cmaf->track[i].nparts = 0;
+        cmaf->track[i].parts_cap = 0;
     }
 
     ngx_ams_buf_free(&cmaf->out);

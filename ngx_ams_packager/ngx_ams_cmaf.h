@@ -17,6 +17,14 @@
  *   {dir}/{name}/audio_{n}.m4s
  *
  * Playlists and the MPD are rewritten atomically after each segment.
+ *
+ * Low-latency HLS (ngx_ams_cmaf_low_latency()): a segment is written as
+ * a sequence of parts (CMAF chunks, one moof + mdat each) appended to its
+ * file as each is cut, every part_ms or so; the media playlists list the
+ * parts as byte ranges of that file (EXT-X-PART) and are rewritten after
+ * each part, then the shared state tells the HLS gate (blocking reload).
+ * One file per segment: the same files serve DASH, and LL-DASH can serve
+ * a segment while it grows.
  * Blocking file I/O: call it from a thread, never from the event loop.
  * Free of nginx types.
  */
@@ -34,6 +42,7 @@
 #include "ngx_ams_mp4_mux.h"
 #include "ngx_ams_segment.h"
 #include "ngx_ams_mpd.h"
+#include "ngx_ams_ll_state.h"
 
 
 #define NGX_AMS_CMAF_HLS     0x01       /* HLS playlists of the fragments */
@@ -53,6 +62,18 @@ typedef struct {
     uint64_t              peak;         /* bits/s of the busiest segment */
     uint64_t              discontinuities; /* tags that left the list */
     unsigned              init_written:1;
+
+    /* low-latency HLS: the open segment (next_seq), written part by part */
+    unsigned              fd_open:1;
+    int                   fd;           /* its file, while fd_open */
+    uint64_t              seg_bytes;    /* its parts' bytes */
+    int64_t               seg_start;    /* track timescale */
+    int64_t               seg_duration;
+    uint32_t              seg_parts;
+    uint32_t              last_parts;   /* of the segment before it */
+    ngx_ams_part_t       *parts;        /* listed, oldest first */
+    unsigned              nparts;
+    unsigned              parts_cap;
 } ngx_ams_cmaf_track_t;
 
 
@@ -82,6 +103,14 @@ typedef struct {
     const ngx_ams_mpd_representation_t  *adaptive;
     size_t                nadaptive;
     unsigned              adaptive_only:1;
+    /* low-latency HLS; part_target 0: whole segments only */
+    int64_t               part_target;  /* 90 kHz */
+    int64_t               part_start;   /* dts where the open part began */
+    int64_t               part_last;    /* of the last frame parts cut at */
+    int64_t               part_step;    /* the interval before it */
+    unsigned              seg_lost:1;   /* a part of the open segment was
+                                           lost: so is the segment */
+    ngx_ams_ll_state_t   *ll;           /* shared with the HLS gate */
 
     ngx_ams_buf_t         out;
     char                  error[NGX_AMS_SEG_PATH_LEN + 128];
@@ -102,6 +131,11 @@ typedef struct {
 int ngx_ams_cmaf_open(ngx_ams_cmaf_t *cmaf, const char *dir,
     const char *tmp, const char *name, unsigned seg_ms, unsigned list_size,
     unsigned outputs);
+/* parts of about part_ms (to be called after open, before any frame);
+ * "ll", when not NULL, is set up for "generation" and then follows what
+ * the playlists list */
+void ngx_ams_cmaf_low_latency(ngx_ams_cmaf_t *cmaf, unsigned part_ms,
+    ngx_ams_ll_state_t *ll, uint64_t generation);
 int ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track,
     const uint8_t *data, size_t len);
 int ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,

@@ -412,6 +412,7 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     ngx_ams_m3u8_media_t  pl;
 
     pl.version = 3;
+    pl.part_target = 0;                 /* no low-latency parts */
     pl.timescale = NGX_AMS_TIMEBASE;
     pl.target = hls->seg.target;
     pl.map = NULL;

@@ -10,6 +10,10 @@
 #include "ngx_ams_text.h"
 
 
+static int ngx_ams_m3u8_parts(ngx_ams_buf_t *out,
+    const ngx_ams_m3u8_media_t *pl, uint64_t seq);
+
+
 int
 ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
     const ngx_ams_segment_t *segments, size_t n)
@@ -32,6 +36,17 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
                       (long long) ((max + pl->timescale / 2) / pl->timescale),
                       (unsigned long long) (n ? segments[0].seq : 0));
 
+    if (pl->part_target) {
+        /* a player stays 3 parts (PART-HOLD-BACK) or 3 targets from the
+         * end (RFC 8216bis 4.4.3.8); reloads may block (6.2.5.2) */
+        rc |= ngx_ams_text(out, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+                           "PART-HOLD-BACK=%.3f,HOLD-BACK=%.3f\n"
+                           "#EXT-X-PART-INF:PART-TARGET=%.3f\n",
+                           3.0 * pl->part_target / pl->timescale,
+                           3.0 * ((max + pl->timescale / 2) / pl->timescale),
+                           (double) pl->part_target / pl->timescale);
+    }
+
     if (pl->discontinuity_seq) {
         rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n",
                            (unsigned long long) pl->discontinuity_seq);
@@ -47,6 +62,10 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
             rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY\n");
         }
 
+        if (pl->part_target) {
+            rc |= ngx_ams_m3u8_parts(out, pl, segments[i].seq);
+        }
+
         rc |= ngx_ams_text(out, "#EXTINF:%.3f,\n%s%0*llu%s\n",
                            (double) segments[i].duration / pl->timescale,
                            pl->prefix, (int) pl->digits,
@@ -55,9 +74,50 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
 
     if (pl->ended) {
         rc |= ngx_ams_text(out, "#EXT-X-ENDLIST\n");
+
+    } else if (pl->part_target) {
+        /* the segment being written: its parts so far, and the next */
+        rc |= ngx_ams_m3u8_parts(out, pl, pl->open_seq);
+        rc |= ngx_ams_text(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,"
+                           "URI=\"%s%0*llu%s\",BYTERANGE-START=%llu\n",
+                           pl->prefix, (int) pl->digits,
+                           (unsigned long long) pl->open_seq, pl->suffix,
+                           (unsigned long long) pl->hint_offset);
     }
 
     return rc ? -1 : 0;
+}
+
+
+/* the parts of one segment, byte ranges of its file */
+
+static int
+ngx_ams_m3u8_parts(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
+    uint64_t seq)
+{
+    int                    rc;
+    size_t                 i;
+    const ngx_ams_part_t  *p;
+
+    rc = 0;
+
+    for (i = 0; i < pl->nparts; i++) {
+        p = &pl->parts[i];
+
+        if (p->seq != seq) {
+            continue;
+        }
+
+        rc |= ngx_ams_text(out, "#EXT-X-PART:DURATION=%.3f,URI=\"%s%0*llu%s\","
+                           "BYTERANGE=\"%llu@%llu\"%s\n",
+                           (double) p->duration / pl->timescale, pl->prefix,
+                           (int) pl->digits, (unsigned long long) seq,
+                           pl->suffix, (unsigned long long) p->length,
+                           (unsigned long long) p->offset,
+                           p->independent ? ",INDEPENDENT=YES" : "");
+    }
+
+    return rc;
 }
 
 

@@ -37,6 +37,17 @@ typedef struct {
     uint64_t              discontinuity_seq;
 
     unsigned              ended:1;       /* EXT-X-ENDLIST */
+
+    /* low-latency HLS (RFC 8216bis): when part_target is not 0, the
+     * parts of the listed segments and of the open one ("open_seq", the
+     * segment being written, whose next part starts at "hint_offset" of
+     * its file) with EXT-X-PART-INF, EXT-X-SERVER-CONTROL (blocking
+     * reload) and EXT-X-PRELOAD-HINT */
+    int64_t               part_target;   /* timescale */
+    const ngx_ams_part_t *parts;         /* oldest first */
+    size_t                nparts;
+    uint64_t              open_seq;
+    uint64_t              hint_offset;
 } ngx_ams_m3u8_media_t;
 
 

@@ -35,6 +35,8 @@ typedef struct {
     ngx_flag_t                adaptive_original; /* the stream itself is a
                                                     variant of its adaptive
                                                     playlist and MPD */
+    ngx_flag_t                ll_hls;            /* low-latency parts */
+    ngx_msec_t                ll_hls_part_time;
 } ngx_ams_packager_app_conf_t;
 
 

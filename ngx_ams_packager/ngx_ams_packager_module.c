@@ -11,7 +11,10 @@
  * per frame, so frames are batched: a task is posted at once when a
  * keyframe is waiting (it may close a segment, and the playlist should
  * name it without delay) or the stream ended, otherwise after
- * NGX_AMS_PACKAGER_BATCH frames or NGX_AMS_PACKAGER_PERIOD ms.
+ * NGX_AMS_PACKAGER_BATCH frames or NGX_AMS_PACKAGER_PERIOD ms.  A
+ * low-latency HLS stream (ll_hls) posts one whenever there is news (at
+ * most once per wake_interval): a part must be listed as soon as it is
+ * cut, not a second later.
  *
  * Files outlive the worker that wrote them: a worker that exits (stop,
  * reload) closes its streams' playlists at once, in the unpublish chain,
@@ -93,6 +96,7 @@ typedef struct {
 
     unsigned                 hls_on:1;
     unsigned                 cmaf_on:1;
+    unsigned                 ll:1;          /* low-latency HLS parts */
     unsigned                 busy:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
@@ -165,6 +169,8 @@ static char *ngx_ams_packager_check_list_size(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_ams_packager_utc_timing(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ams_packager_check_part_time(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_ams_packager_init_process(ngx_cycle_t *cycle);
 static void ngx_ams_packager_paths(ngx_ams_app_conf_t *app, char *dir,
     char *tmp);
@@ -213,6 +219,8 @@ static ngx_conf_post_t  ngx_ams_packager_time_post =
     { ngx_ams_packager_check_time };
 static ngx_conf_post_t  ngx_ams_packager_list_size_post =
     { ngx_ams_packager_check_list_size };
+static ngx_conf_post_t  ngx_ams_packager_part_time_post =
+    { ngx_ams_packager_check_part_time };
 
 
 static ngx_conf_enum_t  ngx_ams_packager_segment_types[] = {
@@ -288,6 +296,20 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
       0,
       offsetof(ngx_ams_packager_app_conf_t, adaptive_original),
       NULL },
+
+    { ngx_string("ll_hls"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, ll_hls),
+      NULL },
+
+    { ngx_string("ll_hls_part_time"),
+      NGX_AMS_APP_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_ams_packager_app_conf_t, ll_hls_part_time),
+      &ngx_ams_packager_part_time_post },
 
       ngx_null_command
 };
@@ -370,6 +392,8 @@ ngx_ams_packager_create_app_conf(ngx_conf_t *cf)
     conf->dash = NGX_CONF_UNSET;
     conf->delete_hls_files_on_ended = NGX_CONF_UNSET;
     conf->adaptive_original = NGX_CONF_UNSET;
+    conf->ll_hls = NGX_CONF_UNSET;
+    conf->ll_hls_part_time = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -392,6 +416,23 @@ ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
     /* the location examples/ams_media.conf gives ams_time */
     if (pacf->dash_utc_timing.data == NULL) {
         ngx_str_set(&pacf->dash_utc_timing, "/ams/time");
+    }
+
+    ngx_conf_init_value(pacf->ll_hls, 0);
+    ngx_conf_init_msec_value(pacf->ll_hls_part_time, 500);
+
+    /* parts are CMAF chunks: fMP4 only */
+    if (pacf->ll_hls && pacf->hls_segment_type != NGX_AMS_HLS_FMP4) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ll_hls\" needs \"hls_segment_type fmp4\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (pacf->ll_hls && pacf->ll_hls_part_time >= pacf->hls_time) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ll_hls_part_time\" must be shorter than "
+                           "\"hls_time\"");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -555,6 +596,23 @@ ngx_ams_packager_utc_timing(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* RFC 8216bis suggests parts of about 1 s or less; below 200 ms a part
+ * holds a few frames and the playlist churns for nothing */
+static char *
+ngx_ams_packager_check_part_time(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms < 200 || *ms > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ll_hls_part_time\" must be 200ms to 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -683,6 +741,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
 
     ps->hls_on = conf->hls && !fmp4;
     ps->cmaf_on = (outputs != 0);
+    ps->ll = fmp4 && conf->ll_hls;
 
     if ((ps->hls_on
          && ngx_ams_hls_open(&ps->hls, dir, tmp, name, conf->hls_time,
@@ -709,6 +768,14 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     if (ngx_ams_packager_adaptive(ps, st, dir, tmp, name, fmp4) != NGX_OK) {
         ngx_ams_packager_free(ps);
         return NGX_ERROR;
+    }
+
+    if (ps->ll) {
+        /* hlsTime may have been lowered at runtime: parts stay shorter */
+        ngx_ams_cmaf_low_latency(&ps->cmaf,
+                                 ngx_min(conf->ll_hls_part_time,
+                                         conf->hls_time / 2),
+                                 &st->ll, st->generation);
     }
 
     ps->task = ngx_thread_task_alloc(pool, 0);
@@ -821,7 +888,8 @@ ngx_ams_packager_schedule(ngx_ams_packager_stream_t *ps)
 
     if (ps->reader.stream->state != NGX_AMS_STREAM_ACTIVE
         || ngx_ams_reader_key_waiting(&ps->reader)
-        || ngx_ams_reader_backlog(&ps->reader) >= NGX_AMS_PACKAGER_BATCH)
+        || ngx_ams_reader_backlog(&ps->reader) >= NGX_AMS_PACKAGER_BATCH
+        || (ps->ll && ngx_ams_reader_has_news(&ps->reader)))
     {
         ngx_ams_packager_post(ps);
         return;

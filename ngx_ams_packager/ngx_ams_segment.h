@@ -46,6 +46,17 @@ typedef struct {
 } ngx_ams_segment_t;
 
 
+/* low-latency HLS: a part of a segment (a CMAF chunk, moof + mdat), a
+ * byte range of its segment's file, which grows part by part */
+typedef struct {
+    uint64_t        seq;             /* its segment's number */
+    int64_t         duration;        /* in its track's timescale */
+    uint64_t        offset;          /* in the segment's file */
+    uint64_t        length;
+    unsigned        independent:1;   /* starts with a keyframe */
+} ngx_ams_part_t;
+
+
 /*
  * A write that fails (a full disk, a directory made read-only, EIO) loses
  * the segment it hit, never the stream: the writer notes it here, goes on

@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1530,6 +1531,141 @@ rm_rf(const char *dir)
 }
 
 
+static void
+like_text(const char *text, const char *want, const char *name)
+{
+    ok(strstr(text, want) != NULL, "%s", name);
+}
+
+
+/*
+ * Low-latency HLS: segments written part by part, the parts listed as
+ * byte ranges with the tags of RFC 8216bis, their durations adding up to
+ * the segment's, the shared state following the playlists.
+ */
+static void
+test_cmaf_ll(const char *tmp)
+{
+    char                 path[1024], tdir[1024], *text, *p;
+    size_t               len;
+    uint8_t              avcc[128];
+    unsigned             parts, indep;
+    double               sum, d, extinf;
+    uint64_t             off, expect_off, length;
+    sink_t               sink;
+    ngx_ams_buf_t        b = { NULL, 0, 0 };
+    ngx_ams_cmaf_t       c;
+    ngx_ams_ll_state_t   ll, copy;
+
+    memset(&ll, 0, sizeof(ll));
+    snprintf(tdir, sizeof(tdir), "%s/.tmp", tmp);
+    len = make_avcc(avcc);
+    sink.frame = cmaf_sink;
+    sink.w = &c;
+
+    ok(ngx_ams_cmaf_open(&c, tmp, tdir, "ll", 2000, 5, NGX_AMS_CMAF_HLS)
+       == 0, "LL: opened");
+    ngx_ams_cmaf_low_latency(&c, 500, &ll, 7);
+    is_int((int) ll.generation, 7, "LL: the shared state is the stream's");
+
+    ok(ngx_ams_cmaf_config(&c, NGX_AMS_TRACK_VIDEO, avcc, len) == 0
+       && ngx_ams_cmaf_config(&c, NGX_AMS_TRACK_AUDIO, asc, sizeof(asc)) == 0
+       && publish_span(&sink, 0, 5, 60) == 0, "LL: 5 s published");
+    if (c.error[0]) {
+        printf("# %s\n", c.error);
+    }
+
+    snprintf(path, sizeof(path), "%s/ll/video.m3u8", tmp);
+    text = slurp(path, &b);
+
+    like_text(text, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+              "PART-HOLD-BACK=1.500,HOLD-BACK=6.000\n", "LL: server control");
+    like_text(text, "#EXT-X-PART-INF:PART-TARGET=0.500\n", "LL: part target");
+    like_text(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"video_2.m4s\","
+              "BYTERANGE-START=", "LL: the next part is hinted");
+
+    /* segment 0: its parts tile its file and add up to its EXTINF */
+    sum = 0;
+    parts = 0;
+    indep = 0;
+    expect_off = 0;
+    for (p = text; (p = strstr(p, "#EXT-X-PART:DURATION=")) != NULL; p++) {
+        if (sscanf(p, "#EXT-X-PART:DURATION=%lf,URI=\"video_0.m4s\","
+                   "BYTERANGE=\"%llu@%llu\"", &d,
+                   (unsigned long long *) &length,
+                   (unsigned long long *) &off)
+            != 3)
+        {
+            continue;
+        }
+
+        ok(off == expect_off, "LL: part %u at %llu", parts,
+           (unsigned long long) off);
+        expect_off = off + length;
+        sum += d;
+        parts++;
+        indep += strstr(p, "INDEPENDENT=YES\n") != NULL
+                 && strstr(p, "INDEPENDENT=YES\n") < strchr(p, '\n') + 1;
+    }
+
+    p = strstr(text, "#EXTINF:");
+    extinf = p ? atof(p + 8) : 0;
+    is_int((int) parts, 4, "LL: 2 s segment 0 has 4 parts");
+    ok(fabs(sum - extinf) < 0.0025, "LL: parts add up to EXTINF (%.3f)",
+       extinf);
+    is_int((int) indep, 1, "LL: the keyframe's part is independent");
+
+    snprintf(path, sizeof(path), "%s/ll/video_0.m4s", tmp);
+    b.len = 0;
+    ok(read_file(path, &b) == 0 && b.len == expect_off,
+       "LL: the segment's file is its parts");
+
+    ok(ngx_ams_ll_read(&ll, &copy) == 0 && copy.track[0].seq == 2
+       && copy.track[0].parts == 1 && copy.track[0].last_parts == 4
+       && copy.track[0].bytes > 0,
+       "LL: the state follows the playlist");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 2, 1, 0), NGX_AMS_LL_READY,
+           "LL: a listed part is ready");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 2, 1, 1), NGX_AMS_LL_WAIT,
+           "LL: the next one waits");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 1, 1, 4), NGX_AMS_LL_READY,
+           "LL: past a segment's last part is the next segment's first");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 2, 1, 9), NGX_AMS_LL_AHEAD,
+           "LL: past the Advance Part Limit is refused");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 4, 0, 0), NGX_AMS_LL_AHEAD,
+           "LL: two segments past the last is refused");
+    is_int(ngx_ams_ll_playlist(&copy, 0, 2, 0, 0), NGX_AMS_LL_WAIT,
+           "LL: a whole segment not yet whole waits");
+
+    {
+        int64_t   avail;
+        uint64_t  n = copy.track[0].bytes;
+
+        is_int(ngx_ams_ll_segment(&copy, 0, 1, -1, -1, &avail),
+               NGX_AMS_LL_READY, "LL: a whole segment is served");
+        ok(avail == -1, "LL: as it is");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, -1, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the open one, whole, waits");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, 0, -1, &avail),
+               NGX_AMS_LL_READY, "LL: a range of its whole parts is served");
+        ok(avail == (int64_t) n, "LL: up to their end");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, (int64_t) n, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the hinted range waits for its part");
+        is_int(ngx_ams_ll_segment(&copy, 0, 2, 0, (int64_t) n, &avail),
+               NGX_AMS_LL_WAIT, "LL: so does a range past the whole parts");
+        is_int(ngx_ams_ll_segment(&copy, 0, 3, 0, -1, &avail),
+               NGX_AMS_LL_WAIT, "LL: the next segment's first part waits");
+        is_int(ngx_ams_ll_segment(&copy, 0, 4, 0, -1, &avail),
+               NGX_AMS_LL_READY, "LL: further is no hint's (404)");
+    }
+
+    ok(ngx_ams_cmaf_finish(&c) == 0, "LL: finished");
+    ok(ngx_ams_ll_read(&ll, &copy) == 0 && copy.ended, "LL: state ended");
+
+    ngx_ams_cmaf_close(&c);
+    ngx_ams_buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1571,6 +1707,7 @@ main(int argc, char **argv)
     }
 
     test_cmaf_writer(tmp);
+    test_cmaf_ll(tmp);
     test_ts_hls(tmp);
     test_disk_errors(tmp);
     test_sweep(tmp);
