@@ -6,7 +6,9 @@
  * keyframes every 25 frames, AAC-like audio frames beside it) through a
  * two-rung ladder.  Each rung starts with its avcC, has its IDRs exactly
  * at the source's keyframes, every frame, the rung's size, and the audio
- * in step; garbage frames and a new size mid-stream do not stop it.
+ * in step; garbage frames and a new size mid-stream do not stop it.  A
+ * rung with an audioBitrate gets its audio re-encoded, the others the
+ * source's.
  */
 
 
@@ -21,6 +23,10 @@
 #include "ngx_ams_transcode_engine.h"
 
 
+#include <libavutil/channel_layout.h>
+#include <libavutil/mathematics.h>
+
+
 #define FRAMES  75
 #define GOP     25
 #define TICKS   3600        /* 25 fps at 90 kHz */
@@ -32,6 +38,8 @@ typedef struct {
     unsigned        keys;
     unsigned        keys_off;      /* IDRs not at a source keyframe */
     unsigned        audio;
+    unsigned        audio_configs;
+    uint64_t        audio_bytes;
     unsigned        audio_early;   /* audio out before its video */
     unsigned        ended;
     unsigned        before_config;
@@ -46,6 +54,9 @@ typedef struct {
 static rung_t   rungs[2];
 static int64_t  source_keys[64];
 static unsigned nsource_keys;
+
+
+static void audio_rungs(void);
 
 
 static void
@@ -63,6 +74,8 @@ out(void *data, unsigned i, const ngx_ams_handoff_msg_t *msg)
     }
 
     if (msg->kind == NGX_AMS_HANDOFF_CONFIG) {
+        r->audio_configs += (msg->track == NGX_AMS_TRACK_AUDIO);
+
         if (msg->track == NGX_AMS_TRACK_VIDEO
             && ngx_ams_avc_parse_config(msg->data, msg->len, &cfg, &err)
                == 0)
@@ -77,6 +90,7 @@ out(void *data, unsigned i, const ngx_ams_handoff_msg_t *msg)
 
     if (msg->track == NGX_AMS_TRACK_AUDIO) {
         r->audio++;
+        r->audio_bytes += msg->len;
         if (r->have_video && msg->frame.dts > r->last_video_dts + TICKS) {
             r->audio_early++;
         }
@@ -360,5 +374,108 @@ main(void)
     }
     ngx_ams_tc_destroy(tc);
 
+    /* audioBitrate: rung 0's audio re-encoded as AAC at 32 kb/s from a
+     * 128 kb/s source, rung 1's passed through */
+    audio_rungs();
+
     return done_testing();
+}
+
+
+static void
+audio_rungs(void)
+{
+    int                  i, n;
+    char                 err[160];
+    AVFrame             *pcm;
+    AVPacket            *pkt;
+    ngx_ams_tc_t        *tc;
+    const AVCodec       *codec;
+    AVCodecContext      *aac;
+    ngx_ams_frame_t      f;
+    ngx_ams_rung_t       ladder[2];
+    ngx_ams_tc_opts_t    opts;
+    AVChannelLayout      stereo = AV_CHANNEL_LAYOUT_STEREO;
+
+    codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    aac = avcodec_alloc_context3(codec);
+    aac->sample_rate = 48000;
+    aac->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    av_channel_layout_copy(&aac->ch_layout, &stereo);
+    aac->bit_rate = 128000;
+    aac->time_base = (AVRational) { 1, 48000 };
+    aac->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    if (avcodec_open2(aac, codec, NULL) < 0) {
+        ok(0, "an AAC encoder for the source");
+        return;
+    }
+
+    memset(ladder, 0, sizeof(ladder));
+    ladder[0].height = 240;
+    ladder[0].video_bitrate = 400000;
+    ladder[0].audio_bitrate = 32000;
+    ladder[1].height = 120;
+    ladder[1].video_bitrate = 150000;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.preset = "ultrafast";
+    opts.threads = 1;
+
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    ngx_ams_tc_config(tc, NGX_AMS_TRACK_AUDIO, NGX_AMS_CODEC_AAC,
+                      aac->extradata, aac->extradata_size);
+
+    pcm = av_frame_alloc();
+    pcm->format = AV_SAMPLE_FMT_FLTP;
+    pcm->nb_samples = aac->frame_size;
+    pcm->sample_rate = 48000;
+    av_channel_layout_copy(&pcm->ch_layout, &stereo);
+    av_frame_get_buffer(pcm, 0);
+    pkt = av_packet_alloc();
+    n = 0;
+
+    /* 4 s of a tone, no video: audio waits at most its bound */
+    for (i = 0; i < 48000 * 4 / aac->frame_size; i++) {
+        int  k;
+
+        av_frame_make_writable(pcm);
+
+        for (k = 0; k < pcm->nb_samples; k++) {
+            ((float *) pcm->data[0])[k] = (float) ((k * 7 + i) % 100) / 200;
+            ((float *) pcm->data[1])[k] = (float) ((k * 5 + i) % 100) / 200;
+        }
+
+        pcm->pts = (int64_t) i * aac->frame_size;
+        avcodec_send_frame(aac, pcm);
+
+        while (avcodec_receive_packet(aac, pkt) == 0) {
+            memset(&f, 0, sizeof(f));
+            f.dts = av_rescale(pkt->pts, 90000, 48000);
+            f.track = NGX_AMS_TRACK_AUDIO;
+            f.codec = NGX_AMS_CODEC_AAC;
+            f.size = (uint32_t) pkt->size;
+            ngx_ams_tc_frame(tc, &f, pkt->data, 0);
+            av_packet_unref(pkt);
+            n++;
+        }
+    }
+
+    ngx_ams_tc_flush(tc, 0);
+
+    is_int(rungs[1].audio, n, "pass-through: every source frame (%d)", n);
+    ok(rungs[0].audio >= (unsigned) n - 3 && rungs[0].audio <= (unsigned) n + 3,
+       "re-encoded: about as many frames (%u)", rungs[0].audio);
+    ok(rungs[0].audio_configs == 1 && rungs[1].audio_configs == 1,
+       "each rung got one audio config");
+    ok(rungs[0].audio_bytes * 3 < rungs[1].audio_bytes,
+       "re-encoded at 32 kb/s: %llu bytes against %llu passed through",
+       (unsigned long long) rungs[0].audio_bytes,
+       (unsigned long long) rungs[1].audio_bytes);
+
+    av_packet_free(&pkt);
+    av_frame_free(&pcm);
+    avcodec_free_context(&aac);
+    ngx_ams_tc_destroy(tc);
 }
