@@ -32,6 +32,7 @@
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
+#include "ngx_ams_avc.h"
 #include "ngx_ams_transcode_engine.h"
 #include "ngx_ams_audio_convert.h"
 
@@ -44,6 +45,30 @@
 #define NGX_AMS_TC_LAT_BUCKETS   10000    /* 1 ms each */
 #define NGX_AMS_TC_AUDIO_HOLD    (3 * NGX_AMS_TIMEBASE)
 #define NGX_AMS_TC_MAX_SIDE      8192
+
+/* a source picture at most 4096x2304 (4K UHD, DCI 4K fit): refused in
+ * the avcC's SPS before the decoder opens, and by the decoder itself
+ * (max_pixels) for an SPS in the stream */
+#define NGX_AMS_TC_MAX_PIXELS    (4096 * 2304)
+
+/* a rung at most this wide, and at most 2.4 times its height (wider than
+ * 21:9): a source of an extreme aspect is squeezed, never a 16000-pixel
+ * wide rung */
+#define NGX_AMS_TC_MAX_WIDTH     4096
+#define ngx_ams_tc_max_width(h)  ((h) * 12 / 5)
+
+/* audio waiting for video: at most this many frames or bytes, whatever
+ * the timestamps say; beyond, the oldest goes out unaligned */
+#define NGX_AMS_TC_AUDIO_FRAMES  512
+#define NGX_AMS_TC_AUDIO_BYTES   (1024 * 1024)
+
+/* a rung's encoder is re-opened (a new size, a timeline going back) at
+ * most once in this long (ns): meanwhile the scaler absorbs the new size
+ * and pictures behind the timeline are not encoded */
+#define NGX_AMS_TC_REOPEN_GAP    (5 * (int64_t) 1000000000)
+
+/* a new width within 1/50 of the encoder's keeps the encoder */
+#define NGX_AMS_TC_SIZE_SLACK    50
 
 
 typedef struct ngx_ams_tc_audio_s  ngx_ams_tc_audio_t;
@@ -69,6 +94,8 @@ typedef struct {
     int64_t                 last_dts;
     int64_t                 last_pts_in;
     unsigned                has_pts_in:1;
+    unsigned                reopened:1;
+    int64_t                 reopened_at;   /* tc->now() of the last */
 
     /* audio: -1 passed through, else the rung whose converter (AAC at
      * audioBitrate) it shares: rungs of one audio bitrate share one */
@@ -135,7 +162,11 @@ struct ngx_ams_tc_s {
     uint32_t                audio_codec;
     ngx_ams_tc_audio_t     *audio;         /* waiting, oldest first */
     ngx_ams_tc_audio_t    **audio_last;
-    int64_t                 audio_newest;  /* dts of the last queued */
+    int64_t                 audio_newest;  /* the largest dts queued */
+    unsigned                audio_n;       /* frames queued */
+    size_t                  audio_bytes;
+    int64_t                 size_msg_at;   /* the last size message */
+    unsigned                size_msgs;
 
     ngx_ams_tc_stats_t      stats;
     uint32_t                lat[NGX_AMS_TC_LAT_BUCKETS + 1];
@@ -152,6 +183,10 @@ static int ngx_ams_tc_open_decoder(ngx_ams_tc_t *tc);
 static void ngx_ams_tc_decoded(ngx_ams_tc_t *tc, int64_t now);
 static void ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src);
 static void ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src);
+static int ngx_ams_tc_size_changed(ngx_ams_tc_rung_t *r);
+static int ngx_ams_tc_may_reopen(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r);
+static int ngx_ams_tc_config_size_ok(ngx_ams_tc_t *tc, const uint8_t *data,
+    size_t len);
 static int ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i);
 static enum AVPixelFormat ngx_ams_tc_pix_fmt(const AVCodec *codec);
@@ -336,7 +371,76 @@ ngx_ams_tc_config(ngx_ams_tc_t *tc, unsigned track, uint32_t codec,
     tc->need_key = 1;
     tc->nkeys = 0;
 
+    if (!ngx_ams_tc_config_size_ok(tc, data, len)) {
+        /* frames wait for another avcC, the decoder never allocates */
+        tc->dec_failed = 1;
+        return;
+    }
+
     tc->dec_failed = (ngx_ams_tc_open_decoder(tc) != 0);
+}
+
+
+/*
+ * The picture size its SPS states, checked before the decoder opens
+ * (libavcodec takes an SPS up to about 16000x16000 and allocates its
+ * pictures at once): an avcC, or Annex B parameter sets (what an encoder
+ * gives as extradata).  A size not found is left to the decoder's own
+ * max_pixels.
+ */
+
+static int
+ngx_ams_tc_config_size_ok(ngx_ams_tc_t *tc, const uint8_t *data, size_t len)
+{
+    size_t                 i, end;
+    uint32_t               w, h;
+    const char            *err;
+    ngx_ams_avc_config_t   cfg;
+
+    w = 0;
+    h = 0;
+
+    if (data[0] == 1) {
+        if (ngx_ams_avc_parse_config(data, len, &cfg, &err) == 0) {
+            w = cfg.width;
+            h = cfg.height;
+        }
+
+    } else {
+        for (i = 0; i + 3 < len; i++) {
+            if (data[i] != 0 || data[i + 1] != 0 || data[i + 2] != 1
+                || (data[i + 3] & 0x1f) != 7)
+            {
+                continue;
+            }
+
+            for (end = i + 3; end + 3 <= len; end++) {
+                if (data[end] == 0 && data[end + 1] == 0
+                    && data[end + 2] <= 1)
+                {
+                    break;
+                }
+            }
+
+            if (end + 3 > len) {
+                end = len;
+            }
+
+            (void) ngx_ams_avc_parse_sps(data + i + 3, end - i - 3, &w, &h);
+            break;
+        }
+    }
+
+    if (w > NGX_AMS_TC_MAX_SIDE || h > NGX_AMS_TC_MAX_SIDE
+        || (uint64_t) w * h > NGX_AMS_TC_MAX_PIXELS)
+    {
+        ngx_ams_tc_msg(tc, "the stream's picture (%ux%u) is over the "
+                       "limit (%u pixels): not decoded", w, h,
+                       NGX_AMS_TC_MAX_PIXELS);
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -371,6 +475,10 @@ ngx_ams_tc_open_decoder(ngx_ams_tc_t *tc)
     /* one thread: frame threads would hold frames back (latency) */
     tc->dec->thread_count = 1;
 
+    /* an SPS in the stream may state any size: refused before the
+     * decoder allocates a picture of it */
+    tc->dec->max_pixels = NGX_AMS_TC_MAX_PIXELS;
+
     if (avcodec_open2(tc->dec, codec, NULL) < 0) {
         /* an avcC the decoder refuses: frames wait for the next one */
         ngx_ams_tc_msg(tc, "the decoder refused the stream's avcC; "
@@ -403,7 +511,17 @@ ngx_ams_tc_frame(ngx_ams_tc_t *tc, const ngx_ams_frame_t *frame,
         memcpy(a->data, data, frame->size);
         *tc->audio_last = a;
         tc->audio_last = &a->next;
-        tc->audio_newest = frame->dts;
+        tc->audio_n++;
+        tc->audio_bytes += frame->size;
+
+        /* the largest, so timestamps that stand still or go back do not
+         * keep the queue; a jump back of more than the hold is a new
+         * timeline */
+        if (tc->audio_n == 1 || frame->dts > tc->audio_newest
+            || tc->audio_newest - frame->dts > NGX_AMS_TC_AUDIO_HOLD)
+        {
+            tc->audio_newest = frame->dts;
+        }
 
         ngx_ams_tc_audio_release(tc, 0);
         return;
@@ -593,8 +711,9 @@ ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
         if (r->has_pts_in && pts <= r->last_pts_in) {
             back = (pts < r->last_pts_in);
 
-            if (!back) {
-                /* the same time again: nothing to encode */
+            if (!back || !ngx_ams_tc_may_reopen(tc, r)) {
+                /* the same time again, or a timeline going back too
+                 * often: nothing to encode */
                 continue;
             }
 
@@ -605,7 +724,7 @@ ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
             ngx_ams_tc_close_encoder(tc, r, i);
             tc->stats.reopened++;
 
-            if (!key) {
+            if (!r->live || !key) {
                 /* a new encoder starts with an IDR: make it the source's
                  * next one so the rungs stay aligned */
                 continue;
@@ -617,14 +736,18 @@ ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
             continue;
         }
 
-        if (r->width != r->want_width || r->height != (int) r->conf.height) {
-            if (r->enc) {
-                ngx_ams_tc_close_encoder(tc, r, i);
-                tc->stats.reopened++;
+        /* a new size: the encoder goes on (the scaler takes any input
+         * size) until a keyframe, and is re-opened only for a change
+         * that shows, at most once in NGX_AMS_TC_REOPEN_GAP */
+        if (r->enc && key && ngx_ams_tc_size_changed(r)
+            && ngx_ams_tc_may_reopen(tc, r))
+        {
+            ngx_ams_tc_close_encoder(tc, r, i);
+            tc->stats.reopened++;
 
-                if (!key) {
-                    continue;
-                }
+            if (!r->live) {
+                /* the drain found the rung stopped */
+                continue;
             }
         }
 
@@ -674,10 +797,24 @@ ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src)
     unsigned            i;
     ngx_ams_tc_rung_t  *r;
 
+    int64_t             now;
+
     if (tc->src_w && (src->width != tc->src_w || src->height != tc->src_h)) {
-        ngx_ams_tc_msg(tc, "source size %dx%d -> %dx%d: encoders re-opened "
-                       "at the next keyframe", tc->src_w, tc->src_h,
-                       src->width, src->height);
+        /* one message in NGX_AMS_TC_REOPEN_GAP: a size changing every
+         * frame must not fill the log */
+        now = tc->now();
+        tc->size_msgs++;
+
+        if (tc->size_msgs == 1 || now - tc->size_msg_at
+                                  >= NGX_AMS_TC_REOPEN_GAP)
+        {
+            ngx_ams_tc_msg(tc, "source size %dx%d -> %dx%d (%u changes): "
+                           "encoders re-opened at a keyframe", tc->src_w,
+                           tc->src_h, src->width, src->height,
+                           tc->size_msgs);
+            tc->size_msg_at = now;
+            tc->size_msgs = 0;
+        }
     }
 
     tc->src_w = src->width;
@@ -689,8 +826,57 @@ ngx_ams_tc_source_size(ngx_ams_tc_t *tc, AVFrame *src)
 
         w = (int) (((int64_t) src->width * r->conf.height
                     + src->height) / src->height / 2 * 2);
+
+        if (w > NGX_AMS_TC_MAX_WIDTH) {
+            w = NGX_AMS_TC_MAX_WIDTH;
+        }
+
+        if (w > (int) ngx_ams_tc_max_width(r->conf.height)) {
+            w = (int) ngx_ams_tc_max_width(r->conf.height) / 2 * 2;
+        }
+
         r->want_width = w < 2 ? 2 : w;
     }
+}
+
+
+/* the encoder's size is not the rung's for the source's size now */
+
+static int
+ngx_ams_tc_size_changed(ngx_ams_tc_rung_t *r)
+{
+    int  d;
+
+    if (r->height != (int) r->conf.height) {
+        return 1;
+    }
+
+    d = r->want_width - r->width;
+    if (d < 0) {
+        d = -d;
+    }
+
+    return d * NGX_AMS_TC_SIZE_SLACK > r->width;
+}
+
+
+/* a re-open is due: notes its time when it is allowed */
+
+static int
+ngx_ams_tc_may_reopen(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r)
+{
+    int64_t  now;
+
+    now = tc->now();
+
+    if (r->reopened && now - r->reopened_at < NGX_AMS_TC_REOPEN_GAP) {
+        return 0;
+    }
+
+    r->reopened = 1;
+    r->reopened_at = now;
+
+    return 1;
 }
 
 
@@ -1209,7 +1395,9 @@ ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all)
 
     while ((a = tc->audio) != NULL) {
         if (!all && a->frame.dts > upto
-            && tc->audio_newest - a->frame.dts < NGX_AMS_TC_AUDIO_HOLD)
+            && tc->audio_newest - a->frame.dts < NGX_AMS_TC_AUDIO_HOLD
+            && tc->audio_n <= NGX_AMS_TC_AUDIO_FRAMES
+            && tc->audio_bytes <= NGX_AMS_TC_AUDIO_BYTES)
         {
             break;
         }
@@ -1218,6 +1406,9 @@ ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all)
         if (tc->audio == NULL) {
             tc->audio_last = &tc->audio;
         }
+
+        tc->audio_n--;
+        tc->audio_bytes -= a->frame.size;
 
         for (i = 0; i < tc->n; i++) {
             if (tc->rung[i].live && tc->rung[i].aconv_owner == -1) {

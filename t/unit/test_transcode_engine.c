@@ -57,6 +57,7 @@ static unsigned nsource_keys;
 
 
 static void audio_rungs(void);
+static void limits(void);
 
 
 static void
@@ -378,6 +379,9 @@ main(void)
      * 128 kb/s source, rung 1's passed through */
     audio_rungs();
 
+    /* what a publisher can make the engine spend (review of 2026-12-01) */
+    limits();
+
     return done_testing();
 }
 
@@ -477,5 +481,214 @@ audio_rungs(void)
     av_packet_free(&pkt);
     av_frame_free(&pcm);
     avcodec_free_context(&aac);
+    ngx_ams_tc_destroy(tc);
+}
+
+
+/* a stand-still clock: every re-open falls in one rate-limit window */
+
+static int64_t
+still_clock(void)
+{
+    return 0;
+}
+
+
+/* every frame an IDR, no delay; "global": parameter sets as extradata
+ * only, else in front of every IDR (a size change in the stream) */
+
+static AVCodecContext *
+idr_encoder(int w, int h, int global)
+{
+    const AVCodec   *codec;
+    AVCodecContext  *enc;
+
+    codec = avcodec_find_encoder_by_name("libx264");
+    enc = avcodec_alloc_context3(codec);
+    enc->width = w;
+    enc->height = h;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = (AVRational) { 1, 90000 };
+    enc->framerate = (AVRational) { 25, 1 };
+    enc->gop_size = 1;
+    enc->max_b_frames = 0;
+    enc->thread_count = 1;
+
+    if (global) {
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+
+    av_opt_set(enc->priv_data, "preset", "ultrafast", 0);
+    av_opt_set(enc->priv_data, "tune", "zerolatency", 0);
+
+    if (avcodec_open2(enc, codec, NULL) < 0) {
+        avcodec_free_context(&enc);
+        return NULL;
+    }
+
+    return enc;
+}
+
+
+static void
+encode_one(ngx_ams_tc_t *tc, AVCodecContext *enc, int64_t pts)
+{
+    AVFrame   *pic;
+    AVPacket  *pkt;
+
+    pic = av_frame_alloc();
+    pic->format = AV_PIX_FMT_YUV420P;
+    pic->width = enc->width;
+    pic->height = enc->height;
+    av_frame_get_buffer(pic, 0);
+    memset(pic->data[0], (int) (pts / TICKS * 7 % 200),
+           pic->linesize[0] * enc->height);
+    memset(pic->data[1], 128, pic->linesize[1] * enc->height / 2);
+    memset(pic->data[2], 128, pic->linesize[2] * enc->height / 2);
+    pic->pts = pts;
+
+    pkt = av_packet_alloc();
+    avcodec_send_frame(enc, pic);
+    feed(tc, enc, pkt);
+
+    av_packet_free(&pkt);
+    av_frame_free(&pic);
+}
+
+
+static int
+said(ngx_ams_tc_t *tc, const char *what)
+{
+    char      msgs[NGX_AMS_TC_MSGS][NGX_AMS_TC_MSG_LEN];
+    unsigned  i, n;
+
+    n = ngx_ams_tc_messages(tc, msgs);
+
+    for (i = 0; i < n; i++) {
+        if (strstr(msgs[i], what)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+limits(void)
+{
+    int                  i;
+    char                 err[160];
+    ngx_ams_tc_t        *tc;
+    ngx_ams_frame_t      f;
+    AVCodecContext      *big, *small, *a, *b;
+    ngx_ams_rung_t       ladder[2];
+    ngx_ams_tc_opts_t    opts;
+    ngx_ams_tc_stats_t   st;
+    static uint8_t       aac[1000];
+    static const uint8_t asc[2] = { 0x12, 0x10 };
+
+    memset(ladder, 0, sizeof(ladder));
+    ladder[0].height = 240;
+    ladder[0].video_bitrate = 400000;
+    ladder[1].height = 120;
+    ladder[1].video_bitrate = 150000;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.preset = "ultrafast";
+    opts.threads = 1;
+
+    /* 1. a rung's width: a 2048x120 source would make the 240p rung
+     * 4096 wide; at most 2.4 times its height */
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    run_source(tc, 2048, 120, 0, 10);
+    ngx_ams_tc_flush(tc, 0);
+    ok(rungs[0].frames > 0 && rungs[0].width <= 576
+       && rungs[1].width <= 288,
+       "rung_width_capped: a 2048x120 source, rungs %ux%u and %ux%u",
+       rungs[0].width, rungs[0].height, rungs[1].width, rungs[1].height);
+    ngx_ams_tc_destroy(tc);
+
+    /* 2. a picture over 4096x2304: refused from the avcC's SPS before
+     * the decoder opens, and from an SPS in the stream by the decoder */
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    big = idr_encoder(4096, 2320, 1);
+    ngx_ams_tc_config(tc, NGX_AMS_TRACK_VIDEO, NGX_AMS_CODEC_H264,
+                      big->extradata, big->extradata_size);
+    ok(said(tc, "over the limit"), "decoder_max_pixels: a 4096x2320 avcC "
+       "is refused before the decoder opens");
+    encode_one(tc, big, 0);
+    ngx_ams_tc_stats(tc, &st);
+    ok(st.decoded == 0, "decoder_max_pixels: and its frame not decoded "
+       "(%llu)", (unsigned long long) st.decoded);
+    avcodec_free_context(&big);
+    ngx_ams_tc_destroy(tc);
+
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    small = idr_encoder(320, 240, 1);
+    big = idr_encoder(4096, 2320, 0);
+    ngx_ams_tc_config(tc, NGX_AMS_TRACK_VIDEO, NGX_AMS_CODEC_H264,
+                      small->extradata, small->extradata_size);
+    encode_one(tc, big, 0);
+    ngx_ams_tc_stats(tc, &st);
+    ok(st.decoded == 0, "decoder_max_pixels: an SPS of 4096x2320 in the "
+       "stream is not decoded (%llu)", (unsigned long long) st.decoded);
+    avcodec_free_context(&big);
+    avcodec_free_context(&small);
+    ngx_ams_tc_destroy(tc);
+
+    /* 3. audio standing still in time, no video out: the queue is
+     * bounded, what is over the bound goes out */
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    ngx_ams_tc_config(tc, NGX_AMS_TRACK_AUDIO, NGX_AMS_CODEC_AAC, asc, 2);
+
+    for (i = 0; i < 5000; i++) {
+        memset(&f, 0, sizeof(f));
+        f.dts = 0;
+        f.track = NGX_AMS_TRACK_AUDIO;
+        f.codec = NGX_AMS_CODEC_AAC;
+        f.size = sizeof(aac);
+        ngx_ams_tc_frame(tc, &f, aac, 0);
+    }
+
+    ok(rungs[0].audio >= 5000 - 600 && rungs[1].audio == rungs[0].audio,
+       "audio_hold_bounded: 5000 frames at dts 0, %u out before the end",
+       rungs[0].audio);
+    ngx_ams_tc_flush(tc, 0);
+    is_int(rungs[0].audio, 5000, "audio_hold_bounded: the rest at the end");
+    ngx_ams_tc_destroy(tc);
+
+    /* 4. the picture size changing at every IDR: each rung's encoder
+     * re-opened once in the window, not at every frame */
+    memset(rungs, 0, sizeof(rungs));
+    tc = ngx_ams_tc_create(&opts, ladder, 2, out, NULL, err, sizeof(err));
+    ngx_ams_tc_set_clock(tc, still_clock);
+    small = idr_encoder(640, 360, 1);
+    a = idr_encoder(640, 360, 0);
+    b = idr_encoder(480, 360, 0);
+    ngx_ams_tc_config(tc, NGX_AMS_TRACK_VIDEO, NGX_AMS_CODEC_H264,
+                      small->extradata, small->extradata_size);
+
+    for (i = 0; i < 40; i++) {
+        encode_one(tc, (i % 2) ? b : a, (int64_t) i * TICKS);
+    }
+
+    ngx_ams_tc_flush(tc, 0);
+    ngx_ams_tc_stats(tc, &st);
+    ok(st.reopened <= 2, "reopen_rate_limited: 40 alternating sizes, %llu "
+       "re-opens", (unsigned long long) st.reopened);
+    ok(rungs[0].configs <= 2 && rungs[1].configs <= 2,
+       "reopen_rate_limited: avcCs %u and %u", rungs[0].configs,
+       rungs[1].configs);
+    ok(rungs[0].frames == 40 && rungs[1].frames == 40,
+       "reopen_rate_limited: every picture encoded (%u, %u)",
+       rungs[0].frames, rungs[1].frames);
+    avcodec_free_context(&a);
+    avcodec_free_context(&b);
+    avcodec_free_context(&small);
     ngx_ams_tc_destroy(tc);
 }
