@@ -436,7 +436,7 @@ ngx_ams_tc_config_size_ok(ngx_ams_tc_t *tc, const uint8_t *data, size_t len)
     {
         ngx_ams_tc_msg(tc, "the stream's picture (%ux%u) is over the "
                        "limit (%u pixels): not decoded", w, h,
-                       NGX_AMS_TC_MAX_PIXELS);
+                       (unsigned) NGX_AMS_TC_MAX_PIXELS);
         return 0;
     }
 
@@ -914,6 +914,17 @@ ngx_ams_tc_open_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
 
     r->width = r->want_width;
     r->height = (int) r->conf.height;
+
+    /* no rung larger than the largest source decoded (a forceEncode
+     * 4320p rung, a squeezed extreme aspect): its encoder is not opened */
+    if ((int64_t) r->width * r->height > NGX_AMS_TC_MAX_PIXELS) {
+        tc->stats.not_opened++;
+        ngx_ams_tc_msg(tc, "rung %up: encoder %s did not open (%dx%d is "
+                       "over %u pixels): the stream goes on without it",
+                       r->conf.height, tc->encoder, r->width, r->height,
+                       (unsigned) NGX_AMS_TC_MAX_PIXELS);
+        return -1;
+    }
 
     codec = NULL;
 

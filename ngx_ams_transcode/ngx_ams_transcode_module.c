@@ -47,11 +47,15 @@
 
 #define NGX_AMS_TC_TASK_FRAMES   64        /* frames per task at most */
 #define NGX_AMS_TC_WAKES         256       /* wake-ups noted, a power of 2 */
-#define NGX_AMS_TC_RUNG_QUEUE    (2 * 1024 * 1024)  /* a frame: half */
+#define NGX_AMS_TC_RUNG_QUEUE    (2 * 1024 * 1024)  /* at least */
+#define NGX_AMS_TC_RETRY         20        /* ms, a post the pool refused */
+#define NGX_AMS_TC_MAX_THREADS   4         /* encoder_threads' default */
 
 
 typedef struct {
     ngx_thread_pool_t               *thread_pool;
+    ngx_thread_pool_t               *default_pool;  /* nginx's "default" */
+    ngx_uint_t                       shared;        /* the ams block's */
 } ngx_ams_transcode_conf_t;
 
 
@@ -78,6 +82,7 @@ struct ngx_ams_tc_stream_s {
     ngx_pool_t                      *pool;
     ngx_log_t                        log;
     ngx_thread_task_t               *task;
+    ngx_event_t                      retry;       /* a refused post */
     ngx_ams_tc_t                    *tc;
     uint8_t                         *frame;
     size_t                           frame_size;
@@ -111,8 +116,6 @@ struct ngx_ams_tc_stream_s {
     /* set by the task (not a bit field: the loop reads the bits beside
      * it meanwhile) */
     ngx_uint_t                       finished;    /* the task saw END */
-
-    volatile ngx_uint_t              task_done;
 };
 
 
@@ -136,6 +139,8 @@ static void ngx_ams_transcode_unpublish(ngx_ams_stream_t *st,
     ngx_log_t *log);
 static void ngx_ams_transcode_wake(ngx_ams_reader_t *rd);
 static void ngx_ams_transcode_schedule(ngx_ams_tc_stream_t *ts);
+static void ngx_ams_transcode_retry(ngx_event_t *ev);
+static void ngx_ams_transcode_end_queues(ngx_ams_tc_stream_t *ts);
 static ngx_int_t ngx_ams_transcode_start(ngx_ams_tc_stream_t *ts);
 static void ngx_ams_transcode_rung_stop(ngx_ams_source_t *src);
 static void ngx_ams_transcode_rung_done(void *data);
@@ -157,6 +162,10 @@ static int64_t ngx_ams_transcode_now(void);
 static ngx_ams_publish_pt    ngx_ams_transcode_next_publish;
 static ngx_ams_unpublish_pt  ngx_ams_transcode_next_unpublish;
 static ngx_queue_t           ngx_ams_transcode_streams;
+
+/* a settings error for REST, the ladder parser's own words (the loop's,
+ * read before the next apply) */
+static u_char                ngx_ams_transcode_error[224];
 
 
 static ngx_str_t  ngx_ams_transcode_presets[] = {
@@ -192,7 +201,9 @@ static ngx_conf_post_t  ngx_ams_transcode_tune_post =
 
 static ngx_command_t  ngx_ams_transcode_commands[] = {
 
-    /* its own pool: encoding must not hold up segments or the store */
+    /* its own pool: encoding must not hold up segments or the store;
+     * by default nginx's "default" pool, never the ams block's unless
+     * that is "default" too */
     { ngx_string("transcode_thread_pool"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
       ngx_ams_transcode_thread_pool,
@@ -348,12 +359,20 @@ ngx_ams_transcode_init_conf(ngx_cycle_t *cycle, void *conf)
 
     ngx_ams_main_conf_t  *amcf;
 
-    /* by default the "ams {}" block's thread_pool */
+    /* by default nginx's "default" pool (32 threads), added by the first
+     * application; the "ams {}" block's only without an application */
     amcf = ngx_ams_get_main_conf(cycle);
+
+    if (tcf->thread_pool == NULL) {
+        tcf->thread_pool = tcf->default_pool;
+    }
 
     if (tcf->thread_pool == NULL && amcf) {
         tcf->thread_pool = amcf->thread_pool;
     }
+
+    /* segments and the store wait behind encoding tasks there */
+    tcf->shared = (amcf && tcf->thread_pool == amcf->thread_pool);
 
     return NGX_CONF_OK;
 }
@@ -458,6 +477,20 @@ ngx_ams_transcode_init_app_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_ams_transcode_app_conf_t *tacf = conf;
 
+    ngx_ams_transcode_conf_t  *tcf;
+
+    /* here, with a "cf": nginx gives the "default" pool its threads in
+     * its own init_conf, which runs before the transcoder's */
+    tcf = (ngx_ams_transcode_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                                    ngx_ams_transcode_module);
+
+    if (tcf && tcf->default_pool == NULL) {
+        tcf->default_pool = ngx_thread_pool_add(cf, NULL);
+        if (tcf->default_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (tacf->encoder.len == 0) {
         ngx_str_set(&tacf->encoder, "libx264");
     }
@@ -467,7 +500,11 @@ ngx_ams_transcode_init_app_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_msec_value(tacf->keyint, 0);
-    ngx_conf_init_uint_value(tacf->threads, 0);
+    /* x264's own (0) is 1.5 x the cores per encoder, frame threads that
+     * add latency and memory: a few per encoder by default */
+    ngx_conf_init_uint_value(tacf->threads,
+                             ngx_min((ngx_uint_t) ngx_ncpu,
+                                     NGX_AMS_TC_MAX_THREADS));
     ngx_conf_init_uint_value(tacf->queue, 150);
 
     if (tacf->queue < 2) {
@@ -524,10 +561,10 @@ ngx_ams_transcode_settings_apply(ngx_ams_app_conf_t *app, void *conf,
 
     if (list && !json_is_null(list)) {
         if (ngx_ams_ladder_from_json(list, &ladder, err, sizeof(err)) != 0) {
-            *error = "encoderSettings must be a list of rungs: "
-                     "{\"height\", \"videoBitrate\", \"audioBitrate\", "
-                     "\"forceEncode\"}, even heights 16 to 4320, "
-                     "at most 8, no two alike";
+            ngx_snprintf(ngx_ams_transcode_error,
+                         sizeof(ngx_ams_transcode_error) - 1,
+                         "encoderSettings: %s%Z", err);
+            *error = (const char *) ngx_ams_transcode_error;
             return NGX_DECLINED;
         }
 
@@ -540,7 +577,10 @@ ngx_ams_transcode_settings_apply(ngx_ams_app_conf_t *app, void *conf,
                                         err, sizeof(err))
                    != 0)
         {
-            *error = "encoderSettingsString must be a JSON list of rungs";
+            ngx_snprintf(ngx_ams_transcode_error,
+                         sizeof(ngx_ams_transcode_error) - 1,
+                         "encoderSettingsString: %s%Z", err);
+            *error = (const char *) ngx_ams_transcode_error;
             return NGX_DECLINED;
         }
 
@@ -565,7 +605,19 @@ ngx_ams_transcode_settings_apply(ngx_ams_app_conf_t *app, void *conf,
 static ngx_int_t
 ngx_ams_transcode_init_process(ngx_cycle_t *cycle)
 {
+    ngx_ams_transcode_conf_t  *tcf;
+
     ngx_queue_init(&ngx_ams_transcode_streams);
+
+    tcf = (ngx_ams_transcode_conf_t *) ngx_get_conf(cycle->conf_ctx,
+                                                    ngx_ams_transcode_module);
+
+    if (tcf && tcf->shared && ngx_worker == 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ams transcode: encoding shares the ams block's "
+                      "thread pool: segments and the store wait behind it "
+                      "(transcode_thread_pool names another)");
+    }
 
     /* corrupt input would fill the error log with the decoder's
      * complaints; what matters is logged by the transcoder itself */
@@ -644,6 +696,11 @@ ngx_ams_transcode_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     ts->task->event.data = ts;
     ts->task->event.handler = ngx_ams_transcode_done;
     ts->task->event.log = &ts->log;
+
+    ts->retry.handler = ngx_ams_transcode_retry;
+    ts->retry.data = ts;
+    ts->retry.log = &ts->log;
+    ts->retry.cancelable = 1;
 
     /* every frame, at once: an encoder's latency adds to the viewer's */
     ts->reader.latency = NGX_AMS_LATENCY_IMMEDIATE;
@@ -730,12 +787,24 @@ ngx_ams_transcode_schedule(ngx_ams_tc_stream_t *ts)
     }
 
     ts->busy = 1;
-    ts->task_done = 0;
+
+    if (ts->retry.timer_set) {
+        ngx_del_timer(&ts->retry);
+    }
 
     if (ngx_thread_task_post(ngx_ams_transcode_pool(), ts->task) != NGX_OK) {
-        /* the pool's queue is full: the next wake-up tries again */
+        /* the pool's queue is full: again soon, whether or not the bus
+         * wakes the reader again (END comes once) */
         ts->busy = 0;
+        ngx_add_timer(&ts->retry, NGX_AMS_TC_RETRY);
     }
+}
+
+
+static void
+ngx_ams_transcode_retry(ngx_event_t *ev)
+{
+    ngx_ams_transcode_schedule(ev->data);
 }
 
 
@@ -818,7 +887,12 @@ ngx_ams_transcode_start(ngx_ams_tc_stream_t *ts)
             continue;
         }
 
-        r->writer = ngx_ams_writer_create(r->stream, NGX_AMS_TC_RUNG_QUEUE,
+        /* room for two of the largest frames the bus takes, as the
+         * audio transform sizes its own: a tall rung's IDR fits */
+        r->writer = ngx_ams_writer_create(r->stream,
+                                          ngx_max(NGX_AMS_TC_RUNG_QUEUE,
+                                                  2 * ts->frame_size
+                                                  + 64 * 1024),
                                           ngx_ams_transcode_rung_done, r,
                                           &ts->log);
         if (r->writer == NULL) {
@@ -1046,9 +1120,6 @@ ngx_ams_transcode_thread(void *data, ngx_log_t *log)
 done:
 
     ngx_ams_transcode_queue_gauge(ts, backlog);
-
-    ngx_memory_barrier();
-    ts->task_done = 1;
 }
 
 
@@ -1161,10 +1232,8 @@ ngx_ams_transcode_done(ngx_event_t *ev)
 
     if (ts->closing) {
         /* torn down on shutdown while this task was out */
-        if (ts->writers == 0) {
-            ngx_ams_transcode_free(ts);
-        }
-
+        ngx_ams_transcode_end_queues(ts);
+        ngx_ams_transcode_finish(ts);
         return;
     }
 
@@ -1293,32 +1362,48 @@ ngx_ams_transcode_teardown(ngx_ams_tc_stream_t *ts)
     ngx_uint_t         i;
     ngx_ams_tc_out_t  *r;
 
-    while (ts->busy && !ts->task_done) {
-        ngx_sched_yield();
-    }
-
-    ngx_memory_barrier();
-
     ts->closing = 1;
+
+    if (ts->retry.timer_set) {
+        ngx_del_timer(&ts->retry);
+    }
 
     for (i = 0; i < ts->nrungs; i++) {
         r = &ts->rung[i];
 
         if (r->writer) {
-            /* unpublishes the rung now, before the core reaches it */
+            /* unpublishes the rung now, before the core reaches it; the
+             * hand-off is counted, a task's pushes find it CLOSED */
             ngx_ams_writer_close(r->writer);
             r->writer = NULL;
             ts->writers--;
         }
-
-        if (r->queue) {
-            ngx_ams_handoff_end(r->queue);
-            r->queue = NULL;
-        }
     }
 
-    /* with a task out, its completion (if it comes) frees */
+    if (ts->busy) {
+        /* the task owns the queues and the reader: never wait for it on
+         * the loop, its "done" (if it comes) finishes */
+        return;
+    }
+
+    ngx_ams_transcode_end_queues(ts);
     ngx_ams_transcode_finish(ts);
+}
+
+
+/* Context: the loop, no task out: the loop is the producer now */
+
+static void
+ngx_ams_transcode_end_queues(ngx_ams_tc_stream_t *ts)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ts->nrungs; i++) {
+        if (ts->rung[i].queue) {
+            ngx_ams_handoff_end(ts->rung[i].queue);
+            ts->rung[i].queue = NULL;
+        }
+    }
 }
 
 
@@ -1344,6 +1429,10 @@ ngx_ams_transcode_free(ngx_ams_tc_stream_t *ts)
 
     if (ngx_queue_next(&ts->queue)) {
         ngx_queue_remove(&ts->queue);
+    }
+
+    if (ts->retry.timer_set) {
+        ngx_del_timer(&ts->retry);
     }
 
     if (ts->frame) {

@@ -5,9 +5,9 @@
 # drops, dropFrameCountInEncoding, the encoder queue, and the same in
 # /metrics.  Rungs resume at source keyframes, so the rung's keyframes are
 # still the source's.  An encoder that cannot open (a 4320p rung of a
-# 16:1 picture: 69120 pixels wide) is counted as encoders-not-opened and
-# the stream goes on with its other rung; with none left it goes on
-# untranscoded.
+# 16:1 picture: more pixels than the 4096x2304 a rung may have) is counted
+# as encoders-not-opened and the stream goes on with its other rung; with
+# none left it goes on untranscoded.
 
 use strict;
 use warnings;

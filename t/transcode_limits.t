@@ -1,0 +1,78 @@
+# The transcoder's thread pool and the pool's limits (review of
+# 2026-12-01, findings 5 and 8).  By default encoding runs in nginx's
+# "default" pool, not the ams block's (the packager's): no warning, and a
+# ladder is still encoded.  Naming the ams block's pool is warned about.
+# A pool whose queue is full (one thread, a queue of one, three streams
+# at once) refuses posts: each is retried, so every stream is encoded to
+# its end (END included) and none stays counted as transcoded.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ams::Nginx;
+use Ams::Media;
+use Ams::Rest;
+
+my $ladder = <<'EOF2';
+application LiveApp {
+    delete_hls_files_on_ended  off;
+    encoder_settings  '[{"height":120,"videoBitrate":150000,"forceEncode":true}]';
+    encoder_preset             ultrafast;
+}
+EOF2
+
+sub resources {
+    my ($ng) = @_;
+    return (rest($ng, 'GET', '/rest/v2/system-resources'))[1] // {};
+}
+
+# the default: its own pool
+my $ng = Ams::Nginx->new(modules => [qw(core ingest packager api transcode)],
+                         applications => $ladder)->start;
+my $dir = $ng->media . '/LiveApp/streams';
+my $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp';
+
+my $pub = publish("$rtmp/d", seconds => 4, size => '320x240', rate => 25);
+is(wait_publisher($pub, 40), 0, 'published');
+like(wait_closed("$dir/d_120p150kbps.m3u8", 20), qr/#EXT-X-ENDLIST/,
+     'default_pool: the rung encoded in nginx\'s default pool');
+unlike($ng->error_log, qr/shares the ams block's thread pool/,
+       'default_pool: not the ams block\'s, no warning');
+$ng->stop;
+is($ng->crashes, '', 'no worker crashed');
+
+# the ams block's pool named: a warning
+(my $shared = Ams::Nginx::default_ams($ladder))
+    =~ s/(thread_pool    ams;)/$1\n    transcode_thread_pool  ams;/;
+$ng = Ams::Nginx->new(modules => [qw(core ingest packager api transcode)],
+                      main_config => $shared)->start;
+ok(poll_until(sub { $ng->error_log =~ /shares the ams block's thread pool/ },
+              10), 'shared_pool: the worker warns');
+$ng->stop;
+
+# a full pool: posts refused, retried
+(my $full = Ams::Nginx::default_ams($ladder))
+    =~ s/(thread_pool    ams;)/$1\n    transcode_thread_pool  tc;/;
+$ng = Ams::Nginx->new(modules => [qw(core ingest packager api transcode)],
+                      top_config => 'thread_pool  tc threads=1 max_queue=1;',
+                      main_config => $full)->start;
+$dir = $ng->media . '/LiveApp/streams';
+$rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp';
+
+my @pubs = map { publish("$rtmp/f$_", seconds => 4, size => '320x240',
+                         rate => 25) } 1 .. 3;
+is(wait_publisher($_, 40), 0, 'a publisher finished') for @pubs;
+
+for my $i (1 .. 3) {
+    like(wait_closed("$dir/f${i}_120p150kbps.m3u8", 30), qr/#EXT-X-ENDLIST/,
+         "post_retry: stream ${i}'s rung ended");
+}
+
+like($ng->error_log, qr/thread pool "tc" queue overflow/,
+     'post_retry: the pool did refuse posts');
+ok(poll_until(sub { (resources($ng)->{transcodedStreams} // -1) == 0 }, 20),
+   'post_retry: no stream left counted as transcoded');
+is($ng->crashes, '', 'no worker crashed');
+
+done_testing();
