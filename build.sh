@@ -156,6 +156,8 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_cluster/ngx_ams_mongo_bson.c
     ngx_ams_transcode/ngx_ams_ladder.c
     ngx_ams_transcode/ngx_ams_transcode_engine.c
+    ngx_ams_transcode/ngx_ams_tc_avcc.c ngx_ams_transcode/ngx_ams_tc_audio_hold.c
+    ngx_ams_transcode/ngx_ams_tc_latency.c
     ngx_ams_transcode/ngx_ams_audio_convert.c"
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0

@@ -258,7 +258,8 @@ ngx_ams_writer_count(ngx_ams_writer_t *wr)
 
 
 /* the loop gives up a stream (its source was asked to stop): the
- * producer's next push says NGX_ABORT, and it still calls end() */
+ * producer's next push says NGX_AMS_HANDOFF_CLOSED, and it still calls
+ * end() */
 
 void
 ngx_ams_writer_close(ngx_ams_writer_t *wr)

@@ -33,6 +33,9 @@
 #include <libswscale/swscale.h>
 
 #include "ngx_ams_avc.h"
+#include "ngx_ams_tc_avcc.h"
+#include "ngx_ams_tc_audio_hold.h"
+#include "ngx_ams_tc_latency.h"
 #include "ngx_ams_transcode_engine.h"
 #include "ngx_ams_audio_convert.h"
 
@@ -40,10 +43,6 @@
 #define ngx_ams_tc_frame_corrupt(f)  ((f)->flags & AV_FRAME_FLAG_CORRUPT)
 
 #define NGX_AMS_TC_KEYS          16       /* source keyframes' pts kept */
-#define NGX_AMS_TC_ARRIVALS      256      /* packets' arrival kept */
-#define NGX_AMS_TC_PENDING       512      /* frames not yet on every rung */
-#define NGX_AMS_TC_LAT_BUCKETS   10000    /* 1 ms each */
-#define NGX_AMS_TC_AUDIO_HOLD    (3 * NGX_AMS_TIMEBASE)
 #define NGX_AMS_TC_MAX_SIDE      8192
 
 /* a source picture at most 4096x2304 (4K UHD, DCI 4K fit): refused in
@@ -57,11 +56,6 @@
 #define NGX_AMS_TC_MAX_WIDTH     4096
 #define ngx_ams_tc_max_width(h)  ((h) * 12 / 5)
 
-/* audio waiting for video: at most this many frames or bytes, whatever
- * the timestamps say; beyond, the oldest goes out unaligned */
-#define NGX_AMS_TC_AUDIO_FRAMES  512
-#define NGX_AMS_TC_AUDIO_BYTES   (1024 * 1024)
-
 /* a rung's encoder is re-opened (a new size, a timeline going back) at
  * most once in this long (ns): meanwhile the scaler absorbs the new size
  * and pictures behind the timeline are not encoded */
@@ -69,15 +63,6 @@
 
 /* a new width within 1/50 of the encoder's keeps the encoder */
 #define NGX_AMS_TC_SIZE_SLACK    50
-
-
-typedef struct ngx_ams_tc_audio_s  ngx_ams_tc_audio_t;
-
-struct ngx_ams_tc_audio_s {
-    ngx_ams_tc_audio_t     *next;
-    ngx_ams_frame_t         frame;
-    uint8_t                 data[];
-};
 
 
 typedef struct {
@@ -91,6 +76,8 @@ typedef struct {
     AVCodecContext         *enc;
     struct SwsContext      *sws;
     AVFrame                *pic;           /* scaled picture */
+    uint8_t                 avcc[NGX_AMS_CONFIG_MAX];
+    size_t                  avcc_len;      /* of the open encoder */
     int64_t                 last_dts;
     int64_t                 last_pts_in;
     unsigned                has_pts_in:1;
@@ -102,13 +89,6 @@ typedef struct {
     int                     aconv_owner;
     ngx_ams_audio_conv_t   *aconv;         /* when its own owner */
 } ngx_ams_tc_rung_t;
-
-
-typedef struct {
-    int64_t                 pts;
-    int64_t                 arrival;
-    uint32_t                done;          /* rungs that encoded it */
-} ngx_ams_tc_pending_t;
 
 
 struct ngx_ams_tc_s {
@@ -149,27 +129,16 @@ struct ngx_ams_tc_s {
     int64_t                 last_key_pts;
     unsigned                has_key_pts:1;
 
-    int64_t                 arr_pts[NGX_AMS_TC_ARRIVALS];
-    int64_t                 arr_time[NGX_AMS_TC_ARRIVALS];
-    unsigned                arr_next;
-
-    ngx_ams_tc_pending_t    pending[NGX_AMS_TC_PENDING];
-    unsigned                pend_head;
-    unsigned                pend_n;
+    ngx_ams_tc_latency_t    lat;
 
     uint8_t                 audio_config[NGX_AMS_CONFIG_MAX];
     size_t                  audio_config_len;
     uint32_t                audio_codec;
-    ngx_ams_tc_audio_t     *audio;         /* waiting, oldest first */
-    ngx_ams_tc_audio_t    **audio_last;
-    int64_t                 audio_newest;  /* the largest dts queued */
-    unsigned                audio_n;       /* frames queued */
-    size_t                  audio_bytes;
+    ngx_ams_tc_hold_t       audio;         /* waiting for video */
     int64_t                 size_msg_at;   /* the last size message */
     unsigned                size_msgs;
 
     ngx_ams_tc_stats_t      stats;
-    uint32_t                lat[NGX_AMS_TC_LAT_BUCKETS + 1];
 
     unsigned                nmsgs;
     char                    msgs[NGX_AMS_TC_MSGS][NGX_AMS_TC_MSG_LEN];
@@ -198,10 +167,8 @@ static void ngx_ams_tc_encode(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i, AVFrame *pic);
 static void ngx_ams_tc_packet(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i, AVPacket *pkt);
-static int ngx_ams_tc_send_config(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
+static void ngx_ams_tc_send_config(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i);
-static size_t ngx_ams_tc_annexb_to_avcc(const uint8_t *p, size_t len,
-    uint8_t *out, size_t cap);
 static void ngx_ams_tc_fail(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
     unsigned i);
 static void ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all);
@@ -212,11 +179,6 @@ static void ngx_ams_tc_emit(ngx_ams_tc_t *tc, unsigned i, unsigned kind,
     unsigned track, uint32_t codec, const ngx_ams_frame_t *f,
     const uint8_t *data, size_t len);
 static int ngx_ams_tc_is_key(ngx_ams_tc_t *tc, int64_t pts);
-static int64_t ngx_ams_tc_arrival(ngx_ams_tc_t *tc, int64_t pts);
-static void ngx_ams_tc_pending_add(ngx_ams_tc_t *tc, int64_t pts,
-    int64_t arrival);
-static void ngx_ams_tc_pending_done(ngx_ams_tc_t *tc, unsigned i,
-    int64_t pts);
 static uint32_t ngx_ams_tc_live_mask(ngx_ams_tc_t *tc);
 
 
@@ -254,7 +216,7 @@ ngx_ams_tc_create(const ngx_ams_tc_opts_t *opts, const ngx_ams_rung_t *rungs,
     tc->n = n;
     tc->need_key = 1;
     tc->src_fmt = -1;
-    tc->audio_last = &tc->audio;
+    ngx_ams_tc_hold_init(&tc->audio);
 
     for (i = 0; i < n; i++) {
         tc->rung[i].conf = rungs[i];
@@ -392,9 +354,10 @@ ngx_ams_tc_config(ngx_ams_tc_t *tc, unsigned track, uint32_t codec,
 static int
 ngx_ams_tc_config_size_ok(ngx_ams_tc_t *tc, const uint8_t *data, size_t len)
 {
-    size_t                 i, end;
+    size_t                 pos, n;
     uint32_t               w, h;
     const char            *err;
+    const uint8_t         *nal;
     ngx_ams_avc_config_t   cfg;
 
     w = 0;
@@ -407,27 +370,13 @@ ngx_ams_tc_config_size_ok(ngx_ams_tc_t *tc, const uint8_t *data, size_t len)
         }
 
     } else {
-        for (i = 0; i + 3 < len; i++) {
-            if (data[i] != 0 || data[i + 1] != 0 || data[i + 2] != 1
-                || (data[i + 3] & 0x1f) != 7)
-            {
-                continue;
-            }
+        pos = 0;
 
-            for (end = i + 3; end + 3 <= len; end++) {
-                if (data[end] == 0 && data[end + 1] == 0
-                    && data[end + 2] <= 1)
-                {
-                    break;
-                }
+        while (ngx_ams_tc_annexb_next(data, len, &pos, &nal, &n)) {
+            if ((nal[0] & 0x1f) == 7) {
+                (void) ngx_ams_avc_parse_sps(nal, n, &w, &h);
+                break;
             }
-
-            if (end + 3 > len) {
-                end = len;
-            }
-
-            (void) ngx_ams_avc_parse_sps(data + i + 3, end - i - 3, &w, &h);
-            break;
         }
     }
 
@@ -495,32 +444,13 @@ void
 ngx_ams_tc_frame(ngx_ams_tc_t *tc, const ngx_ams_frame_t *frame,
     const uint8_t *data, int64_t arrival)
 {
-    int                  rc;
-    size_t               size;
-    uint8_t             *p;
-    ngx_ams_tc_audio_t  *a;
+    int       rc;
+    size_t    size;
+    uint8_t  *p;
 
     if (frame->track == NGX_AMS_TRACK_AUDIO) {
-        a = malloc(sizeof(ngx_ams_tc_audio_t) + frame->size);
-        if (a == NULL) {
+        if (ngx_ams_tc_hold_push(&tc->audio, frame, data) != 0) {
             return;
-        }
-
-        a->next = NULL;
-        a->frame = *frame;
-        memcpy(a->data, data, frame->size);
-        *tc->audio_last = a;
-        tc->audio_last = &a->next;
-        tc->audio_n++;
-        tc->audio_bytes += frame->size;
-
-        /* the largest, so timestamps that stand still or go back do not
-         * keep the queue; a jump back of more than the hold is a new
-         * timeline */
-        if (tc->audio_n == 1 || frame->dts > tc->audio_newest
-            || tc->audio_newest - frame->dts > NGX_AMS_TC_AUDIO_HOLD)
-        {
-            tc->audio_newest = frame->dts;
         }
 
         ngx_ams_tc_audio_release(tc, 0);
@@ -582,9 +512,7 @@ ngx_ams_tc_frame(ngx_ams_tc_t *tc, const ngx_ams_frame_t *frame,
         tc->keys[tc->nkeys++ % NGX_AMS_TC_KEYS] = tc->pkt->pts;
     }
 
-    tc->arr_pts[tc->arr_next % NGX_AMS_TC_ARRIVALS] = tc->pkt->pts;
-    tc->arr_time[tc->arr_next % NGX_AMS_TC_ARRIVALS] = arrival;
-    tc->arr_next++;
+    ngx_ams_tc_latency_arrived(&tc->lat, tc->pkt->pts, arrival);
 
     rc = avcodec_send_packet(tc->dec, tc->pkt);
 
@@ -694,7 +622,9 @@ ngx_ams_tc_picture(ngx_ams_tc_t *tc, AVFrame *src)
         tc->has_key_pts = 1;
     }
 
-    ngx_ams_tc_pending_add(tc, pts, ngx_ams_tc_arrival(tc, pts));
+    ngx_ams_tc_latency_picture(&tc->lat, pts,
+                               ngx_ams_tc_latency_arrival(&tc->lat, pts,
+                                                          tc->now()));
 
     from = (unsigned) -1;
 
@@ -1070,7 +1000,13 @@ ngx_ams_tc_try_encoder(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r,
 
     av_dict_free(&opts);
 
-    if (enc->extradata == NULL || enc->extradata_size < 8) {
+    /* its SPS and PPS as the rung's avcC: an encoder that gives none
+     * did not open */
+    r->avcc_len = (enc->extradata == NULL) ? 0
+                  : ngx_ams_tc_avcc_build(enc->extradata,
+                                          (size_t) enc->extradata_size,
+                                          r->avcc, sizeof(r->avcc));
+    if (r->avcc_len == 0) {
         avcodec_free_context(&enc);
         return NULL;
     }
@@ -1134,8 +1070,8 @@ ngx_ams_tc_packet(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i,
     uint8_t         *p;
     ngx_ams_frame_t  f;
 
-    if (!r->config_sent && ngx_ams_tc_send_config(tc, r, i) != 0) {
-        return;
+    if (!r->config_sent) {
+        ngx_ams_tc_send_config(tc, r, i);
     }
 
     /* Annex B to AVCC: 4-byte lengths instead of 3- or 4-byte start
@@ -1173,172 +1109,21 @@ ngx_ams_tc_packet(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i,
     ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_FRAME, NGX_AMS_TRACK_VIDEO,
                     NGX_AMS_CODEC_H264, &f, tc->outbuf, len);
 
-    ngx_ams_tc_pending_done(tc, i, pkt->pts);
+    ngx_ams_tc_latency_encoded(&tc->lat, i, pkt->pts,
+                               ngx_ams_tc_live_mask(tc), tc->now());
 }
 
 
-/* the encoder's SPS and PPS (Annex B extradata) as an avcC */
+/* the rung's avcC (made when its encoder opened), before its first
+ * frame */
 
-static int
+static void
 ngx_ams_tc_send_config(ngx_ams_tc_t *tc, ngx_ams_tc_rung_t *r, unsigned i)
 {
-    size_t          n, len, slen, plen;
-    uint8_t         avcc[NGX_AMS_CONFIG_MAX], *p, *e, *q;
-    const uint8_t  *sps, *pps, *nal;
-
-    sps = NULL;
-    pps = NULL;
-    slen = 0;
-    plen = 0;
-
-    p = r->enc->extradata;
-    e = p + r->enc->extradata_size;
-
-    /* walk start codes */
-    while (p + 3 <= e) {
-        if (!(p[0] == 0 && p[1] == 0 && p[2] == 1)) {
-            p++;
-            continue;
-        }
-
-        nal = p + 3;
-
-        for (q = (uint8_t *) nal; q + 3 <= e; q++) {
-            if (q[0] == 0 && q[1] == 0 && (q[2] == 1 || q[2] == 0)) {
-                break;
-            }
-        }
-
-        if (q + 3 > e) {
-            q = e;
-        }
-
-        n = (size_t) (q - nal);
-
-        if (n > 0 && (nal[0] & 0x1f) == 7 && sps == NULL) {
-            sps = nal;
-            slen = n;
-
-        } else if (n > 0 && (nal[0] & 0x1f) == 8 && pps == NULL) {
-            pps = nal;
-            plen = n;
-        }
-
-        p = q;
-    }
-
-    if (sps == NULL || pps == NULL || slen < 4
-        || 11 + slen + plen + 4 > sizeof(avcc))
-    {
-        ngx_ams_tc_msg(tc, "rung %up: the encoder gave no SPS/PPS",
-                       r->conf.height);
-        ngx_ams_tc_fail(tc, r, i);
-        return -1;
-    }
-
-    len = 0;
-    avcc[len++] = 1;
-    avcc[len++] = sps[1];              /* profile */
-    avcc[len++] = sps[2];              /* compatibility */
-    avcc[len++] = sps[3];              /* level */
-    avcc[len++] = 0xff;                /* 4-byte NAL lengths */
-    avcc[len++] = 0xe1;                /* one SPS */
-    avcc[len++] = (uint8_t) (slen >> 8);
-    avcc[len++] = (uint8_t) slen;
-    memcpy(avcc + len, sps, slen);
-    len += slen;
-    avcc[len++] = 1;                   /* one PPS */
-    avcc[len++] = (uint8_t) (plen >> 8);
-    avcc[len++] = (uint8_t) plen;
-    memcpy(avcc + len, pps, plen);
-    len += plen;
-
-    if (sps[1] != 66 && sps[1] != 77 && sps[1] != 88) {
-        /* High profiles: 4:2:0, 8 bits, no SPS extensions */
-        avcc[len++] = 0xfc | 1;
-        avcc[len++] = 0xf8;
-        avcc[len++] = 0xf8;
-        avcc[len++] = 0;
-    }
-
     ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_CONFIG, NGX_AMS_TRACK_VIDEO,
-                    NGX_AMS_CODEC_H264, NULL, avcc, len);
+                    NGX_AMS_CODEC_H264, NULL, r->avcc, r->avcc_len);
 
     r->config_sent = 1;
-
-    return 0;
-}
-
-
-/* 0 when nothing was found (or it does not fit) */
-
-static size_t
-ngx_ams_tc_annexb_to_avcc(const uint8_t *p, size_t len, uint8_t *out,
-    size_t cap)
-{
-    size_t          i, start, end, n, o;
-    unsigned        type;
-
-    o = 0;
-    i = 0;
-
-    /* the first start code */
-    while (i + 3 <= len && !(p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1)) {
-        i++;
-    }
-
-    while (i + 3 <= len) {
-        start = i + 3;
-
-        for (end = start; end + 3 <= len; end++) {
-            if (p[end] == 0 && p[end + 1] == 0
-                && (p[end + 2] == 1
-                    || (p[end + 2] == 0 && end + 3 < len
-                        && p[end + 3] == 1)))
-            {
-                break;
-            }
-        }
-
-        if (end + 3 > len) {
-            end = len;
-        }
-
-        i = end;
-
-        /* the next start code, past a 4-byte one's leading zero */
-        while (i + 3 <= len
-               && !(p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1))
-        {
-            i++;
-        }
-
-        n = end - start;
-
-        if (n == 0) {
-            continue;
-        }
-
-        type = p[start] & 0x1f;
-
-        /* delimiters and parameter sets: the avcC carries the latter */
-        if (type == 9 || type == 7 || type == 8) {
-            continue;
-        }
-
-        if (o + 4 + n > cap) {
-            return 0;
-        }
-
-        out[o++] = (uint8_t) (n >> 24);
-        out[o++] = (uint8_t) (n >> 16);
-        out[o++] = (uint8_t) (n >> 8);
-        out[o++] = (uint8_t) n;
-        memcpy(out + o, p + start, n);
-        o += n;
-    }
-
-    return o;
 }
 
 
@@ -1376,7 +1161,8 @@ ngx_ams_tc_rung_stop(ngx_ams_tc_t *tc, unsigned i)
 /*
  * Audio frames go to every rung once each rung's video was encoded past
  * them; a rung that produces nothing (yet) holds them at most
- * NGX_AMS_TC_AUDIO_HOLD, so audio never waits forever on video.
+ * NGX_AMS_TC_AUDIO_HOLD, and the queue is bounded in frames and bytes
+ * (ngx_ams_tc_audio_hold.c), so audio never waits forever on video.
  */
 
 static void
@@ -1404,23 +1190,7 @@ ngx_ams_tc_audio_release(ngx_ams_tc_t *tc, int all)
         }
     }
 
-    while ((a = tc->audio) != NULL) {
-        if (!all && a->frame.dts > upto
-            && tc->audio_newest - a->frame.dts < NGX_AMS_TC_AUDIO_HOLD
-            && tc->audio_n <= NGX_AMS_TC_AUDIO_FRAMES
-            && tc->audio_bytes <= NGX_AMS_TC_AUDIO_BYTES)
-        {
-            break;
-        }
-
-        tc->audio = a->next;
-        if (tc->audio == NULL) {
-            tc->audio_last = &tc->audio;
-        }
-
-        tc->audio_n--;
-        tc->audio_bytes -= a->frame.size;
-
+    while ((a = ngx_ams_tc_hold_due(&tc->audio, upto, all)) != NULL) {
         for (i = 0; i < tc->n; i++) {
             if (tc->rung[i].live && tc->rung[i].aconv_owner == -1) {
                 ngx_ams_tc_emit(tc, i, NGX_AMS_HANDOFF_FRAME,
@@ -1610,26 +1380,6 @@ ngx_ams_tc_is_key(ngx_ams_tc_t *tc, int64_t pts)
 }
 
 
-static int64_t
-ngx_ams_tc_arrival(ngx_ams_tc_t *tc, int64_t pts)
-{
-    unsigned  i, n, k;
-
-    n = tc->arr_next < NGX_AMS_TC_ARRIVALS ? tc->arr_next
-                                           : NGX_AMS_TC_ARRIVALS;
-
-    for (i = 0; i < n; i++) {
-        k = (tc->arr_next - 1 - i) % NGX_AMS_TC_ARRIVALS;
-
-        if (tc->arr_pts[k] == pts) {
-            return tc->arr_time[k];
-        }
-    }
-
-    return tc->now();
-}
-
-
 static uint32_t
 ngx_ams_tc_live_mask(ngx_ams_tc_t *tc)
 {
@@ -1648,110 +1398,10 @@ ngx_ams_tc_live_mask(ngx_ams_tc_t *tc)
 }
 
 
-static void
-ngx_ams_tc_pending_add(ngx_ams_tc_t *tc, int64_t pts, int64_t arrival)
-{
-    ngx_ams_tc_pending_t  *e;
-
-    if (tc->pend_n == NGX_AMS_TC_PENDING) {
-        /* a rung that never catches up: forget the oldest */
-        tc->pend_head = (tc->pend_head + 1) % NGX_AMS_TC_PENDING;
-        tc->pend_n--;
-    }
-
-    e = &tc->pending[(tc->pend_head + tc->pend_n) % NGX_AMS_TC_PENDING];
-    e->pts = pts;
-    e->arrival = arrival;
-    e->done = 0;
-    tc->pend_n++;
-}
-
-
-static void
-ngx_ams_tc_pending_done(ngx_ams_tc_t *tc, unsigned i, int64_t pts)
-{
-    int64_t                ms;
-    uint32_t               live;
-    unsigned               k;
-    ngx_ams_tc_pending_t  *e;
-
-    live = ngx_ams_tc_live_mask(tc);
-
-    for (k = 0; k < tc->pend_n; k++) {
-        e = &tc->pending[(tc->pend_head + k) % NGX_AMS_TC_PENDING];
-
-        if (e->pts != pts) {
-            continue;
-        }
-
-        e->done |= 1u << i;
-
-        if ((e->done & live) != live) {
-            break;
-        }
-
-        ms = (tc->now() - e->arrival) / 1000000;
-        if (ms < 0) {
-            ms = 0;
-        }
-
-        tc->lat[ms < NGX_AMS_TC_LAT_BUCKETS ? ms : NGX_AMS_TC_LAT_BUCKETS]++;
-        tc->stats.latency_samples++;
-
-        /* encoders emit in decode order: entries before this one are
-         * complete or never will be */
-        e->done = live;
-        break;
-    }
-
-    /* drop finished entries from the front */
-    while (tc->pend_n) {
-        e = &tc->pending[tc->pend_head];
-
-        if ((e->done & live) != live) {
-            break;
-        }
-
-        tc->pend_head = (tc->pend_head + 1) % NGX_AMS_TC_PENDING;
-        tc->pend_n--;
-    }
-}
-
-
 int
 ngx_ams_tc_latency(ngx_ams_tc_t *tc, double *median, double *p99)
 {
-    uint64_t  total, acc, want50, want99;
-    unsigned  i;
-    int       got50;
-
-    total = tc->stats.latency_samples;
-    if (total == 0) {
-        return -1;
-    }
-
-    want50 = (total + 1) / 2;
-    want99 = (total * 99 + 99) / 100;
-    acc = 0;
-    got50 = 0;
-
-    for (i = 0; i <= NGX_AMS_TC_LAT_BUCKETS; i++) {
-        acc += tc->lat[i];
-
-        if (!got50 && acc >= want50) {
-            *median = i;
-            got50 = 1;
-        }
-
-        if (acc >= want99) {
-            *p99 = i;
-            return 0;
-        }
-    }
-
-    *p99 = NGX_AMS_TC_LAT_BUCKETS;
-
-    return 0;
+    return ngx_ams_tc_latency_figures(&tc->lat, median, p99);
 }
 
 
@@ -1781,14 +1431,14 @@ void
 ngx_ams_tc_stats(ngx_ams_tc_t *tc, ngx_ams_tc_stats_t *st)
 {
     *st = tc->stats;
+    st->latency_samples = tc->lat.samples;
 }
 
 
 void
 ngx_ams_tc_destroy(ngx_ams_tc_t *tc)
 {
-    unsigned             i;
-    ngx_ams_tc_audio_t  *a;
+    unsigned  i;
 
     for (i = 0; i < tc->n; i++) {
         avcodec_free_context(&tc->rung[i].enc);
@@ -1800,10 +1450,7 @@ ngx_ams_tc_destroy(ngx_ams_tc_t *tc)
         }
     }
 
-    while ((a = tc->audio) != NULL) {
-        tc->audio = a->next;
-        free(a);
-    }
+    ngx_ams_tc_hold_free(&tc->audio);
 
     avcodec_free_context(&tc->dec);
     av_packet_free(&tc->pkt);

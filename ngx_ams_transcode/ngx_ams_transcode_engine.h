@@ -7,7 +7,8 @@
  * worth of frames out per rung.  Decodes once (libavcodec h264), scales
  * each rung from the rung above it (libswscale: the cascade is cheaper
  * than scaling every rung from the source), encodes each rung
- * (libavcodec, libx264 by default), and passes audio through.
+ * (libavcodec, libx264 by default); audio is passed through, or re-encoded
+ * as AAC at a rung's audioBitrate.
  *
  * Keyframe alignment: a rung's IDR frames are exactly the source's
  * keyframes (same pts), forced on the encoder; the encoder's own

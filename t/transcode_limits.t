@@ -2,8 +2,8 @@
 # 2026-12-01, findings 5 and 8).  By default encoding runs in nginx's
 # "default" pool, not the ams block's (the packager's): no warning, and a
 # ladder is still encoded.  Naming the ams block's pool is warned about.
-# A pool whose queue is full (one thread, a queue of one, three streams
-# at once) refuses posts: each is retried, so every stream is encoded to
+# A pool whose queue is full (one thread, a queue of one, six streams at
+# once) refuses posts: each is retried, so every stream is encoded to
 # its end (END included) and none stays counted as transcoded.
 
 use strict;
@@ -51,8 +51,16 @@ ok(poll_until(sub { $ng->error_log =~ /shares the ams block's thread pool/ },
               10), 'shared_pool: the worker warns');
 $ng->stop;
 
-# a full pool: posts refused, retried
-(my $full = Ams::Nginx::default_ams($ladder))
+# a full pool: posts refused, retried; tasks long enough (360p at x264's
+# medium) that six streams find the one thread busy and its queue taken
+my $slow = <<'EOF2';
+application LiveApp {
+    delete_hls_files_on_ended  off;
+    encoder_settings  '[{"height":360,"videoBitrate":800000,"forceEncode":true}]';
+    encoder_preset             medium;
+}
+EOF2
+(my $full = Ams::Nginx::default_ams($slow))
     =~ s/(thread_pool    ams;)/$1\n    transcode_thread_pool  tc;/;
 $ng = Ams::Nginx->new(modules => [qw(core ingest packager api transcode)],
                       top_config => 'thread_pool  tc threads=1 max_queue=1;',
@@ -60,12 +68,12 @@ $ng = Ams::Nginx->new(modules => [qw(core ingest packager api transcode)],
 $dir = $ng->media . '/LiveApp/streams';
 $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp';
 
-my @pubs = map { publish("$rtmp/f$_", seconds => 4, size => '320x240',
-                         rate => 25) } 1 .. 3;
-is(wait_publisher($_, 40), 0, 'a publisher finished') for @pubs;
+my @pubs = map { publish("$rtmp/f$_", seconds => 4, size => '640x360',
+                         rate => 25) } 1 .. 6;
+is(wait_publisher($_, 60), 0, 'a publisher finished') for @pubs;
 
-for my $i (1 .. 3) {
-    like(wait_closed("$dir/f${i}_120p150kbps.m3u8", 30), qr/#EXT-X-ENDLIST/,
+for my $i (1 .. 6) {
+    like(wait_closed("$dir/f${i}_360p800kbps.m3u8", 60), qr/#EXT-X-ENDLIST/,
          "post_retry: stream ${i}'s rung ended");
 }
 

@@ -21,6 +21,7 @@
 #include "tap.h"
 #include "ngx_ams_avc.h"
 #include "ngx_ams_transcode_engine.h"
+#include "ngx_ams_tc_avcc.h"
 
 
 #include <libavutil/channel_layout.h>
@@ -58,6 +59,7 @@ static unsigned nsource_keys;
 
 static void audio_rungs(void);
 static void limits(void);
+static void avcc_helpers(void);
 
 
 static void
@@ -382,6 +384,8 @@ main(void)
     /* what a publisher can make the engine spend (review of 2026-12-01) */
     limits();
 
+    avcc_helpers();
+
     return done_testing();
 }
 
@@ -691,4 +695,44 @@ limits(void)
     avcodec_free_context(&b);
     avcodec_free_context(&small);
     ngx_ams_tc_destroy(tc);
+}
+
+
+/* the one start-code scanner: 3- and 4-byte start codes, trailing zero
+ * bytes, delimiters and parameter sets left out of a frame */
+
+static void
+avcc_helpers(void)
+{
+    size_t                 n;
+    uint8_t                out[128];
+    ngx_ams_avc_config_t   cfg;
+    const char            *err;
+    AVCodecContext        *enc;
+    static const uint8_t   au[] = {
+        0, 0, 0, 1, 0x09, 0xf0,                  /* AUD */
+        0, 0, 1, 0x65, 0x88, 0x84, 0, 0, 3, 1,   /* IDR slice, 00 00 03 */
+        0, 0,                                    /* trailing zeros */
+        0, 0, 0, 1, 0x41, 0x9a, 0x02             /* a slice */
+    };
+    static const uint8_t   want[] = {
+        0, 0, 0, 7, 0x65, 0x88, 0x84, 0, 0, 3, 1,
+        0, 0, 0, 3, 0x41, 0x9a, 0x02
+    };
+
+    n = ngx_ams_tc_annexb_to_avcc(au, sizeof(au), out, sizeof(out));
+    ok(n == sizeof(want) && memcmp(out, want, n) == 0,
+       "annexb_to_avcc: two slices with 4-byte lengths (%zu bytes)", n);
+    is_int(ngx_ams_tc_annexb_to_avcc(au, sizeof(au), out, 10), 0,
+           "annexb_to_avcc: 0 when it does not fit");
+    is_int(ngx_ams_tc_avcc_build(au, sizeof(au), out, sizeof(out)), 0,
+           "avcc_build: 0 without SPS and PPS");
+
+    enc = idr_encoder(320, 240, 1);
+    n = ngx_ams_tc_avcc_build(enc->extradata, enc->extradata_size, out,
+                              sizeof(out));
+    ok(n > 0 && ngx_ams_avc_parse_config(out, n, &cfg, &err) == 0
+       && cfg.width == 320 && cfg.height == 240,
+       "avcc_build: x264's parameter sets as an avcC of 320x240");
+    avcodec_free_context(&enc);
 }
