@@ -39,6 +39,13 @@ like(wait_closed("$dir/d_120p150kbps.m3u8", 20), qr/#EXT-X-ENDLIST/,
      'default_pool: the rung encoded in nginx\'s default pool');
 unlike($ng->error_log, qr/shares the ams block's thread pool/,
        'default_pool: not the ams block\'s, no warning');
+
+# nginx's "default" pool has 32 threads, the ams block's here 2
+my ($worker) = $ng->error_log =~ /start worker process (\d+)/;
+my ($threads) = (Ams::Media::slurp("/proc/$worker/status") // '')
+    =~ /^Threads:\s+(\d+)/m;
+ok(($threads // 0) >= 32, 'default_pool: the worker runs nginx\'s default '
+   . 'pool beside the ams block\'s (' . ($threads // '?') . ' threads)');
 $ng->stop;
 is($ng->crashes, '', 'no worker crashed');
 
