@@ -131,6 +131,9 @@ static void ngx_ams_transcode_log_messages(ngx_ams_tc_stream_t *ts);
 static void ngx_ams_transcode_finish(ngx_ams_tc_stream_t *ts);
 static void ngx_ams_transcode_teardown(ngx_ams_tc_stream_t *ts);
 static void ngx_ams_transcode_free(ngx_ams_tc_stream_t *ts);
+static void ngx_ams_transcode_destroy_engine(ngx_ams_tc_t *tc);
+static void ngx_ams_transcode_destroy_thread(void *data, ngx_log_t *log);
+static void ngx_ams_transcode_destroy_done(ngx_event_t *ev);
 static int64_t ngx_ams_transcode_now(void);
 
 
@@ -956,7 +959,7 @@ ngx_ams_transcode_free(ngx_ams_tc_stream_t *ts)
     }
 
     if (ts->tc) {
-        ngx_ams_tc_destroy(ts->tc);
+        ngx_ams_transcode_destroy_engine(ts->tc);
         ts->tc = NULL;
     }
 
@@ -973,4 +976,58 @@ ngx_ams_transcode_free(ngx_ams_tc_stream_t *ts)
     }
 
     ngx_destroy_pool(ts->pool);
+}
+
+
+/*
+ * The engine is freed in the pool: closing an encoder joins its threads
+ * (x264's lookahead and frame threads), not for the event loop to wait
+ * on.  Where no task can be posted, here; so in an exiting worker too,
+ * whose pools may be gone already (the core unpublishes in its
+ * exit_process, after the thread pools' own).
+ */
+
+static void
+ngx_ams_transcode_destroy_engine(ngx_ams_tc_t *tc)
+{
+    ngx_thread_task_t  *task;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_ams_tc_destroy(tc);
+        return;
+    }
+
+    task = ngx_calloc(sizeof(ngx_thread_task_t), ngx_cycle->log);
+
+    if (task) {
+        task->ctx = tc;
+        task->handler = ngx_ams_transcode_destroy_thread;
+        task->event.data = task;
+        task->event.handler = ngx_ams_transcode_destroy_done;
+        task->event.log = ngx_cycle->log;
+
+        if (ngx_thread_task_post(ngx_ams_transcode_pool(), task) == NGX_OK) {
+            return;
+        }
+
+        ngx_free(task);
+    }
+
+    ngx_ams_tc_destroy(tc);
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_ams_transcode_destroy_thread(void *data, ngx_log_t *log)
+{
+    ngx_ams_tc_destroy(data);
+}
+
+
+static void
+ngx_ams_transcode_destroy_done(ngx_event_t *ev)
+{
+    ngx_free(ev->data);
 }
