@@ -1229,14 +1229,20 @@ ngx_ams_cmaf_finish(ngx_ams_cmaf_t *cmaf)
     int       rc;
     unsigned  i;
 
-    if (!ngx_ams_segmenter_finish(&cmaf->seg)) {
+    if (ngx_ams_segmenter_finish(&cmaf->seg)) {
+        /* the last segment may be lost, the end is still written */
+        if (ngx_ams_cmaf_cut(cmaf) == -1) {
+            return -1;
+        }
+
+    } else if (cmaf->track[0].nsegments == 0
+               && cmaf->track[1].nsegments == 0)
+    {
         return 0;
     }
 
-    /* the last segment may be lost, the end is still written */
-    if (ngx_ams_cmaf_cut(cmaf) == -1) {
-        return -1;
-    }
+    /* else a configuration change closed the last segment: the end is
+     * still written */
 
     /* without ENDLIST players take the stream for live forever */
     for (i = 0; i < NGX_AMS_SEG_FINAL_TRIES; i++) {
