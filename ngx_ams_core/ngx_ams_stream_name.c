@@ -264,6 +264,28 @@ ngx_ams_stream_dir_file(const unsigned char *id, size_t id_len,
         return NGX_AMS_STREAM_FILE_CMAF;
     }
 
+    /* video_init_{v}.mp4: the init segment after the v-th codec
+     * configuration change, v decimal from 1 without leading zeros */
+    if (len > sizeof("video_init_.mp4") - 1
+        && (memcmp(f, "video_init_", 11) == 0
+            || memcmp(f, "audio_init_", 11) == 0)
+        && ngx_ams_stream_ends(f, len, ".mp4", 0))
+    {
+        n = len - 11 - 4;
+
+        if (n > 10 || f[11] == '0') {
+            return -1;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (f[11 + i] < '0' || f[11 + i] > '9') {
+                return -1;
+            }
+        }
+
+        return NGX_AMS_STREAM_FILE_CMAF;
+    }
+
     /* video_{n}.m4s, n decimal without leading zeros */
     if (len < sizeof("video_0.m4s") - 1
         || (memcmp(f, "video_", 6) != 0 && memcmp(f, "audio_", 6) != 0)

@@ -41,6 +41,8 @@ static int ngx_ams_cmaf_part_write(ngx_ams_cmaf_t *cmaf, unsigned kind,
 static void ngx_ams_cmaf_lose_segment(ngx_ams_cmaf_t *cmaf);
 static int ngx_ams_cmaf_cut_parts(ngx_ams_cmaf_t *cmaf);
 static void ngx_ams_cmaf_ll_publish(ngx_ams_cmaf_t *cmaf, int ended);
+static void ngx_ams_cmaf_init_name(ngx_ams_cmaf_t *cmaf, unsigned kind,
+    uint32_t version, char *buf, size_t size);
 static int ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind);
 static int ngx_ams_cmaf_write_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind,
     int lost);
@@ -49,8 +51,6 @@ static int ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended);
 static int ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended);
 static int ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf);
 static int ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended);
-static void ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf,
-    size_t size);
 static int64_t ngx_ams_cmaf_now_ms(void);
 
 
@@ -134,6 +134,7 @@ int
 ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track, const uint8_t *data,
     size_t len)
 {
+    int                    rc;
     unsigned               kind;
     const char            *err = NULL;
     ngx_ams_cmaf_track_t  *t;
@@ -151,6 +152,28 @@ ngx_ams_cmaf_config(ngx_ams_cmaf_t *cmaf, unsigned track, const uint8_t *data,
         && memcmp(t->mp4.config, data, len) == 0)
     {
         return 0;
+    }
+
+    /*
+     * A new configuration mid-stream (a publisher changed resolution, a
+     * rung was opened again at a new size): the open segment ends here,
+     * with the configuration it was muxed for; the next keyframe starts
+     * one after a discontinuity, with an init segment of a new name, so
+     * a player that cached the old one never mixes them.
+     */
+    if (t->mp4.configured) {
+        if (cmaf->seg.open && ngx_ams_segmenter_finish(&cmaf->seg)) {
+            rc = ngx_ams_cmaf_cut(cmaf);
+            if (rc == -1
+                || ((rc == 0 || cmaf->playlists_due)
+                    && ngx_ams_cmaf_publish(cmaf, 0) == -1))
+            {
+                return -1;
+            }
+        }
+
+        t->config_version++;
+        cmaf->config_gap = 1;
     }
 
     if (ngx_ams_mp4_track_config(&t->mp4, kind, kind + 1, data, len, &err)
@@ -228,8 +251,13 @@ ngx_ams_cmaf_frame(ngx_ams_cmaf_t *cmaf, const ngx_ams_frame_t *frame,
         return 0;
 
     case NGX_AMS_SEG_START:
-        cmaf->first_dts = frame->dts;
-        cmaf->available_ms = ngx_ams_cmaf_now_ms();
+        /* again after a configuration change: the presentation goes on */
+        if (!cmaf->started) {
+            cmaf->first_dts = frame->dts;
+            cmaf->available_ms = ngx_ams_cmaf_now_ms();
+            cmaf->started = 1;
+        }
+
         cmaf->part_start = frame->dts;
         cmaf->part_last = frame->dts;
         break;
@@ -347,6 +375,7 @@ ngx_ams_cmaf_cut(ngx_ams_cmaf_t *cmaf)
     }
 
     cmaf->io.gap = 0;
+    cmaf->config_gap = 0;
 
     return 0;
 }
@@ -490,6 +519,22 @@ ngx_ams_cmaf_part(ngx_ams_cmaf_t *cmaf, int64_t end_dts, int publish)
         ngx_ams_seg_io_failed(&cmaf->io, 0);
         cmaf->playlists_due = 1;
         return 0;
+    }
+
+    /* low-latency DASH: the MPD lists a segment from its first part on */
+    if ((cmaf->outputs & NGX_AMS_CMAF_DASH)
+        && (cmaf->track[0].seg_parts == 1 || cmaf->track[1].seg_parts == 1))
+    {
+        rc = ngx_ams_cmaf_write_mpd(cmaf, 0);
+        if (rc == -1) {
+            return -1;
+        }
+
+        if (rc) {
+            ngx_ams_seg_io_failed(&cmaf->io, 0);
+            cmaf->playlists_due = 1;
+            return 0;
+        }
     }
 
     ngx_ams_cmaf_ll_publish(cmaf, 0);
@@ -693,6 +738,7 @@ ngx_ams_cmaf_cut_parts(ngx_ams_cmaf_t *cmaf)
     }
 
     cmaf->io.gap = 0;
+    cmaf->config_gap = 0;
 
     return 0;
 }
@@ -730,10 +776,26 @@ ngx_ams_cmaf_ll_publish(ngx_ams_cmaf_t *cmaf, int ended)
 }
 
 
+/* video_init.mp4, then video_init_1.mp4 after a configuration change */
+
+static void
+ngx_ams_cmaf_init_name(ngx_ams_cmaf_t *cmaf, unsigned kind, uint32_t version,
+    char *buf, size_t size)
+{
+    if (version == 0) {
+        snprintf(buf, size, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
+
+    } else {
+        snprintf(buf, size, "%s_init_%u.mp4", ngx_ams_cmaf_kind[kind],
+                 (unsigned) version);
+    }
+}
+
+
 static int
 ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
 {
-    char                  path[NGX_AMS_SEG_PATH_LEN];
+    char                  path[NGX_AMS_SEG_PATH_LEN], name[32];
     ngx_ams_mp4_track_t  *mp4 = &cmaf->track[kind].mp4;
 
     cmaf->out.len = 0;
@@ -743,7 +805,9 @@ ngx_ams_cmaf_write_init(ngx_ams_cmaf_t *cmaf, unsigned kind)
         return -1;
     }
 
-    ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
+    ngx_ams_cmaf_init_name(cmaf, kind, cmaf->track[kind].config_version,
+                           name, sizeof(name));
+    ngx_ams_cmaf_path(cmaf, path, "%s", name);
 
     if (ngx_ams_file_replace(cmaf->tmp, path, cmaf->out.data, cmaf->out.len,
                              cmaf->io.error, sizeof(cmaf->io.error))
@@ -816,8 +880,10 @@ ngx_ams_cmaf_list_fragment(ngx_ams_cmaf_t *cmaf, unsigned kind)
     mp4 = &t->mp4;
 
     seg = ngx_ams_segment_list(t->segments, &t->nsegments, cmaf->list_size,
-                               &t->discontinuities, cmaf->io.gap);
+                               &t->discontinuities,
+                               cmaf->io.gap || cmaf->config_gap);
     seg->seq = t->next_seq;
+    seg->config = t->config_version;
     seg->start = mp4->fragment_start;
     seg->duration = mp4->fragment_duration;
 
@@ -884,20 +950,6 @@ ngx_ams_cmaf_publish(ngx_ams_cmaf_t *cmaf, int ended)
 }
 
 
-static void
-ngx_ams_cmaf_codecs(ngx_ams_mp4_track_t *t, char *buf, size_t size)
-{
-    if (t->kind == NGX_AMS_MP4_VIDEO) {
-        /* avcC: version, profile, compatibility, level */
-        snprintf(buf, size, "avc1.%02x%02x%02x", t->config[1], t->config[2],
-                 t->config[3]);
-
-    } else {
-        snprintf(buf, size, "mp4a.40.%u", t->aac.object_type);
-    }
-}
-
-
 /* a media playlist per track; the master once every track is listed */
 
 static int
@@ -919,6 +971,7 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         snprintf(map, sizeof(map), "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
         snprintf(prefix, sizeof(prefix), "%s_", ngx_ams_cmaf_kind[kind]);
 
+        memset(&pl, 0, sizeof(ngx_ams_m3u8_media_t));
         pl.version = 7;
         pl.timescale = t->mp4.timescale;
         pl.target = ngx_ams_mp4_rescale(&t->mp4, cmaf->seg.target);
@@ -935,6 +988,8 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         pl.nparts = t->nparts;
         pl.open_seq = t->next_seq;
         pl.hint_offset = t->seg_bytes;
+        pl.open_discontinuity = cmaf->config_gap;
+        pl.open_config = t->config_version;
 
         cmaf->out.len = 0;
 
@@ -985,7 +1040,7 @@ ngx_ams_cmaf_write_master(ngx_ams_cmaf_t *cmaf)
 
         snprintf(uri[kind], sizeof(uri[kind]), "%s/%s.m3u8", cmaf->name,
                  ngx_ams_cmaf_kind[kind]);
-        ngx_ams_cmaf_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
+        ngx_ams_mp4_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
 
         r[kind].uri = uri[kind];
         r[kind].codecs = codecs[kind];
@@ -1024,14 +1079,18 @@ static int
 ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
 {
     char                           path[NGX_AMS_SEG_PATH_LEN];
+    int                            rc;
     char                           codecs[2][32], init[2][32], media[2][32];
     size_t                         n;
     unsigned                       kind;
     ngx_ams_mpd_t                  mpd;
+    ngx_ams_segment_t             *grow[2], *seg;
     ngx_ams_cmaf_track_t          *t;
     ngx_ams_mpd_representation_t   r[2 + NGX_AMS_CMAF_MAX_RUNGS], *rep;
 
     n = 0;
+    grow[0] = NULL;
+    grow[1] = NULL;
 
     for (kind = 0; kind < 2; kind++) {
         t = &cmaf->track[kind];
@@ -1053,9 +1112,9 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
         rep = &r[n++];
         memset(rep, 0, sizeof(ngx_ams_mpd_representation_t));
 
-        ngx_ams_cmaf_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
-        snprintf(init[kind], sizeof(init[kind]), "%s_init.mp4",
-                 ngx_ams_cmaf_kind[kind]);
+        ngx_ams_mp4_codecs(&t->mp4, codecs[kind], sizeof(codecs[kind]));
+        ngx_ams_cmaf_init_name(cmaf, kind, t->config_version, init[kind],
+                               sizeof(init[kind]));
         snprintf(media[kind], sizeof(media[kind]), "%s_$Number$.m4s",
                  ngx_ams_cmaf_kind[kind]);
 
@@ -1076,6 +1135,37 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
         rep->media = media[kind];
         rep->segments = t->segments;
         rep->nsegments = t->nsegments;
+
+        /*
+         * Low-latency DASH: the segment being written is listed from its
+         * first part on, lasting the target (the next MPD says how long
+         * it really was); availabilityTimeOffset makes it available a
+         * part after it began, and the HLS gate serves it as it grows.
+         */
+        if (cmaf->part_target && !ended && t->seg_parts && !cmaf->seg_lost) {
+            grow[kind] = malloc((t->nsegments + 1)
+                                * sizeof(ngx_ams_segment_t));
+            if (grow[kind] == NULL) {
+                free(grow[0]);
+                snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
+                return -1;
+            }
+
+            memcpy(grow[kind], t->segments,
+                   t->nsegments * sizeof(ngx_ams_segment_t));
+
+            seg = &grow[kind][t->nsegments];
+            memset(seg, 0, sizeof(ngx_ams_segment_t));
+            seg->seq = t->next_seq;
+            seg->start = t->seg_start;
+            seg->duration = ngx_ams_mp4_rescale(&t->mp4, cmaf->seg.target);
+            if (seg->duration < t->seg_duration) {
+                seg->duration = t->seg_duration;
+            }
+
+            rep->segments = grow[kind];
+            rep->nsegments = t->nsegments + 1;
+        }
     }
 
     memset(&mpd, 0, sizeof(ngx_ams_mpd_t));
@@ -1089,9 +1179,25 @@ ngx_ams_cmaf_write_mpd(ngx_ams_cmaf_t *cmaf, int ended)
     mpd.segment_ms = cmaf->seg.target / (NGX_AMS_TIMEBASE / 1000);
     mpd.list_size = cmaf->list_size;
 
+    if (cmaf->part_target) {
+        /* DASH-IF low-latency: available once its first chunk is, the
+         * MPD read again per part, the latency of PART-HOLD-BACK and a
+         * part's more for the MPD's age */
+        mpd.availability_time_offset = (double) (cmaf->seg.target
+                                                 - cmaf->part_target)
+                                       / NGX_AMS_TIMEBASE;
+        mpd.update_ms = cmaf->part_target / (NGX_AMS_TIMEBASE / 1000);
+        mpd.latency_ms = 4 * mpd.update_ms;
+    }
+
     cmaf->out.len = 0;
 
-    if (ngx_ams_mpd_write(&cmaf->out, &mpd, r, n) != 0) {
+    rc = ngx_ams_mpd_write(&cmaf->out, &mpd, r, n);
+
+    free(grow[0]);
+    free(grow[1]);
+
+    if (rc != 0) {
         snprintf(cmaf->error, sizeof(cmaf->error), "out of memory");
         return -1;
     }
@@ -1123,14 +1229,20 @@ ngx_ams_cmaf_finish(ngx_ams_cmaf_t *cmaf)
     int       rc;
     unsigned  i;
 
-    if (!ngx_ams_segmenter_finish(&cmaf->seg)) {
+    if (ngx_ams_segmenter_finish(&cmaf->seg)) {
+        /* the last segment may be lost, the end is still written */
+        if (ngx_ams_cmaf_cut(cmaf) == -1) {
+            return -1;
+        }
+
+    } else if (cmaf->track[0].nsegments == 0
+               && cmaf->track[1].nsegments == 0)
+    {
         return 0;
     }
 
-    /* the last segment may be lost, the end is still written */
-    if (ngx_ams_cmaf_cut(cmaf) == -1) {
-        return -1;
-    }
+    /* else a configuration change closed the last segment: the end is
+     * still written */
 
     /* without ENDLIST players take the stream for live forever */
     for (i = 0; i < NGX_AMS_SEG_FINAL_TRIES; i++) {
@@ -1212,6 +1324,12 @@ ngx_ams_cmaf_remove(ngx_ams_cmaf_t *cmaf, time_t not_after)
 
         ngx_ams_cmaf_path(cmaf, path, "%s_init.mp4", ngx_ams_cmaf_kind[kind]);
         (void) unlink(path);
+
+        for (seq = 1; seq <= t->config_version; seq++) {
+            ngx_ams_cmaf_path(cmaf, path, "%s_init_%u.mp4",
+                              ngx_ams_cmaf_kind[kind], (unsigned) seq);
+            (void) unlink(path);
+        }
     }
 
     ngx_ams_cmaf_path(cmaf, path, "%s", "");

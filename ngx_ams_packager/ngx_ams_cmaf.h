@@ -13,6 +13,7 @@
  *   {dir}/{name}/{name}.mpd        DASH MPD, one representation per track
  *   {dir}/{name}/video_init.mp4    init segments
  *   {dir}/{name}/audio_init.mp4
+ *   {dir}/{name}/video_init_{v}.mp4  after the v-th configuration change
  *   {dir}/{name}/video_{n}.m4s     fragments, n from 0
  *   {dir}/{name}/audio_{n}.m4s
  *
@@ -62,6 +63,9 @@ typedef struct {
     uint64_t              peak;         /* bits/s of the busiest segment */
     uint64_t              discontinuities; /* tags that left the list */
     unsigned              init_written:1;
+    uint32_t              config_version; /* of its init segment: 0
+                                           {kind}_init.mp4, n > 0
+                                           {kind}_init_{n}.mp4 */
 
     /* low-latency HLS: the open segment (next_seq), written part by part */
     unsigned              fd_open:1;
@@ -93,6 +97,10 @@ typedef struct {
                                            for none (set after open) */
 
     unsigned              dir_ready:1;  /* made by the first thread task */
+    unsigned              started:1;    /* first_dts is set */
+    unsigned              config_gap:1; /* a codec configuration changed:
+                                           the next segment is a
+                                           discontinuity */
     unsigned              master_due:1; /* HLS master to (re)write */
     unsigned              playlists_due:1; /* their last write failed */
     ngx_ams_seg_io_t      io;           /* write errors, segments lost */

@@ -67,12 +67,54 @@ ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *tmp,
 }
 
 
+/* FNV-1a: a configuration sent again is no change */
+
+static uint64_t
+ngx_ams_hls_hash(const uint8_t *data, size_t len)
+{
+    size_t    i;
+    uint64_t  h = 14695981039346656037ULL;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ data[i]) * 1099511628211ULL;
+    }
+
+    return h;
+}
+
+
 int
 ngx_ams_hls_config(ngx_ams_hls_t *hls, unsigned track, const uint8_t *data,
     size_t len)
 {
     int          rc;
+    uint64_t     hash;
     const char  *err = NULL;
+
+    if (track == NGX_AMS_TRACK_VIDEO || track == NGX_AMS_TRACK_AUDIO) {
+        hash = ngx_ams_hls_hash(data, len);
+
+        /*
+         * A new configuration mid-stream (a publisher changed resolution,
+         * a rung was opened again at a new size): the open segment ends
+         * here; the next keyframe starts one after EXT-X-DISCONTINUITY,
+         * with the new SPS/PPS before its IDR.
+         */
+        if ((hls->config_seen & (1u << track))
+            && hls->config_hash[track] != hash)
+        {
+            if (ngx_ams_segmenter_finish(&hls->seg) && hls->fd != -1
+                && ngx_ams_hls_end_segment(hls) != 0)
+            {
+                return -1;
+            }
+
+            hls->config_gap = 1;
+        }
+
+        hls->config_seen |= 1u << track;
+        hls->config_hash[track] = hash;
+    }
 
     if (track == NGX_AMS_TRACK_VIDEO) {
         rc = ngx_ams_ts_mux_video_config(&hls->mux, data, len, &err);
@@ -153,11 +195,9 @@ ngx_ams_hls_frame(ngx_ams_hls_t *hls, const ngx_ams_frame_t *frame,
             return 0;
         }
 
-        /* said once a stream, through the caller's "dropped" log line */
+        /* the caller says it once a stream */
         hls->opus_said = 1;
-        snprintf(hls->error, sizeof(hls->error), "Opus audio left out of "
-                 "MPEG-TS HLS (AAC only; fMP4 HLS and DASH carry it)");
-        return 1;
+        return 2;
     }
 
     if ((frame->track == NGX_AMS_TRACK_VIDEO && !hls->mux.has_video)
@@ -379,8 +419,9 @@ ngx_ams_hls_end_segment(ngx_ams_hls_t *hls)
 
     seg = ngx_ams_segment_list(hls->segments, &hls->nsegments,
                                hls->list_size, &hls->discontinuities,
-                               hls->io.gap);
+                               hls->io.gap || hls->config_gap);
     hls->io.gap = 0;
+    hls->config_gap = 0;
     seg->seq = hls->seq;
     seg->start = hls->seg.closed_start;
     seg->duration = d > 0 ? d : 1;
@@ -411,6 +452,7 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     char                  path[NGX_AMS_HLS_PATH_LEN];
     ngx_ams_m3u8_media_t  pl;
 
+    memset(&pl, 0, sizeof(ngx_ams_m3u8_media_t));
     pl.version = 3;
     pl.part_target = 0;                 /* no low-latency parts */
     pl.timescale = NGX_AMS_TIMEBASE;

@@ -51,6 +51,11 @@ typedef struct {
     unsigned              opus:1;        /* the audio track is Opus: left
                                             out */
     unsigned              opus_said:1;
+    unsigned              config_seen:2; /* bit per track configured */
+    unsigned              config_gap:1;  /* a codec configuration changed:
+                                            the next segment is a
+                                            discontinuity */
+    uint64_t              config_hash[2]; /* of each track's last one */
     ngx_ams_seg_io_t      io;            /* write errors, segments lost */
 
     char                  error[NGX_AMS_HLS_PATH_LEN + 128];
@@ -61,9 +66,12 @@ typedef struct {
  * event loop), the directories ("dir" for the files, "tmp" for temporary
  * ones, on the same file system) are made with the first segment.
  * ngx_ams_hls_frame() returns 1 for a frame it dropped (malformed AVCC),
- * with hls->error saying why.  A write that fails is no error: it costs
- * the segment it hit (hls->io counts it, says why), the next keyframe
- * starts a new one, after an EXT-X-DISCONTINUITY; the playlist is written
+ * with hls->error saying why, and 2 once a stream for an Opus audio track
+ * it leaves out (MPEG-TS HLS carries AAC only).  A write that fails is
+ * no error: it costs the segment it hit (hls->io counts it, says why),
+ * the next keyframe starts a new one, after an EXT-X-DISCONTINUITY (as
+ * after a codec configuration change, which ends the open segment at
+ * once); the playlist is written
  * again with the next segment, or by ngx_ams_hls_flush().  Finish tries
  * the last playlist a few times, then fails with hls->error set. */
 int ngx_ams_hls_open(ngx_ams_hls_t *hls, const char *dir, const char *tmp,

@@ -12,6 +12,8 @@
 
 static int ngx_ams_m3u8_parts(ngx_ams_buf_t *out,
     const ngx_ams_m3u8_media_t *pl, uint64_t seq);
+static int ngx_ams_m3u8_map(ngx_ams_buf_t *out,
+    const ngx_ams_m3u8_media_t *pl, uint32_t config);
 
 
 int
@@ -53,13 +55,22 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
     }
 
     if (pl->map) {
-        rc |= ngx_ams_text(out, "#EXT-X-MAP:URI=\"%s\"\n", pl->map);
+        rc |= ngx_ams_m3u8_map(out, pl, n ? segments[0].config
+                                          : pl->open_config);
     }
 
     for (i = 0; i < n; i++) {
-        /* segments were lost to write errors before this one */
+        /* segments were lost to write errors before this one, or the
+         * codec configuration changed */
         if (segments[i].discontinuity) {
             rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY\n");
+        }
+
+        /* a new configuration has its own init segment (RFC 8216 4.3.2.5:
+         * EXT-X-MAP applies to the segments after it) */
+        if (pl->map && i > 0 && segments[i].config != segments[i - 1].config)
+        {
+            rc |= ngx_ams_m3u8_map(out, pl, segments[i].config);
         }
 
         if (pl->part_target) {
@@ -77,6 +88,16 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
 
     } else if (pl->part_target) {
         /* the segment being written: its parts so far, and the next */
+        if (pl->hint_offset && pl->open_discontinuity) {
+            rc |= ngx_ams_text(out, "#EXT-X-DISCONTINUITY\n");
+        }
+
+        if (pl->hint_offset && pl->map && n
+            && pl->open_config != segments[n - 1].config)
+        {
+            rc |= ngx_ams_m3u8_map(out, pl, pl->open_config);
+        }
+
         rc |= ngx_ams_m3u8_parts(out, pl, pl->open_seq);
         rc |= ngx_ams_text(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,"
                            "URI=\"%s%0*llu%s\",BYTERANGE-START=%llu\n",
@@ -86,6 +107,25 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
     }
 
     return rc ? -1 : 0;
+}
+
+
+/* EXT-X-MAP of a configuration: video_init.mp4, then video_init_1.mp4... */
+
+static int
+ngx_ams_m3u8_map(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
+    uint32_t config)
+{
+    size_t  len;
+
+    len = strlen(pl->map);
+
+    if (config == 0 || len < 4 || strcmp(pl->map + len - 4, ".mp4") != 0) {
+        return ngx_ams_text(out, "#EXT-X-MAP:URI=\"%s\"\n", pl->map);
+    }
+
+    return ngx_ams_text(out, "#EXT-X-MAP:URI=\"%.*s_%u.mp4\"\n",
+                        (int) (len - 4), pl->map, (unsigned) config);
 }
 
 

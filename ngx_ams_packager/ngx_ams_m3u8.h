@@ -25,7 +25,11 @@ typedef struct {
     unsigned              version;       /* 3 for MPEG-TS, 7 with a map */
     uint32_t              timescale;     /* of the durations */
     int64_t               target;        /* the least target duration */
-    const char           *map;           /* EXT-X-MAP URI, or NULL */
+    const char           *map;           /* EXT-X-MAP URI, or NULL: a
+                                            segment of config n > 0 has
+                                            the map "{map less .mp4}_{n}
+                                            .mp4", written again before
+                                            the first such segment */
 
     /* a segment's URI: prefix, seq zero-padded to digits, suffix */
     const char           *prefix;
@@ -48,6 +52,9 @@ typedef struct {
     size_t                nparts;
     uint64_t              open_seq;
     uint64_t              hint_offset;
+    unsigned              open_discontinuity:1; /* the open segment
+                                            follows a configuration change */
+    uint32_t              open_config;
 } ngx_ams_m3u8_media_t;
 
 

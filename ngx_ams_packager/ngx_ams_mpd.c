@@ -208,13 +208,33 @@ ngx_ams_mpd_write(ngx_ams_buf_t *out, const ngx_ams_mpd_t *mpd,
                            ngx_ams_mpd_time(t1, sizeof(t1), mpd->available_ms),
                            ngx_ams_mpd_time(t2, sizeof(t2), mpd->published_ms),
                            ngx_ams_mpd_duration(d1, sizeof(d1),
+                                                mpd->update_ms
+                                                ? mpd->update_ms
+                                                : mpd->segment_ms),
+                           ngx_ams_mpd_duration(d2, sizeof(d2),
                                                 mpd->segment_ms),
-                           d1,
                            ngx_ams_mpd_duration(d3, sizeof(d3),
                                                 mpd->segment_ms
                                                 * mpd->list_size),
                            ngx_ams_mpd_duration(d4, sizeof(d4),
                                                 mpd->segment_ms * 3));
+    }
+
+    /*
+     * Low-latency DASH (DASH-IF "Low-latency Modes for DASH", 9.X.4.2):
+     * the latency the service aims at, and how far players may speed up
+     * or slow down to keep it; dash.js takes its live delay from it.
+     */
+    if (!mpd->ended && mpd->latency_ms > 0) {
+        rc |= ngx_ams_text(out,
+                           "  <ServiceDescription id=\"0\">\n"
+                           "    <Latency target=\"%lld\" min=\"%lld\" "
+                           "max=\"%lld\"/>\n"
+                           "    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n"
+                           "  </ServiceDescription>\n",
+                           (long long) mpd->latency_ms,
+                           (long long) mpd->latency_ms / 2,
+                           (long long) mpd->latency_ms * 2);
     }
 
     rc |= ngx_ams_text(out, "  <Period id=\"0\" start=\"PT0S\">\n");

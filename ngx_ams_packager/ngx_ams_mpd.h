@@ -62,6 +62,11 @@ typedef struct {
     double                availability_time_offset;  /* seconds a segment
                                             is available before its end
                                             (low-latency DASH); 0: none */
+    int64_t               latency_ms;    /* ServiceDescription's Latency
+                                            target (low-latency DASH);
+                                            0: none */
+    int64_t               update_ms;     /* minimumUpdatePeriod; 0: one
+                                            segment */
 } ngx_ams_mpd_t;
 
 

@@ -97,6 +97,9 @@ typedef struct {
     unsigned                 hls_on:1;
     unsigned                 cmaf_on:1;
     unsigned                 ll:1;          /* low-latency HLS parts */
+    unsigned                 opus_skipped:1; /* MPEG-TS HLS left out an
+                                               Opus track: to be logged */
+    unsigned                 opus_logged:1;
     unsigned                 busy:1;
     unsigned                 finished:1;    /* the task wrote ENDLIST */
     unsigned                 failed:1;
@@ -1001,7 +1004,10 @@ ngx_ams_packager_run(ngx_ams_packager_stream_t *ps, ngx_log_t *log)
                     goto failed;
                 }
 
-                if (rc == 1) {
+                if (rc == 2) {
+                    ps->opus_skipped = 1;
+
+                } else if (rc == 1) {
                     dropped = 1;
                     ngx_cpystrn((u_char *) ps->drop_error,
                                 (u_char *) ps->hls.error,
@@ -1113,6 +1119,15 @@ ngx_ams_packager_done(ngx_event_t *ev)
                       ps->reader.stream->name_len, ps->reader.stream->name,
                       ps->dropped, ps->drop_error);
         ps->dropped_logged = ps->dropped;
+    }
+
+    if (ps->opus_skipped && !ps->opus_logged) {
+        ngx_log_error(NGX_LOG_NOTICE, &ps->log, 0,
+                      "ams packager: \"%*s\": Opus audio left out of "
+                      "MPEG-TS HLS, which carries AAC only (fMP4 HLS and "
+                      "DASH carry it)",
+                      ps->reader.stream->name_len, ps->reader.stream->name);
+        ps->opus_logged = 1;
     }
 
     ngx_ams_packager_log_io(ps);

@@ -42,7 +42,10 @@ typedef struct {
     uint64_t        seq;             /* its number, which names its file */
     int64_t         start;           /* in its track's timescale */
     int64_t         duration;
-    unsigned        discontinuity:1; /* follows segments lost to I/O */
+    unsigned        discontinuity:1; /* follows segments lost to I/O or
+                                        a codec configuration change */
+    uint32_t        config;          /* fMP4: its init segment's version
+                                        (a new one per configuration) */
 } ngx_ams_segment_t;
 
 
@@ -245,6 +248,7 @@ ngx_ams_segment_list(ngx_ams_segment_t *segments, unsigned *n,
 
     seg = &segments[(*n)++];
     seg->discontinuity = discontinuity ? 1 : 0;
+    seg->config = 0;
 
     return seg;
 }

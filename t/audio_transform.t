@@ -107,6 +107,11 @@ ok(!$a, 'and no audio (MPEG-TS HLS carries AAC only)');
 my $log = $ng->error_log;
 my @left_out = $log =~ /"a1_opus": [^\n]*Opus audio left out of MPEG-TS HLS/g;
 is(scalar @left_out, 1, 'said once in the log for the stream');
+unlike($log, qr/"a1_opus": [^\n]*malformed video frames/,
+       'in its own words, not as malformed video');
+like($mpd, qr/<Representation id="audio" codecs="opus"/,
+     'the MPD names the codec "opus" (RFC 6381)');
+unlike($mpd, qr/mp4a\.40\.0/, 'and never mp4a.40.0');
 like($log, qr/a1_opus" carries Opus audio, which RTMP cannot/,
      'the RTMP player is told in the log');
 like($log, qr/"a1_opus": encoding with libopus, 48000 Hz, 1 channel/,

@@ -4,8 +4,9 @@
 // start), what the console said.  With --switch it then forces the
 // lowest rung other than the one playing and waits for the picture to
 // take its height.  Prints one JSON line: {started, advanced, watched,
-// stalls, width, height, levels, switch_from, switch_to, level_height,
-// console, errors}.
+// stalls, width, height, levels, latency (the player's live latency,
+// sampled each second of the watch), switch_from, switch_to,
+// level_height, console, errors}.
 //
 //   node watch.js PAGE_URL [--watch 10] [--timeout 40] [--switch]
 //                 [--log FILE]  (every console line, with the time)
@@ -36,14 +37,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   });
 
   const result = { started: false, advanced: 0, watched: 0, stalls: 0,
-                   width: 0, height: 0, levels: [], switch_from: 0,
+                   width: 0, height: 0, levels: [], latency: [],
+                   switch_from: 0,
                    switch_to: 0, level_height: 0,
                    console: [], errors: [] };
   const state = () => page.evaluate(() => {
     const v = document.getElementById('v');
     return { t: v.currentTime, w: v.videoWidth, h: v.videoHeight,
              ready: v.readyState, stalls: window.stalls,
-             levels: window.levels(), errors: window.playerErrors };
+             levels: window.levels(), errors: window.playerErrors,
+             latency: window.liveLatency ? window.liveLatency() : null };
   });
   let page;
 
@@ -78,8 +81,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     if (result.started && !s.errors.length) {
       const t0 = s.t, w0 = Date.now(), stalls0 = s.stalls;
 
-      await sleep(watch * 1000);
-      s = await state();
+      while (Date.now() - w0 < watch * 1000) {
+        await sleep(Math.min(1000, watch * 1000 - (Date.now() - w0)));
+        s = await state();
+        if (typeof s.latency === 'number' && s.latency > 0) {
+          result.latency.push(s.latency);
+        }
+      }
 
       result.advanced = s.t - t0;
       result.watched = (Date.now() - w0) / 1000;

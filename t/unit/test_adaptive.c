@@ -273,7 +273,7 @@ test_group(void)
     ngx_ams_adaptive_t            *p, *r1, *r2, *other;
     ngx_ams_mpd_representation_t   reps[2 + NGX_AMS_CMAF_MAX_RUNGS];
     static const ngx_ams_segment_t  as[] = {
-        { 7, 573440, 88064, 0 }, { 8, 661504, 88064, 0 }
+        { 7, 573440, 88064, 0, 0 }, { 8, 661504, 88064, 0, 0 }
     };
 
     p = calloc(1, sizeof(ngx_ams_adaptive_t));

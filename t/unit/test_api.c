@@ -79,6 +79,8 @@ main(void)
              NGX_AMS_MEDIA_SHARED), "a CMAF segment, HLS's and DASH's");
     ok(media("/LiveApp/streams/cam1/audio_init.mp4", "LiveApp", "cam1",
              NGX_AMS_MEDIA_SHARED), "a CMAF init segment");
+    ok(media("/LiveApp/streams/cam1/video_init_3.mp4", "LiveApp", "cam1",
+             NGX_AMS_MEDIA_SHARED), "an init segment after a new config");
 
     ok(media("", NULL, NULL, 0), "empty");
     ok(media("/", NULL, NULL, 0), "the root");

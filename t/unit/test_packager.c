@@ -620,12 +620,12 @@ test_m3u8(void)
     ngx_ams_m3u8_media_t       pl;
     ngx_ams_m3u8_rendition_t   v, a, none;
     static const ngx_ams_segment_t  ts[] = {
-        { 12, 1080000, 180000, 0 }, { 13, 1260000, 183000, 0 },
-        { 14, 1443000, 240300, 0 }
+        { 12, 1080000, 180000, 0, 0 }, { 13, 1260000, 183000, 0, 0 },
+        { 14, 1443000, 240300, 0, 0 }
     };
     static const ngx_ams_segment_t  aac[] = {
-        { 0, 0, 88064, 0 }, { 1, 88064, 88064, 0 },
-        { 2, 176128, 44032, 0 }
+        { 0, 0, 88064, 0, 0 }, { 1, 88064, 88064, 0, 0 },
+        { 2, 176128, 44032, 0, 0 }
     };
 
     memset(&pl, 0, sizeof(pl));
@@ -696,10 +696,10 @@ test_mpd(void)
     ngx_ams_buf_t                  out = { NULL, 0, 0 };
     ngx_ams_mpd_representation_t   r[2];
     static const ngx_ams_segment_t  vs[] = {
-        { 3, 1170000, 180000, 0 }, { 4, 1350000, 180000, 0 }
+        { 3, 1170000, 180000, 0, 0 }, { 4, 1350000, 180000, 0, 0 }
     };
     static const ngx_ams_segment_t  as[] = {
-        { 3, 573440, 88064, 0 }, { 4, 661504, 88064, 0 }
+        { 3, 573440, 88064, 0, 0 }, { 4, 661504, 88064, 0, 0 }
     };
 
     memset(r, 0, sizeof(r));
@@ -742,8 +742,8 @@ test_mpd(void)
     {
         /* audio cut mid-frame: 10 ticks of overlap, then a lost segment */
         static const ngx_ams_segment_t  jitter[] = {
-            { 3, 1014, 89092, 0 }, { 4, 90096, 88078, 0 },
-            { 6, 266000, 88000, 1 }
+            { 3, 1014, 89092, 0, 0 }, { 4, 90096, 88078, 0, 0 },
+            { 6, 266000, 88000, 1, 0 }
         };
 
         r[1].segments = jitter;
@@ -760,13 +760,18 @@ test_mpd(void)
     }
 
     mpd.availability_time_offset = 1.5;
+    mpd.latency_ms = 3000;
+    mpd.update_ms = 500;
     mpd.utc_timing = NULL;
     out.len = 0;
     ok(ngx_ams_mpd_write(&out, &mpd, r, 2) == 0
        && golden("live_ato.mpd", &out),
-       "low-latency: availabilityTimeOffset on each template; without an "
-       "endpoint UTCTiming is direct only");
+       "low-latency: availabilityTimeOffset on each template, a "
+       "ServiceDescription, updates per part; without an endpoint "
+       "UTCTiming is direct only");
     mpd.availability_time_offset = 0;
+    mpd.latency_ms = 0;
+    mpd.update_ms = 0;
     mpd.utc_timing = "/ams/time";
 
     mpd.ended = 1;

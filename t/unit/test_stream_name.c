@@ -48,12 +48,14 @@ round_trip(const char *id)
     const char  *fmt[] = {
         "%s.m3u8", "%s000000000.ts", "%s123456789.ts", "%s/%s.mpd",
         "%s/video.m3u8", "%s/audio.m3u8", "%s/video_init.mp4",
-        "%s/audio_init.mp4", "%s/video_0.m4s", "%s/audio_17.m4s", NULL
+        "%s/audio_init.mp4", "%s/video_0.m4s", "%s/audio_17.m4s",
+        "%s/video_init_1.mp4", "%s/audio_init_12.mp4", NULL
     };
     const int    type[] = {
         NGX_AMS_STREAM_FILE_PLAYLIST, NGX_AMS_STREAM_FILE_TS,
         NGX_AMS_STREAM_FILE_TS, NGX_AMS_STREAM_FILE_MPD,
         NGX_AMS_STREAM_FILE_MEDIA, NGX_AMS_STREAM_FILE_MEDIA,
+        NGX_AMS_STREAM_FILE_CMAF, NGX_AMS_STREAM_FILE_CMAF,
         NGX_AMS_STREAM_FILE_CMAF, NGX_AMS_STREAM_FILE_CMAF,
         NGX_AMS_STREAM_FILE_CMAF, NGX_AMS_STREAM_FILE_CMAF
     };
@@ -167,6 +169,10 @@ main(void)
     ok(file("cam/video_01.m4s", NULL, 0), "a leading zero");
     ok(file("cam/video_.m4s", NULL, 0), "no number");
     ok(file("cam/video_1x.m4s", NULL, 0), "not a number");
+    ok(file("cam/video_init_0.mp4", NULL, 0), "init version 0 has no number");
+    ok(file("cam/video_init_01.mp4", NULL, 0), "an init version's zero");
+    ok(file("cam/video_init_.mp4", NULL, 0), "an init without a version");
+    ok(file("cam/audio_init_2x.mp4", NULL, 0), "an init version not a number");
     ok(file("cam/x/video.m3u8", NULL, 0), "deeper");
     ok(file("cam/", NULL, 0), "the directory");
     ok(file("/video.m3u8", NULL, 0), "no id");
