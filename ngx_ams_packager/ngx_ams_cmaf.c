@@ -930,7 +930,7 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         pl.discontinuity_seq = t->discontinuities;
         /* the wall clock of the first frame, as the MPD's
          * availabilityStartTime */
-        pl.pdt_ms = cmaf->available_ms;
+        pl.pdt_ms = cmaf->undated ? 0 : cmaf->available_ms;
         pl.pdt_start = ngx_ams_mp4_rescale(&t->mp4, cmaf->first_dts);
         pl.part_target = cmaf->part_target
                          ? ngx_ams_mp4_rescale(&t->mp4, cmaf->part_target)

@@ -763,6 +763,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
                     conf->dash_utc_timing.data,
                     ngx_min(conf->dash_utc_timing.len + 1,
                             sizeof(ps->cmaf.utc_timing)));
+        ps->cmaf.undated = (st->source_kind == NGX_AMS_SOURCE_RENDITION);
     }
 
     if (ngx_ams_packager_adaptive(ps, st, dir, tmp, name, fmp4) != NGX_OK) {
