@@ -981,6 +981,10 @@ ngx_ams_cmaf_write_hls(ngx_ams_cmaf_t *cmaf, int ended)
         pl.suffix = ".m4s";
         pl.ended = ended ? 1 : 0;
         pl.discontinuity_seq = t->discontinuities;
+        /* the wall clock of the first frame, as the MPD's
+         * availabilityStartTime */
+        pl.pdt_ms = cmaf->undated ? 0 : cmaf->available_ms;
+        pl.pdt_start = ngx_ams_mp4_rescale(&t->mp4, cmaf->first_dts);
         pl.part_target = cmaf->part_target
                          ? ngx_ams_mp4_rescale(&t->mp4, cmaf->part_target)
                          : 0;

@@ -111,6 +111,9 @@ typedef struct {
     const ngx_ams_mpd_representation_t  *adaptive;
     size_t                nadaptive;
     unsigned              adaptive_only:1;
+    /* no EXT-X-PROGRAM-DATE-TIME: a transcoder's rung, whose wall clock
+     * starts later than its group's (players would misalign by it) */
+    unsigned              undated:1;
     /* low-latency HLS; part_target 0: whole segments only */
     int64_t               part_target;  /* 90 kHz */
     int64_t               part_start;   /* dts where the open part began */

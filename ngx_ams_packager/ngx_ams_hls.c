@@ -463,6 +463,7 @@ ngx_ams_hls_write_playlist(ngx_ams_hls_t *hls, int ended)
     pl.suffix = ".ts";
     pl.ended = ended ? 1 : 0;
     pl.discontinuity_seq = hls->discontinuities;
+    pl.pdt_ms = 0;
 
     hls->text.len = 0;
 

@@ -4,7 +4,9 @@
  */
 
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ngx_ams_m3u8.h"
 #include "ngx_ams_text.h"
@@ -14,6 +16,8 @@ static int ngx_ams_m3u8_parts(ngx_ams_buf_t *out,
     const ngx_ams_m3u8_media_t *pl, uint64_t seq);
 static int ngx_ams_m3u8_map(ngx_ams_buf_t *out,
     const ngx_ams_m3u8_media_t *pl, uint32_t config);
+static int ngx_ams_m3u8_date(ngx_ams_buf_t *out,
+    const ngx_ams_m3u8_media_t *pl, int64_t start);
 
 
 int
@@ -73,6 +77,10 @@ ngx_ams_m3u8_media(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
             rc |= ngx_ams_m3u8_map(out, pl, segments[i].config);
         }
 
+        if (pl->pdt_ms && (i == 0 || segments[i].discontinuity)) {
+            rc |= ngx_ams_m3u8_date(out, pl, segments[i].start);
+        }
+
         if (pl->part_target) {
             rc |= ngx_ams_m3u8_parts(out, pl, segments[i].seq);
         }
@@ -126,6 +134,30 @@ ngx_ams_m3u8_map(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
 
     return ngx_ams_text(out, "#EXT-X-MAP:URI=\"%.*s_%u.mp4\"\n",
                         (int) (len - 4), pl->map, (unsigned) config);
+}
+
+
+/* EXT-X-PROGRAM-DATE-TIME of the segment that starts at "start" */
+
+static int
+ngx_ams_m3u8_date(ngx_ams_buf_t *out, const ngx_ams_m3u8_media_t *pl,
+    int64_t start)
+{
+    time_t     t;
+    int64_t    ms;
+    struct tm  tm;
+
+    ms = pl->pdt_ms + (start - pl->pdt_start) * 1000 / (int64_t) pl->timescale;
+    t = (time_t) (ms / 1000);
+
+    if (ms < 0 || gmtime_r(&t, &tm) == NULL) {
+        return 0;
+    }
+
+    return ngx_ams_text(out, "#EXT-X-PROGRAM-DATE-TIME:"
+                        "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\n",
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, (int) (ms % 1000));
 }
 
 

@@ -42,6 +42,15 @@ typedef struct {
 
     unsigned              ended:1;       /* EXT-X-ENDLIST */
 
+    /* EXT-X-PROGRAM-DATE-TIME of the first segment and of each after a
+     * discontinuity: the wall clock (ms since the epoch) when the media
+     * time "pdt_start" (timescale) was captured; 0: none.  Players align
+     * an audio rendition with the video by it (hls.js does, by the
+     * sequence number otherwise, which slips a segment when one playlist
+     * is read just after the window slid and the other just before) */
+    int64_t               pdt_ms;
+    int64_t               pdt_start;
+
     /* low-latency HLS (RFC 8216bis): when part_target is not 0, the
      * parts of the listed segments and of the open one ("open_seq", the
      * segment being written, whose next part starts at "hint_offset" of

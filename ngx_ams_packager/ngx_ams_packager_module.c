@@ -422,7 +422,7 @@ ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(pacf->ll_hls, 0);
-    ngx_conf_init_msec_value(pacf->ll_hls_part_time, 500);
+    ngx_conf_init_msec_value(pacf->ll_hls_part_time, 333);
 
     /* parts are CMAF chunks: fMP4 only */
     if (pacf->ll_hls && pacf->hls_segment_type != NGX_AMS_HLS_FMP4) {
@@ -766,6 +766,7 @@ ngx_ams_packager_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
                     conf->dash_utc_timing.data,
                     ngx_min(conf->dash_utc_timing.len + 1,
                             sizeof(ps->cmaf.utc_timing)));
+        ps->cmaf.undated = (st->source_kind == NGX_AMS_SOURCE_RENDITION);
     }
 
     if (ngx_ams_packager_adaptive(ps, st, dir, tmp, name, fmp4) != NGX_OK) {

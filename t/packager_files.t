@@ -50,6 +50,7 @@ sub check_m3u8 {
         }
         elsif ($l =~ /^#EXT-X-(?:VERSION|MEDIA-SEQUENCE):\d+$/
                || $l =~ /^#EXT-X-(?:ENDLIST|INDEPENDENT-SEGMENTS)$/
+               || $l =~ /^#EXT-X-PROGRAM-DATE-TIME:[\dT:.-]+Z$/
                || $l =~ /^#EXT-X-(?:MAP|MEDIA|STREAM-INF):\S+$/) {
             push @uris, $1 if $l =~ /URI="([^"]+)"/;
             $inf = 1 if $l =~ /^#EXT-X-STREAM-INF/;

@@ -654,6 +654,20 @@ test_m3u8(void)
        && golden("audio_ended.m3u8", &out),
        "fMP4 audio playlist: EXT-X-MAP, own timescale, ENDLIST");
 
+    /* the first segment's wall clock, from the stream's: media time
+     * 44100 was captured at 2026-12-01 07:00:00.250 UTC, and the first
+     * segment listed starts 43964 samples (0.996 s) later */
+    pl.pdt_ms = 1796108400250LL;
+    pl.pdt_start = 44100;
+    out.len = 0;
+    ok(ngx_ams_m3u8_media(&out, &pl, &aac[1], 2) == 0
+       && ngx_ams_buf_append(&out, "", 1) == 0
+       && strstr((char *) out.data, "#EXT-X-MAP:URI=\"audio_init.mp4\"\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2026-12-01T07:00:01.246Z\n"
+                 "#EXTINF:1.997,\naudio_1.m4s\n#EXTINF:0.998,\n") != NULL,
+       "EXT-X-PROGRAM-DATE-TIME on the first segment only");
+    pl.pdt_ms = 0;
+
     memset(&none, 0, sizeof(none));
     memset(&v, 0, sizeof(v));
     v.uri = "s1/video.m3u8";
@@ -1005,7 +1019,8 @@ test_cmaf_writer(const char *tmp)
     snprintf(path, sizeof(path), "%s/s1/video.m3u8", tmp);
     text = slurp(path, &b);
     ok(strstr(text, "#EXT-X-MEDIA-SEQUENCE:2\n#EXT-X-MAP:URI=\"video_init.mp4\""
-                    "\n#EXTINF:1.000,\nvideo_2.m4s\n") != NULL
+                    "\n#EXT-X-PROGRAM-DATE-TIME:") != NULL
+       && strstr(text, "Z\n#EXTINF:1.000,\nvideo_2.m4s\n") != NULL
        && strstr(text, "video_4.m4s\n") != NULL
        && strstr(text, "ENDLIST") == NULL,
        "the video playlist slides over the last 3 segments");
@@ -1347,7 +1362,8 @@ test_disk_errors(const char *tmp)
     snprintf(path, sizeof(path), "%s/f/video.m3u8", dir);
     text = slurp(path, &b);
     ok(strstr(text, "video_1.m4s\n#EXT-X-DISCONTINUITY\n"
-                    "#EXTINF:2.000,\nvideo_2.m4s\n") != NULL
+                    "#EXT-X-PROGRAM-DATE-TIME:") != NULL
+       && strstr(text, "Z\n#EXTINF:2.000,\nvideo_2.m4s\n") != NULL
        && playlist_gapless(text, "video_", 0),
        "the video playlist: a discontinuity, no gap in numbers");
     snprintf(path, sizeof(path), "%s/f/audio.m3u8", dir);
