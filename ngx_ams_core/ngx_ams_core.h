@@ -428,6 +428,9 @@ ngx_ams_main_conf_t *ngx_ams_get_main_conf(ngx_cycle_t *cycle);
 void ngx_ams_shm_lock(ngx_atomic_t *lock);
 #define ngx_ams_shm_unlock(lock)  ngx_unlock(lock)
 ngx_ams_app_conf_t *ngx_ams_app_find(ngx_cycle_t *cycle, ngx_str_t *name);
+/* a directive naming a thread pool: a ngx_thread_pool_t * at cmd->offset */
+char *ngx_ams_conf_set_thread_pool_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_ams_app_module_add(ngx_cycle_t *cycle, ngx_ams_app_module_t *m);
 
 /* writer side, on the publishing worker's event loop: NGX_OK, NGX_BUSY

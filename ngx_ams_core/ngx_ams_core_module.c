@@ -805,3 +805,26 @@ ngx_ams_core_exit_process(ngx_cycle_t *cycle)
     ngx_ams_bus_exit_worker(cycle);
     ngx_ams_store_exit_worker(cycle);
 }
+
+
+/* the pool is added while parsing, so nginx checks it is declared */
+
+char *
+ngx_ams_conf_set_thread_pool_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_thread_pool_t  **pool;
+    ngx_str_t           *value;
+
+    pool = (ngx_thread_pool_t **) ((u_char *) conf + cmd->offset);
+
+    if (*pool) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    *pool = ngx_thread_pool_add(cf, &value[1]);
+
+    return *pool ? NGX_CONF_OK : NGX_CONF_ERROR;
+}

@@ -158,8 +158,6 @@ typedef struct {
 
 static void *ngx_ams_packager_create_conf(ngx_cycle_t *cycle);
 static char *ngx_ams_packager_init_conf(ngx_cycle_t *cycle, void *conf);
-static char *ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void *ngx_ams_packager_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ams_packager_init_app_conf(ngx_conf_t *cf, void *conf);
 static void ngx_ams_packager_settings_export(ngx_ams_app_conf_t *app,
@@ -238,9 +236,9 @@ static ngx_command_t  ngx_ams_packager_commands[] = {
     /* its own pool, so a slow disk stalls segments, not the store */
     { ngx_string("packager_thread_pool"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_ams_packager_thread_pool,
+      ngx_ams_conf_set_thread_pool_slot,
       0,
-      0,
+      offsetof(ngx_ams_packager_conf_t, thread_pool),
       NULL },
 
     { ngx_string("hls"),
@@ -615,25 +613,6 @@ ngx_ams_packager_check_part_time(ngx_conf_t *cf, void *post, void *data)
     return NGX_CONF_OK;
 }
 
-
-static char *
-ngx_ams_packager_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_ams_packager_conf_t *pcf = conf;
-
-    ngx_str_t  *value;
-
-    if (pcf->thread_pool) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    /* added while parsing: nginx checks every pool named is declared */
-    pcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
-
-    return pcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
 
 
 static char *

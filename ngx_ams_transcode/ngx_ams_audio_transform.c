@@ -94,8 +94,6 @@ typedef struct {
 static void *ngx_ams_audio_transform_create_conf(ngx_cycle_t *cycle);
 static char *ngx_ams_audio_transform_init_conf(ngx_cycle_t *cycle,
     void *conf);
-static char *ngx_ams_audio_transform_thread_pool(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static void *ngx_ams_audio_transform_create_app_conf(ngx_conf_t *cf);
 static char *ngx_ams_audio_transform_init_app_conf(ngx_conf_t *cf,
     void *conf);
@@ -137,9 +135,9 @@ static ngx_command_t  ngx_ams_audio_transform_commands[] = {
     /* default: the "ams {}" block's thread_pool */
     { ngx_string("audio_transform_thread_pool"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_ams_audio_transform_thread_pool,
+      ngx_ams_conf_set_thread_pool_slot,
       0,
-      0,
+      offsetof(ngx_ams_audio_transform_conf_t, thread_pool),
       NULL },
 
     { ngx_string("transcode_opus"),
@@ -215,25 +213,6 @@ ngx_ams_audio_transform_create_conf(ngx_cycle_t *cycle)
     return tcf;
 }
 
-
-static char *
-ngx_ams_audio_transform_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_ams_audio_transform_conf_t *tcf = conf;
-
-    ngx_str_t  *value;
-
-    if (tcf->thread_pool) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    tcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
-
-    return tcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
 
 
 static char *

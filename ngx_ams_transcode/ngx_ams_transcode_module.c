@@ -35,8 +35,6 @@ typedef struct {
 
 static void *ngx_ams_transcode_create_conf(ngx_cycle_t *cycle);
 static char *ngx_ams_transcode_init_conf(ngx_cycle_t *cycle, void *conf);
-static char *ngx_ams_transcode_thread_pool(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_ams_transcode_encoder_settings(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void *ngx_ams_transcode_create_app_conf(ngx_conf_t *cf);
@@ -91,9 +89,9 @@ static ngx_command_t  ngx_ams_transcode_commands[] = {
      * that is "default" too */
     { ngx_string("transcode_thread_pool"),
       NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
-      ngx_ams_transcode_thread_pool,
+      ngx_ams_conf_set_thread_pool_slot,
       0,
-      0,
+      offsetof(ngx_ams_transcode_conf_t, thread_pool),
       NULL },
 
     { ngx_string("encoder_settings"),
@@ -211,26 +209,6 @@ ngx_ams_transcode_create_conf(ngx_cycle_t *cycle)
     return tcf;
 }
 
-
-static char *
-ngx_ams_transcode_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_ams_transcode_conf_t *tcf = conf;
-
-    ngx_str_t  *value;
-
-    if (tcf->thread_pool) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    /* added while parsing: nginx checks every pool named is declared */
-    tcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
-
-    return tcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
 
 
 static char *
