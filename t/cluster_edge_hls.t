@@ -224,9 +224,11 @@ sub run_scenario {
     ok(@segs >= 2, 'viewers went through several segments');
     is($seg_requests, scalar @segs, 'the origin served each segment once');
     ok($edge_segs >= 3 * @segs, 'while the edge served them many times');
-    # a playlist is kept 1 s (whole seconds: 1 to 2 s)
-    ok($playlists <= $watched + 12,
-       'the origin served about one playlist a second, not one per viewer');
+    # a playlist is kept 1 s (whole seconds: 1 to 2 s); while one request
+    # refreshes it the other viewers get the previous copy
+    ok($playlists <= $watched + 4,
+       'the origin served at most about one playlist a second, not one per viewer');
+    ok($playlists >= $watched / 3, 'and the edge kept refreshing it');
 
     # 3. node-to-node requests: the origin admits a valid node token, counts
     # no viewer and sets no cookie; it refuses an invalid one
