@@ -25,7 +25,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD="$ROOT/build"
 [ "${AMS_ASAN:-0}" = 1 ] && BUILD="$ROOT/build-asan"
 MODULES="ngx_ams_core_module ngx_ams_ingest_module ngx_ams_packager_module
-    ngx_ams_api_module ngx_ams_cluster_module ngx_ams_transcode_module"
+    ngx_ams_api_module ngx_ams_cluster_module ngx_ams_transcode_module
+    ngx_ams_webrtc_module"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -49,7 +50,8 @@ deps_build() {
     need_pkgs build-essential pkg-config nginx nginx-dev libnginx-mod-stream \
         libssl-dev libpcre2-dev zlib1g-dev \
         libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-        libswresample-dev libsqlite3-dev libjansson-dev libmongoc-dev
+        libswresample-dev libsqlite3-dev libjansson-dev libmongoc-dev \
+        libsrtp2-dev
 }
 
 deps_test() {
@@ -101,7 +103,10 @@ build_modules() {
 
     mkdir -p "$BUILD/modules"
     local stamp="$BUILD/configure.stamp"
-    local want="$src|$cflags|$ldflags"
+    # the WebRTC module's sources are every .c of its directory (config):
+    # a file added or removed needs a new configure
+    local want="$src|$cflags|$ldflags|$(ls "$ROOT"/ngx_ams_webrtc/*.[ch] \
+        | md5sum | cut -c1-12)"
     if [ ! -f "$tree/objs/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
         || [ "$ROOT/config" -nt "$tree/objs/Makefile" ]; then
         log "configuring against $src"
@@ -159,12 +164,17 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_transcode/ngx_ams_tc_avcc.c ngx_ams_transcode/ngx_ams_tc_audio_hold.c
     ngx_ams_transcode/ngx_ams_tc_latency.c
     ngx_ams_transcode/ngx_ams_audio_convert.c"
+# the WebRTC module's nginx-free files (those present)
+for s in stun sdp rtp rtcp rtp_h264 jitter dtls srtp; do
+    [ -f "$ROOT/ngx_ams_webrtc/ngx_ams_$s.c" ] \
+        && PURE_SRCS="$PURE_SRCS ngx_ams_webrtc/ngx_ams_$s.c"
+done
 PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_api -I$ROOT/ngx_ams_cluster -I/usr/include/libbson-1.0
-    -I$ROOT/ngx_ams_transcode"
+    -I$ROOT/ngx_ams_transcode -I$ROOT/ngx_ams_webrtc"
 # what the pure libav code (the transcoder's engine, the audio converter)
 # links with
-PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil"
+PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil -lsrtp2 -lssl"
 
 build_unit() {
     local out="$BUILD/unit" srcs=()

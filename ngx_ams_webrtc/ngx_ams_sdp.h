@@ -1,0 +1,263 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * SDP (RFC 8866) for WebRTC offer/answer (RFC 8829, RFC 8843 BUNDLE,
+ * RFC 5761 rtcp-mux): parsing the offer a browser, OBS's WHIP output,
+ * aiortc or Ant Media's JavaScript SDK sends; choosing what we take
+ * from it; writing our answer, and our own offer (AMS's WebSocket play,
+ * where the server offers).  Also the trickle fragments of WHIP/WHEP
+ * PATCH (RFC 8840 application/trickle-ice-sdpfrag).
+ *
+ * Free of nginx types: unit-tested and fuzzed alone.  Every limit below
+ * is a refusal with an error string, never a truncation.
+ */
+
+
+#ifndef _NGX_AMS_SDP_H_INCLUDED_
+#define _NGX_AMS_SDP_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define NGX_AMS_SDP_MAX_LEN          65536   /* bytes of one offer */
+#define NGX_AMS_SDP_MAX_MEDIA        8       /* m= sections */
+#define NGX_AMS_SDP_MAX_CODECS       32      /* rtpmap per m= section */
+#define NGX_AMS_SDP_MAX_EXTMAPS      16
+#define NGX_AMS_SDP_MAX_SSRCS        8
+#define NGX_AMS_SDP_MAX_CANDIDATES   16
+#define NGX_AMS_SDP_ICE_MAX          256     /* ufrag, pwd: RFC 8839 */
+#define NGX_AMS_SDP_TOKEN_MAX        64      /* mid, codec names, ... */
+#define NGX_AMS_SDP_FMTP_MAX         256
+
+#define NGX_AMS_SDP_AUDIO            1
+#define NGX_AMS_SDP_VIDEO            2
+#define NGX_AMS_SDP_APPLICATION      3       /* data channels: SCTP */
+
+/* a=sendrecv etc., from the side that wrote the SDP */
+#define NGX_AMS_SDP_SENDRECV         0
+#define NGX_AMS_SDP_SENDONLY         1
+#define NGX_AMS_SDP_RECVONLY         2
+#define NGX_AMS_SDP_INACTIVE         3
+
+/* a=setup (RFC 4145/5763) */
+#define NGX_AMS_SDP_SETUP_NONE       0
+#define NGX_AMS_SDP_SETUP_ACTPASS    1
+#define NGX_AMS_SDP_SETUP_ACTIVE     2
+#define NGX_AMS_SDP_SETUP_PASSIVE    3
+
+/* the header extensions we use, by URI */
+#define NGX_AMS_SDP_EXT_MID      "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define NGX_AMS_SDP_EXT_ABS_SEND_TIME \
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#define NGX_AMS_SDP_EXT_TWCC \
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+
+typedef struct {
+    uint8_t             pt;
+    char                name[NGX_AMS_SDP_TOKEN_MAX];  /* "H264", "opus" */
+    uint32_t            clock;
+    uint8_t             channels;                     /* 0: not given */
+    char                fmtp[NGX_AMS_SDP_FMTP_MAX];   /* as written */
+    /* from fmtp, H.264 (RFC 6184): */
+    uint32_t            profile_level_id;   /* 0x42e01f; 0: absent */
+    uint8_t             packetization_mode;
+    uint8_t             level_asymmetry_allowed;
+    /* rtx (RFC 4588): the payload type it repairs; 0: not rtx */
+    uint8_t             rtx_apt;
+    /* a=rtcp-fb */
+    unsigned            fb_nack:1;
+    unsigned            fb_nack_pli:1;
+    unsigned            fb_ccm_fir:1;
+    unsigned            fb_goog_remb:1;
+    unsigned            fb_transport_cc:1;
+} ngx_ams_sdp_codec_t;
+
+
+typedef struct {
+    uint8_t             id;
+    char                uri[128];
+} ngx_ams_sdp_extmap_t;
+
+
+typedef struct {
+    char                foundation[33];
+    unsigned            component;
+    unsigned            tcp:1;
+    uint32_t            priority;
+    char                addr[64];           /* as written (may be mDNS) */
+    uint16_t            port;
+    char                type[8];            /* host, srflx, prflx, relay */
+} ngx_ams_sdp_candidate_t;
+
+
+typedef struct {
+    unsigned            kind;               /* NGX_AMS_SDP_AUDIO, ... */
+    uint16_t            port;               /* 0: rejected/disabled */
+    char                proto[NGX_AMS_SDP_TOKEN_MAX];  /* UDP/TLS/RTP/SAVPF */
+    char                mid[NGX_AMS_SDP_TOKEN_MAX];
+    unsigned            direction;          /* NGX_AMS_SDP_SENDRECV, ... */
+    unsigned            rtcp_mux:1;
+    unsigned            rtcp_rsize:1;
+
+    ngx_ams_sdp_codec_t codec[NGX_AMS_SDP_MAX_CODECS];
+    unsigned            ncodecs;            /* in the m= line's order */
+    ngx_ams_sdp_extmap_t extmap[NGX_AMS_SDP_MAX_EXTMAPS];
+    unsigned            nextmaps;
+
+    uint32_t            ssrc[NGX_AMS_SDP_MAX_SSRCS];  /* a=ssrc, in order */
+    unsigned            nssrcs;
+    uint32_t            ssrc_rtx;           /* a=ssrc-group:FID's second;
+                                               0: none */
+    char                msid[128];          /* "stream track", or "" */
+
+    /* per-section ICE/DTLS, when not at session level */
+    char                ice_ufrag[NGX_AMS_SDP_ICE_MAX + 1];
+    char                ice_pwd[NGX_AMS_SDP_ICE_MAX + 1];
+
+    /* application: a=sctp-port, a=max-message-size */
+    uint16_t            sctp_port;
+    uint32_t            max_message_size;
+} ngx_ams_sdp_media_t;
+
+
+typedef struct {
+    /* session level, or the first m= section's when only there */
+    char                ice_ufrag[NGX_AMS_SDP_ICE_MAX + 1];
+    char                ice_pwd[NGX_AMS_SDP_ICE_MAX + 1];
+    uint8_t             fingerprint[32];    /* sha-256 only */
+    unsigned            has_fingerprint:1;
+    unsigned            ice_lite:1;
+    unsigned            ice_trickle:1;
+    unsigned            setup;              /* NGX_AMS_SDP_SETUP_* */
+    char                bundle[NGX_AMS_SDP_MAX_MEDIA][NGX_AMS_SDP_TOKEN_MAX];
+    unsigned            nbundle;            /* mids of a=group:BUNDLE */
+
+    ngx_ams_sdp_media_t media[NGX_AMS_SDP_MAX_MEDIA];
+    unsigned            nmedia;
+
+    ngx_ams_sdp_candidate_t candidate[NGX_AMS_SDP_MAX_CANDIDATES];
+    unsigned            ncandidates;
+} ngx_ams_sdp_t;
+
+
+/* what we take from an offer: filled by ngx_ams_sdp_select() */
+typedef struct {
+    int                 audio;              /* media index, -1: none */
+    int                 video;
+    int                 application;
+    uint8_t             audio_pt;           /* opus/48000/2 */
+    uint8_t             video_pt;           /* H264 (or VP8, see below) */
+    uint8_t             video_rtx_pt;       /* 0: no rtx */
+    unsigned            video_codec;        /* NGX_AMS_SDP_CODEC_* */
+    uint32_t            profile_level_id;   /* of the H.264 chosen */
+    uint8_t             ext_mid;            /* extmap ids; 0: not offered */
+    uint8_t             ext_abs_send_time;
+    uint8_t             ext_twcc;
+    uint8_t             audio_ext_mid;
+    uint8_t             audio_ext_twcc;
+    unsigned            video_nack:1;
+    unsigned            video_pli:1;
+    unsigned            video_fir:1;
+    unsigned            remb:1;
+    unsigned            twcc:1;
+} ngx_ams_sdp_selection_t;
+
+#define NGX_AMS_SDP_CODEC_H264       1
+#define NGX_AMS_SDP_CODEC_VP8        2
+
+/* what the server does with the session: it receives (WHIP, AMS publish)
+ * or sends (WHEP, AMS play) */
+#define NGX_AMS_SDP_WE_RECEIVE       1
+#define NGX_AMS_SDP_WE_SEND          2
+
+typedef struct {
+    unsigned            role;               /* NGX_AMS_SDP_WE_* */
+    /* play: the profile_level_id of the stream we will send (from its
+     * avcC; 0: unknown, prefer 42e01f); publish: ignored */
+    uint32_t            want_profile_level_id;
+    unsigned            allow_vp8:1;        /* WebRTC-to-WebRTC only */
+} ngx_ams_sdp_policy_t;
+
+
+/* our side of the answer (or of our offer) */
+typedef struct {
+    const char         *ice_ufrag;          /* 4+ chars, ice-char only */
+    const char         *ice_pwd;            /* 22+ chars */
+    const char         *fingerprint;        /* "AB:CD:..." (sha-256) */
+    unsigned            setup;              /* answer: ACTIVE or PASSIVE */
+    /* host candidates: ICE-lite gathers nothing else */
+    struct {
+        const char     *addr;               /* IPv4/IPv6 literal */
+        uint16_t        port;
+        unsigned        tcp:1;              /* passive ICE-TCP (RFC 6544) */
+    }                   candidate[NGX_AMS_SDP_MAX_CANDIDATES];
+    unsigned            ncandidates;
+    /* play: the SSRCs we send from, and a cname/msid for them */
+    uint32_t            audio_ssrc;
+    uint32_t            video_ssrc;
+    uint32_t            video_rtx_ssrc;
+    const char         *cname;
+    const char         *stream_id;          /* msid's first half */
+    uint32_t            session_id;         /* o= line */
+} ngx_ams_sdp_local_t;
+
+
+/* 0, or -1 with *err naming the first problem ("no ice-ufrag", ...) */
+int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
+    const char **err);
+
+/*
+ * Chooses, for each of the offer's audio and video sections that is
+ * usable (port != 0, in the BUNDLE group when there is one, a direction
+ * that fits the role), Opus 48 kHz and H.264 packetization-mode 1 (the
+ * profile_level_id closest to the policy's: same profile, then level;
+ * constrained baseline 42e0xx is accepted for 42xxxx), or VP8 when
+ * allowed and no H.264 fits; its rtx, and the extmaps and feedback we
+ * use.  0, or -1 with *err when nothing usable is offered (no audio and
+ * no video: the WHIP/WHEP answer is 422 then; a fingerprint other than
+ * sha-256, no ice-ufrag/pwd, setup:passive offer we cannot be client
+ * for, and the like also).
+ */
+int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
+    const ngx_ams_sdp_policy_t *policy, ngx_ams_sdp_selection_t *sel,
+    const char **err);
+
+/*
+ * The answer to "offer": one m= section per offered section, in order,
+ * the same mids; those not selected with port 0 (and the application
+ * section rejected while data channels are not supported); BUNDLE of the
+ * accepted mids; a=ice-lite, our ufrag/pwd/fingerprint/setup;
+ * a=rtcp-mux, rtcp-rsize; the chosen payload types with their rtpmap,
+ * fmtp and rtcp-fb; direction recvonly (we receive) or sendonly (we
+ * send) with a=msid and a=ssrc lines for what we send; the chosen
+ * extmaps with the offer's ids; the candidates in each accepted section
+ * and a=end-of-candidates.  CRLF line ends.  Returns the length, or 0
+ * when "cap" is too small.
+ */
+size_t ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
+    const ngx_ams_sdp_selection_t *sel, const ngx_ams_sdp_local_t *local);
+
+/*
+ * Our own offer, to send audio (Opus) and video (H.264 with the given
+ * profile_level_id, packetization-mode 1, rtx) to a peer (AMS's
+ * WebSocket play: the server offers).  setup:actpass; then
+ * ngx_ams_sdp_parse() of the peer's answer and ngx_ams_sdp_select()
+ * with role WE_SEND.  Returns the length, or 0 when "cap" is too small.
+ */
+size_t ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
+    unsigned audio, unsigned video, const ngx_ams_sdp_local_t *local);
+
+/*
+ * A trickle fragment (WHIP/WHEP PATCH): a=ice-ufrag/ice-pwd (a new pair
+ * is an ICE restart), a=mid and a=candidate lines, a=end-of-candidates.
+ * Fills the ufrag/pwd and candidates of "frag" (the rest is zeroed).
+ */
+int ngx_ams_sdp_parse_fragment(const char *text, size_t len,
+    ngx_ams_sdp_t *frag, const char **err);
+
+
+#endif /* _NGX_AMS_SDP_H_INCLUDED_ */
