@@ -1,0 +1,1317 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * WHIP (RFC 9725) and WHEP signalling: the HTTP module of the .so.
+ *
+ *   location ~ ^/[^/]+/(whip|whep)/ { ams_webrtc on; }
+ *
+ *   POST    /{App}/whip/{id}            application/sdp offer -> 201,
+ *           /{App}/whep/{id}            the answer, Location, ETag
+ *   PATCH   /{App}/wh?p/{id}/{session}  trickle-ice-sdpfrag -> 204
+ *   DELETE  /{App}/wh?p/{id}/{session}  -> 200, the session ends
+ *   OPTIONS any of them                 -> 204, CORS
+ *
+ * Admission, cheapest first, before anything is allocated for the
+ * session: the client's POST rate (a token bucket per address in this
+ * worker), the worker's session limits, the node's CPU and memory
+ * (core's node stats: 503 "highResourceUsage", new sessions only),
+ * the Content-Type and size, the offer itself (422 before a one-time
+ * token is spent on it), then the token (ngx_ams_access_check(), which
+ * may ask the store and answer later), then the media layer (404: no
+ * such live stream to play; 409: the stream id is live already).
+ *
+ * The session lives in this worker: the answer's candidates carry this
+ * worker's UDP port, and its URL is found in this worker's table only
+ * (another worker's PATCH or DELETE is a 404 for now).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/rand.h>
+
+#include "ngx_ams_webrtc.h"
+#include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_access.h"
+#include "ngx_ams_stats.h"
+#include "ngx_ams_stream_name.h"
+
+
+#define NGX_AMS_WEBRTC_ANSWER_MAX   16384
+
+/* nginx names no such status: WHIP's "offer we cannot use" */
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+
+/* POSTs per client address: 10 a second, bursts of 20 */
+#define NGX_AMS_WEBRTC_RATE         10
+#define NGX_AMS_WEBRTC_BURST        20
+#define NGX_AMS_WEBRTC_RATE_SLOTS   512
+
+
+typedef struct {
+    ngx_flag_t                enable;
+} ngx_ams_webrtc_loc_conf_t;
+
+
+/* one signalling request */
+typedef struct {
+    ngx_http_request_t       *request;
+    ngx_uint_t                direction;     /* NGX_AMS_WEBRTC_* */
+    ngx_ams_app_conf_t       *app;
+    ngx_str_t                 kind;          /* "whip", "whep" */
+    ngx_str_t                 id;            /* the stream */
+    ngx_str_t                 session;       /* the URL's 4th segment */
+    ngx_ams_sdp_t            *offer;
+    ngx_ams_access_t         *pending;       /* the store decides */
+} ngx_ams_webrtc_http_ctx_t;
+
+
+/* the token bucket of one client address */
+typedef struct {
+    u_char                    addr[16];
+    size_t                    len;
+    ngx_msec_t                last;
+    ngx_uint_t                milli;         /* tokens x 1000 */
+} ngx_ams_webrtc_rate_t;
+
+
+static char *ngx_ams_webrtc_http(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_ams_webrtc_http_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_ams_webrtc_http_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_ams_webrtc_http_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_split(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx);
+static ngx_int_t ngx_ams_webrtc_http_post(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx);
+static void ngx_ams_webrtc_http_offer(ngx_http_request_t *r);
+static void ngx_ams_webrtc_http_admitted(void *data, const char *refused);
+static void ngx_ams_webrtc_http_cleanup(void *data);
+static ngx_int_t ngx_ams_webrtc_http_refused(ngx_http_request_t *r,
+    const char *refused);
+static ngx_int_t ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx);
+static ngx_int_t ngx_ams_webrtc_http_session(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx, ngx_ams_webrtc_session_t **sp);
+static void ngx_ams_webrtc_http_patch(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_rate(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_type(ngx_http_request_t *r,
+    const char *type);
+static ngx_int_t ngx_ams_webrtc_http_body(ngx_http_request_t *r,
+    ngx_str_t *text);
+static void ngx_ams_webrtc_http_token(ngx_http_request_t *r,
+    ngx_str_t *token);
+static ngx_int_t ngx_ams_webrtc_http_header(ngx_http_request_t *r,
+    const char *key, u_char *value, size_t len);
+static ngx_int_t ngx_ams_webrtc_http_cors(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_send(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, u_char *body, size_t len);
+static ngx_int_t ngx_ams_webrtc_http_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *text);
+
+
+static ngx_command_t  ngx_ams_webrtc_http_commands[] = {
+
+    { ngx_string("ams_webrtc"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_ams_webrtc_http,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ams_webrtc_loc_conf_t, enable),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_ams_webrtc_http_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+    ngx_ams_webrtc_http_create_loc_conf,   /* create location configuration */
+    ngx_ams_webrtc_http_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_ams_webrtc_http_module = {
+    NGX_MODULE_V1,
+    &ngx_ams_webrtc_http_module_ctx,       /* module context */
+    ngx_ams_webrtc_http_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_ams_webrtc_rate_t  ngx_ams_webrtc_rates[NGX_AMS_WEBRTC_RATE_SLOTS];
+
+
+static char *
+ngx_ams_webrtc_http(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                      *rv;
+    ngx_ams_main_conf_t       *amcf;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_ams_webrtc_loc_conf_t *wlcf = conf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (!wlcf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    amcf = ngx_ams_get_main_conf(cf->cycle);
+    if (amcf == NULL || amcf->shm_zone == NULL) {
+        return "needs an \"ams\" block before \"http\"";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_ams_webrtc_http_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_ams_webrtc_http_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_ams_webrtc_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ams_webrtc_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->enable = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_ams_webrtc_http_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_ams_webrtc_loc_conf_t *prev = parent;
+    ngx_ams_webrtc_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_ams_webrtc_session_t   *s;
+    ngx_ams_webrtc_http_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_ams_webrtc_http_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_ams_webrtc_http_module);
+
+    rc = ngx_ams_webrtc_http_split(r, ctx);
+    if (rc != NGX_OK) {
+        return ngx_ams_webrtc_http_error(r, rc == NGX_DECLINED
+                                            ? NGX_HTTP_NOT_FOUND
+                                            : NGX_HTTP_BAD_REQUEST,
+                                         rc == NGX_DECLINED
+                                         ? "no such application or not a "
+                                           "WHIP/WHEP path"
+                                         : "not a valid stream id");
+    }
+
+    switch (r->method) {
+
+    case NGX_HTTP_OPTIONS:
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ngx_ams_webrtc_http_header(r, "Access-Control-Allow-Methods",
+                                       (u_char *) "OPTIONS, POST, PATCH, "
+                                       "DELETE", 28) != NGX_OK
+            || ngx_ams_webrtc_http_header(r, "Access-Control-Allow-Headers",
+                                          (u_char *) "Content-Type, "
+                                          "Authorization, If-Match", 37)
+               != NGX_OK
+            || ngx_ams_webrtc_http_header(r, "Access-Control-Max-Age",
+                                          (u_char *) "86400", 5) != NGX_OK
+            || ngx_ams_webrtc_http_header(r, "Accept-Post",
+                                          (u_char *) "application/sdp", 15)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_ams_webrtc_http_send(r, NGX_HTTP_NO_CONTENT, NULL, NULL,
+                                        0);
+
+    case NGX_HTTP_POST:
+        if (ctx->session.len) {
+            break;
+        }
+
+        return ngx_ams_webrtc_http_post(r, ctx);
+
+    case NGX_HTTP_PATCH:
+        if (ctx->session.len == 0) {
+            break;
+        }
+
+        rc = ngx_ams_webrtc_http_session(r, ctx, &s);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ngx_ams_webrtc_http_type(r, "application/trickle-ice-sdpfrag")
+            != NGX_OK)
+        {
+            return ngx_ams_webrtc_http_error(r,
+                                          NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                          "Content-Type must be "
+                                          "application/trickle-ice-sdpfrag");
+        }
+
+        if (r->headers_in.content_length_n > NGX_AMS_SDP_MAX_LEN) {
+            return ngx_ams_webrtc_http_error(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "larger than 65536 bytes");
+        }
+
+        rc = ngx_http_read_client_request_body(r, ngx_ams_webrtc_http_patch);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+
+    case NGX_HTTP_DELETE:
+        if (ctx->session.len == 0) {
+            break;
+        }
+
+        rc = ngx_ams_webrtc_http_session(r, ctx, &s);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_ams_webrtc_session_close(s, "DELETE by the client");
+
+        return ngx_ams_webrtc_http_send(r, NGX_HTTP_OK, NULL, NULL, 0);
+
+    default:
+        break;
+    }
+
+    if (ngx_ams_webrtc_http_header(r, "Allow", (u_char *) (ctx->session.len
+                                       ? "OPTIONS, PATCH, DELETE"
+                                       : "OPTIONS, POST"),
+                                   ctx->session.len ? 22 : 13)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_ALLOWED,
+                                     "method not allowed here");
+}
+
+
+/* "/{App}/whip/{id}" or "/{App}/whip/{id}/{session}": NGX_DECLINED
+ * (404), NGX_ERROR (400: an id no stream may have) */
+static ngx_int_t
+ngx_ams_webrtc_http_split(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    u_char      *p, *last, *start;
+    ngx_str_t    seg[4];
+    ngx_uint_t   n;
+    const char  *why;
+
+    p = r->uri.data;
+    last = p + r->uri.len;
+    n = 0;
+
+    while (p < last) {
+        if (*p++ != '/' || p == last) {
+            return NGX_DECLINED;
+        }
+
+        if (n == 4) {
+            return NGX_DECLINED;
+        }
+
+        start = p;
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (p == start) {
+            return NGX_DECLINED;
+        }
+
+        seg[n].data = start;
+        seg[n].len = p - start;
+        n++;
+    }
+
+    if (n < 3) {
+        return NGX_DECLINED;
+    }
+
+    if (seg[1].len != 4
+        || (ngx_strncmp(seg[1].data, "whip", 4) != 0
+            && ngx_strncmp(seg[1].data, "whep", 4) != 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &seg[0]);
+    if (ctx->app == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx->kind = seg[1];
+    ctx->direction = (seg[1].data[2] == 'i') ? NGX_AMS_WEBRTC_PUBLISH
+                                             : NGX_AMS_WEBRTC_PLAY;
+    ctx->id = seg[2];
+
+    if (n == 4) {
+        ctx->session = seg[3];
+    }
+
+    /* a viewer may ask for a rendition by its own id */
+    if (!ngx_ams_stream_name_valid(ctx->id.data, ctx->id.len,
+                                   ctx->direction == NGX_AMS_WEBRTC_PLAY
+                                   ? NGX_AMS_STREAM_NAME_RUNG : 0, &why))
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_webrtc_http_post(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    ngx_addr_t                   client;
+    ngx_ams_webrtc_main_conf_t  *wcf;
+
+    wcf = ngx_ams_webrtc_main_conf();
+
+    if (ngx_ams_webrtc_http_rate(r) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ams webrtc: %V sends POSTs faster than %d a second",
+                      &r->connection->addr_text, NGX_AMS_WEBRTC_RATE);
+
+        if (ngx_ams_webrtc_http_header(r, "Retry-After", (u_char *) "1", 1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                         "too many requests");
+    }
+
+    if (wcf == NULL || wcf->dtls == NULL || !ngx_ams_webrtc_udp_ready()) {
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "WebRTC is not available on this "
+                                         "worker (no UDP port)");
+    }
+
+    if (ngx_ams_webrtc_sessions() >= wcf->max_sessions) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ams webrtc: webrtc_max_sessions (%ui) reached",
+                      wcf->max_sessions);
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "too many WebRTC sessions");
+    }
+
+    if (wcf->sessions_per_address) {
+        client.sockaddr = r->connection->sockaddr;
+        client.socklen = r->connection->socklen;
+
+        if (ngx_ams_webrtc_sessions_from(&client)
+            >= wcf->sessions_per_address)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "ams webrtc: %V has webrtc_sessions_per_address "
+                          "(%ui) sessions", &r->connection->addr_text,
+                          wcf->sessions_per_address);
+            return ngx_ams_webrtc_http_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "too many WebRTC sessions from "
+                                          "this address");
+        }
+    }
+
+    /* CPU and memory limits: new sessions only, never a running one */
+    if (ngx_ams_stats_admit(ctx->direction == NGX_AMS_WEBRTC_PUBLISH,
+                            r->connection->log)
+        != NGX_AMS_STATS_OK)
+    {
+        return ngx_ams_webrtc_http_refused(r, NGX_AMS_REFUSED_RESOURCES);
+    }
+
+    if (ngx_ams_webrtc_http_type(r, "application/sdp") != NGX_OK) {
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                         "Content-Type must be "
+                                         "application/sdp");
+    }
+
+    if (r->headers_in.content_length_n > NGX_AMS_SDP_MAX_LEN) {
+        return ngx_ams_webrtc_http_error(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "an offer is at most 65536 bytes");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_ams_webrtc_http_offer);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* the body is read: the offer, then the token */
+static void
+ngx_ams_webrtc_http_offer(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   text, token;
+    const char                 *err, *refused;
+    ngx_http_cleanup_t         *cln;
+    ngx_ams_sdp_policy_t        policy;
+    ngx_ams_sdp_selection_t     sel;
+    ngx_ams_webrtc_http_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
+
+    rc = ngx_ams_webrtc_http_body(r, &text);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "an offer is at most 65536 bytes"));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->offer = ngx_palloc(r->pool, sizeof(ngx_ams_sdp_t));
+    if (ctx->offer == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    err = "empty";
+
+    /* checked once before the token: a one-time token is not spent on
+     * an offer we cannot answer (the profile wanted is known later) */
+    ngx_memzero(&policy, sizeof(ngx_ams_sdp_policy_t));
+    policy.role = (ctx->direction == NGX_AMS_WEBRTC_PUBLISH)
+                  ? NGX_AMS_SDP_WE_RECEIVE : NGX_AMS_SDP_WE_SEND;
+
+    if (text.len == 0
+        || ngx_ams_sdp_parse((char *) text.data, text.len, ctx->offer, &err)
+           != 0
+        || ngx_ams_sdp_select(ctx->offer, &policy, &sel, &err) != 0
+        || (!ctx->offer->has_fingerprint && (err = "no sha-256 fingerprint")))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams webrtc: %V offer refused: %s", &ctx->kind, err);
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_UNPROCESSABLE_ENTITY, err));
+        return;
+    }
+
+    ngx_ams_webrtc_http_token(r, &token);
+
+    /* before the check: a request freed while the store decides (its
+     * connection closed at worker_shutdown_timeout) cancels it */
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_ams_webrtc_http_cleanup;
+    cln->data = ctx;
+
+    refused = NULL;
+
+    /* the cycle's log: the store may answer after the request is gone */
+    rc = ngx_ams_access_check(ctx->app, &ctx->id,
+                              ctx->direction == NGX_AMS_WEBRTC_PUBLISH,
+                              &token, ngx_cycle->log,
+                              ngx_ams_webrtc_http_admitted, r, &refused,
+                              &ctx->pending);
+
+    switch (rc) {
+
+    case NGX_OK:
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_answer(r, ctx));
+        return;
+
+    case NGX_DECLINED:
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_refused(r,
+                                                                 refused));
+        return;
+
+    case NGX_AGAIN:
+        /* the body's reference keeps the request until it is answered */
+        return;
+
+    default:
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+}
+
+
+static void
+ngx_ams_webrtc_http_admitted(void *data, const char *refused)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_connection_t           *c;
+    ngx_ams_webrtc_http_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
+    ctx->pending = NULL;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, refused
+                                 ? ngx_ams_webrtc_http_refused(r, refused)
+                                 : ngx_ams_webrtc_http_answer(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the request is being freed: the store's answer must not reach it */
+static void
+ngx_ams_webrtc_http_cleanup(void *data)
+{
+    ngx_ams_webrtc_http_ctx_t  *ctx = data;
+
+    if (ctx->pending) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "ams webrtc: the request went before its admission "
+                      "was decided");
+        ngx_ams_access_cancel(ctx->pending);
+        ctx->pending = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_ams_webrtc_http_refused(ngx_http_request_t *r, const char *refused)
+{
+    u_char      buf[128], *p;
+    ngx_uint_t  status;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "ams webrtc: refused: %s", refused);
+
+    if (ngx_strcmp(refused, NGX_AMS_REFUSED_RESOURCES) == 0
+        || ngx_strcmp(refused, NGX_AMS_REFUSED_STORE) == 0)
+    {
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    } else if (ngx_strcmp(refused, NGX_AMS_REFUSED_IN_USE) == 0) {
+        status = NGX_HTTP_CONFLICT;
+
+    } else if (ngx_strcmp(refused, NGX_AMS_REFUSED_TOKEN) == 0) {
+        status = NGX_HTTP_UNAUTHORIZED;
+
+    } else {
+        status = NGX_HTTP_FORBIDDEN;
+    }
+
+    /* Ant Media Server's definition, as its clients look for it */
+    p = ngx_snprintf(buf, sizeof(buf),
+                     "{\"success\":false,\"message\":\"%s\"}", refused);
+
+    if (r->request_body == NULL) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_ams_webrtc_http_send(r, status, "application/json", buf,
+                                    p - buf);
+}
+
+
+/* admitted: the session, the media layer, the answer */
+static ngx_int_t
+ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    u_char                      *out, *loc, *p;
+    char                         pubs[NGX_AMS_SDP_MAX_CANDIDATES][64];
+    size_t                       len, cap;
+    uint32_t                     plid, rnd[4];
+    in_port_t                    port;
+    ngx_int_t                    rc;
+    ngx_str_t                   *addr;
+    ngx_uint_t                   i, client, status;
+    ngx_addr_t                   caddr;
+    const char                  *err, *text;
+    ngx_ams_sdp_t               *offer;
+    ngx_ams_sdp_local_t          local;
+    ngx_ams_sdp_media_t         *m;
+    ngx_ams_main_conf_t         *amcf;
+    ngx_ams_sdp_policy_t         policy;
+    ngx_ams_webrtc_session_t    *s;
+    ngx_ams_webrtc_main_conf_t  *wcf;
+
+    wcf = ngx_ams_webrtc_main_conf();
+    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
+    offer = ctx->offer;
+
+    caddr.sockaddr = r->connection->sockaddr;
+    caddr.socklen = r->connection->socklen;
+    caddr.name = r->connection->addr_text;
+
+    s = ngx_ams_webrtc_session_create(ctx->direction, ctx->app, &ctx->id,
+                                      &caddr);
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    plid = 0;
+
+    rc = ngx_ams_webrtc_media_prepare(s, &plid);
+
+    if (rc != NGX_OK) {
+        status = (rc == NGX_BUSY) ? NGX_HTTP_CONFLICT
+                 : (rc == NGX_DECLINED) ? NGX_HTTP_NOT_FOUND
+                 : NGX_HTTP_SERVICE_UNAVAILABLE;
+        text = (rc == NGX_BUSY) ? "the stream is live already"
+               : (rc == NGX_DECLINED) ? "no such live stream"
+               : "the stream cannot be set up";
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams webrtc: %V of \"%V\": %s", &ctx->kind,
+                      &s->stream_id, text);
+        ngx_ams_webrtc_session_free(s);
+
+        return ngx_ams_webrtc_http_error(r, status, text);
+    }
+
+    ngx_ams_webrtc_session_prepared(s);
+
+    ngx_memzero(&policy, sizeof(ngx_ams_sdp_policy_t));
+    policy.role = (ctx->direction == NGX_AMS_WEBRTC_PUBLISH)
+                  ? NGX_AMS_SDP_WE_RECEIVE : NGX_AMS_SDP_WE_SEND;
+    policy.want_profile_level_id = plid;
+
+    err = "nothing usable";
+
+    if (ngx_ams_sdp_select(offer, &policy, &s->sel, &err) != 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams webrtc: %V offer refused: %s", &ctx->kind, err);
+        ngx_ams_webrtc_session_free(s);
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                         err);
+    }
+
+    ngx_cpystrn(s->remote_ufrag, (u_char *) offer->ice_ufrag,
+                sizeof(s->remote_ufrag));
+    ngx_cpystrn(s->remote_pwd, (u_char *) offer->ice_pwd,
+                sizeof(s->remote_pwd));
+
+    if (RAND_bytes((u_char *) rnd, sizeof(rnd)) != 1) {
+        ngx_ams_webrtc_session_free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->direction == NGX_AMS_WEBRTC_PUBLISH) {
+        if (s->sel.audio >= 0) {
+            m = &offer->media[s->sel.audio];
+            s->remote_audio_ssrc = m->nssrcs ? m->ssrc[0] : 0;
+        }
+
+        if (s->sel.video >= 0) {
+            m = &offer->media[s->sel.video];
+            s->remote_video_ssrc = m->nssrcs ? m->ssrc[0] : 0;
+            s->remote_video_rtx_ssrc = m->ssrc_rtx;
+        }
+
+    } else {
+        /* random and never 0 (0 means "none" here) */
+        s->local_audio_ssrc = s->sel.audio >= 0 ? (rnd[0] | 1) : 0;
+        s->local_video_ssrc = s->sel.video >= 0 ? (rnd[1] | 1) : 0;
+        s->local_video_rtx_ssrc = (s->sel.video >= 0 && s->sel.video_rtx_pt)
+                                  ? (rnd[2] | 1) : 0;
+    }
+
+    /* we are the DTLS server unless the offer insists on being it */
+    client = (offer->setup == NGX_AMS_SDP_SETUP_PASSIVE);
+
+    ngx_memzero(&local, sizeof(ngx_ams_sdp_local_t));
+    local.ice_ufrag = (char *) s->local_ufrag;
+    local.ice_pwd = (char *) s->local_pwd;
+    local.fingerprint = ngx_ams_dtls_ctx_fingerprint(wcf->dtls);
+    local.setup = client ? NGX_AMS_SDP_SETUP_ACTIVE
+                         : NGX_AMS_SDP_SETUP_PASSIVE;
+    local.audio_ssrc = s->local_audio_ssrc;
+    local.video_ssrc = s->local_video_ssrc;
+    local.video_rtx_ssrc = s->local_video_rtx_ssrc;
+    local.cname = (char *) s->local_ufrag;
+    local.stream_id = (char *) s->stream_id.data;
+    local.session_id = rnd[3] & 0x7fffffff;
+
+    /* each webrtc_public_address, else the node's address; the port of
+     * this worker, where the session lives */
+    port = ngx_ams_webrtc_udp_port();
+
+    if (wcf->public_addresses) {
+        addr = wcf->public_addresses->elts;
+        len = wcf->public_addresses->nelts;
+
+    } else {
+        addr = &amcf->node_address;
+        len = 1;
+    }
+
+    for (i = 0; i < len && i < NGX_AMS_SDP_MAX_CANDIDATES; i++) {
+        ngx_cpystrn((u_char *) pubs[i], addr[i].data,
+                    ngx_min(addr[i].len + 1, sizeof(pubs[i])));
+        local.candidate[i].addr = pubs[i];
+        local.candidate[i].port = port;
+        local.ncandidates++;
+    }
+
+    cap = NGX_AMS_WEBRTC_ANSWER_MAX;
+
+    for ( ;; ) {
+        out = ngx_pnalloc(r->pool, cap);
+        if (out == NULL) {
+            ngx_ams_webrtc_session_free(s);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        len = ngx_ams_sdp_answer((char *) out, cap, offer, &s->sel, &local);
+
+        if (len || cap >= 4 * NGX_AMS_WEBRTC_ANSWER_MAX) {
+            break;
+        }
+
+        cap *= 2;
+    }
+
+    if (len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ams webrtc: the answer did not fit %uz bytes", cap);
+        ngx_ams_webrtc_session_free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_ams_webrtc_media_start(s) != NGX_OK || s->closing
+        || ngx_ams_webrtc_session_start(s, client, offer->fingerprint)
+           != NGX_OK)
+    {
+        ngx_ams_webrtc_session_free(s);
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "the session could not start");
+    }
+
+    /* the session's URL: "/{App}/whip/{id}/{session}", escaped as a
+     * path: the id is the client's */
+    len = 1 + ctx->app->name.len + 1 + 4 + 1
+          + ctx->id.len + 2 * ngx_escape_uri(NULL, ctx->id.data, ctx->id.len,
+                                             NGX_ESCAPE_URI_COMPONENT)
+          + 1 + NGX_AMS_WEBRTC_ID_LEN;
+
+    loc = ngx_pnalloc(r->pool, len);
+    if (loc == NULL) {
+        ngx_ams_webrtc_session_close(s, "out of memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(loc, "/%V/%V/", &ctx->app->name, &ctx->kind);
+    p = (u_char *) ngx_escape_uri(p, ctx->id.data, ctx->id.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_sprintf(p, "/%s", s->id);
+
+    if (ngx_ams_webrtc_http_header(r, "Location", loc, p - loc) != NGX_OK) {
+        ngx_ams_webrtc_session_close(s, "out of memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_AMS_WEBRTC_UFRAG_LEN + 2);
+    if (p == NULL
+        || ngx_ams_webrtc_http_header(r, "ETag", p,
+                                      ngx_sprintf(p, "\"%s\"",
+                                                  s->local_ufrag) - p)
+           != NGX_OK)
+    {
+        ngx_ams_webrtc_session_close(s, "out of memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                  "ams webrtc: %V answered, %s%s", &ctx->kind,
+                  s->sel.audio >= 0 ? "audio " : "",
+                  s->sel.video >= 0 ? "video" : "");
+
+    return ngx_ams_webrtc_http_send(r, NGX_HTTP_CREATED, "application/sdp",
+                                    out, len);
+}
+
+
+/* the session of a PATCH or DELETE, of this URL, in this worker */
+static ngx_int_t
+ngx_ams_webrtc_http_session(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx, ngx_ams_webrtc_session_t **sp)
+{
+    ngx_ams_webrtc_session_t  *s;
+
+    s = ngx_ams_webrtc_session_find(ctx->session.data, ctx->session.len);
+
+    if (s == NULL || s->app != ctx->app || s->direction != ctx->direction
+        || s->stream_id.len != ctx->id.len
+        || ngx_memcmp(s->stream_id.data, ctx->id.data, ctx->id.len) != 0)
+    {
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no such session");
+    }
+
+    *sp = s;
+
+    return NGX_OK;
+}
+
+
+/* trickle ICE: an ICE-lite server needs none of the peer's candidates
+ * (its checks come to us), so a fragment is checked and acknowledged */
+static void
+ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
+{
+    u_char                      etag[NGX_AMS_WEBRTC_UFRAG_LEN + 2];
+    ngx_str_t                   text;
+    const char                 *err;
+    ngx_table_elt_t            *h;
+    ngx_ams_sdp_t              *frag;
+    ngx_ams_webrtc_session_t   *s;
+    ngx_ams_webrtc_http_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
+
+    /* it may have ended while the body came */
+    s = ngx_ams_webrtc_session_find(ctx->session.data, ctx->session.len);
+    if (s == NULL) {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_NOT_FOUND, "no such session"));
+        return;
+    }
+
+    ngx_sprintf(etag, "\"%s\"", s->local_ufrag);
+
+    h = r->headers_in.if_match;
+
+    if (h && !(h->value.len == 1 && h->value.data[0] == '*')
+        && (h->value.len != NGX_AMS_WEBRTC_UFRAG_LEN + 2
+            || ngx_memcmp(h->value.data, etag, h->value.len) != 0))
+    {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_PRECONDITION_FAILED,
+                                      "If-Match names another ICE "
+                                      "session"));
+        return;
+    }
+
+    if (ngx_ams_webrtc_http_body(r, &text) != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "larger than 65536 bytes"));
+        return;
+    }
+
+    frag = ngx_palloc(r->pool, sizeof(ngx_ams_sdp_t));
+    if (frag == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    err = "empty";
+
+    if (text.len == 0
+        || ngx_ams_sdp_parse_fragment((char *) text.data, text.len, frag,
+                                      &err)
+           != 0)
+    {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_BAD_REQUEST, err));
+        return;
+    }
+
+    if (frag->ice_ufrag[0]
+        && ngx_strcmp(frag->ice_ufrag, s->remote_ufrag) != 0)
+    {
+        ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
+                                      NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                      "ICE restarts are not supported: "
+                                      "start a new session"));
+        return;
+    }
+
+    if (ngx_ams_webrtc_http_header(r, "ETag", etag, sizeof(etag)) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_ams_webrtc_http_send(r,
+                                  NGX_HTTP_NO_CONTENT, NULL, NULL, 0));
+}
+
+
+/* a token bucket per client address, in this worker: a table of slots
+ * by address hash, a newcomer taking a slot over (a cheap limit, not an
+ * exact one: a flood from many addresses meets webrtc_max_sessions) */
+static ngx_int_t
+ngx_ams_webrtc_http_rate(ngx_http_request_t *r)
+{
+    u_char                 *a;
+    size_t                  len;
+    ngx_msec_t              gone;
+    ngx_uint_t              slot;
+    struct sockaddr        *sa;
+    ngx_ams_webrtc_rate_t  *rt;
+
+    sa = r->connection->sockaddr;
+
+    switch (sa->sa_family) {
+
+    case AF_INET:
+        a = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
+        len = 4;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        a = (u_char *) &((struct sockaddr_in6 *) sa)->sin6_addr;
+        len = 16;
+        break;
+#endif
+
+    default:
+        return NGX_OK;                  /* a local proxy's: not ours */
+    }
+
+    slot = ngx_crc32_short(a, len) % NGX_AMS_WEBRTC_RATE_SLOTS;
+    rt = &ngx_ams_webrtc_rates[slot];
+
+    if (rt->len != len || ngx_memcmp(rt->addr, a, len) != 0) {
+        ngx_memcpy(rt->addr, a, len);
+        rt->len = len;
+        rt->last = ngx_current_msec;
+        rt->milli = NGX_AMS_WEBRTC_BURST * 1000;
+    }
+
+    gone = ngx_current_msec - rt->last;
+    rt->last = ngx_current_msec;
+
+    rt->milli = ngx_min(rt->milli + gone * NGX_AMS_WEBRTC_RATE,
+                        NGX_AMS_WEBRTC_BURST * 1000);
+
+    if (rt->milli < 1000) {
+        return NGX_DECLINED;
+    }
+
+    rt->milli -= 1000;
+
+    return NGX_OK;
+}
+
+
+/* "application/sdp", parameters and case aside */
+static ngx_int_t
+ngx_ams_webrtc_http_type(ngx_http_request_t *r, const char *type)
+{
+    size_t            len, n;
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_type;
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = ngx_strlen(type);
+    p = h->value.data;
+    n = h->value.len;
+
+    if (n < len || ngx_strncasecmp(p, (u_char *) type, len) != 0) {
+        return NGX_DECLINED;
+    }
+
+    if (n > len && p[len] != ';' && p[len] != ' ') {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the body in one piece: NGX_DECLINED when over NGX_AMS_SDP_MAX_LEN (a
+ * chunked body has no Content-Length to refuse it by earlier) */
+static ngx_int_t
+ngx_ams_webrtc_http_body(ngx_http_request_t *r, ngx_str_t *text)
+{
+    off_t         size;
+    ssize_t       n;
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    text->len = 0;
+    text->data = NULL;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size > NGX_AMS_SDP_MAX_LEN) {
+        return NGX_DECLINED;
+    }
+
+    /* one more byte: the parsers get a NUL after the text */
+    p = ngx_pnalloc(r->pool, (size_t) size + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "ams webrtc: reading the body from \"%V\" failed",
+                          &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    *p = '\0';
+    text->len = p - text->data;
+
+    return NGX_OK;
+}
+
+
+/* "?token=" (Ant Media Server's), else "Authorization: Bearer" (WHIP) */
+static void
+ngx_ams_webrtc_http_token(ngx_http_request_t *r, ngx_str_t *token)
+{
+    ngx_str_t  v;
+
+    token->len = 0;
+    token->data = NULL;
+
+    if (r->args.len) {
+        ngx_ams_access_token_arg(r->args.data, r->args.len, token);
+        if (token->len) {
+            return;
+        }
+    }
+
+    if (r->headers_in.authorization == NULL) {
+        return;
+    }
+
+    v = r->headers_in.authorization->value;
+
+    if (v.len > 7 && ngx_strncasecmp(v.data, (u_char *) "Bearer ", 7) == 0) {
+        token->data = v.data + 7;
+        token->len = v.len - 7;
+
+        while (token->len && token->data[0] == ' ') {
+            token->data++;
+            token->len--;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_ams_webrtc_http_header(ngx_http_request_t *r, const char *key,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = value;
+    h->value.len = len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* on every answer: a page of another origin calls WHIP/WHEP by fetch()
+ * and reads the Location and ETag */
+static ngx_int_t
+ngx_ams_webrtc_http_cors(ngx_http_request_t *r)
+{
+    if (ngx_ams_webrtc_http_header(r, "Access-Control-Allow-Origin",
+                                   (u_char *) "*", 1) != NGX_OK
+        || ngx_ams_webrtc_http_header(r, "Access-Control-Expose-Headers",
+                                      (u_char *) "Location, ETag, Link", 20)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ams_webrtc_http_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_ams_webrtc_http_cors(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    if (type) {
+        r->headers_out.content_type.data = (u_char *) type;
+        r->headers_out.content_type.len = ngx_strlen(type);
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+    }
+
+    if (len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* a short text saying why; the body (if any is still unread) is
+ * discarded */
+static ngx_int_t
+ngx_ams_webrtc_http_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *text)
+{
+    size_t     len;
+    u_char    *p;
+    ngx_int_t  rc;
+
+    if (r->request_body == NULL) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    len = ngx_strlen(text);
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, text, len);
+    p[len] = '\n';
+
+    return ngx_ams_webrtc_http_send(r, status, "text/plain", p, len + 1);
+}

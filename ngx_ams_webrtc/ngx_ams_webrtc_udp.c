@@ -1,0 +1,343 @@
+
+/*
+ * Copyright (C) nginx-ams authors
+ *
+ * The worker's UDP socket: one port per worker (webrtc_udp_port_base +
+ * ngx_worker), bound on 0.0.0.0 and, where the host has IPv6, on [::]
+ * (IPV6_V6ONLY, so each family has its own socket).  Every session of
+ * the worker shares it: ICE-lite never sends a check, so the port is the
+ * only thing a peer needs, and one socket per worker keeps the number of
+ * descriptors and epoll entries flat however many sessions there are.
+ *
+ * Reading drains the socket in batches of recvmmsg() (one system call
+ * for up to NGX_AMS_WEBRTC_UDP_BATCH datagrams), at most
+ * NGX_AMS_WEBRTC_UDP_ROUNDS batches per event so a flood cannot keep the
+ * worker from its other connections: the rest is read from a posted
+ * event.  Each datagram goes to ngx_ams_webrtc_session_input(), which
+ * demultiplexes it (RFC 7983).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_ams_webrtc.h"
+#include "ngx_ams_webrtc_transport.h"
+
+
+#define NGX_AMS_WEBRTC_UDP_BATCH    32
+#define NGX_AMS_WEBRTC_UDP_ROUNDS   16
+#define NGX_AMS_WEBRTC_UDP_DGRAM    2048     /* larger ones are cut: no
+                                                packet of ours is */
+#define NGX_AMS_WEBRTC_UDP_BUFFER   (4 * 1024 * 1024)
+
+
+static ngx_connection_t *ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle,
+    int family, in_port_t port);
+static void ngx_ams_webrtc_udp_read(ngx_event_t *rev);
+
+
+static ngx_connection_t  *ngx_ams_webrtc_udp4;
+static ngx_connection_t  *ngx_ams_webrtc_udp6;
+
+/* this worker's receive buffers: one event loop reads them */
+static u_char   ngx_ams_webrtc_udp_buf[NGX_AMS_WEBRTC_UDP_BATCH]
+                                      [NGX_AMS_WEBRTC_UDP_DGRAM];
+
+/* sends the kernel refused (a full socket buffer): dropped */
+static ngx_uint_t  ngx_ams_webrtc_udp_dropped;
+
+
+ngx_int_t
+ngx_ams_webrtc_udp_open(ngx_cycle_t *cycle)
+{
+    in_port_t  port;
+
+    port = ngx_ams_webrtc_udp_port();
+
+    ngx_ams_webrtc_udp4 = ngx_ams_webrtc_udp_bind(cycle, AF_INET, port);
+
+#if (NGX_HAVE_INET6)
+    ngx_ams_webrtc_udp6 = ngx_ams_webrtc_udp_bind(cycle, AF_INET6, port);
+#endif
+
+    if (ngx_ams_webrtc_udp4 == NULL && ngx_ams_webrtc_udp6 == NULL) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "ams webrtc: no UDP socket on port %d: this worker "
+                      "refuses WebRTC sessions", (int) port);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                  "ams webrtc: worker %i receives on UDP port %d%s",
+                  ngx_worker, (int) port,
+                  ngx_ams_webrtc_udp6 ? " (IPv4 and IPv6)" : "");
+
+    return NGX_OK;
+}
+
+
+static ngx_connection_t *
+ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle, int family, in_port_t port)
+{
+    int                   on, size;
+    socklen_t             len;
+    ngx_socket_t          fd;
+    ngx_event_t          *rev;
+    ngx_connection_t     *c;
+    struct sockaddr_in    sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6   sin6;
+#endif
+    struct sockaddr      *sa;
+
+    fd = ngx_socket(family, SOCK_DGRAM, 0);
+    if (fd == (ngx_socket_t) -1) {
+        ngx_log_error((family == AF_INET ? NGX_LOG_ERR : NGX_LOG_INFO),
+                      cycle->log, ngx_socket_errno,
+                      "ams webrtc: socket(%s) failed",
+                      family == AF_INET ? "IPv4" : "IPv6");
+        return NULL;
+    }
+
+    /* the previous generation's worker may still hold the port while it
+     * leaves (a reload): the new one takes it over */
+    on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(int)) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                      "ams webrtc: setsockopt(SO_REUSEADDR) failed");
+        goto failed;
+    }
+
+    /* a burst of video for many viewers leaves in one event loop turn */
+    size = NGX_AMS_WEBRTC_UDP_BUFFER;
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(int));
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int));
+
+    if (family == AF_INET) {
+        ngx_memzero(&sin, sizeof(struct sockaddr_in));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(port);
+        sin.sin_addr.s_addr = INADDR_ANY;
+        sa = (struct sockaddr *) &sin;
+        len = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else {
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                          "ams webrtc: setsockopt(IPV6_V6ONLY) failed");
+            goto failed;
+        }
+
+        ngx_memzero(&sin6, sizeof(struct sockaddr_in6));
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons(port);
+        sin6.sin6_addr = in6addr_any;
+        sa = (struct sockaddr *) &sin6;
+        len = sizeof(struct sockaddr_in6);
+#else
+    } else {
+        goto failed;
+#endif
+    }
+
+    if (bind(fd, sa, len) == -1) {
+        ngx_log_error((family == AF_INET ? NGX_LOG_ERR : NGX_LOG_INFO),
+                      cycle->log, ngx_socket_errno,
+                      "ams webrtc: bind() to %s port %d failed",
+                      family == AF_INET ? "0.0.0.0" : "[::]", (int) port);
+        goto failed;
+    }
+
+    if (ngx_nonblocking(fd) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                      ngx_nonblocking_n " failed");
+        goto failed;
+    }
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        goto failed;
+    }
+
+    c->type = SOCK_DGRAM;
+    c->log = cycle->log;
+    c->recv = ngx_udp_recv;
+    c->send = ngx_udp_send;
+
+    rev = c->read;
+    rev->log = cycle->log;
+    rev->handler = ngx_ams_webrtc_udp_read;
+    c->write->log = cycle->log;
+
+    if (ngx_add_event(rev, NGX_READ_EVENT,
+                      (ngx_event_flags & NGX_USE_CLEAR_EVENT)
+                      ? NGX_CLEAR_EVENT : NGX_LEVEL_EVENT)
+        != NGX_OK)
+    {
+        ngx_free_connection(c);
+        goto failed;
+    }
+
+    return c;
+
+failed:
+
+    if (ngx_close_socket(fd) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      ngx_close_socket_n " failed");
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_ams_webrtc_udp_close(void)
+{
+    if (ngx_ams_webrtc_udp4) {
+        ngx_close_connection(ngx_ams_webrtc_udp4);
+        ngx_ams_webrtc_udp4 = NULL;
+    }
+
+    if (ngx_ams_webrtc_udp6) {
+        ngx_close_connection(ngx_ams_webrtc_udp6);
+        ngx_ams_webrtc_udp6 = NULL;
+    }
+}
+
+
+ngx_uint_t
+ngx_ams_webrtc_udp_ready(void)
+{
+    return ngx_ams_webrtc_udp4 != NULL || ngx_ams_webrtc_udp6 != NULL;
+}
+
+
+static void
+ngx_ams_webrtc_udp_read(ngx_event_t *rev)
+{
+    int                       i, n;
+    ngx_err_t                 err;
+    ngx_uint_t                round;
+    ngx_connection_t         *c;
+    struct iovec              iov[NGX_AMS_WEBRTC_UDP_BATCH];
+    struct mmsghdr            msg[NGX_AMS_WEBRTC_UDP_BATCH];
+    struct sockaddr_storage   from[NGX_AMS_WEBRTC_UDP_BATCH];
+
+    c = rev->data;
+
+    for (round = 0; round < NGX_AMS_WEBRTC_UDP_ROUNDS; round++) {
+
+        for (i = 0; i < NGX_AMS_WEBRTC_UDP_BATCH; i++) {
+            iov[i].iov_base = ngx_ams_webrtc_udp_buf[i];
+            iov[i].iov_len = NGX_AMS_WEBRTC_UDP_DGRAM;
+            ngx_memzero(&msg[i].msg_hdr, sizeof(struct msghdr));
+            msg[i].msg_hdr.msg_name = &from[i];
+            msg[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+            msg[i].msg_hdr.msg_iov = &iov[i];
+            msg[i].msg_hdr.msg_iovlen = 1;
+            msg[i].msg_len = 0;
+        }
+
+        n = recvmmsg(c->fd, msg, NGX_AMS_WEBRTC_UDP_BATCH, 0, NULL);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EAGAIN) {
+                rev->ready = 0;
+                return;
+            }
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            /* an ICMP error of an earlier send (ECONNREFUSED and the
+             * like): nothing is lost, read on */
+            ngx_log_error(NGX_LOG_INFO, c->log, err,
+                          "ams webrtc: recvmmsg() failed");
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (msg[i].msg_len == 0
+                || (msg[i].msg_hdr.msg_flags & MSG_TRUNC))
+            {
+                continue;
+            }
+
+            ngx_ams_webrtc_session_input(
+                (struct sockaddr *) &from[i], msg[i].msg_hdr.msg_namelen,
+                ngx_ams_webrtc_udp_buf[i], msg[i].msg_len);
+        }
+
+        if (n < NGX_AMS_WEBRTC_UDP_BATCH) {
+            if (!(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
+                return;
+            }
+
+            /* edge-triggered: read until EAGAIN says the socket is
+             * drained */
+        }
+    }
+
+    /* more waits: after the other connections' events */
+    rev->ready = 1;
+    ngx_post_event(rev, &ngx_posted_events);
+}
+
+
+ngx_int_t
+ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len, u_char *p,
+    size_t n)
+{
+    ssize_t            rc;
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    c = (sa->sa_family == AF_INET) ? ngx_ams_webrtc_udp4
+                                   : ngx_ams_webrtc_udp6;
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        rc = sendto(c->fd, p, n, 0, sa, len);
+
+        if (rc >= 0) {
+            return NGX_OK;
+        }
+
+        err = ngx_socket_errno;
+
+        if (err == NGX_EINTR) {
+            continue;
+        }
+
+        if (err == NGX_EAGAIN || err == ENOBUFS) {
+            /* the socket buffer is full: real time has no use for a
+             * late packet, NACKs repair what matters */
+            if ((ngx_ams_webrtc_udp_dropped++ & 1023) == 0) {
+                ngx_log_error(NGX_LOG_WARN, c->log, err,
+                              "ams webrtc: UDP send buffer full, %ui "
+                              "packets dropped so far",
+                              ngx_ams_webrtc_udp_dropped);
+            }
+
+            return NGX_AGAIN;
+        }
+
+        /* ICMP unreachable of an earlier packet and the like: the
+         * session's consent timeout ends it if the peer is gone */
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, err,
+                       "ams webrtc: sendto() failed, %z bytes", n);
+
+        return NGX_ERROR;
+    }
+}
