@@ -31,7 +31,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/rand.h>
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
@@ -39,8 +38,6 @@
 #include "ngx_ams_stats.h"
 #include "ngx_ams_stream_name.h"
 
-
-#define NGX_AMS_WEBRTC_ANSWER_MAX   16384
 
 /* nginx names no such status: WHIP's "offer we cannot use" */
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
@@ -95,8 +92,8 @@ static ngx_int_t ngx_ams_webrtc_http_refused(ngx_http_request_t *r,
     const char *refused);
 static ngx_int_t ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx);
-static ngx_int_t ngx_ams_webrtc_http_session(ngx_http_request_t *r,
-    ngx_ams_webrtc_http_ctx_t *ctx, ngx_ams_webrtc_session_t **sp);
+static ngx_ams_webrtc_session_t *ngx_ams_webrtc_http_session(
+    ngx_ams_webrtc_http_ctx_t *ctx);
 static void ngx_ams_webrtc_http_patch(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_webrtc_http_rate(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_webrtc_http_type(ngx_http_request_t *r,
@@ -284,9 +281,10 @@ ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
             break;
         }
 
-        rc = ngx_ams_webrtc_http_session(r, ctx, &s);
-        if (rc != NGX_OK) {
-            return rc;
+        s = ngx_ams_webrtc_http_session(ctx);
+        if (s == NULL) {
+            return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
+                                             "no such session");
         }
 
         if (ngx_ams_webrtc_http_type(r, "application/trickle-ice-sdpfrag")
@@ -316,9 +314,10 @@ ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
             break;
         }
 
-        rc = ngx_ams_webrtc_http_session(r, ctx, &s);
-        if (rc != NGX_OK) {
-            return rc;
+        s = ngx_ams_webrtc_http_session(ctx);
+        if (s == NULL) {
+            return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
+                                             "no such session");
         }
 
         rc = ngx_http_discard_request_body(r);
@@ -688,178 +687,41 @@ static ngx_int_t
 ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx)
 {
-    u_char                      *out, *loc, *p;
-    char                         pubs[NGX_AMS_SDP_MAX_CANDIDATES][64];
-    size_t                       len, cap;
-    uint32_t                     plid, rnd[4];
-    in_port_t                    port;
-    ngx_int_t                    rc;
-    ngx_str_t                   *addr;
-    ngx_uint_t                   i, client, status;
-    ngx_addr_t                   caddr;
-    const char                  *err, *text;
-    ngx_ams_sdp_t               *offer;
-    ngx_ams_sdp_local_t          local;
-    ngx_ams_sdp_media_t         *m;
-    ngx_ams_main_conf_t         *amcf;
-    ngx_ams_sdp_policy_t         policy;
-    ngx_ams_webrtc_session_t    *s;
-    ngx_ams_webrtc_main_conf_t  *wcf;
+    u_char                    *loc, *p;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  answer, text;
+    const char                *err;
+    ngx_ams_webrtc_session_t  *s;
 
-    wcf = ngx_ams_webrtc_main_conf();
-    amcf = ngx_ams_get_main_conf((ngx_cycle_t *) ngx_cycle);
-    offer = ctx->offer;
+    if (ngx_ams_webrtc_http_body(r, &text) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    caddr.sockaddr = r->connection->sockaddr;
-    caddr.socklen = r->connection->socklen;
-    caddr.name = r->connection->addr_text;
-
-    s = ngx_ams_webrtc_session_create(ctx->direction, ctx->app, &ctx->id,
-                                      &caddr);
+    s = ngx_ams_webrtc_session_create(ctx->app, &ctx->id, ctx->direction,
+                                      r->connection->sockaddr,
+                                      r->connection->socklen,
+                                      r->connection->log);
     if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    plid = 0;
-
-    rc = ngx_ams_webrtc_media_prepare(s, &plid);
-
-    if (rc != NGX_OK) {
-        status = (rc == NGX_BUSY) ? NGX_HTTP_CONFLICT
-                 : (rc == NGX_DECLINED) ? NGX_HTTP_NOT_FOUND
-                 : NGX_HTTP_SERVICE_UNAVAILABLE;
-        text = (rc == NGX_BUSY) ? "the stream is live already"
-               : (rc == NGX_DECLINED) ? "no such live stream"
-               : "the stream cannot be set up";
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ams webrtc: %V of \"%V\": %s", &ctx->kind,
-                      &s->stream_id, text);
-        ngx_ams_webrtc_session_free(s);
-
-        return ngx_ams_webrtc_http_error(r, status, text);
-    }
-
-    ngx_ams_webrtc_session_prepared(s);
-
-    ngx_memzero(&policy, sizeof(ngx_ams_sdp_policy_t));
-    policy.role = (ctx->direction == NGX_AMS_WEBRTC_PUBLISH)
-                  ? NGX_AMS_SDP_WE_RECEIVE : NGX_AMS_SDP_WE_SEND;
-    policy.want_profile_level_id = plid;
-
-    err = "nothing usable";
-
-    if (ngx_ams_sdp_select(offer, &policy, &s->sel, &err) != 0) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ams webrtc: %V offer refused: %s", &ctx->kind, err);
-        ngx_ams_webrtc_session_free(s);
-        return ngx_ams_webrtc_http_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                         err);
-    }
-
-    ngx_cpystrn(s->remote_ufrag, (u_char *) offer->ice_ufrag,
-                sizeof(s->remote_ufrag));
-    ngx_cpystrn(s->remote_pwd, (u_char *) offer->ice_pwd,
-                sizeof(s->remote_pwd));
-
-    if (RAND_bytes((u_char *) rnd, sizeof(rnd)) != 1) {
-        ngx_ams_webrtc_session_free(s);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->direction == NGX_AMS_WEBRTC_PUBLISH) {
-        if (s->sel.audio >= 0) {
-            m = &offer->media[s->sel.audio];
-            s->remote_audio_ssrc = m->nssrcs ? m->ssrc[0] : 0;
-        }
-
-        if (s->sel.video >= 0) {
-            m = &offer->media[s->sel.video];
-            s->remote_video_ssrc = m->nssrcs ? m->ssrc[0] : 0;
-            s->remote_video_rtx_ssrc = m->ssrc_rtx;
-        }
-
-    } else {
-        /* random and never 0 (0 means "none" here) */
-        s->local_audio_ssrc = s->sel.audio >= 0 ? (rnd[0] | 1) : 0;
-        s->local_video_ssrc = s->sel.video >= 0 ? (rnd[1] | 1) : 0;
-        s->local_video_rtx_ssrc = (s->sel.video >= 0 && s->sel.video_rtx_pt)
-                                  ? (rnd[2] | 1) : 0;
-    }
-
-    /* we are the DTLS server unless the offer insists on being it */
-    client = (offer->setup == NGX_AMS_SDP_SETUP_PASSIVE);
-
-    ngx_memzero(&local, sizeof(ngx_ams_sdp_local_t));
-    local.ice_ufrag = (char *) s->local_ufrag;
-    local.ice_pwd = (char *) s->local_pwd;
-    local.fingerprint = ngx_ams_dtls_ctx_fingerprint(wcf->dtls);
-    local.setup = client ? NGX_AMS_SDP_SETUP_ACTIVE
-                         : NGX_AMS_SDP_SETUP_PASSIVE;
-    local.audio_ssrc = s->local_audio_ssrc;
-    local.video_ssrc = s->local_video_ssrc;
-    local.video_rtx_ssrc = s->local_video_rtx_ssrc;
-    local.cname = (char *) s->local_ufrag;
-    local.stream_id = (char *) s->stream_id.data;
-    local.session_id = rnd[3] & 0x7fffffff;
-
-    /* each webrtc_public_address, else the node's address; the port of
-     * this worker, where the session lives */
-    port = ngx_ams_webrtc_udp_port();
-
-    if (wcf->public_addresses) {
-        addr = wcf->public_addresses->elts;
-        len = wcf->public_addresses->nelts;
-
-    } else {
-        addr = &amcf->node_address;
-        len = 1;
-    }
-
-    for (i = 0; i < len && i < NGX_AMS_SDP_MAX_CANDIDATES; i++) {
-        ngx_cpystrn((u_char *) pubs[i], addr[i].data,
-                    ngx_min(addr[i].len + 1, sizeof(pubs[i])));
-        local.candidate[i].addr = pubs[i];
-        local.candidate[i].port = port;
-        local.ncandidates++;
-    }
-
-    cap = NGX_AMS_WEBRTC_ANSWER_MAX;
-
-    for ( ;; ) {
-        out = ngx_pnalloc(r->pool, cap);
-        if (out == NULL) {
-            ngx_ams_webrtc_session_free(s);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        len = ngx_ams_sdp_answer((char *) out, cap, offer, &s->sel, &local);
-
-        if (len || cap >= 4 * NGX_AMS_WEBRTC_ANSWER_MAX) {
-            break;
-        }
-
-        cap *= 2;
-    }
-
-    if (len == 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "ams webrtc: the answer did not fit %uz bytes", cap);
-        ngx_ams_webrtc_session_free(s);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_ams_webrtc_media_start(s) != NGX_OK || s->closing
-        || ngx_ams_webrtc_session_start(s, client, offer->fingerprint)
-           != NGX_OK)
-    {
-        ngx_ams_webrtc_session_free(s);
         return ngx_ams_webrtc_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "the session could not start");
+                                         "no session could be made");
     }
 
-    /* the session's URL: "/{App}/whip/{id}/{session}", escaped as a
-     * path: the id is the client's */
+    err = "unknown error";
+
+    rc = ngx_ams_webrtc_session_answer(s, text.data, text.len, &answer,
+                                       &err);
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams webrtc: %V of \"%V\" refused: %s", &ctx->kind,
+                      &s->stream_id, err);
+        ngx_ams_webrtc_session_close(s, err);
+
+        return ngx_ams_webrtc_http_error(r, rc, err);
+    }
+
+    /* the session's URL: "/{App}/whip/{id}/{session}", the id escaped:
+     * it is the client's */
     len = 1 + ctx->app->name.len + 1 + 4 + 1
           + ctx->id.len + 2 * ngx_escape_uri(NULL, ctx->id.data, ctx->id.len,
                                              NGX_ESCAPE_URI_COMPONENT)
@@ -893,19 +755,28 @@ ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     }
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                  "ams webrtc: %V answered, %s%s", &ctx->kind,
+                  "ams webrtc: %V answered: %s%s", &ctx->kind,
                   s->sel.audio >= 0 ? "audio " : "",
                   s->sel.video >= 0 ? "video" : "");
 
+    /* the answer lives in the session's pool, which outlives this
+     * response unless the session ends meanwhile: a copy */
+    p = ngx_pnalloc(r->pool, answer.len);
+    if (p == NULL) {
+        ngx_ams_webrtc_session_close(s, "out of memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, answer.data, answer.len);
+
     return ngx_ams_webrtc_http_send(r, NGX_HTTP_CREATED, "application/sdp",
-                                    out, len);
+                                    p, answer.len);
 }
 
 
 /* the session of a PATCH or DELETE, of this URL, in this worker */
-static ngx_int_t
-ngx_ams_webrtc_http_session(ngx_http_request_t *r,
-    ngx_ams_webrtc_http_ctx_t *ctx, ngx_ams_webrtc_session_t **sp)
+static ngx_ams_webrtc_session_t *
+ngx_ams_webrtc_http_session(ngx_ams_webrtc_http_ctx_t *ctx)
 {
     ngx_ams_webrtc_session_t  *s;
 
@@ -915,13 +786,10 @@ ngx_ams_webrtc_http_session(ngx_http_request_t *r,
         || s->stream_id.len != ctx->id.len
         || ngx_memcmp(s->stream_id.data, ctx->id.data, ctx->id.len) != 0)
     {
-        return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
-                                         "no such session");
+        return NULL;
     }
 
-    *sp = s;
-
-    return NGX_OK;
+    return s;
 }
 
 
@@ -941,7 +809,7 @@ ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
 
     /* it may have ended while the body came */
-    s = ngx_ams_webrtc_session_find(ctx->session.data, ctx->session.len);
+    s = ngx_ams_webrtc_http_session(ctx);
     if (s == NULL) {
         ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
                                       NGX_HTTP_NOT_FOUND, "no such session"));

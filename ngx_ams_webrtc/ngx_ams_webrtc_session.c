@@ -42,31 +42,17 @@
 #define NGX_AMS_WEBRTC_ADDR_KEY   19       /* family, port, IPv6 address */
 
 
-/* what the transport keeps beside the shared session: "s" first, so the
- * media layer's pointer is this one's */
-typedef struct {
-    ngx_ams_webrtc_session_t  s;
-    u_char                    addr_key[NGX_AMS_WEBRTC_ADDR_KEY];
-    size_t                    addr_key_len;
-    ngx_uint_t                client;        /* we are the DTLS client */
-    unsigned                  started:1;     /* in the tables */
-    unsigned                  prepared:1;    /* media_prepare succeeded */
-    unsigned                  in_addr_tree:1;
-    unsigned                  dtls_started:1;
-} ngx_ams_webrtc_tsession_t;
-
-
 static u_char *ngx_ams_webrtc_session_log(ngx_log_t *log, u_char *buf,
     size_t len);
 static void ngx_ams_webrtc_random_chars(u_char *dst, u_char *rnd,
     size_t n);
 static void ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen,
-    u_char *p, size_t n);
+    ngx_ams_webrtc_local_t *local, u_char *p, size_t n);
 static void ngx_ams_webrtc_stun_error(struct sockaddr *sa, socklen_t salen,
-    ngx_ams_stun_msg_t *m, unsigned code, const char *reason,
-    ngx_ams_webrtc_session_t *s);
+    ngx_ams_webrtc_local_t *local, ngx_ams_stun_msg_t *m, unsigned code,
+    const char *reason, ngx_ams_webrtc_session_t *s);
 static void ngx_ams_webrtc_select(ngx_ams_webrtc_tsession_t *ts,
-    struct sockaddr *sa, socklen_t salen);
+    struct sockaddr *sa, socklen_t salen, ngx_ams_webrtc_local_t *local);
 static void ngx_ams_webrtc_dtls_result(ngx_ams_webrtc_session_t *s,
     int rc);
 static void ngx_ams_webrtc_connected(ngx_ams_webrtc_session_t *s);
@@ -98,13 +84,12 @@ static ngx_rbtree_node_t  ngx_ams_webrtc_addr_sentinel;
 static ngx_queue_t        ngx_ams_webrtc_all;
 static ngx_uint_t         ngx_ams_webrtc_count;
 static ngx_uint_t         ngx_ams_webrtc_ready;
+/* started or not, until freed: the worker's exit frees them all */
+static ngx_queue_t        ngx_ams_webrtc_made;
 
 
 static u_char  ngx_ams_webrtc_ice_chars[] =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-
-#define ngx_ams_webrtc_ts(s)  ((ngx_ams_webrtc_tsession_t *) (s))
 
 
 ngx_int_t
@@ -115,6 +100,7 @@ ngx_ams_webrtc_sessions_init(ngx_cycle_t *cycle)
     ngx_rbtree_init(&ngx_ams_webrtc_addrs, &ngx_ams_webrtc_addr_sentinel,
                     ngx_ams_webrtc_addr_insert);
     ngx_queue_init(&ngx_ams_webrtc_all);
+    ngx_queue_init(&ngx_ams_webrtc_made);
     ngx_ams_webrtc_count = 0;
     ngx_ams_webrtc_ready = 1;
 
@@ -126,24 +112,24 @@ ngx_ams_webrtc_sessions_init(ngx_cycle_t *cycle)
 void
 ngx_ams_webrtc_sessions_exit(void)
 {
-    ngx_queue_t               *q;
-    ngx_ams_webrtc_session_t  *s;
+    ngx_queue_t                *q;
+    ngx_ams_webrtc_tsession_t  *ts;
 
     if (!ngx_ams_webrtc_ready) {
         return;
     }
 
-    while (!ngx_queue_empty(&ngx_ams_webrtc_all)) {
-        q = ngx_queue_head(&ngx_ams_webrtc_all);
-        s = ngx_queue_data(q, ngx_ams_webrtc_session_t, queue);
+    while (!ngx_queue_empty(&ngx_ams_webrtc_made)) {
+        q = ngx_queue_head(&ngx_ams_webrtc_made);
+        ts = ngx_queue_data(q, ngx_ams_webrtc_tsession_t, made);
 
-        ngx_ams_webrtc_session_close(s, "the worker exits");
+        ngx_ams_webrtc_session_close(&ts->s, "the worker exits");
 
-        if (s->timer.posted) {
-            ngx_delete_posted_event(&s->timer);
+        if (ts->s.timer.posted) {
+            ngx_delete_posted_event(&ts->s.timer);
         }
 
-        ngx_ams_webrtc_finish(&s->timer);
+        ngx_ams_webrtc_finish(&ts->s.timer);
     }
 
     ngx_ams_webrtc_ready = 0;
@@ -151,8 +137,9 @@ ngx_ams_webrtc_sessions_exit(void)
 
 
 ngx_ams_webrtc_session_t *
-ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
-    ngx_str_t *stream_id, ngx_addr_t *client)
+ngx_ams_webrtc_session_create(ngx_ams_app_conf_t *app, ngx_str_t *stream_id,
+    ngx_uint_t direction, struct sockaddr *client, socklen_t client_len,
+    ngx_log_t *log)
 {
     u_char                     *p;
     u_char                      rnd[16 + NGX_AMS_WEBRTC_UFRAG_LEN
@@ -161,8 +148,12 @@ ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
     ngx_ams_webrtc_session_t   *s;
     ngx_ams_webrtc_tsession_t  *ts;
 
+    if (!ngx_ams_webrtc_ready) {
+        return NULL;
+    }
+
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "ams webrtc: RAND_bytes() failed");
         return NULL;
     }
@@ -179,8 +170,11 @@ ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
 
     s = &ts->s;
     s->pool = pool;
-    s->direction = dir;
+    s->direction = direction;
     s->app = app;
+    s->sel.audio = -1;
+    s->sel.video = -1;
+    s->sel.application = -1;
 
     /* the id in its URL: 128 bits from the CSPRNG, never guessable
      * from another session's */
@@ -192,7 +186,10 @@ ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
                                 rnd + 16 + NGX_AMS_WEBRTC_UFRAG_LEN,
                                 NGX_AMS_WEBRTC_PWD_LEN);
 
-    s->log = *ngx_cycle->log;
+    /* the signalling's log may be a connection's, gone before the
+     * session: its file and level, our own context */
+    s->log = *log;
+    s->log.connection = 0;
     s->log.handler = ngx_ams_webrtc_session_log;
     s->log.data = s;
     s->log.action = NULL;
@@ -214,17 +211,17 @@ ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
     *p = '\0';
 
     if (client) {
-        s->client.sockaddr = ngx_pnalloc(pool, client->socklen);
-        s->client.name.data = ngx_pnalloc(pool, client->name.len);
+        s->client.sockaddr = ngx_pnalloc(pool, client_len);
+        s->client.name.data = ngx_pnalloc(pool, NGX_SOCKADDR_STRLEN);
         if (s->client.sockaddr == NULL || s->client.name.data == NULL) {
             goto failed;
         }
 
-        ngx_memcpy(s->client.sockaddr, client->sockaddr, client->socklen);
-        s->client.socklen = client->socklen;
-        ngx_memcpy(s->client.name.data, client->name.data,
-                   client->name.len);
-        s->client.name.len = client->name.len;
+        ngx_memcpy(s->client.sockaddr, client, client_len);
+        s->client.socklen = client_len;
+        s->client.name.len = ngx_sock_ntop(client, client_len,
+                                           s->client.name.data,
+                                           NGX_SOCKADDR_STRLEN, 0);
     }
 
     s->timer.handler = ngx_ams_webrtc_timer;
@@ -234,6 +231,7 @@ ngx_ams_webrtc_session_create(ngx_uint_t dir, ngx_ams_app_conf_t *app,
 
     s->created = ngx_current_msec;
     ngx_queue_init(&s->queue);
+    ngx_queue_insert_tail(&ngx_ams_webrtc_made, &ts->made);
 
     return s;
 
@@ -241,6 +239,15 @@ failed:
 
     ngx_destroy_pool(pool);
     return NULL;
+}
+
+
+void
+ngx_ams_webrtc_session_on_event(ngx_ams_webrtc_session_t *s,
+    ngx_ams_webrtc_event_pt handler, void *data)
+{
+    ngx_ams_webrtc_ts(s)->on_event = handler;
+    ngx_ams_webrtc_ts(s)->on_event_data = data;
 }
 
 
@@ -311,46 +318,6 @@ ngx_ams_webrtc_session_start(ngx_ams_webrtc_session_t *s, ngx_uint_t client,
 
 
 void
-ngx_ams_webrtc_session_prepared(ngx_ams_webrtc_session_t *s)
-{
-    ngx_ams_webrtc_ts(s)->prepared = 1;
-}
-
-
-/* a session the signalling made but did not start (or one finishing) */
-void
-ngx_ams_webrtc_session_free(ngx_ams_webrtc_session_t *s)
-{
-    ngx_ams_webrtc_tsession_t  *ts = ngx_ams_webrtc_ts(s);
-
-    if (ts->prepared) {
-        ts->prepared = 0;
-        ngx_ams_webrtc_media_close(s);
-    }
-
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
-    }
-
-    if (s->timer.posted) {
-        ngx_delete_posted_event(&s->timer);
-    }
-
-    if (s->dtls) {
-        ngx_ams_dtls_free(s->dtls);
-        s->dtls = NULL;
-    }
-
-    if (s->srtp) {
-        ngx_ams_srtp_free(s->srtp);
-        s->srtp = NULL;
-    }
-
-    ngx_destroy_pool(s->pool);
-}
-
-
-void
 ngx_ams_webrtc_session_close(ngx_ams_webrtc_session_t *s,
     const char *reason)
 {
@@ -366,21 +333,18 @@ ngx_ams_webrtc_session_close(ngx_ams_webrtc_session_t *s,
                   "ams webrtc: session closed: %s (%M ms)", reason,
                   (ngx_msec_t) (ngx_current_msec - s->created));
 
-    if (!ts->started) {
-        /* still the signalling's: it frees it */
-        return;
+    if (ts->started) {
+        ngx_rbtree_delete(&ngx_ams_webrtc_ufrags, &s->ufrag_node);
+
+        if (ts->in_addr_tree) {
+            ngx_rbtree_delete(&ngx_ams_webrtc_addrs, &s->addr_node);
+            ts->in_addr_tree = 0;
+        }
+
+        ngx_queue_remove(&s->queue);
+        ngx_ams_webrtc_count--;
+        ts->started = 0;
     }
-
-    ngx_rbtree_delete(&ngx_ams_webrtc_ufrags, &s->ufrag_node);
-
-    if (ts->in_addr_tree) {
-        ngx_rbtree_delete(&ngx_ams_webrtc_addrs, &s->addr_node);
-        ts->in_addr_tree = 0;
-    }
-
-    ngx_queue_remove(&s->queue);
-    ngx_ams_webrtc_count--;
-    ts->started = 0;
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
@@ -391,10 +355,40 @@ ngx_ams_webrtc_session_close(ngx_ams_webrtc_session_t *s,
 }
 
 
+/* from a posted event: whoever closed it has returned */
 static void
 ngx_ams_webrtc_finish(ngx_event_t *ev)
 {
-    ngx_ams_webrtc_session_free(ev->data);
+    ngx_ams_webrtc_session_t   *s = ev->data;
+    ngx_ams_webrtc_tsession_t  *ts = ngx_ams_webrtc_ts(s);
+
+    if (ts->on_event) {
+        ts->on_event(s, NGX_AMS_WEBRTC_EVENT_CLOSED, ts->on_event_data);
+        ts->on_event = NULL;
+    }
+
+    if (ts->prepared) {
+        ts->prepared = 0;
+        ngx_ams_webrtc_media_close(s);
+    }
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    if (s->dtls) {
+        /* close_notify to the peer, if it has an address */
+        ngx_ams_dtls_free(s->dtls);
+        s->dtls = NULL;
+    }
+
+    if (s->srtp) {
+        ngx_ams_srtp_free(s->srtp);
+        s->srtp = NULL;
+    }
+
+    ngx_queue_remove(&ts->made);
+    ngx_destroy_pool(s->pool);
 }
 
 
@@ -468,7 +462,7 @@ ngx_ams_webrtc_sessions_from(ngx_addr_t *client)
 
 void
 ngx_ams_webrtc_session_input(struct sockaddr *sa, socklen_t salen,
-    u_char *p, size_t n)
+    ngx_ams_webrtc_local_t *local, u_char *p, size_t n)
 {
     ngx_ams_webrtc_tsession_t  *ts;
 
@@ -479,7 +473,7 @@ ngx_ams_webrtc_session_input(struct sockaddr *sa, socklen_t salen,
     switch (ngx_ams_rtc_classify(p, n)) {
 
     case NGX_AMS_RTC_STUN:
-        ngx_ams_webrtc_stun(sa, salen, p, n);
+        ngx_ams_webrtc_stun(sa, salen, local, p, n);
         return;
 
     case NGX_AMS_RTC_DTLS:
@@ -520,14 +514,14 @@ ngx_ams_webrtc_session_input(struct sockaddr *sa, socklen_t salen,
  * sends no checks, and consent is refreshed by requests only.
  */
 static void
-ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen, u_char *p,
-    size_t n)
+ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen,
+    ngx_ams_webrtc_local_t *local, u_char *p, size_t n)
 {
     int                         rc;
     size_t                      len, local_len, remote_len;
     u_char                      out[256];
     ngx_uint_t                  authenticated;
-    const uint8_t              *local, *remote;
+    const uint8_t              *ours, *theirs;
     ngx_ams_stun_msg_t          m;
     ngx_ams_webrtc_session_t   *s;
     ngx_ams_webrtc_tsession_t  *ts;
@@ -549,10 +543,10 @@ ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen, u_char *p,
 
     if (m.username
         && ngx_ams_stun_split_username(m.username, m.username_len,
-                                       &local, &local_len,
-                                       &remote, &remote_len))
+                                       &ours, &local_len,
+                                       &theirs, &remote_len))
     {
-        ts = ngx_ams_webrtc_by_ufrag(local, local_len);
+        ts = ngx_ams_webrtc_by_ufrag(ours, local_len);
     }
 
     if (ts && m.has_integrity
@@ -565,8 +559,8 @@ ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen, u_char *p,
     s = authenticated ? &ts->s : NULL;
 
     if (m.nunknown) {
-        ngx_ams_webrtc_stun_error(sa, salen, &m, 420, "Unknown Attribute",
-                                  s);
+        ngx_ams_webrtc_stun_error(sa, salen, local, &m, 420,
+                                  "Unknown Attribute", s);
         return;
     }
 
@@ -575,23 +569,25 @@ ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen, u_char *p,
     if (m.username == NULL || !m.has_integrity || !m.has_fingerprint
         || !m.has_priority)
     {
-        ngx_ams_webrtc_stun_error(sa, salen, &m, 400, "Bad Request", s);
+        ngx_ams_webrtc_stun_error(sa, salen, local, &m, 400, "Bad Request",
+                                  s);
         return;
     }
 
     if (!authenticated) {
-        ngx_ams_webrtc_stun_error(sa, salen, &m, 401, "Unauthorized", NULL);
+        ngx_ams_webrtc_stun_error(sa, salen, local, &m, 401, "Unauthorized",
+                                  NULL);
         return;
     }
 
     len = ngx_ams_stun_binding_success(out, sizeof(out), m.txid, sa,
                                        s->local_pwd, NGX_AMS_WEBRTC_PWD_LEN);
     if (len) {
-        (void) ngx_ams_webrtc_udp_send(sa, salen, out, len);
+        (void) ngx_ams_webrtc_udp_send(sa, salen, local, out, len);
     }
 
     if (m.use_candidate) {
-        ngx_ams_webrtc_select(ts, sa, salen);
+        ngx_ams_webrtc_select(ts, sa, salen, local);
         return;
     }
 
@@ -607,8 +603,8 @@ ngx_ams_webrtc_stun(struct sockaddr *sa, socklen_t salen, u_char *p,
 
 static void
 ngx_ams_webrtc_stun_error(struct sockaddr *sa, socklen_t salen,
-    ngx_ams_stun_msg_t *m, unsigned code, const char *reason,
-    ngx_ams_webrtc_session_t *s)
+    ngx_ams_webrtc_local_t *local, ngx_ams_stun_msg_t *m, unsigned code,
+    const char *reason, ngx_ams_webrtc_session_t *s)
 {
     size_t  len;
     u_char  out[256];
@@ -622,7 +618,7 @@ ngx_ams_webrtc_stun_error(struct sockaddr *sa, socklen_t salen,
                    "ams webrtc: STUN error %ud", code);
 
     if (len) {
-        (void) ngx_ams_webrtc_udp_send(sa, salen, out, len);
+        (void) ngx_ams_webrtc_udp_send(sa, salen, local, out, len);
     }
 }
 
@@ -630,7 +626,7 @@ ngx_ams_webrtc_stun_error(struct sockaddr *sa, socklen_t salen,
 /* an authenticated check with USE-CANDIDATE: this is the path */
 static void
 ngx_ams_webrtc_select(ngx_ams_webrtc_tsession_t *ts, struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, ngx_ams_webrtc_local_t *local)
 {
     u_char                      text[NGX_SOCKADDR_STRLEN];
     size_t                      tlen;
@@ -639,6 +635,7 @@ ngx_ams_webrtc_select(ngx_ams_webrtc_tsession_t *ts, struct sockaddr *sa,
     ngx_ams_webrtc_tsession_t  *other;
 
     s->last_check = ngx_current_msec;
+    ts->local = *local;
 
     if (s->selected
         && ngx_cmp_sockaddr((struct sockaddr *) &s->peer, s->peer_len,
@@ -774,6 +771,11 @@ ngx_ams_webrtc_connected(ngx_ams_webrtc_session_t *s)
     ngx_ams_webrtc_schedule(s);
 
     ngx_ams_webrtc_media_connected(s);
+
+    if (!s->closing && ngx_ams_webrtc_ts(s)->on_event) {
+        ngx_ams_webrtc_ts(s)->on_event(s, NGX_AMS_WEBRTC_EVENT_CONNECTED,
+                                       ngx_ams_webrtc_ts(s)->on_event_data);
+    }
 }
 
 
@@ -821,6 +823,7 @@ ngx_ams_webrtc_dtls_send(void *data, const uint8_t *p, size_t len)
     }
 
     return ngx_ams_webrtc_udp_send((struct sockaddr *) &s->peer, s->peer_len,
+                                   &ngx_ams_webrtc_ts(s)->local,
                                    (u_char *) p, len)
            == NGX_OK ? 0 : -1;
 }
@@ -861,7 +864,7 @@ ngx_ams_webrtc_send(ngx_ams_webrtc_session_t *s, u_char *p, size_t len)
     }
 
     return ngx_ams_webrtc_udp_send((struct sockaddr *) &s->peer, s->peer_len,
-                                   p, len);
+                                   &ngx_ams_webrtc_ts(s)->local, p, len);
 }
 
 

@@ -31,11 +31,18 @@
 #define NGX_AMS_WEBRTC_UDP_DGRAM    2048     /* larger ones are cut: no
                                                 packet of ours is */
 #define NGX_AMS_WEBRTC_UDP_BUFFER   (4 * 1024 * 1024)
+#define NGX_AMS_WEBRTC_UDP_CMSG     64      /* one in6_pktinfo */
+
+#ifndef ngx_aligned
+#define ngx_aligned(n)  __attribute__((aligned(n)))
+#endif
 
 
 static ngx_connection_t *ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle,
     int family, in_port_t port);
 static void ngx_ams_webrtc_udp_read(ngx_event_t *rev);
+static void ngx_ams_webrtc_udp_local(struct msghdr *msg,
+    ngx_ams_webrtc_local_t *local);
 
 
 static ngx_connection_t  *ngx_ams_webrtc_udp4;
@@ -44,6 +51,9 @@ static ngx_connection_t  *ngx_ams_webrtc_udp6;
 /* this worker's receive buffers: one event loop reads them */
 static u_char   ngx_ams_webrtc_udp_buf[NGX_AMS_WEBRTC_UDP_BATCH]
                                       [NGX_AMS_WEBRTC_UDP_DGRAM];
+static u_char   ngx_ams_webrtc_udp_cmsg[NGX_AMS_WEBRTC_UDP_BATCH]
+                                       [NGX_AMS_WEBRTC_UDP_CMSG]
+                                       ngx_aligned(8);
 
 /* sends the kernel refused (a full socket buffer): dropped */
 static ngx_uint_t  ngx_ams_webrtc_udp_dropped;
@@ -116,6 +126,12 @@ ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle, int family, in_port_t port)
     (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int));
 
     if (family == AF_INET) {
+        if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(int)) == -1) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                          "ams webrtc: setsockopt(IP_PKTINFO) failed");
+            goto failed;
+        }
+
         ngx_memzero(&sin, sizeof(struct sockaddr_in));
         sin.sin_family = AF_INET;
         sin.sin_port = htons(port);
@@ -130,6 +146,14 @@ ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle, int family, in_port_t port)
         {
             ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
                           "ams webrtc: setsockopt(IPV6_V6ONLY) failed");
+            goto failed;
+        }
+
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                          "ams webrtc: setsockopt(IPV6_RECVPKTINFO) failed");
             goto failed;
         }
 
@@ -228,6 +252,7 @@ ngx_ams_webrtc_udp_read(ngx_event_t *rev)
     struct iovec              iov[NGX_AMS_WEBRTC_UDP_BATCH];
     struct mmsghdr            msg[NGX_AMS_WEBRTC_UDP_BATCH];
     struct sockaddr_storage   from[NGX_AMS_WEBRTC_UDP_BATCH];
+    ngx_ams_webrtc_local_t    local;
 
     c = rev->data;
 
@@ -241,6 +266,8 @@ ngx_ams_webrtc_udp_read(ngx_event_t *rev)
             msg[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
             msg[i].msg_hdr.msg_iov = &iov[i];
             msg[i].msg_hdr.msg_iovlen = 1;
+            msg[i].msg_hdr.msg_control = ngx_ams_webrtc_udp_cmsg[i];
+            msg[i].msg_hdr.msg_controllen = NGX_AMS_WEBRTC_UDP_CMSG;
             msg[i].msg_len = 0;
         }
 
@@ -272,9 +299,11 @@ ngx_ams_webrtc_udp_read(ngx_event_t *rev)
                 continue;
             }
 
+            ngx_ams_webrtc_udp_local(&msg[i].msg_hdr, &local);
+
             ngx_ams_webrtc_session_input(
                 (struct sockaddr *) &from[i], msg[i].msg_hdr.msg_namelen,
-                ngx_ams_webrtc_udp_buf[i], msg[i].msg_len);
+                &local, ngx_ams_webrtc_udp_buf[i], msg[i].msg_len);
         }
 
         if (n < NGX_AMS_WEBRTC_UDP_BATCH) {
@@ -293,13 +322,54 @@ ngx_ams_webrtc_udp_read(ngx_event_t *rev)
 }
 
 
-ngx_int_t
-ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len, u_char *p,
-    size_t n)
+/* where the datagram came to, from its IP_PKTINFO */
+static void
+ngx_ams_webrtc_udp_local(struct msghdr *msg, ngx_ams_webrtc_local_t *local)
 {
-    ssize_t            rc;
-    ngx_err_t          err;
-    ngx_connection_t  *c;
+    struct cmsghdr      *cm;
+    struct in_pktinfo   *pi;
+#if (NGX_HAVE_INET6)
+    struct in6_pktinfo  *pi6;
+#endif
+
+    local->family = 0;
+
+    for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+            pi = (struct in_pktinfo *) CMSG_DATA(cm);
+            local->family = AF_INET;
+            local->u.v4 = pi->ipi_addr;
+            return;
+        }
+
+#if (NGX_HAVE_INET6)
+        if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+            pi6 = (struct in6_pktinfo *) CMSG_DATA(cm);
+            local->family = AF_INET6;
+            local->u.v6 = pi6->ipi6_addr;
+            return;
+        }
+#endif
+    }
+}
+
+
+ngx_int_t
+ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
+    ngx_ams_webrtc_local_t *local, u_char *p, size_t n)
+{
+    ssize_t              rc;
+    ngx_err_t            err;
+    struct iovec         iov;
+    struct msghdr        msg;
+    struct cmsghdr      *cm;
+    ngx_connection_t    *c;
+    struct in_pktinfo   *pi;
+    u_char               cmsg[NGX_AMS_WEBRTC_UDP_CMSG] ngx_aligned(8);
+#if (NGX_HAVE_INET6)
+    struct in6_pktinfo  *pi6;
+#endif
 
     c = (sa->sa_family == AF_INET) ? ngx_ams_webrtc_udp4
                                    : ngx_ams_webrtc_udp6;
@@ -307,9 +377,44 @@ ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len, u_char *p,
         return NGX_ERROR;
     }
 
-    for ( ;; ) {
-        rc = sendto(c->fd, p, n, 0, sa, len);
+    iov.iov_base = p;
+    iov.iov_len = n;
 
+    ngx_memzero(&msg, sizeof(struct msghdr));
+    msg.msg_name = sa;
+    msg.msg_namelen = len;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+
+    /* from the address the peer sent to */
+    if (local && local->family == sa->sa_family) {
+        ngx_memzero(cmsg, sizeof(cmsg));
+        msg.msg_control = cmsg;
+
+        if (local->family == AF_INET) {
+            msg.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+            cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = IPPROTO_IP;
+            cm->cmsg_type = IP_PKTINFO;
+            cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+            pi = (struct in_pktinfo *) CMSG_DATA(cm);
+            pi->ipi_spec_dst = local->u.v4;
+
+#if (NGX_HAVE_INET6)
+        } else {
+            msg.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+            cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = IPPROTO_IPV6;
+            cm->cmsg_type = IPV6_PKTINFO;
+            cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+            pi6 = (struct in6_pktinfo *) CMSG_DATA(cm);
+            pi6->ipi6_addr = local->u.v6;
+#endif
+        }
+    }
+
+    for ( ;; ) {
+        rc = sendmsg(c->fd, &msg, 0);
         if (rc >= 0) {
             return NGX_OK;
         }
