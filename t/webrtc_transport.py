@@ -4,6 +4,7 @@ offer, takes the answer and reports, one JSON line each, when ICE and DTLS
 connect (and how many RTP packets arrived when it plays).
 
     webrtc_transport.py whep|whip URL [--hold S] [--delete] [--timeout S]
+    webrtc_transport.py offer -      (prints a WHIP offer and exits)
 """
 
 import argparse
@@ -19,6 +20,8 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 
 def say(**kw):
+    if QUIET:
+        return
     kw['t'] = round(time.monotonic() - START, 3)
     print(json.dumps(kw), flush=True)
 
@@ -36,7 +39,7 @@ def http(method, url, body=None, ctype=None):
 
 async def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('kind', choices=['whep', 'whip'])
+    ap.add_argument('kind', choices=['whep', 'whip', 'offer'])
     ap.add_argument('url')
     ap.add_argument('--hold', type=float, default=1.0)
     ap.add_argument('--timeout', type=float, default=15.0)
@@ -65,6 +68,14 @@ async def main():
         say(event='ice', state=pc.iceConnectionState)
 
     await pc.setLocalDescription(await pc.createOffer())
+    if a.kind == 'offer':
+        global QUIET
+        QUIET = True
+        sys.stdout.write(pc.localDescription.sdp)
+        sys.stdout.flush()
+        await pc.close()
+        return 0
+
     loop = asyncio.get_running_loop()
     status, headers, body = await loop.run_in_executor(
         None, http, 'POST', a.url, pc.localDescription.sdp.encode(),
@@ -98,5 +109,6 @@ async def main():
     return 0
 
 
+QUIET = False
 START = time.monotonic()
 sys.exit(asyncio.run(main()))
