@@ -678,7 +678,7 @@ ngx_ams_dtls_srtp_keys(ngx_ams_dtls_t *d, unsigned *profile,
 {
     int                             rc;
     size_t                          key, salt;
-    uint8_t                         m[2 * NGX_AMS_SRTP_MAX_KEY_SALT + 4];
+    uint8_t                         m[2 * NGX_AMS_SRTP_MAX_KEY_SALT];
     uint8_t                        *client, *server;
     SRTP_PROTECTION_PROFILE        *p;
 

@@ -43,7 +43,7 @@
 #define NGX_AMS_SRTP_AES128_CM_SHA1_80  1
 #define NGX_AMS_SRTP_AEAD_AES_128_GCM   7
 
-#define NGX_AMS_SRTP_MAX_KEY_SALT       28   /* GCM: 16 + 12; CM: 16 + 14 */
+#define NGX_AMS_SRTP_MAX_KEY_SALT       30   /* CM: 16 + 14; GCM: 16 + 12 */
 
 
 typedef struct ngx_ams_dtls_ctx_s  ngx_ams_dtls_ctx_t;

@@ -93,7 +93,7 @@ ngx_ams_srtp_session(unsigned profile, const uint8_t *key,
 {
     srtp_t         session;
     srtp_policy_t  policy;
-    unsigned char  k[NGX_AMS_SRTP_MAX_KEY_SALT + 2];
+    unsigned char  k[NGX_AMS_SRTP_MAX_KEY_SALT];
 
     memset(&policy, 0, sizeof(srtp_policy_t));
 
