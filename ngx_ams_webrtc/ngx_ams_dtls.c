@@ -512,7 +512,7 @@ static int
 ngx_ams_dtls_read(ngx_ams_dtls_t *d)
 {
     int      n;
-    uint8_t  buf[2048];
+    uint8_t  buf[16384];    /* a whole record: a datagram stays whole */
 
     for ( ;; ) {
         ERR_clear_error();

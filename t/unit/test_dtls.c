@@ -624,6 +624,57 @@ main(void)
     ngx_ams_dtls_free(a->dtls);
     ngx_ams_dtls_free(b->dtls);
 
+    /* SRTP: malformed packets are refused, never read past */
+    {
+        uint8_t          k1[30], k2[30], pk[64 + NGX_AMS_SRTP_TRAILER];
+        size_t           len;
+        ngx_ams_srtp_t  *s1, *s2;
+
+        memset(k1, 1, sizeof(k1));
+        memset(k2, 2, sizeof(k2));
+        s1 = ngx_ams_srtp_create(NGX_AMS_SRTP_AEAD_AES_128_GCM, k1, k2, 28);
+        s2 = ngx_ams_srtp_create(NGX_AMS_SRTP_AES128_CM_SHA1_80, k1, k2, 30);
+        ok(s1 && s2, "SRTP sessions from raw keys");
+
+        for (i = 0; i < 2; i++) {
+            ngx_ams_srtp_t  *s = i ? s2 : s1;
+
+            memset(pk, 0, sizeof(pk));
+            rtp_packet(pk, 5, 1, 8);
+            pk[0] = 0x8f;           /* 15 CSRCs in a 20-byte packet */
+            len = 20;
+            ok(ngx_ams_srtp_unprotect(s, pk, &len) != NGX_AMS_SRTP_OK,
+               "%s: CSRCs past the end refused", i ? "CM" : "GCM");
+
+            rtp_packet(pk, 6, 1, 20);
+            pk[0] = 0x90;           /* an extension longer than the packet */
+            pk[12] = 0xbe; pk[13] = 0xde; pk[14] = 0xff; pk[15] = 0xff;
+            len = 32;
+            ok(ngx_ams_srtp_unprotect(s, pk, &len) != NGX_AMS_SRTP_OK,
+               "%s: extension past the end refused", i ? "CM" : "GCM");
+
+            len = 11;
+            ok(ngx_ams_srtp_unprotect(s, pk, &len) == NGX_AMS_SRTP_FAIL,
+               "%s: 11 bytes are no RTP", i ? "CM" : "GCM");
+
+            len = 12;
+            ok(ngx_ams_srtp_unprotect(s, pk, &len) != NGX_AMS_SRTP_OK,
+               "%s: a bare header without a tag refused", i ? "CM" : "GCM");
+
+            rtcp_sr(pk, 1);
+            len = 12;
+            ok(ngx_ams_srtp_unprotect_rtcp(s, pk, &len) != NGX_AMS_SRTP_OK,
+               "%s: a short SRTCP packet refused", i ? "CM" : "GCM");
+
+            len = 7;
+            ok(ngx_ams_srtp_unprotect_rtcp(s, pk, &len) == NGX_AMS_SRTP_FAIL,
+               "%s: 7 bytes are no RTCP", i ? "CM" : "GCM");
+        }
+
+        ngx_ams_srtp_free(s1);
+        ngx_ams_srtp_free(s2);
+    }
+
     /* SRTP: bad keys and profiles */
     ok(ngx_ams_srtp_create(99, fa, fb, 30) == NULL, "unknown profile");
     ok(ngx_ams_srtp_create(NGX_AMS_SRTP_AEAD_AES_128_GCM, fa, fb, 30)
