@@ -11,10 +11,10 @@
  * MESSAGE-INTEGRITY's HMAC covers the message up to the attribute with the
  * header's length set as if the attribute were the last one (RFC 8489
  * 14.5); the datagram is not ours to patch, so the HMAC is fed the
- * rewritten header and the rest in two pieces.  OpenSSL 3 has no
- * incremental HMAC outside the EVP_MAC interface, whose zero-length keys
- * and fetches get in the way, so HMAC (RFC 2104) is composed here from
- * two SHA-1 digests.
+ * rewritten header and the rest in two pieces.  OpenSSL 3 deprecates
+ * HMAC_CTX, and its EVP_MAC wants an algorithm fetched per process, so
+ * HMAC (RFC 2104) is composed here from two EVP SHA-1 digests; the unit
+ * test holds it to OpenSSL's HMAC() for keys of every size.
  */
 
 
@@ -393,11 +393,12 @@ ngx_ams_stun_binding_success_software(uint8_t *out, size_t cap,
         return 0;
     }
 
-    n = ngx_ams_stun_header(out, NGX_AMS_STUN_BINDING_SUCCESS, txid)
-        + (software ? ngx_ams_stun_attr(out + NGX_AMS_STUN_HEADER_LEN,
-                                        NGX_AMS_STUN_SOFTWARE, software,
-                                        sw_len, ' ')
-                    : 0);
+    n = ngx_ams_stun_header(out, NGX_AMS_STUN_BINDING_SUCCESS, txid);
+
+    if (software) {
+        n += ngx_ams_stun_attr(out + n, NGX_AMS_STUN_SOFTWARE, software,
+                               sw_len, ' ');
+    }
 
     n += ngx_ams_stun_attr(out + n, NGX_AMS_STUN_XOR_MAPPED_ADDRESS, xa,
                            xa_len, 0);
