@@ -12,8 +12,9 @@
  * and remembers which extended number it is for, so a stale slot is
  * never taken for a current one.
  *
- * The window never spans more than "slots": pop() gives up on the hole
- * at its start as soon as it is full, without waiting for max_delay.
+ * The window never spans more than "slots": once it is full, pop()
+ * gives up on the holes at its start, up to the first packet held,
+ * without waiting for max_delay.
  * A packet further ahead than the window can hold (a burst of loss
  * longer than the buffer, or a sender that jumped) restarts it there,
  * what was held before counted lost: it would only have reached the
@@ -224,11 +225,15 @@ int
 ngx_ams_jitter_pop(ngx_ams_jitter_t *j, uint64_t now, const uint8_t **p,
     size_t *len, uint16_t *seq, unsigned *lost)
 {
+    unsigned                full;
     ngx_ams_jitter_slot_t  *s;
 
     if (!j->started) {
         return 0;
     }
+
+    /* full: the holes up to the next packet held are all given up on */
+    full = (j->highest + 1 - j->next >= j->slots);
 
     while (j->next <= j->highest) {
         s = &j->ring[j->next & j->mask];
@@ -248,9 +253,7 @@ ngx_ams_jitter_pop(ngx_ams_jitter_t *j, uint64_t now, const uint8_t **p,
         }
 
         /* a hole: wait for it while there is time and room */
-        if (s->ext == j->next && j->highest - j->next + 1 < j->slots
-            && now < s->since + j->max_delay)
-        {
+        if (s->ext == j->next && !full && now < s->since + j->max_delay) {
             return 0;
         }
 
