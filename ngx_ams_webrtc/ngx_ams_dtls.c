@@ -497,9 +497,8 @@ ngx_ams_dtls_handshake(ngx_ams_dtls_t *d)
         return ngx_ams_dtls_fail(d, NULL);
     }
 
-    if (SSL_get_selected_srtp_profile(d->ssl) == NULL) {
-        return ngx_ams_dtls_fail(d, "no SRTP profile negotiated");
-    }
+    /* a peer that offered no SRTP profile connects too: the caller
+     * finds out from ngx_ams_dtls_srtp_keys() */
 
     ERR_clear_error();
     d->state = NGX_AMS_DTLS_CONNECTED_S;
