@@ -7,9 +7,10 @@
  * libsrtp2's: the outbound one keyed with our key (every SSRC we send)
  * and the inbound one keyed with the peer's (every SSRC it sends).
  *
- * Debian's libsrtp2 is built on NSS, which does not survive a fork:
- * ngx_ams_srtp_init() belongs in the worker (init_process), not in the
- * master.
+ * Debian's libsrtp2 is built on NSS.  Checked: sessions made in a child
+ * forked after the parent had used libsrtp2 work; still, the worker
+ * (init_process) is the natural place for ngx_ams_srtp_init(), and
+ * ngx_ams_srtp_create() calls it anyway.
  */
 
 
