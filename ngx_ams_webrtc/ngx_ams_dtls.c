@@ -445,12 +445,11 @@ ngx_ams_dtls_input(ngx_ams_dtls_t *d, const uint8_t *p, size_t len)
         }
 
         /* application data may follow Finished in the same datagram */
-        switch (ngx_ams_dtls_read(d)) {
-        case NGX_AMS_DTLS_ERROR:
+        if (ngx_ams_dtls_read(d) == NGX_AMS_DTLS_ERROR) {
             return NGX_AMS_DTLS_ERROR;
-        default:
-            return NGX_AMS_DTLS_CONNECTED;
         }
+
+        return NGX_AMS_DTLS_CONNECTED;
     }
 
     return ngx_ams_dtls_read(d);
@@ -830,10 +829,9 @@ ngx_ams_dtls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
     case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
         return 0;
 
+    /* nothing is held back: each record has gone out as it came */
     case BIO_CTRL_WPENDING:
     case BIO_CTRL_PENDING:
-        return 0;
-
     default:
         return 0;
     }
