@@ -81,7 +81,8 @@ sub answer_of {
     my %a;
     ($a{ufrag}) = $res->{content} =~ /a=ice-ufrag:(\S+)/;
     ($a{pwd}) = $res->{content} =~ /a=ice-pwd:(\S+)/;
-    ($a{port}) = $res->{content} =~ /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+)/;
+    ($a{port}) = $res->{content}
+        =~ /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+)/;
     ($a{id}) = ($res->{headers}{location} // '') =~ m{/([0-9a-f]{32})$};
     return \%a;
 }
@@ -281,7 +282,8 @@ for my $i (1 .. 6) {
     my $res = post("/LiveApp/whip/port$i", $offer);
     my $a = answer_of($res);
     next unless $a->{id};
-    my ($logged) = $ng->error_log =~ /on port (\d+), DTLS \w+, webrtc \w+ session $a->{id}/;
+    my ($logged) = $ng->error_log
+        =~ /on port (\d+), DTLS \w+, webrtc \w+ session $a->{id}/;
     $matched++ if defined $logged && $logged == $a->{port};
 }
 is($matched, 6, 'every answer advertises the port of its own worker');
