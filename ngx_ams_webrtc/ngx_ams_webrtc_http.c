@@ -62,6 +62,7 @@ typedef struct {
     ngx_str_t                 id;            /* the stream */
     ngx_str_t                 session;       /* the URL's 4th segment */
     ngx_ams_sdp_t            *offer;
+    ngx_str_t                 text;          /* the offer as it came */
     ngx_ams_access_t         *pending;       /* the store decides */
 } ngx_ams_webrtc_http_ctx_t;
 
@@ -563,6 +564,8 @@ ngx_ams_webrtc_http_offer(ngx_http_request_t *r)
         return;
     }
 
+    ctx->text = text;
+
     ngx_ams_webrtc_http_token(r, &token);
 
     /* before the check: a request freed while the store decides (its
@@ -694,9 +697,7 @@ ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     const char                *err;
     ngx_ams_webrtc_session_t  *s;
 
-    if (ngx_ams_webrtc_http_body(r, &text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    text = ctx->text;
 
     s = ngx_ams_webrtc_session_create(ctx->app, &ctx->id, ctx->direction,
                                       r->connection->sockaddr,

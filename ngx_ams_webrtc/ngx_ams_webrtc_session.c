@@ -931,6 +931,12 @@ ngx_ams_webrtc_timer(ngx_event_t *ev)
 
     wcf = ngx_ams_webrtc_main_conf();
 
+    /* a cancelable timer's handler runs when the worker starts leaving */
+    if (ngx_exiting) {
+        ngx_ams_webrtc_session_close(s, "the worker is shutting down");
+        return;
+    }
+
     if (!s->connected) {
         gone = (ngx_msec_int_t) (ngx_current_msec - s->created);
 

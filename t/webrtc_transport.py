@@ -63,6 +63,17 @@ async def main():
         if pc.connectionState in ('connected', 'failed', 'closed'):
             done.set()
 
+    @pc.on('track')
+    def on_track(track):
+        async def drain():
+            while True:
+                try:
+                    await track.recv()
+                except Exception:
+                    return
+                got[track.kind] = got.get(track.kind, 0) + 1
+        asyncio.ensure_future(drain())
+
     @pc.on('iceconnectionstatechange')
     async def on_ice():
         say(event='ice', state=pc.iceConnectionState)
@@ -97,7 +108,8 @@ async def main():
 
     if pc.connectionState == 'connected':
         await asyncio.sleep(a.hold)
-        say(event='held', state=pc.connectionState)
+        say(event='held', state=pc.connectionState,
+            video=got.get('video', 0), audio=got.get('audio', 0))
 
     if a.delete:
         base = a.url.split('/', 3)
