@@ -24,10 +24,14 @@
 
 #define NGX_AMS_SDP_MAX_LEN          65536   /* bytes of one offer */
 #define NGX_AMS_SDP_MAX_MEDIA        8       /* m= sections */
-#define NGX_AMS_SDP_MAX_CODECS       32      /* rtpmap per m= section */
+#define NGX_AMS_SDP_MAX_CODECS       64      /* payload types per m=
+                                                section: Chromium 156's
+                                                recvonly video offers 34 */
 #define NGX_AMS_SDP_MAX_EXTMAPS      16
 #define NGX_AMS_SDP_MAX_SSRCS        8
-#define NGX_AMS_SDP_MAX_CANDIDATES   16
+#define NGX_AMS_SDP_MAX_CANDIDATES   32      /* per section: one UDP and
+                                                one TCP per interface */
+#define NGX_AMS_SDP_LINE_MAX         1024    /* bytes of one line */
 #define NGX_AMS_SDP_ICE_MAX          256     /* ufrag, pwd: RFC 8839 */
 #define NGX_AMS_SDP_TOKEN_MAX        64      /* mid, codec names, ... */
 #define NGX_AMS_SDP_FMTP_MAX         256
@@ -95,9 +99,16 @@ typedef struct {
 
 
 typedef struct {
-    unsigned            kind;               /* NGX_AMS_SDP_AUDIO, ... */
+    unsigned            kind;               /* NGX_AMS_SDP_AUDIO, ...;
+                                               0: another media */
+    char                name[16];           /* the m= line's media as
+                                               written: "audio", "text" */
     uint16_t            port;               /* 0: rejected/disabled */
+    unsigned            bundle_only:1;      /* a=bundle-only: port 0 but
+                                               in use through BUNDLE */
     char                proto[NGX_AMS_SDP_TOKEN_MAX];  /* UDP/TLS/RTP/SAVPF */
+    char                fmt[NGX_AMS_SDP_TOKEN_MAX];    /* not RTP: the first
+                                               format ("webrtc-datachannel") */
     char                mid[NGX_AMS_SDP_TOKEN_MAX];
     unsigned            direction;          /* NGX_AMS_SDP_SENDRECV, ... */
     unsigned            rtcp_mux:1;
@@ -133,6 +144,10 @@ typedef struct {
     unsigned            ice_lite:1;
     unsigned            ice_trickle:1;
     unsigned            setup;              /* NGX_AMS_SDP_SETUP_* */
+    /* with BUNDLE, the session-level ufrag/pwd/setup above come from the
+     * section of the group's first mid (its transport) when the session
+     * level has none; the candidates below are that section's only
+     * (those of the others are never used once bundled) */
     char                bundle[NGX_AMS_SDP_MAX_MEDIA][NGX_AMS_SDP_TOKEN_MAX];
     unsigned            nbundle;            /* mids of a=group:BUNDLE */
 
@@ -164,6 +179,11 @@ typedef struct {
     unsigned            video_fir:1;
     unsigned            remb:1;
     unsigned            twcc:1;
+    /* added: what the answer needs besides the offer */
+    unsigned            role;               /* the policy's NGX_AMS_SDP_WE_* */
+    unsigned            setup;              /* ours: PASSIVE to an actpass
+                                               or active peer, ACTIVE to a
+                                               passive one */
 } ngx_ams_sdp_selection_t;
 
 #define NGX_AMS_SDP_CODEC_H264       1
@@ -180,6 +200,13 @@ typedef struct {
      * avcC; 0: unknown, prefer 42e01f); publish: ignored */
     uint32_t            want_profile_level_id;
     unsigned            allow_vp8:1;        /* WebRTC-to-WebRTC only */
+    /* transport-wide congestion control (the extmap and the rtcp-fb):
+     * only when the media layer writes (we receive) or reads (we send)
+     * its feedback; else REMB with abs-send-time, which a sender that
+     * was offered transport-cc would ignore */
+    unsigned            twcc:1;
+    /* accept the application (SCTP) section: data channels */
+    unsigned            data_channels:1;
 } ngx_ams_sdp_policy_t;
 
 
@@ -188,7 +215,8 @@ typedef struct {
     const char         *ice_ufrag;          /* 4+ chars, ice-char only */
     const char         *ice_pwd;            /* 22+ chars */
     const char         *fingerprint;        /* "AB:CD:..." (sha-256) */
-    unsigned            setup;              /* answer: ACTIVE or PASSIVE */
+    unsigned            setup;              /* answer: ACTIVE or PASSIVE;
+                                               0: the selection's */
     /* host candidates: ICE-lite gathers nothing else */
     struct {
         const char     *addr;               /* IPv4/IPv6 literal */
