@@ -80,6 +80,12 @@ typedef struct {
     size_t                   parent_len;
     char                     publish_type[8];
 
+    /* publisher mode (ngx_ams_audio_transform_start_publisher): "out" is
+     * the stream its users know, the source the raw one behind it */
+    ngx_str_t                app_name;
+    struct sockaddr_storage  sockaddr;
+    unsigned                 as_publisher:1;
+
     /* set by the task, read by the loop after it ("done"): not bit
      * fields, the loop writes the bits beside them meanwhile */
     ngx_uint_t               producer_ended;
@@ -102,7 +108,7 @@ static ngx_int_t ngx_ams_audio_transform_publish(ngx_ams_stream_t *st,
     ngx_ams_app_conf_t *app, ngx_log_t *log);
 static ngx_int_t ngx_ams_audio_transform_open(ngx_ams_app_conf_t *app,
     ngx_ams_stream_t *src, ngx_str_t *out, ngx_uint_t codec,
-    ngx_uint_t bitrate, ngx_log_t *log);
+    ngx_uint_t bitrate, ngx_ams_source_t *as, ngx_log_t *log);
 static void ngx_ams_audio_transform_wake(ngx_ams_reader_t *rd);
 static void ngx_ams_audio_transform_schedule(ngx_ams_audio_transform_t *tf);
 static void ngx_ams_audio_transform_retry(ngx_event_t *ev);
@@ -313,8 +319,13 @@ ngx_ams_audio_transform_publish(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
               - name;
 
     /* the source goes on whatever becomes of its companion */
+    /* a WebRTC publisher's raw stream is its companion already */
+    if (ngx_ams_bus_find(&app->name, &out) != NULL) {
+        return rc;
+    }
+
     (void) ngx_ams_audio_transform_open(app, st, &out, NGX_AMS_CODEC_OPUS,
-                                        conf->opus_bitrate, log);
+                                        conf->opus_bitrate, NULL, log);
 
     return rc;
 }
@@ -337,7 +348,31 @@ ngx_ams_audio_transform_start(ngx_str_t *app, ngx_str_t *name,
         return NGX_DECLINED;
     }
 
-    return ngx_ams_audio_transform_open(acf, st, out, codec, bitrate, log);
+    return ngx_ams_audio_transform_open(acf, st, out, codec, bitrate, NULL,
+                                        log);
+}
+
+
+ngx_int_t
+ngx_ams_audio_transform_start_publisher(ngx_str_t *app, ngx_str_t *raw,
+    ngx_str_t *out, ngx_uint_t codec, ngx_uint_t bitrate,
+    ngx_ams_source_t *as, ngx_log_t *log)
+{
+    ngx_ams_stream_t    *st;
+    ngx_ams_app_conf_t  *acf;
+
+    acf = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, app);
+    if (acf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    st = ngx_ams_bus_find(app, raw);
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_ams_audio_transform_open(acf, st, out, codec, bitrate, as,
+                                        log);
 }
 
 
@@ -358,7 +393,8 @@ ngx_ams_audio_transform_stop(ngx_str_t *app, ngx_str_t *out)
 
 static ngx_int_t
 ngx_ams_audio_transform_open(ngx_ams_app_conf_t *app, ngx_ams_stream_t *src,
-    ngx_str_t *out, ngx_uint_t codec, ngx_uint_t bitrate, ngx_log_t *log)
+    ngx_str_t *out, ngx_uint_t codec, ngx_uint_t bitrate,
+    ngx_ams_source_t *as, ngx_log_t *log)
 {
     ngx_int_t                        rc;
     ngx_ams_audio_transform_t       *tf;
@@ -378,7 +414,9 @@ ngx_ams_audio_transform_open(ngx_ams_app_conf_t *app, ngx_ams_stream_t *src,
         return NGX_ERROR;
     }
 
-    if (out->len >= NGX_AMS_NAME_LEN || src->name_len >= NGX_AMS_NAME_LEN) {
+    if (out->len >= NGX_AMS_NAME_LEN || src->name_len >= NGX_AMS_NAME_LEN
+        || (as && as->socklen > sizeof(struct sockaddr_storage)))
+    {
         return NGX_ERROR;
     }
 
@@ -438,6 +476,22 @@ ngx_ams_audio_transform_open(ngx_ams_app_conf_t *app, ngx_ams_stream_t *src,
     tf->source.publish_type = tf->publish_type;
     tf->source.parent.data = tf->parent;
     tf->source.parent.len = tf->parent_len;
+
+    if (as) {
+        tf->as_publisher = 1;
+        tf->app_name = app->name;
+        tf->source.kind = as->kind;
+        ngx_cpystrn((u_char *) tf->publish_type, (u_char *) as->publish_type,
+                    sizeof(tf->publish_type));
+        ngx_str_null(&tf->source.parent);
+
+        if (as->sockaddr) {
+            ngx_memcpy(&tf->sockaddr, as->sockaddr, as->socklen);
+            tf->source.sockaddr = (struct sockaddr *) &tf->sockaddr;
+            tf->source.socklen = as->socklen;
+        }
+    }
+
     tf->source.stop = ngx_ams_audio_transform_src_stop;
     tf->source.request_keyframe = ngx_ams_audio_transform_src_keyframe;
     tf->source.data = tf;
@@ -794,6 +848,12 @@ ngx_ams_audio_transform_src_stop(ngx_ams_source_t *src)
     }
 
     tf->stopping = 1;
+
+    if (tf->as_publisher && tf->reader_open) {
+        /* stopping the stream its users know stops the raw one behind
+         * it, and so its publisher */
+        (void) ngx_ams_reader_request(&tf->reader, NGX_AMS_REQUEST_STOP);
+    }
 
     if (tf->retry.timer_set) {
         ngx_del_timer(&tf->retry);

@@ -46,6 +46,18 @@ ngx_int_t ngx_ams_audio_transform_start(ngx_str_t *app, ngx_str_t *name,
     ngx_str_t *out, ngx_uint_t codec, ngx_uint_t bitrate, ngx_log_t *log);
 
 /*
+ * Publisher mode, for a WebRTC publisher: its raw stream "raw" (Opus
+ * audio, a rendition of "out") is what it writes; "out" is published
+ * by the transform as the stream users know, with the kind, publish
+ * type and client address of "as" (the source's operations and data are
+ * the transform's own: a stop of "out" is passed on to "raw", as are
+ * keyframe requests).  Returns as ngx_ams_audio_transform_start().
+ */
+ngx_int_t ngx_ams_audio_transform_start_publisher(ngx_str_t *app,
+    ngx_str_t *raw, ngx_str_t *out, ngx_uint_t codec, ngx_uint_t bitrate,
+    ngx_ams_source_t *as, ngx_log_t *log);
+
+/*
  * Context: the event loop of any worker.  Ends the rendition "out" (the
  * worker that publishes it is asked through the bus): NGX_OK, or
  * NGX_DECLINED when it is not live.
