@@ -4,7 +4,10 @@
  *
  * SDP: real offers (t/unit/sdp/: Chromium 156 as a WHIP publisher, a
  * WHEP player and Ant Media's webrtc_adaptor; aiortc 1.4 publishing and
- * playing; OBS's WHIP output through libdatachannel) parsed, chosen from
+ * playing; OBS's WHIP output through libdatachannel; and one written by
+ * hand after Firefox's format, firefox_like_whip.sdp, as no Firefox was
+ * at hand: session-level fingerprint, extmaps with a direction, fmtp
+ * before rtpmap, ssrc-group after the ssrcs) parsed, chosen from
  * and answered, with CRLF and LF; our answer read back; our own offer;
  * trickle fragments (RFC 8840); malformed and hostile descriptions
  * refused with a reason.
@@ -522,6 +525,33 @@ test_aiortc(void)
     is_int(answer_for(sdp, NGX_AMS_SDP_WE_SEND, 0, 0, &sel, answer,
                       sizeof(answer), &err), 0, "aiortc play: answered");
     check_answer_back("aiortc play", answer, NGX_AMS_SDP_WE_SEND, &sel);
+    free(text);
+}
+
+
+static void
+test_firefox_like(void)
+{
+    char                     *text, answer[16384];
+    size_t                    len;
+    const char               *err;
+    ngx_ams_sdp_selection_t   sel;
+
+    text = slurp("firefox_like_whip.sdp", &len);
+    check_common("firefox-like whip", text, len);
+    is_int(sdp->media[1].codec[4].profile_level_id, 0x42e01f,
+           "firefox: fmtp before rtpmap read");
+    is_int(sdp->media[1].ssrc_rtx, 2222222222u, "firefox: FID after ssrcs");
+    is_int(sdp->media[0].extmap[1].id, 2, "firefox: extmap 2/recvonly");
+
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 0, &sel, answer,
+                      sizeof(answer), &err), 0, "firefox: answered");
+    is_int(sel.audio_pt, 109, "firefox: opus 109");
+    is_int(sel.video_pt, 126, "firefox: H.264 mode 1 is 126, not 97");
+    is_int(sel.video_rtx_pt, 127, "firefox: rtx 127");
+    is_int(sel.ext_mid, 3, "firefox: mid id 3");
+    is_int(sel.ext_abs_send_time, 4, "firefox: abs-send-time id 4");
+    check_answer_back("firefox", answer, NGX_AMS_SDP_WE_RECEIVE, &sel);
     free(text);
 }
 
@@ -1280,6 +1310,7 @@ main(int argc, char **argv)
     test_chromium_others();
     test_aiortc();
     test_obs();
+    test_firefox_like();
     test_malformed();
     test_answer_cap();
     test_offer();
