@@ -234,7 +234,12 @@ typedef struct {
 } ngx_ams_sdp_local_t;
 
 
-/* 0, or -1 with *err naming the first problem ("no ice-ufrag", ...) */
+/*
+ * 0, or -1 with *err naming the first problem ("no ice-ufrag", ...): a
+ * static string.  LF or CRLF line ends.  Needs ice-ufrag, ice-pwd and a
+ * fingerprint line (of any hash: select wants sha-256).  sizeof(
+ * ngx_ams_sdp_t) is about 200 KB: allocate it, not on a stack.
+ */
 int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
     const char **err);
 
@@ -249,6 +254,15 @@ int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
  * no video: the WHIP/WHEP answer is 422 then; a fingerprint other than
  * sha-256, no ice-ufrag/pwd, setup:passive offer we cannot be client
  * for, and the like also).
+ *
+ * As written: a section with port 0 is usable only with a=bundle-only
+ * inside the BUNDLE group; a section needs UDP/TLS/RTP/SAVPF and
+ * rtcp-mux; more than one usable section without a BUNDLE group is
+ * refused ("no BUNDLE group": one transport per session); so is an
+ * ICE-lite peer.  sel->setup is ours: PASSIVE, or ACTIVE to a passive
+ * offer.  transport-cc only with policy->twcc, the application section
+ * only with policy->data_channels.  When nothing is usable, *err says
+ * why the last section was not.
  */
 int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
     const ngx_ams_sdp_policy_t *policy, ngx_ams_sdp_selection_t *sel,
@@ -257,14 +271,17 @@ int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
 /*
  * The answer to "offer": one m= section per offered section, in order,
  * the same mids; those not selected with port 0 (and the application
- * section rejected while data channels are not supported); BUNDLE of the
- * accepted mids; a=ice-lite, our ufrag/pwd/fingerprint/setup;
- * a=rtcp-mux, rtcp-rsize; the chosen payload types with their rtpmap,
+ * section unless the policy took data channels); BUNDLE of the accepted
+ * mids (when offered); a=ice-lite, our ufrag/pwd/fingerprint/setup
+ * (local->setup, else sel->setup) in each accepted section; a=rtcp-mux,
+ * rtcp-rsize when offered; the chosen payload types with their rtpmap,
  * fmtp and rtcp-fb; direction recvonly (we receive) or sendonly (we
  * send) with a=msid and a=ssrc lines for what we send; the chosen
  * extmaps with the offer's ids; the candidates in each accepted section
- * and a=end-of-candidates.  CRLF line ends.  Returns the length, or 0
- * when "cap" is too small.
+ * and a=end-of-candidates.  CRLF line ends.  Returns the length (the
+ * text is NUL-terminated after it), or 0 when "cap" is too small: 32 KB
+ * holds any answer to an offer within the limits above (with our
+ * candidates, stream id and cname under 1 KB); 4 KB a usual one.
  */
 size_t ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
     const ngx_ams_sdp_selection_t *sel, const ngx_ams_sdp_local_t *local);
@@ -282,7 +299,9 @@ size_t ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
 /*
  * A trickle fragment (WHIP/WHEP PATCH): a=ice-ufrag/ice-pwd (a new pair
  * is an ICE restart), a=mid and a=candidate lines, a=end-of-candidates.
- * Fills the ufrag/pwd and candidates of "frag" (the rest is zeroed).
+ * Fills the ufrag/pwd and candidates of "frag" (all sections'), and the
+ * mid of each m= or a=mid it names; the rest is zeroed.  An empty
+ * fragment is valid; a pwd without a ufrag is not.
  */
 int ngx_ams_sdp_parse_fragment(const char *text, size_t len,
     ngx_ams_sdp_t *frag, const char **err);

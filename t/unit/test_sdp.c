@@ -1115,6 +1115,86 @@ test_answer_cap(void)
 }
 
 
+/* the largest answer: 8 sections with long mids, 3 taken, 32 of our
+ * candidates, a 1000-byte stream id and cname: in 32 KB, as the header
+ * says */
+static void
+test_answer_largest(void)
+{
+    char                     *text, *p, *big, id[1001], mid[64];
+    unsigned                  i;
+    size_t                    n;
+    const char               *err;
+    ngx_ams_sdp_local_t       local;
+    ngx_ams_sdp_policy_t      policy;
+    ngx_ams_sdp_selection_t   sel;
+    static const char        *kind[] = { "audio", "video", "application" };
+
+    text = malloc(65536);
+    big = malloc(32768);
+    memset(id, 'i', 1000);
+    id[1000] = '\0';
+
+    p = text + sprintf(text, "v=0\r\na=ice-ufrag:abcd\r\n"
+                       "a=ice-pwd:abcdefghijklmnopqrstuv\r\n"
+                       "a=fingerprint:sha-256 %s\r\na=group:BUNDLE", fp_text);
+    for (i = 0; i < 8; i++) {
+        memset(mid, 'a' + i, 63);
+        mid[63] = '\0';
+        p += sprintf(p, " %s", mid);
+    }
+    p += sprintf(p, "\r\n");
+
+    for (i = 0; i < 8; i++) {
+        memset(mid, 'a' + i, 63);
+        mid[63] = '\0';
+        p += sprintf(p, "m=%s 9 %s\r\na=mid:%s\r\na=rtcp-mux\r\n"
+                     "a=rtcp-rsize\r\na=sendrecv\r\n", kind[i % 3],
+                     i % 3 == 2 ? "UDP/DTLS/SCTP webrtc-datachannel"
+                                : "UDP/TLS/RTP/SAVPF 96 97 111",
+                     mid);
+        p += sprintf(p, "a=rtpmap:96 H264/90000\r\n"
+                     "a=fmtp:96 level-asymmetry-allowed=1;"
+                     "packetization-mode=1;profile-level-id=42e01f\r\n"
+                     "a=rtcp-fb:* nack\r\na=rtcp-fb:* nack pli\r\n"
+                     "a=rtcp-fb:* ccm fir\r\na=rtcp-fb:* goog-remb\r\n"
+                     "a=rtcp-fb:* transport-cc\r\n"
+                     "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+                     "a=rtpmap:111 opus/48000/2\r\n"
+                     "a=extmap:1 %s\r\na=extmap:2 %s\r\na=extmap:3 %s\r\n",
+                     NGX_AMS_SDP_EXT_MID, NGX_AMS_SDP_EXT_ABS_SEND_TIME,
+                     NGX_AMS_SDP_EXT_TWCC);
+    }
+
+    is_int(ngx_ams_sdp_parse(text, p - text, sdp, &err), 0, "largest: parses");
+
+    memset(&policy, 0, sizeof(policy));
+    policy.role = NGX_AMS_SDP_WE_SEND;
+    policy.twcc = 1;
+    policy.data_channels = 1;
+    ok(ngx_ams_sdp_select(sdp, &policy, &sel, &err) == 0
+       && sel.audio == 0 && sel.video == 1 && sel.application == 2,
+       "largest: three taken");
+
+    local_init(&local);
+    local.cname = id;
+    local.stream_id = id;
+
+    for (i = 0; i < NGX_AMS_SDP_MAX_CANDIDATES; i++) {
+        local.candidate[i].addr = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff";
+        local.candidate[i].port = 65535;
+        local.candidate[i].tcp = i & 1;
+    }
+
+    local.ncandidates = NGX_AMS_SDP_MAX_CANDIDATES;
+    n = ngx_ams_sdp_answer(big, 32768, sdp, &sel, &local);
+    ok(n > 0, "largest: answered in 32 KB (%zu bytes)", n);
+
+    free(big);
+    free(text);
+}
+
+
 static void
 test_offer(void)
 {
@@ -1313,6 +1393,7 @@ main(int argc, char **argv)
     test_firefox_like();
     test_malformed();
     test_answer_cap();
+    test_answer_largest();
     test_offer();
     test_fragment();
 
