@@ -1243,6 +1243,36 @@ test_offer(void)
 }
 
 
+/* Chromium's answer to our offer, as webrtc_adaptor sends it back */
+static void
+test_answer_to_ours(void)
+{
+    char                     *text;
+    size_t                    len;
+    const char               *err;
+    ngx_ams_sdp_policy_t      policy;
+    ngx_ams_sdp_selection_t   sel;
+
+    text = slurp("chromium_answer_to_ours.sdp", &len);
+    err = "";
+    is_int(ngx_ams_sdp_parse(text, len, sdp, &err), 0,
+           "chromium's answer to our offer parses");
+    is_int(sdp->setup, NGX_AMS_SDP_SETUP_ACTIVE, "it is DTLS client");
+    ok(strstr(sdp->media[0].codec[0].fmtp, "; stereo=1") != NULL,
+       "the adaptor's stereo munge read");
+
+    memset(&policy, 0, sizeof(policy));
+    policy.role = NGX_AMS_SDP_WE_SEND;
+    ok(ngx_ams_sdp_select(sdp, &policy, &sel, &err) == 0, "selected");
+    ok(sel.audio == 0 && sel.audio_pt == 111 && sel.video == 1
+       && sel.video_pt == 102 && sel.video_rtx_pt == 103
+       && sel.profile_level_id == 0x42e01f, "our payload types back");
+    is_int(sel.setup, NGX_AMS_SDP_SETUP_PASSIVE, "we are DTLS server");
+    ok(sel.video_nack && sel.video_pli && sel.remb, "feedback kept");
+    free(text);
+}
+
+
 static void
 test_fragment(void)
 {
@@ -1395,6 +1425,7 @@ main(int argc, char **argv)
     test_answer_cap();
     test_answer_largest();
     test_offer();
+    test_answer_to_ours();
     test_fragment();
 
     free(sdp);

@@ -3,14 +3,22 @@
 // a WHEP player (recvonly audio + video), and what Ant Media's
 // webrtc_adaptor sends to publish (addTrack, sendrecv, a data channel).
 //
-//   NODE_PATH=t/browser/node_modules node t/unit/sdp/gen_chromium.js DIR
+// With the unit test binary as a second argument, also Chromium's answer to
+// our own offer (AMS's WebSocket play), munged as webrtc_adaptor munges it
+// ("useinbandfec=1; stereo=1").
+//
+//   NODE_PATH=t/browser/node_modules node t/unit/sdp/gen_chromium.js DIR \
+//       [build/unit/test_sdp]
 
 const fs = require('fs');
 const path = require('path');
+const { execFileSync } = require('child_process');
 const { chromium } = require('playwright-core');
 
 (async () => {
   const dir = process.argv[2] || '.';
+  const tool = process.argv[3];
+  const ours = tool ? execFileSync(tool, ['offer']).toString() : null;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--use-fake-device-for-media-stream',
@@ -19,7 +27,7 @@ const { chromium } = require('playwright-core');
   try {
     const page = await browser.newPage();
     await page.goto('file:///dev/null');
-    const offers = await page.evaluate(async () => {
+    const offers = await page.evaluate(async (ours) => {
       const gather = (pc) => new Promise((resolve) => {
         if (pc.iceGatheringState === 'complete') return resolve();
         pc.onicegatheringstatechange = () => {
@@ -64,8 +72,16 @@ const { chromium } = require('playwright-core');
       await pc.setLocalDescription(await pc.createOffer());
       out.adaptor = pc.localDescription.sdp;   /* trickled: no candidates */
       pc.close();
+      if (ours) {
+        pc = new RTCPeerConnection();
+        await pc.setRemoteDescription({ type: 'offer', sdp: ours });
+        const answer = await pc.createAnswer();
+        out.answer_to_ours = answer.sdp.replace('useinbandfec=1',
+                                                'useinbandfec=1; stereo=1');
+        pc.close();
+      }
       return out;
-    });
+    }, ours);
     for (const [k, v] of Object.entries(offers)) {
       fs.writeFileSync(path.join(dir, 'chromium_' + k + '.sdp'), v);
     }
