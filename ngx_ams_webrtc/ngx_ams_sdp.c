@@ -1820,7 +1820,7 @@ ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
     const ngx_ams_sdp_selection_t *sel, const ngx_ams_sdp_local_t *local)
 {
     int                         send;
-    unsigned                    i, setup, plid;
+    unsigned                    i, j, setup;
     const char                 *name;
     ngx_ams_sdp_out_t           o;
     const ngx_ams_sdp_codec_t  *c;
@@ -2006,9 +2006,9 @@ ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
              * the profile, and a lower level would only cap the sender */
             c = NULL;
 
-            for (plid = 0; plid < m->ncodecs; plid++) {
-                if (m->codec[plid].pt == sel->video_pt) {
-                    c = &m->codec[plid];
+            for (j = 0; j < m->ncodecs; j++) {
+                if (m->codec[j].pt == sel->video_pt) {
+                    c = &m->codec[j];
                     break;
                 }
             }

@@ -42,6 +42,11 @@ async function chromiumChecks() {
         } else if (kind === 'whep') {
           pc.addTransceiver('audio', { direction: 'recvonly' });
           pc.addTransceiver('video', { direction: 'recvonly' });
+        } else if (kind === 'mixed') {
+          /* audio we cannot take (recvonly to a WHIP server): rejected */
+          pc.addTransceiver('audio', { direction: 'recvonly' });
+          pc.addTransceiver(media.getVideoTracks()[0],
+                            { direction: 'sendonly', streams: [media] });
         } else {
           for (const t of media.getTracks()) pc.addTrack(t, media);
           pc.createDataChannel('data');
@@ -53,7 +58,8 @@ async function chromiumChecks() {
       window.accept = async (sdp) => {
         try {
           await pc.setRemoteDescription({ type: 'answer', sdp });
-          const t = pc.getTransceivers().map((x) => x.currentDirection);
+          const t = pc.getTransceivers().map((x) =>
+            x.currentDirection || 'none');
           /* what each side will use: the first negotiated codec */
           /* what the browser sends with (a receiver lists all its own) */
           const codecs = pc.getTransceivers().map((x) =>
@@ -92,6 +98,7 @@ async function chromiumChecks() {
       ['whep', ['answer', 'whep', 'twcc'], 'sendonly,sendonly'],
       ['adaptor', ['answer', 'whip'], 'recvonly,recvonly'],
       ['adaptor', ['answer', 'whip', 'data'], 'recvonly,recvonly'],
+      ['mixed', ['answer', 'whip'], 'recvonly'],   /* audio stopped, gone */
     ];
     for (const [kind, args, want] of cases) {
       const offer = await page.evaluate((k) => make(k), kind);
