@@ -839,7 +839,7 @@ ngx_ams_webrtc_publish_rtcp(ngx_ams_webrtc_session_t *s, u_char *p,
             continue;
         }
 
-        tr->lsr = (uint32_t) (item.ntp >> 16);
+        tr->lsr = ngx_ams_rtcp_ntp_mid(item.ntp);
         tr->lsr_usec = ngx_ams_webrtc_now_usec();
     }
 }
