@@ -119,6 +119,7 @@ typedef struct {
     unsigned                   keyframe_ever:1;
     unsigned                   anchored:1;
     unsigned                   no_h264_logged:1;
+    unsigned                   ref_b_logged:1;
 
     u_char                     packet[NGX_AMS_WEBRTC_PACKET_SIZE];
 } ngx_ams_webrtc_play_t;
@@ -763,8 +764,10 @@ ngx_ams_webrtc_play_send(ngx_ams_webrtc_play_t *pl, size_t len,
 
 
 /*
- * A frame no other picture refers to (every slice's nal_ref_idc is 0)
- * whose first slice is a B slice: dropping it breaks nothing.
+ * A B-frame no other picture refers to (its first slice's nal_ref_idc
+ * is 0, as every slice's of a picture must be): dropping it breaks
+ * nothing.  Dropping a reference B-frame would: x264's P-frames refer
+ * to its B-pyramid's (measured: 18 dB PSNR when all B-frames go).
  */
 
 static ngx_uint_t
@@ -785,8 +788,8 @@ ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl, const u_char *p,
             continue;
         }
 
-        if (nal.type == 5 || (nal.data[0] & 0x60) != 0) {
-            return 0;                     /* a reference picture */
+        if (nal.type == 5) {
+            return 0;
         }
 
         /* slice header: first_mb_in_slice ue(v), slice_type ue(v) */
@@ -823,7 +826,25 @@ ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl, const u_char *p,
             slice_type = ((ngx_uint_t) 1 << zeros) - 1 + value;
         }
 
-        return slice_type % 5 == 1;
+        if (slice_type % 5 != 1) {
+            return 0;
+        }
+
+        if ((nal.data[0] & 0x60) == 0) {
+            return 1;                     /* no picture refers to it */
+        }
+
+        if (!pl->ref_b_logged) {
+            pl->ref_b_logged = 1;
+            ngx_log_error(NGX_LOG_WARN, &pl->session->log, 0,
+                          "ams webrtc: session %s: \"%V\" has reference "
+                          "B-frames (B-pyramid): they are sent, out of "
+                          "order, since later pictures need them; publish "
+                          "without B-frames for WebRTC players",
+                          pl->session->id, &pl->name);
+        }
+
+        return 0;
     }
 
     return 0;
