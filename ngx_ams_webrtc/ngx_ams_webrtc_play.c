@@ -53,6 +53,9 @@
 /* packets per run while the GOP backlog goes out, then a 1 ms pause so
  * the socket drains */
 #define NGX_AMS_WEBRTC_PLAY_BURST         128
+/* retransmissions a viewer may ask for per second: a NACK storm costs
+ * its own session this much, never the worker */
+#define NGX_AMS_WEBRTC_PLAY_RESEND_MAX    1000
 /* catch-up frames are this far apart in RTP time (90 kHz) */
 #define NGX_AMS_WEBRTC_PLAY_CATCHUP_STEP  90
 
@@ -111,6 +114,8 @@ typedef struct {
     ngx_uint_t                 torn;
     ngx_uint_t                 nacked;
     ngx_uint_t                 resent;
+    ngx_uint_t                 resend_budget;
+    ngx_msec_t                 resend_second;
 
     unsigned                   waiting:1;     /* for the stream to open */
     unsigned                   connected:1;
@@ -894,8 +899,17 @@ ngx_ams_webrtc_play_rtcp(ngx_ams_webrtc_session_t *s, u_char *p, size_t len)
                 break;
             }
 
+            if (ngx_current_msec - pl->resend_second >= 1000) {
+                pl->resend_second = ngx_current_msec;
+                pl->resend_budget = NGX_AMS_WEBRTC_PLAY_RESEND_MAX;
+            }
+
             for (i = 0; i < item.nnacks; i++) {
                 pl->nacked++;
+
+                if (pl->resend_budget == 0) {
+                    continue;
+                }
 
                 /* encrypted already: sent again as it was */
                 pkt = ngx_ams_rtp_history_get(pl->history, item.nack[i], &n);
@@ -904,6 +918,7 @@ ngx_ams_webrtc_play_rtcp(ngx_ams_webrtc_session_t *s, u_char *p, size_t len)
                     ngx_memcpy(pl->packet, pkt, n);
                     (void) ngx_ams_webrtc_send(s, pl->packet, n);
                     pl->resent++;
+                    pl->resend_budget--;
                 }
             }
 
