@@ -18,7 +18,9 @@
  * depacketizer: access units in AVCC form, the avcC made from the
  * SPS/PPS seen set as the track's configuration before the first frame
  * and whenever it changes; while it waits for an IDR (at start, after a
- * loss) a PLI goes out at most every 500 ms.  Opus packets are frames
+ * loss) a PLI goes out at most every 500 ms, and one every 2 s asks for
+ * the keyframes HLS and DASH segments start at (a browser sends them
+ * only when asked: AMS's webRTCKeyframeTime).  Opus packets are frames
  * as they are, the configuration an OpusHead.
  *
  * Time: each track's RTP time is unwrapped to 64 bits and counted from
@@ -55,6 +57,9 @@
  * the jitter buffer asks at most 3 times within max_delay) */
 #define NGX_AMS_WEBRTC_PUBLISH_RTT           40      /* ms */
 #define NGX_AMS_WEBRTC_PUBLISH_NACKS         64      /* per packet */
+/* a browser makes keyframes only when asked: one this often (AMS's
+ * webRTCKeyframeTime), or HLS/DASH segments would never close */
+#define NGX_AMS_WEBRTC_PUBLISH_KEYFRAME_TIME 2000    /* ms */
 
 /* OpusHead (RFC 7845 5.1), family 0 */
 #define NGX_AMS_WEBRTC_OPUS_HEAD_LEN         19
@@ -108,6 +113,7 @@ typedef struct {
     uint32_t                  rtcp_ssrc;     /* ours, in feedback */
     ngx_msec_t                base;          /* the first packet's time */
     ngx_msec_t                pli_at;
+    ngx_msec_t                keyframe_at;   /* the last one published */
     uint8_t                   fir_seq;
 
     ngx_event_t               feedback_timer;
@@ -566,6 +572,10 @@ ngx_ams_webrtc_publish_video(ngx_ams_webrtc_publish_t *pb,
         return;
     }
 
+    if (au->keyframe) {
+        pb->keyframe_at = ngx_current_msec;
+    }
+
     pb->video.frames++;
 }
 
@@ -703,6 +713,17 @@ ngx_ams_webrtc_publish_feedback(ngx_event_t *ev)
     }
 
     ngx_ams_webrtc_publish_drain(pb, &pb->video);
+
+    if (pb->stream == NULL) {
+        return;
+    }
+
+    if (pb->keyframe_at
+        && ngx_current_msec - pb->keyframe_at
+           >= NGX_AMS_WEBRTC_PUBLISH_KEYFRAME_TIME)
+    {
+        ngx_ams_webrtc_publish_pli(pb);
+    }
 
     if (!s->sel.video_nack || pb->video.ssrc == 0 || pb->stream == NULL) {
         return;
