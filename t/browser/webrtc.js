@@ -45,8 +45,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     fs.renameSync(statusFile + '.tmp', statusFile);
   };
 
+  // the signals are ours: the page DELETEs its session before it closes
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
+    handleSIGTERM: false, handleSIGINT: false, handleSIGHUP: false,
     args: ['--headless', '--no-sandbox', '--disable-gpu',
            '--disable-background-networking',
            '--use-fake-device-for-media-stream',
