@@ -135,6 +135,40 @@ void ngx_ams_webrtc_session_close(ngx_ams_webrtc_session_t *s,
     const char *reason);
 
 
+/*
+ * --- sessions, for signalling (WHIP/WHEP, Ant Media's WebSocket) ---
+ *
+ * create() makes a session of this worker for "stream_id" of "app"
+ * after admission (tokens, limits: the signalling's).  Then either the
+ * peer offers (WHIP, WHEP, AMS publish): answer() parses the offer,
+ * chooses (ngx_ams_sdp_select), prepares the media and writes our
+ * answer; or we offer (AMS play): offer() writes ours, take_answer()
+ * takes the peer's.  Those return NGX_OK, or an HTTP status to refuse
+ * with (404 no such stream, 409 taken, 422 unusable SDP, 503) and
+ * *error, a short reason for logs and AMS error messages.  Strings
+ * written live in s->pool.  "on_event" (may be NULL) is told when the
+ * session connects and when it closes (after which s is gone).
+ */
+
+#define NGX_AMS_WEBRTC_EVENT_CONNECTED  1
+#define NGX_AMS_WEBRTC_EVENT_CLOSED     2
+
+typedef void (*ngx_ams_webrtc_event_pt)(ngx_ams_webrtc_session_t *s,
+    ngx_uint_t event, void *data);
+
+ngx_ams_webrtc_session_t *ngx_ams_webrtc_session_create(
+    ngx_ams_app_conf_t *app, ngx_str_t *stream_id, ngx_uint_t direction,
+    struct sockaddr *client, socklen_t client_len, ngx_log_t *log);
+ngx_int_t ngx_ams_webrtc_session_answer(ngx_ams_webrtc_session_t *s,
+    u_char *offer, size_t len, ngx_str_t *answer, const char **error);
+ngx_int_t ngx_ams_webrtc_session_offer(ngx_ams_webrtc_session_t *s,
+    ngx_str_t *offer, const char **error);
+ngx_int_t ngx_ams_webrtc_session_take_answer(ngx_ams_webrtc_session_t *s,
+    u_char *answer, size_t len, const char **error);
+void ngx_ams_webrtc_session_on_event(ngx_ams_webrtc_session_t *s,
+    ngx_ams_webrtc_event_pt handler, void *data);
+
+
 /* --- media, for the transport and signalling --- */
 
 /*

@@ -16,6 +16,7 @@ use Ams::Media;
 my $browser = "$FindBin::Bin/browser";
 my $lib = "$browser/node_modules";
 
+plan skip_all => 'AMS_NO_BROWSER is set' if $ENV{AMS_NO_BROWSER};
 plan skip_all => 'needs chromium and npm packages (./build.sh test installs them)'
     unless -x '/usr/bin/chromium' && -d "$lib/playwright-core";
 

@@ -218,6 +218,7 @@ SKIP: {
     skip 'needs chromium, npm packages and Node.js 20', 3
         unless -x '/usr/bin/chromium' && -d "$lib/playwright-core"
                && $node && $node >= 20;
+    skip 'AMS_NO_BROWSER is set', 3 if $ENV{AMS_NO_BROWSER};
 
     my $www = $ng->prefix . '/www';
     make_path("$www/lib/hls.js/dist");
