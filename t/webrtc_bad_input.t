@@ -76,7 +76,7 @@ sub not_stun { grep { !stun_parse($_) } @_ }
 
 sub rand_bytes { join '', map { chr int rand 256 } 1 .. $_[0] }
 
-# --- garbage of every first byte, to both workers -------------------------------
+# --- garbage of every first byte, to both workers ---------------------------
 
 my $g = sock();
 for my $port (@ports) {
@@ -96,7 +96,7 @@ for my $port (@ports) {
 is(scalar(not_stun(receive($g, 1.5))), 0,
    'garbage of every first byte: nothing but STUN comes back');
 
-# --- a session of our own to aim at ---------------------------------------------
+# --- a session of our own to aim at -----------------------------------------
 
 my $offer = sdp_offer(direction => 'recvonly');
 my $r = http_request($ng, 'POST', '/LiveApp/whep/live', body => $offer,
@@ -146,7 +146,7 @@ for (1 .. 5) {
 is(scalar(not_stun(@got, receive($s, 2))), 0,
    'no media and no DTLS to an address that passed no check');
 
-# --- an address that passed a check ---------------------------------------------
+# --- an address that passed a check -----------------------------------------
 
 my $peer = sock();
 ($m) = check($peer, username => $user, key => $key, use_candidate => 1);
@@ -167,7 +167,7 @@ for (1 .. 5) {
 is(scalar(not_stun(receive($peer, 2))), 0,
    'garbage from it gets no media (no DTLS was done)');
 
-# --- malformed SDP ----------------------------------------------------------------
+# --- malformed SDP ----------------------------------------------------------
 
 for my $kind (qw(whip whep)) {
     my $id = $kind eq 'whip' ? 'newcam' : 'live';
@@ -187,7 +187,7 @@ for my $kind (qw(whip whep)) {
     }
 }
 
-# --- nobody else was harmed -----------------------------------------------------
+# --- nobody else was harmed -------------------------------------------------
 
 my $before = frames();
 ok(client_poll($viewer, sub { ($_[0]{counts}{video_frames} // 0)

@@ -50,7 +50,7 @@ sub post {
 
 sub codes { join ' or ', @_ }
 
-# --- CORS preflight -----------------------------------------------------------
+# --- CORS preflight ---------------------------------------------------------
 
 for my $kind (qw(whip whep)) {
     my $r = http_request($ng, 'OPTIONS', "/LiveApp/$kind/live", headers => [
@@ -69,7 +69,7 @@ for my $kind (qw(whip whep)) {
          "$kind: $_ exposed") for qw(Location ETag Link);
 }
 
-# --- refusals -------------------------------------------------------------------
+# --- refusals ---------------------------------------------------------------
 
 my $offer = sdp_offer(direction => 'recvonly');
 
@@ -107,7 +107,7 @@ is(post('/LiveApp/whep/nothing', $offer)->{status}, 404,
 is(post('/LiveApp/whip/live', sdp_offer(direction => 'sendonly'))->{status},
    409, 'WHIP of a stream already live (RTMP): 409');
 
-# --- a WHEP session -------------------------------------------------------------
+# --- a WHEP session ---------------------------------------------------------
 
 my $r = post('/LiveApp/whep/live', $offer);
 is($r->{status}, 201, 'WHEP of a live stream: 201') or diag(explain $r);
@@ -161,7 +161,7 @@ is(http_request($ng, 'PATCH', $loc, body => $frag,
 is(http_request($ng, 'DELETE', '/LiveApp/whep/live/' . ('0' x 32))->{status},
    404, 'DELETE of a session never made: 404');
 
-# --- a WHIP session -------------------------------------------------------------
+# --- a WHIP session ---------------------------------------------------------
 
 $r = post('/LiveApp/whip/fresh', sdp_offer(direction => 'sendonly'));
 is($r->{status}, 201, 'WHIP of a new stream: 201') or diag(explain $r);
@@ -186,7 +186,7 @@ $r = post('/LiveApp/whep/live', sdp_offer(direction => 'recvonly',
 is($r->{status}, 201, 'WHEP with a=setup:passive: 201');
 is(sdp_attr($r->{body}, 'setup'), 'active', 'and we are active');
 
-# --- tokens -----------------------------------------------------------------------
+# --- tokens -----------------------------------------------------------------
 
 sub token {
     my ($id) = @_;
@@ -214,7 +214,7 @@ is(post('/Secure/whep/sec', $offer,
 kill 'TERM', $pub, $pub2;
 wait_publisher($_, 10) for $pub, $pub2;
 
-# --- over the limits ---------------------------------------------------------------
+# --- over the limits --------------------------------------------------------
 
 my $busy = webrtc_nginx(memory_limit => 0)->start;
 ok(poll_until(sub { $busy->error_log =~ /high resource usage/ }, 15),

@@ -38,7 +38,9 @@ def options(description, seconds):
 def use_address(address):
     """aioice gathers every address but 127.0.0.1: the tests' server is
     on loopback, and a machine may have no other interface."""
-    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: [address]
+    def hosts(use_ipv4=True, use_ipv6=True):
+        return [address]
+    aioice.ice.get_host_addresses = hosts
 
 
 def request(method, url, body=None, content_type=None, token=None):
