@@ -37,15 +37,24 @@ sub broadcast {
     return $st == 200 ? $doc : {};
 }
 
-# Two or more segments in the playlist: its video and audio as ffprobe
-# reads them.
+# The HLS of a stream: once its playlist lists a segment, its video and
+# audio as ffprobe reads them; and whether a second segment follows
+# within 20 s (a browser makes keyframes only when asked: the server
+# must ask for them, or one segment grows for ever).
 sub hls_streams {
     my ($id) = @_;
+    my $n = 0;
     poll_until(sub {
         my ($segs) = playlist_segments(slurp("$dir/$id.m3u8"));
+        $n = @$segs;
+    }, 15);
+    my @av = $n ? av_streams(ffprobe("$http/LiveApp/streams/$id.m3u8"))
+                : ({}, {});
+    ok(poll_until(sub {
+        my ($segs) = playlist_segments(slurp("$dir/$id.m3u8"));
         @$segs >= 2;
-    }, 20) or return;
-    return av_streams(ffprobe("$http/LiveApp/streams/$id.m3u8"));
+    }, 20), "HLS of $id: segments keep closing (keyframes come)");
+    return @av;
 }
 
 # --- Chromium publishes -----------------------------------------------------
