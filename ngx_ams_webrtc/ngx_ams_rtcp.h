@@ -63,6 +63,10 @@ typedef struct {
     /* FIR: the command sequence number for our SSRC (media_ssrc set to
      * the FCI's SSRC) */
     uint8_t             fir_seq;
+    /* FIR: every FCI entry (the first 8), for a sender of several SSRCs */
+    uint32_t            fir_ssrc[8];
+    uint8_t             fir_seqs[8];
+    unsigned            nfirs;
     /* REMB: bits per second, and the SSRCs it covers (first 8) */
     uint64_t            remb_bitrate;
     uint32_t            remb_ssrc[8];
@@ -78,9 +82,18 @@ typedef struct {
 
 void ngx_ams_rtcp_iter_init(ngx_ams_rtcp_iter_t *it, const uint8_t *p,
     size_t len);
-/* 1 with *item, 0 at the end, -1 on a malformed packet (stop there:
+/*
+ * 1 with *item, 0 at the end, -1 on a malformed packet (stop there:
  * what came before was valid).  Types we do not use (SDES, BYE, APP,
- * XR, TWCC feedback) are returned with only type/fmt/sender_ssrc set. */
+ * XR, TWCC feedback, other feedback) are returned with only type/fmt/
+ * sender_ssrc (and media_ssrc for feedback) set, once their lengths
+ * are checked.  Malformed: a version other than 2, a length past the
+ * end, a padding count that does not fit, a payload type outside
+ * 192..223, an item shorter than its type needs (SR/RR report blocks,
+ * SDES chunks, BYE SSRCs, a NACK or FIR without an FCI entry, a REMB's
+ * SSRC list or a bitrate past 64 bits).  A NACK's sequence numbers past
+ * NGX_AMS_RTCP_MAX_NACKS are left out.
+ */
 int ngx_ams_rtcp_next(ngx_ams_rtcp_iter_t *it, ngx_ams_rtcp_item_t *item);
 
 /*
@@ -107,6 +120,17 @@ size_t ngx_ams_rtcp_write_remb(uint8_t *p, size_t cap, uint32_t sender,
 /* NTP time (RFC 3550: seconds since 1900 in the high 32 bits) of a
  * Unix time in microseconds */
 uint64_t ngx_ams_rtcp_ntp(uint64_t unix_usec);
+
+/* the middle 32 bits of an NTP time: an SR's as an RR's "lsr", and the
+ * unit (1/65536 s) of "dlsr" and of round-trip times computed from them */
+#define ngx_ams_rtcp_ntp_mid(ntp)   ((uint32_t) ((ntp) >> 16))
+
+/*
+ * With rtcp-mux (RFC 5761 4): 1 when a packet (SRTP or SRTCP, RFC 7983
+ * already said it is one of them) is RTCP: its second byte is a payload
+ * type 192..223; 0 when RTP.
+ */
+int ngx_ams_rtcp_is_rtcp(const uint8_t *p, size_t len);
 
 
 #endif /* _NGX_AMS_RTCP_H_INCLUDED_ */

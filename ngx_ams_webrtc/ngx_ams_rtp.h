@@ -50,11 +50,15 @@ typedef struct {
 
 
 /* 0, or -1 when not a well-formed RTP packet (version 2, lengths,
- * padding count) */
+ * padding count: at least 1, and no more than the payload) */
 int ngx_ams_rtp_parse(const uint8_t *p, size_t len, ngx_ams_rtp_header_t *h);
 
-/* an extension element by id (RFC 8285, both forms): 1 with *data and *len set,
- * 0 when absent or the block is malformed */
+/*
+ * An extension element by id (RFC 8285, both forms): 1 with *data and
+ * *len set, 0 when absent or when the block is malformed before it.  In
+ * the one-byte form id 15 ends the block; in both, 0 bytes are padding.
+ * A two-byte element may have no data (*len 0).
+ */
 int ngx_ams_rtp_ext_find(const ngx_ams_rtp_header_t *h, unsigned id,
     const uint8_t **data, size_t *len);
 
@@ -68,14 +72,21 @@ size_t ngx_ams_rtp_write_header(uint8_t *p, uint8_t pt, unsigned marker,
     size_t ext_len);
 
 /* a one-byte extension element (id 1..14, len 1..16) appended at "p":
- * returns the bytes written (1 + len) */
+ * returns the bytes written (1 + len), 0 (nothing written) for an id or
+ * length the form cannot carry */
 size_t ngx_ams_rtp_ext_put(uint8_t *p, unsigned id, const uint8_t *data,
     size_t len);
 
 /* sequence numbers: a - b as a signed distance (wraps at 65536) */
 int32_t ngx_ams_rtp_seq_diff(uint16_t a, uint16_t b);
 
-/* 64-bit extended sequence numbers from 16-bit ones (RFC 3550 A.1) */
+/*
+ * 64-bit extended sequence numbers from 16-bit ones (RFC 3550 A.1): the
+ * first packet seen is in cycle 0 (so "highest" is what an RR reports);
+ * a packet is placed at the nearest distance from the highest (less than
+ * 32768 either way).  A late packet from before the first one, across a
+ * wrap, comes out below zero: compare extended numbers as int64_t.
+ */
 typedef struct {
     uint64_t            highest;            /* extended */
     unsigned            started:1;
