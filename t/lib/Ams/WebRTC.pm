@@ -133,6 +133,12 @@ $apps
 EOF
     $ng->{udp_base} = $base;
 
+    # debugging a crash: AMS_CORE_DIR=DIR (writable by the workers' user)
+    # gets the workers' core dumps
+    $ng->{top_config} = "worker_rlimit_core  2g;\n"
+                        . "working_directory   $ENV{AMS_CORE_DIR};\n"
+        if $ENV{AMS_CORE_DIR};
+
     my $www = $ng->prefix . '/www';
     make_path($www);
     for my $f (qw(whip.html whep.html webrtc_common.js)) {
