@@ -17,7 +17,7 @@ use warnings;
 use Test::More;
 use IO::Select;
 use IO::Socket::INET;
-use Socket qw(inet_aton sockaddr_in);
+use Socket qw(inet_aton pack_sockaddr_in);
 use Time::HiRes qw(time);
 use Ams::Nginx;
 use Ams::Media;
@@ -53,7 +53,7 @@ sub sock {
 
 sub send_to {
     my ($s, $port, $data) = @_;
-    $s->send($data, 0, sockaddr_in($port, inet_aton('127.0.0.1')));
+    $s->send($data, 0, pack_sockaddr_in($port, inet_aton('127.0.0.1')));
 }
 
 # what arrives on $s for $seconds (or until $until->(datagram) is true)
@@ -73,6 +73,9 @@ sub receive {
 
 # the datagrams that are not STUN: media, or DTLS
 sub not_stun { grep { !stun_parse($_) } @_ }
+
+# RTP and RTCP (RFC 7983: first byte 128..191)
+sub media { grep { my $b = ord $_; $b >= 128 && $b <= 191 } @_ }
 
 sub rand_bytes { join '', map { chr int rand 256 } 1 .. $_[0] }
 
@@ -123,15 +126,16 @@ sub check {
 my $s = sock();
 my ($m, @got) = check($s, username => $user, use_candidate => 1);
 is($m && $m->{class}, 'error', 'a check without MESSAGE-INTEGRITY: an error');
-like($m && $m->{error}, qr/^40[01]$/, '400 (or 401): ' . ($m->{error} // '-'))
+like($m && $m->{error}, qr/^40[01]$/, 'error 400 (or 401): '
+     . ($m->{error} // '-'))
     if $m;
 ($m) = check($s, username => $user, key => $key, bad_integrity => 1,
              use_candidate => 1);
 is($m && $m->{class}, 'error', 'a wrong MESSAGE-INTEGRITY: an error');
-is($m && $m->{error}, 401, '401') if $m;
+is($m && $m->{error}, 401, 'error 401') if $m;
 ($m) = check($s, key => $key, use_candidate => 1);
 is($m && $m->{class}, 'error', 'no USERNAME: an error');
-is($m && $m->{error}, 400, '400') if $m;
+is($m && $m->{error}, 400, 'error 400') if $m;
 ($m) = check($s, username => 'nobody:x', key => $key, use_candidate => 1);
 ok(!$m || $m->{class} eq 'error', 'an unknown ufrag: no success');
 
@@ -164,8 +168,11 @@ for (1 .. 5) {
     send_to($peer, $port, pack('CCnN', 0x81, 200, 6, 0x1234)
                        . rand_bytes(20));
 }
-is(scalar(not_stun(receive($peer, 2))), 0,
-   'garbage from it gets no media (no DTLS was done)');
+@got = receive($peer, 2);
+is(scalar(media(@got)), 0, 'garbage from it gets no media (no DTLS was done)');
+is(scalar(grep { !stun_parse($_) && (ord($_) < 20 || ord($_) > 63) } @got),
+   0, 'nor anything but STUN and DTLS (an alert)')
+    or diag(join ' ', map { ord } @got);
 
 # --- malformed SDP ----------------------------------------------------------
 

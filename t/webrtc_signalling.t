@@ -8,7 +8,7 @@
 # 404.  Refused: 415 (not application/sdp), 422 (garbage, no
 # fingerprint, no ICE credentials, no codec we can use), 404 (WHEP of a
 # stream not live, an unknown session), 409 (WHIP of a live stream), a
-# WHEP without a play token where the application wants one (401/403),
+# WHEP without a play token where the application wants one (401),
 # and 503 with "highResourceUsage" on a node over its memory limit.
 
 use strict;
@@ -195,13 +195,14 @@ sub token {
     return $st == 200 ? $doc->{tokenId} : undef;
 }
 
-my $st = post('/Secure/whep/sec', $offer)->{status};
-like($st, qr/^40[13]$/, "WHEP without a play token: $st");
-$st = post('/Secure/whep/sec?token=nonsense', $offer)->{status};
-like($st, qr/^40[13]$/, "with a token that is not one: $st");
-$st = post('/Secure/whep/sec?token=' . (token('live') // ''), $offer)
-    ->{status};
-like($st, qr/^40[13]$/, "with another stream's token: $st");
+# refused as Ant Media refuses ("unauthorized"): 401
+$r = post('/Secure/whep/sec', $offer);
+is($r->{status}, 401, 'WHEP without a play token: 401');
+like($r->{body}, qr/unauthorized/, 'saying unauthorized');
+is(post('/Secure/whep/sec?token=nonsense', $offer)->{status}, 401,
+   'with a token that is not one: 401');
+is(post('/Secure/whep/sec?token=' . (token('live') // ''), $offer)->{status},
+   401, "with another stream's token: 401");
 my $tok = token('sec');
 ok($tok, 'a play token from the REST API');
 is(post("/Secure/whep/sec?token=$tok", $offer)->{status}, 201,
