@@ -22,7 +22,8 @@ import numpy
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
-import common
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import common                      # noqa: E402
 
 
 async def main():

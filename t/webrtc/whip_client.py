@@ -17,7 +17,8 @@ import sys
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.contrib.media import MediaPlayer
 
-import common
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import common                      # noqa: E402
 
 
 async def main():
