@@ -51,7 +51,7 @@ deps_build() {
         libssl-dev libpcre2-dev zlib1g-dev \
         libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
         libswresample-dev libsqlite3-dev libjansson-dev libmongoc-dev \
-        libsrtp2-dev
+        libsrtp2-dev libusrsctp-dev
 }
 
 deps_test() {
@@ -167,7 +167,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_transcode/ngx_ams_tc_latency.c
     ngx_ams_transcode/ngx_ams_audio_convert.c"
 # the WebRTC module's nginx-free files (those present)
-for s in stun sdp rtp rtcp rtp_h264 jitter dtls srtp ws; do
+for s in stun sdp rtp rtcp rtp_h264 jitter dtls srtp ws sctp dcep; do
     [ -f "$ROOT/ngx_ams_webrtc/ngx_ams_$s.c" ] \
         && PURE_SRCS="$PURE_SRCS ngx_ams_webrtc/ngx_ams_$s.c"
 done
@@ -176,7 +176,7 @@ PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
     -I$ROOT/ngx_ams_transcode -I$ROOT/ngx_ams_webrtc"
 # what the pure libav code (the transcoder's engine, the audio converter)
 # links with
-PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil -lsrtp2 -lssl"
+PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil -lsrtp2 -lssl -lusrsctp"
 
 build_unit() {
     local out="$BUILD/unit" srcs=()

@@ -7,7 +7,11 @@
  * on a hole after "max_delay" (milliseconds of the caller's clock) or
  * when the buffer is full, so a lost packet costs at most that much
  * latency.  Duplicates and packets older than what was delivered are
- * dropped.  The packets are copied in.
+ * dropped.  The packets are copied in.  Until the first pop(), packets
+ * numbered before the first one still find their place; after it they
+ * are late.  A packet further ahead than "slots" (a longer loss, or a
+ * sender that jumped) starts the buffer again from it, and so do 32 in
+ * a row far behind (a sender that started again lower).
  *
  * Free of nginx types: unit-tested and fuzzed alone.
  */
@@ -34,12 +38,14 @@ typedef struct {
 } ngx_ams_jitter_stats_t;
 
 
-/* "slots": packets held at most (a power of two, up to 4096) */
+/* "slots": packets held at most (a power of two, up to 4096; else NULL);
+ * a slot takes NGX_AMS_RTP_MAX_PACKET bytes */
 ngx_ams_jitter_t *ngx_ams_jitter_create(unsigned slots, unsigned max_delay);
 void ngx_ams_jitter_free(ngx_ams_jitter_t *j);
 
-/* a packet (its whole RTP bytes) with its sequence number, at time
- * "now": 0 kept, 1 dropped (duplicate, late, too big) */
+/* a packet (its whole RTP bytes, 1..NGX_AMS_RTP_MAX_PACKET) with its
+ * sequence number, at time "now": 0 kept, 1 dropped (duplicate, late,
+ * too big) */
 int ngx_ams_jitter_push(ngx_ams_jitter_t *j, uint16_t seq,
     const uint8_t *p, size_t len, uint64_t now);
 
@@ -59,8 +65,8 @@ int ngx_ams_jitter_pop(ngx_ams_jitter_t *j, uint64_t now, const uint8_t **p,
 unsigned ngx_ams_jitter_missing(ngx_ams_jitter_t *j, uint64_t now,
     unsigned rtt, uint16_t *seqs, unsigned max);
 
-/* when pop() would next have something to give up on: a time, or
- * UINT64_MAX when no hole is waiting */
+/* when pop() would next have something to give up on: a time (0 when
+ * it has a packet to give now), or UINT64_MAX when nothing is held */
 uint64_t ngx_ams_jitter_deadline(ngx_ams_jitter_t *j);
 
 void ngx_ams_jitter_stats(ngx_ams_jitter_t *j, ngx_ams_jitter_stats_t *st);

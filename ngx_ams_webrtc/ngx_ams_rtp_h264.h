@@ -8,7 +8,8 @@
  * with 1, 2 or 4-byte length prefixes) into RTP payloads: STAP-A with
  * the SPS and PPS (from the stream's avcC) before each IDR, single NAL
  * unit packets for what fits, FU-A fragments for what does not.  AUDs,
- * SEI and filler are dropped.
+ * SEI and filler are dropped, and NAL types 0 and 24..31 (a receiver
+ * would take them for aggregation packets or fragments).
  *
  * The depacketizer takes payloads in sequence order (after the jitter
  * buffer) and hands back whole access units in AVCC form (4-byte
@@ -48,15 +49,27 @@ typedef struct {
 
     /* state */
     const uint8_t      *next;               /* the next length field */
-    const uint8_t      *nal;                /* NAL being fragmented */
+    const uint8_t      *nal;                /* NAL being sent, NULL: none */
     size_t              nal_len;
-    size_t              nal_off;
-    unsigned            ps_pending:1;
+    size_t              nal_off;            /* 0: not started */
+    const uint8_t      *last;               /* the last NAL sent (its
+                                               header byte), NULL: none */
+    unsigned            ps_pending:1;       /* STAP-A of SPS+PPS next */
+    unsigned            ps_stage:2;         /* 1: SPS, 2: PPS next, each
+                                               alone (no room for STAP-A) */
+    unsigned            nal_last:1;         /* "nal" ends the unit */
+    unsigned            malformed:1;        /* found so by init */
     unsigned            done:1;
 } ngx_ams_h264_packetizer_t;
 
 
-/* "keyframe": SPS/PPS go first in a STAP-A (if given) */
+/*
+ * "keyframe": SPS/PPS go first in a STAP-A (if both are given; each in
+ * its own packet when a STAP-A of both would not fit).  The access unit
+ * is checked whole here: one with a broken length field sends nothing.
+ * The marker bit goes on the last packet of the last NAL sent, SPS/PPS
+ * included when nothing else is sent.
+ */
 void ngx_ams_h264_packetizer_init(ngx_ams_h264_packetizer_t *pk,
     const uint8_t *au, size_t len, unsigned nal_length_size,
     const uint8_t *sps, size_t sps_len, const uint8_t *pps, size_t pps_len,
@@ -87,6 +100,8 @@ typedef struct {
     unsigned            config_changed:1;   /* new SPS/PPS came with it */
 } ngx_ams_h264_au_t;
 
+/* "max_au": bytes of one unit at most (0: NGX_AMS_H264_MAX_AU); NULL when
+ * out of memory */
 ngx_ams_h264_depack_t *ngx_ams_h264_depack_create(size_t max_au);
 void ngx_ams_h264_depack_free(ngx_ams_h264_depack_t *d);
 
@@ -95,6 +110,15 @@ void ngx_ams_h264_depack_free(ngx_ams_h264_depack_t *d);
  * right before this one (the jitter buffer gave up on them).  An access
  * unit ends at the marker bit or when the timestamp changes; when one is
  * complete, returns NGX_AMS_H264_DEPACK_FRAME and fills *au.
+ *
+ * A unit that ends without a marker is handed out by the push whose
+ * packet changes the timestamp; if that packet also completes a unit,
+ * the second one is handed out by the next push (one packet late: only
+ * senders that leave the marker off pay it).  Payloads of length 0
+ * (padding probes) are ignored.  An SPS is kept when 4..PS_MAX bytes and
+ * parsable, a PPS when 2..PS_MAX bytes; an IDR unit ends the wait for a
+ * keyframe only once both are known.  AUD and filler NAL units are
+ * dropped, SEI kept.
  */
 int ngx_ams_h264_depack_push(ngx_ams_h264_depack_t *d, const uint8_t *p,
     size_t len, uint32_t ts, unsigned marker, unsigned lost,
@@ -103,8 +127,9 @@ int ngx_ams_h264_depack_push(ngx_ams_h264_depack_t *d, const uint8_t *p,
 /* 1 while it drops everything until an IDR (after a loss or at start) */
 unsigned ngx_ams_h264_depack_need_keyframe(ngx_ams_h264_depack_t *d);
 
-/* an avcC (ISO 14496-15) from the SPS/PPS last seen: its length, 0 when
- * none seen yet or "cap" is too small */
+/* an avcC (ISO 14496-15) from the SPS/PPS last seen (4-byte lengths;
+ * with the chroma/bit-depth bytes for the High profiles, as FFmpeg writes
+ * it): its length, 0 when none seen yet or "cap" is too small */
 size_t ngx_ams_h264_depack_avcc(ngx_ams_h264_depack_t *d, uint8_t *out,
     size_t cap);
 

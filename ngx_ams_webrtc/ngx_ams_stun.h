@@ -48,6 +48,14 @@
 
 #define NGX_AMS_STUN_MAX_UNKNOWN         8
 
+/* an ERROR-CODE reason longer than this is cut (at a character), so that
+ * an error response always fits in 128 bytes */
+#define NGX_AMS_STUN_MAX_REASON          48
+
+/* the longest USERNAME taken: two ICE ufrags of 256 and a colon
+ * (RFC 8839 5.4), as browsers send them */
+#define NGX_AMS_STUN_MAX_USERNAME        513
+
 
 typedef struct {
     uint16_t            type;
@@ -68,6 +76,14 @@ typedef struct {
     uint16_t            unknown[NGX_AMS_STUN_MAX_UNKNOWN];
     unsigned            nunknown;
 
+    /* read from responses only (an ICE-lite agent sends no requests, so
+     * this serves tests and tools): XOR-MAPPED-ADDRESS's value (NULL when
+     * absent; see ngx_ams_stun_xor_mapped_address()) and ERROR-CODE as
+     * class * 100 + number (0 when absent) */
+    const uint8_t      *xor_mapped;
+    size_t              xor_mapped_len;
+    unsigned            error_code;
+
     unsigned            has_priority:1;
     unsigned            use_candidate:1;
     unsigned            ice_controlling:1;
@@ -86,6 +102,15 @@ int ngx_ams_rtc_classify(const uint8_t *p, size_t len);
  * (top bits, cookie, length multiple of 4 and equal to what follows),
  * every attribute's bounds, FINGERPRINT (if present: must be last and
  * correct), attributes after MESSAGE-INTEGRITY ignored but FINGERPRINT.
+ *
+ * NOT_STUN: the header is wrong (RFC 8489 6.3: discard silently); "m"
+ * is not to be read.  MALFORMED: the header is right, so m->type and
+ * m->txid are set (a request may be answered 400) but an attribute is
+ * broken: overrunning the message, a known one of the wrong size,
+ * FINGERPRINT not last, USERNAME over NGX_AMS_STUN_MAX_USERNAME.
+ * BAD_FINGERPRINT: discard silently.  Any method and class parse: the
+ * caller checks m->type.  Of an attribute present twice, the first
+ * counts.
  */
 int ngx_ams_stun_parse(const uint8_t *p, size_t len, ngx_ams_stun_msg_t *m);
 
@@ -109,6 +134,18 @@ size_t ngx_ams_stun_binding_error(uint8_t *out, size_t cap,
     const uint8_t txid[12], unsigned code, const char *reason,
     const uint16_t *unknown, unsigned nunknown,
     const uint8_t *key, size_t key_len);
+
+/* a Binding success response with a SOFTWARE attribute first (padded
+ * with spaces, as RFC 5769's samples are): "cap" must be 128 + its
+ * length; "software" NULL is ngx_ams_stun_binding_success() */
+size_t ngx_ams_stun_binding_success_software(uint8_t *out, size_t cap,
+    const uint8_t txid[12], const struct sockaddr *peer,
+    const uint8_t *key, size_t key_len, const char *software);
+
+/* the address of a parsed message's XOR-MAPPED-ADDRESS into "ss"
+ * (AF_INET or AF_INET6 with the port): 1, or 0 when absent or broken */
+int ngx_ams_stun_xor_mapped_address(const ngx_ams_stun_msg_t *m,
+    struct sockaddr_storage *ss);
 
 /* the USERNAME of a check sent to us is "OURS:THEIRS" (RFC 8445 7.2.2):
  * 1 with the two halves set when it has exactly one colon and neither
