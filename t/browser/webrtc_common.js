@@ -13,10 +13,11 @@ window.amsWebrtc = (() => {
   const state = {
     phase: 'init', status: 0, location: null, etag: null, link: null,
     answer: '', errors: [], warnings: [], connectionState: 'new',
-    iceConnectionState: 'new', connectedAt: null, states: [],
+    iceConnectionState: 'new', postAt: null, connectedAt: null,
+    firstFrameAt: null, states: [],
   };
   const t0 = Date.now();
-  const w = { state, pc: null, extra: () => ({}), afterAnswer: null };
+  const w = { state, pc: null, extra: () => ({}), afterAnswer: null, t0 };
 
   function auth() {
     return q.get('token') ? { Authorization: 'Bearer ' + q.get('token') } : {};
@@ -55,6 +56,7 @@ window.amsWebrtc = (() => {
       if (q.get('gather') === '1') await gathered(pc, 3000);
 
       state.phase = 'post';
+      state.postAt = Date.now() - t0;
       const r = await fetch(q.get('url'), {
         method: 'POST',
         headers: { 'Content-Type': 'application/sdp', ...auth() },
