@@ -24,7 +24,7 @@ use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use Ams::Nginx;
-use Ams::Media qw(slurp poll_until);
+use Ams::Media qw(slurp);
 
 our @EXPORT = qw(webrtc_missing aiortc_missing webrtc_nginx page_url
                  chromium_start aiortc_start client_status client_poll
@@ -193,7 +193,7 @@ sub _spawn {
         setpgrp(0, 0);      # its browser or threads go with it
         open STDOUT, '>', $c->{out};
         open STDERR, '>', $c->{err};
-        exec @$cmd or exit 127;
+        exec @$cmd or POSIX::_exit(127);   # no END blocks: nginx is ours
     }
     $c->{pid} = $pid;
     push @clients, $c;
