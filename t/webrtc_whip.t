@@ -63,7 +63,7 @@ SKIP: {
 skip $no_browser, 1 if $no_browser;
 subtest 'Chromium publishes by WHIP' => sub {
     my $pub = chromium_start(page_url($ng, 'whip', '/LiveApp/whip/cam1'),
-                             until => 'sent', seconds => 0, timeout => 45);
+                             until => 'sent', seconds => 0, timeout => 90);
     my $s = client_poll($pub, sub { $_[0]{started} }, 20);
     ok($s, 'Chromium publishes: connected, frames sent')
         or diag(explain client_status($pub));
@@ -119,7 +119,7 @@ subtest 'Chromium publishes by WHIP' => sub {
 
 subtest 'aiortc publishes by WHIP' => sub {
     my $ai = aiortc_start('whip', "$http/LiveApp/whip/cam2", seconds => 0,
-                          timeout => 45, args => ['--size', '640x360']);
+                          timeout => 90, args => ['--size', '640x360']);
     my $s = client_poll($ai, sub { $_[0]{started} }, 20);
     ok($s, 'aiortc publishes: connected')
         or diag(explain(client_status($ai)), slurp($ai->{err}));
