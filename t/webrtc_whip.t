@@ -53,7 +53,8 @@ sub hls_streams {
     ok(poll_until(sub {
         my ($segs) = playlist_segments(slurp("$dir/$id.m3u8"));
         @$segs >= 2;
-    }, 20), "HLS of $id: segments keep closing (keyframes come)");
+    }, 20), "HLS of $id: segments keep closing (keyframes come)")
+        or diag(slurp("$dir/$id.m3u8"));
     return @av;
 }
 
