@@ -9,12 +9,14 @@
 # fingerprint, no ICE credentials, no codec we can use), 404 (WHEP of a
 # stream not live, an unknown session), 409 (WHIP of a live stream), a
 # WHEP without a play token where the application wants one (401),
-# and 503 with "highResourceUsage" on a node over its memory limit.
+# 429 past a burst of POSTs from one address, and 503 with
+# "highResourceUsage" on a node over its memory limit.
 
 use strict;
 use warnings;
 
 use Test::More;
+use IO::Socket::INET;
 use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
@@ -211,6 +213,32 @@ $tok = token('sec');
 is(post('/Secure/whep/sec', $offer,
         headers => ["Authorization: Bearer $tok"])->{status},
    201, 'admitted with Authorization: Bearer');
+
+# --- rate -------------------------------------------------------------------
+
+# more POSTs from one address than its burst (20) and 10 a second: 429
+# with Retry-After
+# (all sent before any is read: each on its own connection)
+my @socks = map {
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $ng->http_port)
+        or die "connect: $!"
+} 1 .. 40;
+print $_ "POST /LiveApp/whep/live HTTP/1.0\r\nHost: localhost\r\n"
+         . "Content-Type: application/sdp\r\nContent-Length: 1\r\n\r\nx"
+    for @socks;
+my @burst = map {
+    my $resp = do { local $/; readline $_ } // '';
+    my ($status) = $resp =~ m{^HTTP/\S+ (\d+)};
+    my ($retry) = $resp =~ /^Retry-After: *(\S+)/mi;
+    +{ status => $status // 0, headers => { 'retry-after' => $retry } };
+} @socks;
+my ($limited) = grep { $_->{status} == 429 } @burst;
+ok($limited, '40 POSTs at once: some are refused with 429 ('
+   . join(' ', map { $_->{status} } @burst) . ')');
+ok($limited && $limited->{headers}{'retry-after'}, 'with Retry-After');
+ok(poll_until(sub {
+    post('/LiveApp/whep/live', $offer)->{status} == 201 }, 5),
+   'a second later POSTs are answered again');
 
 kill 'TERM', $pub, $pub2;
 wait_publisher($_, 10) for $pub, $pub2;

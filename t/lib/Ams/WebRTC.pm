@@ -299,11 +299,23 @@ sub client_stop {
 
 # --- raw requests -----------------------------------------------------------
 
+# The server takes 10 WHIP/WHEP POSTs a second from an address, and
+# answers 429 past that: a test's POSTs go at 8 a second at most.
+my @posts;
+
+sub _pace {
+    @posts = grep { $_ > time - 1 } @posts;
+    sleep($posts[0] + 1 - time) if @posts >= 8 && $posts[0] + 1 > time;
+    push @posts, time;
+}
+
 # An HTTP request with curl: { status, headers => { lower-case name =>
 # value, repeated ones joined with ", " }, body }.  Options: body, type
-# (Content-Type; '' for none), headers (more header lines).
+# (Content-Type; '' for none), headers (more header lines), burst (a
+# WHIP/WHEP POST sent at once, not paced).
 sub http_request {
     my ($ng, $method, $path, %o) = @_;
+    _pace() if $method eq 'POST' && $path =~ m{/wh[ie]p/} && !$o{burst};
     my $n = ++$seq;
     my ($hfile, $bfile, $in) = map { "$tmp/http_$n.$_" } qw(head body in);
     my @cmd = ('curl', '-s', '-S', '-X', $method, '--max-time', '15',
