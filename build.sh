@@ -58,6 +58,8 @@ deps_test() {
     deps_build
     need_pkgs ffmpeg openssl perl curl clang libclang-rt-14-dev chromium sqlite3 \
         prometheus
+    # the WebRTC tests' other peer (t/webrtc/*.py, run by Debian's python3)
+    need_pkgs python3-aiortc python3-numpy
     command -v node >/dev/null && command -v npm >/dev/null \
         || need_pkgs nodejs npm
     # hls.js, dash.js and playwright-core for the browser tests, pinned by
