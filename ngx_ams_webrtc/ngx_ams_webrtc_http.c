@@ -33,6 +33,7 @@
 
 
 #include "ngx_ams_webrtc.h"
+#include "ngx_ams_webrtc_ws.h"
 #include "ngx_ams_webrtc_transport.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stats.h"
@@ -82,6 +83,7 @@ static void *ngx_ams_webrtc_http_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ams_webrtc_http_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_ams_webrtc_http_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_websocket(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_webrtc_http_split(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx);
 static ngx_int_t ngx_ams_webrtc_http_post(ngx_http_request_t *r,
@@ -213,6 +215,46 @@ ngx_ams_webrtc_http_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * "/{App}/websocket": Ant Media's WebSocket signalling takes the request
+ * (what its handler returns), else NGX_DECLINED
+ */
+static ngx_int_t
+ngx_ams_webrtc_http_websocket(ngx_http_request_t *r)
+{
+    u_char              *p, *end;
+    ngx_str_t            app;
+    ngx_ams_app_conf_t  *acf;
+
+    static const char    suffix[] = "/websocket";
+
+    p = r->uri.data;
+    end = p + r->uri.len;
+
+    if (r->uri.len < sizeof(suffix) + 1 || *p != '/'
+        || ngx_strncmp(end - (sizeof(suffix) - 1), suffix,
+                       sizeof(suffix) - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    app.data = p + 1;
+    app.len = r->uri.len - 1 - (sizeof(suffix) - 1);
+
+    if (ngx_strlchr(app.data, app.data + app.len, '/') != NULL) {
+        return NGX_DECLINED;
+    }
+
+    acf = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &app);
+
+    if (acf == NULL) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    return ngx_ams_webrtc_ws_handler(r, acf);
+}
+
+
 static ngx_int_t
 ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
 {
@@ -222,6 +264,11 @@ ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
 
     if (r != r->main) {
         return NGX_DECLINED;
+    }
+
+    rc = ngx_ams_webrtc_http_websocket(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_ams_webrtc_http_ctx_t));
