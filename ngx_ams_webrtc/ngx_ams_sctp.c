@@ -251,9 +251,10 @@ ngx_ams_sctp_configure(ngx_ams_sctp_t *a, uint16_t lport, uint16_t rport)
     struct sctp_assoc_value  av;
     struct sctp_paddrparams  pp;
 
+    /* not SCTP_SEND_FAILED_EVENT: it would hand back every abandoned
+     * partially reliable message whole */
     static const uint16_t    events[] = {
-        SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SHUTDOWN_EVENT,
-        SCTP_REMOTE_ERROR, SCTP_SEND_FAILED_EVENT
+        SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SHUTDOWN_EVENT
     };
 
     a->so = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL,

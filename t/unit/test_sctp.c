@@ -11,6 +11,8 @@
  * ways; a server-opened unordered partially reliable channel; closing a
  * channel closes both sides; garbage input leaves the association
  * working; freeing from inside a handler; an ABORT reaches the peer.
+ * Then the same over two real DTLS endpoints (ngx_ams_dtls.h), wired
+ * as the transport will wire them: every datagram within the DTLS MTU.
  */
 
 
@@ -19,6 +21,7 @@
 
 #include "tap.h"
 #include "ngx_ams_sctp.h"
+#include "ngx_ams_dtls.h"
 
 
 typedef struct pkt_s  pkt_t;
@@ -50,7 +53,14 @@ typedef struct {
     uint8_t                 *msg;
     size_t                   msg_len;
     int                      free_on_bye;
+
+    ngx_ams_dtls_t          *dtls;            /* over DTLS: */
+    unsigned                 dtls_client;
+    size_t                   max_datagram;
 } peer_t;
+
+
+static const ngx_ams_sctp_handler_t  handler;
 
 
 static void
@@ -63,6 +73,12 @@ out(void *data, const uint8_t *p, size_t len)
         me->max_packet = len;
     }
 
+    if (me->dtls) {
+        /* what the transport does with an SCTP packet */
+        (void) ngx_ams_dtls_write(me->dtls, p, len);
+        return;
+    }
+
     if (me->drop) {
         return;
     }
@@ -73,6 +89,51 @@ out(void *data, const uint8_t *p, size_t len)
     memcpy(k->data, p, len);
     *me->tail = k;
     me->tail = &k->next;
+}
+
+
+/* DTLS: a datagram out, application data in */
+
+static int
+dtls_send(void *data, const uint8_t *p, size_t len)
+{
+    peer_t  *me = data;
+    pkt_t   *k;
+
+    if (len > me->max_datagram) {
+        me->max_datagram = len;
+    }
+
+    k = malloc(sizeof(pkt_t) + len);
+    k->next = NULL;
+    k->len = len;
+    memcpy(k->data, p, len);
+    *me->tail = k;
+    me->tail = &k->next;
+
+    return 0;
+}
+
+
+static void
+dtls_recv(void *data, const uint8_t *p, size_t len)
+{
+    peer_t  *me = data;
+
+    if (me->a) {
+        ngx_ams_sctp_input(me->a, p, len);
+    }
+}
+
+
+static void
+parse_fp(const char *s, uint8_t fp[32])
+{
+    int  i;
+
+    for (i = 0; i < 32; i++) {
+        fp[i] = (uint8_t) strtoul(s + i * 3, NULL, 16);
+    }
 }
 
 
@@ -163,7 +224,16 @@ deliver(peer_t *from, peer_t *to)
             from->tail = &from->head;
         }
 
-        if (to->a) {
+        if (to->dtls) {
+            /* the association is made once DTLS is connected */
+            if (ngx_ams_dtls_input(to->dtls, k->data, k->len)
+                == NGX_AMS_DTLS_CONNECTED)
+            {
+                to->a = ngx_ams_sctp_create(&handler, to, to->dtls_client,
+                                            0, 0);
+            }
+
+        } else if (to->a) {
             ngx_ams_sctp_input(to->a, k->data, k->len);
         }
 
@@ -237,7 +307,7 @@ int
 main(void)
 {
     int                      sid, rc, i, before;
-    size_t                   n;
+    size_t                   n, j;
     uint8_t                 *big, junk[1500];
     peer_t                   s, c, e, f;
     ngx_ams_sctp_channel_t  *ch;
@@ -371,7 +441,7 @@ main(void)
     for (i = 0; i < 2000; i++) {
         n = (size_t) rand() % sizeof(junk);
 
-        for (size_t j = 0; j < n; j++) {
+        for (j = 0; j < n; j++) {
             junk[j] = (uint8_t) rand();
         }
 
@@ -441,6 +511,62 @@ main(void)
     ngx_ams_sctp_free(f.a);
     drain(&e);
     drain(&f);
+
+    /* over DTLS: browser-like client, our server */
+    {
+        const char          *err;
+        uint8_t              fs[32], fc[32];
+        ngx_ams_dtls_ctx_t  *cs, *cc;
+
+        cs = ngx_ams_dtls_ctx_create(&err);
+        cc = ngx_ams_dtls_ctx_create(&err);
+        parse_fp(ngx_ams_dtls_ctx_fingerprint(cs), fs);
+        parse_fp(ngx_ams_dtls_ctx_fingerprint(cc), fc);
+
+        free(s.msg);
+        free(c.msg);
+        peer_init(&s, "dtls server");
+        peer_init(&c, "dtls client");
+        c.dtls_client = 1;
+        s.dtls = ngx_ams_dtls_create(cs, 0, fc, dtls_send, dtls_recv, &s);
+        c.dtls = ngx_ams_dtls_create(cc, 1, fs, dtls_send, dtls_recv, &c);
+        ngx_ams_dtls_start(c.dtls);
+
+        ok(pump(&s, &c, &s.connected, 1, 5000)
+           && pump(&s, &c, &c.connected, 1, 1000),
+           "over DTLS: the association comes up after the handshake");
+
+        sid = ngx_ams_sctp_open_channel(c.a, NGX_AMS_DCEP_RELIABLE, 0, 0,
+                                        "dc", 2, "", 0);
+        ok(sid == 0 && pump(&s, &c, &s.opens, 1, 2000)
+           && strcmp(s.opened->label, "dc") == 0,
+           "over DTLS: a channel opens");
+
+        big = pattern(65536, 9);
+        ngx_ams_sctp_send(c.a, 0, NGX_AMS_SCTP_PPID_BINARY, big, 65536);
+        ok(pump(&s, &c, &s.messages, 1, 10000) && s.msg_len == 65536
+           && memcmp(s.msg, big, 65536) == 0,
+           "over DTLS: 64 KB client to server");
+        ngx_ams_sctp_send(s.a, 0, NGX_AMS_SCTP_PPID_STRING,
+                          (const uint8_t *) "pong", 4);
+        ok(pump(&s, &c, &c.messages, 1, 1000) && c.msg_len == 4,
+           "over DTLS: a string back");
+        free(big);
+
+        ok(s.max_datagram <= NGX_AMS_DTLS_MTU
+           && c.max_datagram <= NGX_AMS_DTLS_MTU,
+           "every DTLS datagram within the DTLS MTU (%zu, %zu)",
+           s.max_datagram, c.max_datagram);
+
+        ngx_ams_sctp_free(s.a);
+        ngx_ams_sctp_free(c.a);
+        ngx_ams_dtls_free(s.dtls);
+        ngx_ams_dtls_free(c.dtls);
+        drain(&s);
+        drain(&c);
+        ngx_ams_dtls_ctx_free(cs);
+        ngx_ams_dtls_ctx_free(cc);
+    }
 
     for (i = 0; i < 200 && ngx_ams_sctp_timer(10) != -1; i++) { }
     ngx_ams_sctp_done();
