@@ -1,6 +1,6 @@
 # The pages Ant Media Server's users expect, served by nginx from the
-# module's own files (ngx_ams_webrtc/www, the location of docs/WEBRTC_PAGES
-# in README): play.html plays an RTMP-published stream in headless
+# module's own files (ngx_ams_webrtc/www, with the location its README
+# proposes): play.html plays an RTMP-published stream in headless
 # Chromium by HLS, low-latency HLS and DASH when asked, and in its default
 # order by WebRTC once WHEP answers (by HLS until then); it reports a
 # stream that is not live; index.html shows the fake camera and publishes
@@ -27,27 +27,16 @@ plan skip_all => $missing if $missing;
 my $www = abs_path("$FindBin::Bin/../ngx_ams_webrtc/www");
 my $pages_js = "$FindBin::Bin/browser/pages.js";
 
-# the location proposed for examples/standalone.conf, @WWW@ filled in
-my $pages = <<'EOF';
-location ~ ^/[^/]+/((index|play)\.html|(js|lib)/[A-Za-z0-9_][A-Za-z0-9_.-]*\.(js|txt))$ {
-    alias  @WWW@/$1;
-    types {
-        text/html               html;
-        application/javascript  js;
-        text/plain              txt;
-    }
-    charset     utf-8;
-    add_header  Cache-Control  no-cache;
-    add_header  X-Content-Type-Options  nosniff;
-}
-location ~ ^/[^/]+/$ {
-    rewrite  ^(/[^/]+/)$  $1index.html  last;
-}
+# the location ngx_ams_webrtc/www/README.md proposes, @WWW@ filled in
+my ($pages) = (slurp("$www/README.md") // '')
+    =~ /^```\n(# Ant Media Server's pages.*?)^```$/ms;
+BAIL_OUT("no location block in $www/README.md") unless $pages;
+$pages =~ s/\@WWW\@/$www/g;
+$pages .= <<'EOF';
 location = /ams/time {
     ams_time;
 }
 EOF
-$pages =~ s/\@WWW\@/$www/g;
 
 my $signalling = <<'EOF';
 location ~ ^/[^/]+/(whip|whep)/ {

@@ -47,6 +47,7 @@
         state: 'idle',
         errors: [],
         lowLatency: false,
+        forcedMute: false,
         order: order(q.get('playOrder'))
     };
     window.amsPlayer = player;
@@ -126,6 +127,7 @@
         if (p && p.catch) {
             p.catch(function (e) {
                 if (e && e.name === 'NotAllowedError' && !video.muted) {
+                    player.forcedMute = true;
                     video.muted = true;
                     video.play().catch(function () {});
                 }
@@ -437,7 +439,10 @@
             player.state = 'playing';
             show('Playing with ' + NAMES[tech]
                  + (tech === 'hls' && player.lowLatency ? ' (low latency)'
-                                                        : ''));
+                                                        : '')
+                 + (player.forcedMute && video.muted
+                    ? ' · muted by the browser: unmute with the controls'
+                    : ''));
         }, function (e) {
             if (gen !== generation) {
                 return;

@@ -140,8 +140,14 @@ var AmsWebRTC = (function () {
                     throw new HttpError(what, res.status, body);
                 }
                 var loc = res.headers.get('Location');
-                resource = loc ? new URL(loc, url).href : null;
-                return pc.setRemoteDescription({ type: 'answer', sdp: body });
+                resource = loc ? new URL(loc, new URL(url, location.href)).href
+                               : null;
+                return pc.setRemoteDescription({ type: 'answer', sdp: body })
+                    .catch(function (e) {
+                        /* an answer we cannot use: end what it made */
+                        remove(resource, token);
+                        throw new Error(what + ' answer: ' + e.message);
+                    });
             });
         }).then(function () {
             return resource;
