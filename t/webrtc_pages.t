@@ -233,7 +233,7 @@ SKIP: {
         open STDOUT, '>', $file or exit 1;
         open STDERR, '>&', \*STDOUT;
         exec 'node', $pages_js, 'publish',
-            "$http/LiveApp/index.html?id=pagespub", '--hold', 15;
+            "$http/LiveApp/index.html?id=pagespub", '--hold', 10;
         exit 127;
     }
     my $first = poll_until(sub {
@@ -255,9 +255,14 @@ SKIP: {
 
     $r = plays('/LiveApp/play.html?name=pagespub&playOrder=hls', 'hls',
                'the published stream by HLS') if $live;
-    my $status = wait_publisher($pid, 40);
+    wait_publisher($pid, 40);
     my $last = eval { decode_json((split /\n/, slurp($file))[-1]) } || {};
-    ok($last->{stopped}, 'Stop publishing ends it');
+    ok($last->{stopped}, 'Stop publishing: the page stops');
+    ok(poll_until(sub {
+        my (undef, $doc) = rest($ng, 'GET',
+                                '/LiveApp/rest/v2/broadcasts/pagespub');
+        !$doc || ($doc->{status} // '') ne 'broadcasting';
+    }, 15), 'and the stream ends (its WHIP session was deleted)');
 }
 
 kill 'TERM', @pubs;
