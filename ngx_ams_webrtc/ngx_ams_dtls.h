@@ -43,7 +43,7 @@
 #define NGX_AMS_SRTP_AES128_CM_SHA1_80  1
 #define NGX_AMS_SRTP_AEAD_AES_128_GCM   7
 
-#define NGX_AMS_SRTP_MAX_KEY_SALT       28   /* GCM: 16 + 12; CM: 16 + 14 */
+#define NGX_AMS_SRTP_MAX_KEY_SALT       30   /* CM: 16 + 14; GCM: 16 + 12 */
 
 
 typedef struct ngx_ams_dtls_ctx_s  ngx_ams_dtls_ctx_t;
@@ -63,6 +63,11 @@ ngx_ams_dtls_ctx_t *ngx_ams_dtls_ctx_create(const char **err);
 /* "sha-256" fingerprint as SDP writes it: "AB:CD:..." (95 chars + NUL) */
 const char *ngx_ams_dtls_ctx_fingerprint(ngx_ams_dtls_ctx_t *ctx);
 void ngx_ams_dtls_ctx_free(ngx_ams_dtls_ctx_t *ctx);
+/* the SRTP profiles offered (client) or accepted in this order (server),
+ * OpenSSL's names ("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", the
+ * default): 0 or -1 */
+int ngx_ams_dtls_ctx_srtp_profiles(ngx_ams_dtls_ctx_t *ctx,
+    const char *profiles);
 
 /*
  * "client": we connect (our answer said setup:active) or accept
@@ -82,7 +87,8 @@ int64_t ngx_ams_dtls_timeout(ngx_ams_dtls_t *d);
 int ngx_ams_dtls_handle_timeout(ngx_ams_dtls_t *d);
 /* application data out, once connected: 0 or -1 */
 int ngx_ams_dtls_write(ngx_ams_dtls_t *d, const uint8_t *p, size_t len);
-/* close_notify to the peer, then free */
+/* close_notify to the peer (through the send callback, so its data must
+ * still be good), then free */
 void ngx_ams_dtls_free(ngx_ams_dtls_t *d);
 /* what went wrong, for the log ("fingerprint mismatch", OpenSSL's) */
 const char *ngx_ams_dtls_error(ngx_ams_dtls_t *d);
