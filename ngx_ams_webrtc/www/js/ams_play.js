@@ -320,7 +320,9 @@
         if (current) {
             clearInterval(current.timer);
             try {
-                current.handle.stop();
+                if (current.handle) {
+                    current.handle.stop();
+                }
             } catch (e) {
                 /* the player is gone either way */
             }
@@ -340,10 +342,13 @@
         var settled = false;
         var began = Date.now();
         var first = null;
+        var me = { tech: tech, handle: null, timer: null };
 
         return new Promise(function (resolve, reject) {
+            /* an attempt given up (stopped) may still hear from its
+             * player: only the current one counts */
             function fail(e) {
-                if (gen !== generation) {
+                if (gen !== generation || current !== me) {
                     return;
                 }
                 if (!settled) {
@@ -356,20 +361,19 @@
                 restart('stopped: ' + (e.message || e));
             }
 
-            var handle;
+            current = me;
             try {
-                handle = START[tech](fail);
+                me.handle = START[tech](fail);
             } catch (e) {
                 reject(e);
                 return;
             }
-            current = { handle: handle, tech: tech };
 
             var last = null;
             var still = Date.now();
-            current.timer = setInterval(function () {
-                handle.progress().then(function (n) {
-                    if (gen !== generation) {
+            me.timer = setInterval(function () {
+                me.handle.progress().then(function (n) {
+                    if (gen !== generation || current !== me) {
                         return;
                     }
                     var now = Date.now();
