@@ -62,8 +62,9 @@ application LiveApp {
     dash  on;
 }
 application LLApp {
-    hls_segment_type  fmp4;
-    ll_hls            on;
+    hls_segment_type            fmp4;
+    ll_hls                      on;
+    play_token_control_enabled  on;
 }
 EOF
 
@@ -169,8 +170,19 @@ my $r = plays('/LiveApp/play.html?name=pages&playOrder=hls', 'hls',
 like($r->{status}, qr/Playing with HLS/, 'the status line says HLS');
 unlike($r->{status}, qr/low latency/, 'plain HLS: no low latency');
 
-$r = plays('/LLApp/play.html?name=pages&playOrder=ll-hls', 'hls',
-           'playOrder=ll-hls, fMP4 with parts');
+# LLApp wants play tokens: the page's ?token= admits it (the gate's
+# cookie then admits hls.js's requests)
+$r = page('play', '/LLApp/play.html?name=pages&playOrder=ll-hls',
+          '--seconds', 1, '--timeout', 4);
+is($r->{tech}, undef, 'no token: nothing plays');
+like(join(' ', @{ $r->{playerErrors} || [] }), qr/HLS answered 403/,
+     'the page shows the refusal');
+my ($st, $doc) = rest($ng, 'GET', '/LLApp/rest/v2/broadcasts/pages/token'
+                      . '?type=play&expireDate=' . (time + 600));
+is($st, 200, 'a play token');
+$r = plays('/LLApp/play.html?name=pages&playOrder=ll-hls&token='
+           . ($doc->{tokenId} // ''), 'hls',
+           'playOrder=ll-hls, fMP4 with parts, a token');
 like($r->{status}, qr/Playing with HLS \(low latency\)/,
      'hls.js plays it in low-latency mode');
 
