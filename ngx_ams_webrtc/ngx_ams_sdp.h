@@ -24,10 +24,14 @@
 
 #define NGX_AMS_SDP_MAX_LEN          65536   /* bytes of one offer */
 #define NGX_AMS_SDP_MAX_MEDIA        8       /* m= sections */
-#define NGX_AMS_SDP_MAX_CODECS       32      /* rtpmap per m= section */
+#define NGX_AMS_SDP_MAX_CODECS       64      /* payload types per m=
+                                                section: Chromium 156's
+                                                recvonly video offers 34 */
 #define NGX_AMS_SDP_MAX_EXTMAPS      16
 #define NGX_AMS_SDP_MAX_SSRCS        8
-#define NGX_AMS_SDP_MAX_CANDIDATES   16
+#define NGX_AMS_SDP_MAX_CANDIDATES   32      /* per section: one UDP and
+                                                one TCP per interface */
+#define NGX_AMS_SDP_LINE_MAX         1024    /* bytes of one line */
 #define NGX_AMS_SDP_ICE_MAX          256     /* ufrag, pwd: RFC 8839 */
 #define NGX_AMS_SDP_TOKEN_MAX        64      /* mid, codec names, ... */
 #define NGX_AMS_SDP_FMTP_MAX         256
@@ -95,9 +99,16 @@ typedef struct {
 
 
 typedef struct {
-    unsigned            kind;               /* NGX_AMS_SDP_AUDIO, ... */
+    unsigned            kind;               /* NGX_AMS_SDP_AUDIO, ...;
+                                               0: another media */
+    char                name[16];           /* the m= line's media as
+                                               written: "audio", "text" */
     uint16_t            port;               /* 0: rejected/disabled */
+    unsigned            bundle_only:1;      /* a=bundle-only: port 0 but
+                                               in use through BUNDLE */
     char                proto[NGX_AMS_SDP_TOKEN_MAX];  /* UDP/TLS/RTP/SAVPF */
+    char                fmt[NGX_AMS_SDP_TOKEN_MAX];    /* not RTP: the first
+                                               format ("webrtc-datachannel") */
     char                mid[NGX_AMS_SDP_TOKEN_MAX];
     unsigned            direction;          /* NGX_AMS_SDP_SENDRECV, ... */
     unsigned            rtcp_mux:1;
@@ -133,6 +144,10 @@ typedef struct {
     unsigned            ice_lite:1;
     unsigned            ice_trickle:1;
     unsigned            setup;              /* NGX_AMS_SDP_SETUP_* */
+    /* with BUNDLE, the session-level ufrag/pwd/setup above come from the
+     * section of the group's first mid (its transport) when the session
+     * level has none; the candidates below are that section's only
+     * (those of the others are never used once bundled) */
     char                bundle[NGX_AMS_SDP_MAX_MEDIA][NGX_AMS_SDP_TOKEN_MAX];
     unsigned            nbundle;            /* mids of a=group:BUNDLE */
 
@@ -164,6 +179,11 @@ typedef struct {
     unsigned            video_fir:1;
     unsigned            remb:1;
     unsigned            twcc:1;
+    /* added: what the answer needs besides the offer */
+    unsigned            role;               /* the policy's NGX_AMS_SDP_WE_* */
+    unsigned            setup;              /* ours: PASSIVE to an actpass
+                                               or active peer, ACTIVE to a
+                                               passive one */
 } ngx_ams_sdp_selection_t;
 
 #define NGX_AMS_SDP_CODEC_H264       1
@@ -180,6 +200,13 @@ typedef struct {
      * avcC; 0: unknown, prefer 42e01f); publish: ignored */
     uint32_t            want_profile_level_id;
     unsigned            allow_vp8:1;        /* WebRTC-to-WebRTC only */
+    /* transport-wide congestion control (the extmap and the rtcp-fb):
+     * only when the media layer writes (we receive) or reads (we send)
+     * its feedback; else REMB with abs-send-time, which a sender that
+     * was offered transport-cc would ignore */
+    unsigned            twcc:1;
+    /* accept the application (SCTP) section: data channels */
+    unsigned            data_channels:1;
 } ngx_ams_sdp_policy_t;
 
 
@@ -188,7 +215,8 @@ typedef struct {
     const char         *ice_ufrag;          /* 4+ chars, ice-char only */
     const char         *ice_pwd;            /* 22+ chars */
     const char         *fingerprint;        /* "AB:CD:..." (sha-256) */
-    unsigned            setup;              /* answer: ACTIVE or PASSIVE */
+    unsigned            setup;              /* answer: ACTIVE or PASSIVE;
+                                               0: the selection's */
     /* host candidates: ICE-lite gathers nothing else */
     struct {
         const char     *addr;               /* IPv4/IPv6 literal */
@@ -206,7 +234,12 @@ typedef struct {
 } ngx_ams_sdp_local_t;
 
 
-/* 0, or -1 with *err naming the first problem ("no ice-ufrag", ...) */
+/*
+ * 0, or -1 with *err naming the first problem ("no ice-ufrag", ...): a
+ * static string.  LF or CRLF line ends.  Needs ice-ufrag, ice-pwd and a
+ * fingerprint line (of any hash: select wants sha-256).  sizeof(
+ * ngx_ams_sdp_t) is about 200 KB: allocate it, not on a stack.
+ */
 int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
     const char **err);
 
@@ -221,6 +254,15 @@ int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
  * no video: the WHIP/WHEP answer is 422 then; a fingerprint other than
  * sha-256, no ice-ufrag/pwd, setup:passive offer we cannot be client
  * for, and the like also).
+ *
+ * As written: a section with port 0 is usable only with a=bundle-only
+ * inside the BUNDLE group; a section needs UDP/TLS/RTP/SAVPF and
+ * rtcp-mux; more than one usable section without a BUNDLE group is
+ * refused ("no BUNDLE group": one transport per session); so is an
+ * ICE-lite peer.  sel->setup is ours: PASSIVE, or ACTIVE to a passive
+ * offer.  transport-cc only with policy->twcc, the application section
+ * only with policy->data_channels.  When nothing is usable, *err says
+ * why the last section was not.
  */
 int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
     const ngx_ams_sdp_policy_t *policy, ngx_ams_sdp_selection_t *sel,
@@ -229,14 +271,17 @@ int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
 /*
  * The answer to "offer": one m= section per offered section, in order,
  * the same mids; those not selected with port 0 (and the application
- * section rejected while data channels are not supported); BUNDLE of the
- * accepted mids; a=ice-lite, our ufrag/pwd/fingerprint/setup;
- * a=rtcp-mux, rtcp-rsize; the chosen payload types with their rtpmap,
+ * section unless the policy took data channels); BUNDLE of the accepted
+ * mids (when offered); a=ice-lite, our ufrag/pwd/fingerprint/setup
+ * (local->setup, else sel->setup) in each accepted section; a=rtcp-mux,
+ * rtcp-rsize when offered; the chosen payload types with their rtpmap,
  * fmtp and rtcp-fb; direction recvonly (we receive) or sendonly (we
  * send) with a=msid and a=ssrc lines for what we send; the chosen
  * extmaps with the offer's ids; the candidates in each accepted section
- * and a=end-of-candidates.  CRLF line ends.  Returns the length, or 0
- * when "cap" is too small.
+ * and a=end-of-candidates.  CRLF line ends.  Returns the length (the
+ * text is NUL-terminated after it), or 0 when "cap" is too small: 32 KB
+ * holds any answer to an offer within the limits above (with our
+ * candidates, stream id and cname under 1 KB); 4 KB a usual one.
  */
 size_t ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
     const ngx_ams_sdp_selection_t *sel, const ngx_ams_sdp_local_t *local);
@@ -254,7 +299,9 @@ size_t ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
 /*
  * A trickle fragment (WHIP/WHEP PATCH): a=ice-ufrag/ice-pwd (a new pair
  * is an ICE restart), a=mid and a=candidate lines, a=end-of-candidates.
- * Fills the ufrag/pwd and candidates of "frag" (the rest is zeroed).
+ * Fills the ufrag/pwd and candidates of "frag" (all sections'), and the
+ * mid of each m= or a=mid it names; the rest is zeroed.  An empty
+ * fragment is valid; a pwd without a ufrag is not.
  */
 int ngx_ams_sdp_parse_fragment(const char *text, size_t len,
     ngx_ams_sdp_t *frag, const char **err);
