@@ -240,7 +240,8 @@ make_conf() {
         [ "$f" = standalone.conf ] && to=$conf
         [ -e "$to" ] && continue
         sed -e "s#@MODULES@#${AMS_MODULES:-$BUILD/modules}#g" \
-            -e "s#@PREFIX@#$RUN_PREFIX#g" "$ROOT/examples/$f" >"$to.tmp"
+            -e "s#@PREFIX@#$RUN_PREFIX#g" \
+            -e "s#@WWW@#$ROOT/ngx_ams_webrtc/www#g" "$ROOT/examples/$f" >"$to.tmp"
         mv "$to.tmp" "$to"
     done
     log "wrote $conf and ams_media.conf beside it from examples/:" \
