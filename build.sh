@@ -178,20 +178,42 @@ PURE_INCS="-I$ROOT/ngx_ams_core -I$ROOT/ngx_ams_ingest -I$ROOT/ngx_ams_packager
 # links with
 PURE_LIBS="-lavcodec -lswscale -lswresample -lavutil -lsrtp2 -lssl -lusrsctp"
 
+# Each pure source compiled once into $1 (with compiler $2 and the flags
+# after it), on every core, rather than once per test program: prints
+# the objects.  A header change anywhere rebuilds them all.
+pure_objects() {
+    local dir=$1 compiler=$2
+    shift 2
+    mkdir -p "$dir"
+    local newest
+    newest=$(find "$ROOT" -path "$ROOT/build*" -prune -o -name '*.h' \
+        -newer "$dir/.stamp" -print -quit 2>/dev/null)
+    [ -f "$dir/.stamp" ] && [ -z "$newest" ] || rm -f "$dir"/*.o
+    for s in $PURE_SRCS; do
+        local o="$dir/$(echo "$s" | tr / _).o"
+        [ -f "$o" ] && [ "$o" -nt "$ROOT/$s" ] && continue
+        printf '%s\0%s\0' "$ROOT/$s" "$o"
+    done | xargs -0 -r -n 2 -P "$(nproc)" sh -c \
+        "$compiler $* $(echo $PURE_INCS) -c -o \"\$1\" \"\$0\"" \
+        || return 1
+    touch "$dir/.stamp"
+    for s in $PURE_SRCS; do echo "$dir/$(echo "$s" | tr / _).o"; done
+}
+
 build_unit() {
-    local out="$BUILD/unit" srcs=()
+    local out="$BUILD/unit" objs
     mkdir -p "$out"
-    for s in $PURE_SRCS; do srcs+=("$ROOT/$s"); done
     local cflags="-g -O1 -Wall -Wextra -Wno-unused-parameter"
     [ "${CI:-}" = true ] && cflags="$cflags -Werror"
     [ "${AMS_ASAN:-0}" = 1 ] && cflags="$cflags -fsanitize=address,undefined"
+    # shellcheck disable=SC2086
+    objs=$(pure_objects "$out/obj" cc $cflags) || exit 1
     for t in "$ROOT"/t/unit/test_*.c; do
         [ -e "$t" ] || continue
-        local bin="$out/$(basename "$t" .c)"
-        # shellcheck disable=SC2086
-        cc $cflags $PURE_INCS -I"$ROOT/t/unit" -o "$bin" "$t" "${srcs[@]}" \
-            -lcrypto -ljansson -lsqlite3 -lbson-1.0 $PURE_LIBS -lpthread -lm
-    done
+        printf '%s\0' "$t"
+    done | xargs -0 -r -n 1 -P "$(nproc)" sh -c \
+        "cc $cflags $(echo $PURE_INCS) -I$ROOT/t/unit -o $out/\$(basename \"\$0\" .c) \"\$0\" $(echo $objs) -lcrypto -ljansson -lsqlite3 -lbson-1.0 $PURE_LIBS -lpthread -lm" \
+        || exit 1
     # a MongoDB client for t/store_mongo.t (not a unit test: it needs a
     # server)
     # shellcheck disable=SC2086,SC2046
@@ -201,16 +223,17 @@ build_unit() {
 }
 
 build_fuzz() {
-    local out="$BUILD/fuzz" srcs=()
+    local out="$BUILD/fuzz" objs
     mkdir -p "$out"
-    for s in $PURE_SRCS; do srcs+=("$ROOT/$s"); done
+    # the library code instrumented for coverage, libFuzzer's main linked
+    # into each target
+    objs=$(pure_objects "$out/obj" clang -g -O1 \
+        -fsanitize=fuzzer-no-link,address,undefined) || exit 1
     for f in "$ROOT"/fuzz/fuzz_*.c; do
-        local bin="$out/$(basename "$f" .c)"
-        # shellcheck disable=SC2086
-        clang -g -O1 -fsanitize=fuzzer,address,undefined $PURE_INCS \
-            -o "$bin" "$f" "${srcs[@]}" -lcrypto -ljansson -lbson-1.0 \
-            $PURE_LIBS -lm
-    done
+        printf '%s\0' "$f"
+    done | xargs -0 -r -n 1 -P "$(nproc)" sh -c \
+        "clang -g -O1 -fsanitize=fuzzer,address,undefined $(echo $PURE_INCS) -o $out/\$(basename \"\$0\" .c) \"\$0\" $(echo $objs) -lcrypto -ljansson -lbson-1.0 $PURE_LIBS -lm" \
+        || exit 1
 }
 
 # The operator's configuration is theirs: made once from examples/ (module
@@ -420,22 +443,42 @@ test_all() {
     prove --timer -I"$ROOT/t/lib" -r "$ROOT/t/"
 }
 
+# one target for $2 seconds; its log's last line, or its tail on a crash
+fuzz_one() {
+    local bin=$1 secs=$2 name corpus
+    name=$(basename "$bin")
+    corpus="$BUILD/fuzz/corpus-$name"
+    mkdir -p "$corpus"
+    if "$bin" -max_total_time="$secs" -max_len=65536 "$corpus" \
+        "$ROOT/fuzz/seeds/${name#fuzz_}" 2>"$BUILD/fuzz/$name.log"; then
+        echo "$name: $(tail -1 "$BUILD/fuzz/$name.log")"
+    else
+        echo "$name FAILED:"
+        tail -40 "$BUILD/fuzz/$name.log"
+        return 1
+    fi
+}
+
+# every target, as many at once as there are cores
 fuzz() {
     deps_test
     build_fuzz
-    local secs=${1:-60}
+    local secs=${1:-60} failed=0 running=0
+    log "fuzzing every target for ${secs}s, $(nproc) at a time"
     for bin in "$BUILD"/fuzz/fuzz_*; do
         [[ -x $bin && $bin != *.log ]] || continue
-        local name corpus
-        name=$(basename "$bin")
-        corpus="$BUILD/fuzz/corpus-$name"
-        mkdir -p "$corpus"
-        log "fuzzing $name for ${secs}s"
-        "$bin" -max_total_time="$secs" -max_len=65536 "$corpus" \
-            "$ROOT/fuzz/seeds/${name#fuzz_}" 2>"$BUILD/fuzz/$name.log" \
-            || { tail -40 "$BUILD/fuzz/$name.log"; exit 1; }
-        tail -1 "$BUILD/fuzz/$name.log"
+        if ((running >= $(nproc))); then
+            wait -n || failed=1
+            running=$((running - 1))
+        fi
+        fuzz_one "$bin" "$secs" &
+        running=$((running + 1))
     done
+    while ((running > 0)); do
+        wait -n || failed=1
+        running=$((running - 1))
+    done
+    ((failed == 0)) || exit 1
 }
 
 bench() {
