@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use File::Temp ();
 use Cwd qw(abs_path);
 use FindBin;
 use HTTP::Tiny;
@@ -24,7 +25,13 @@ use Ams::Rest;
 my $missing = browser_missing();
 plan skip_all => $missing if $missing;
 
-my $www = abs_path("$FindBin::Bin/../ngx_ams_webrtc/www");
+# a copy the workers' unprivileged user can read whatever the checkout's
+# permissions (a fresh clone under a 0700 temporary directory is not)
+my $www = File::Temp::tempdir('ams-www-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $www;
+system('cp', '-r', abs_path("$FindBin::Bin/../ngx_ams_webrtc/www") . '/.',
+       $www) == 0 or die "copying the pages: $?";
+system('chmod', '-R', 'a+rX', $www);
 my $pages_js = "$FindBin::Bin/browser/pages.js";
 
 # the location ngx_ams_webrtc/www/README.md proposes, @WWW@ filled in
