@@ -9,7 +9,8 @@
 # and a second DELETE is 404.
 #
 # Two workers.  Viewers are counted exactly: webRTCViewerCount goes
-# 0 -> 1 -> 2 as aiortc players connect (and so do localWebRTCViewers,
+# 0 -> 1 -> 2 as aiortc players connect, the second one playing the rung
+# cam_opus (and so do localWebRTCViewers,
 # totalWebRTCWatchersCount and the /metrics line), back by one at a
 # player's DELETE and by one when a player vanishes (killed: its consent
 # expires); a DELETE landing on the worker that does not hold the
@@ -150,8 +151,9 @@ sub count_is {
 }
 
 sub player {
-    my $c = aiortc_start('whep', "$http/LiveApp/whep/cam", seconds => 0,
-                         timeout => 60, args => [@_]);
+    my ($id, @args) = @_;
+    my $c = aiortc_start('whep', "$http/LiveApp/whep/$id", seconds => 0,
+                         timeout => 60, args => \@args);
     ok(client_poll($c, sub { $_[0]{started} }, 20),
        'an aiortc player decodes') or diag(explain client_status($c));
     return $c;
@@ -178,10 +180,11 @@ sub raw {
 subtest 'WebRTC viewers are counted exactly' => sub {
     count_is(0, 5, 'no player');
 
-    my $a = player();
+    my $a = player('cam');
     count_is(1, 5, 'one player connected');
-    my $b = player('--no-stop');
-    count_is(2, 5, 'two players');
+    # cam_opus is a rung of cam (the Opus companion the first one reads)
+    my $b = player('cam_opus', '--no-stop');
+    count_is(2, 5, 'a player of its rung cam_opus counts on cam');
 
     my ($st, $doc) = rest($ng, 'GET', '/rest/v2/system-resources');
     is($doc->{localWebRTCViewers}, 2,
@@ -204,7 +207,7 @@ subtest 'WebRTC viewers are counted exactly' => sub {
     count_is(0, 12, 'the vanished player, once its consent expired');
 
     # a DELETE on the worker that does not hold the session
-    my $c = player('--no-stop');
+    my $c = player('cam', '--no-stop');
     count_is(1, 5, 'a third player');
     my $s = client_status($c);
     my ($id) = ($s->{location} // '') =~ m{/([0-9a-f]{32})$};
