@@ -840,8 +840,6 @@ ngx_ams_webrtc_http_session(ngx_ams_webrtc_http_ctx_t *ctx)
 }
 
 
-/* trickle ICE: an ICE-lite server needs none of the peer's candidates
- * (its checks come to us), so a fragment is checked and acknowledged */
 /*
  * The session of the URL, this worker's or another's: NGX_OK with
  * ctx->entry (its owner, what a PATCH checks), or NGX_DECLINED
@@ -917,6 +915,8 @@ ngx_ams_webrtc_http_delete(ngx_http_request_t *r,
 }
 
 
+/* trickle ICE: an ICE-lite server needs none of the peer's candidates
+ * (its checks come to us), so a fragment is checked and acknowledged */
 static void
 ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
 {
