@@ -3,10 +3,10 @@
  * Copyright (C) nginx-ams authors
  *
  * The rung chooser: see ngx_ams_rung.h.  Down is fast (loss over ~10%
- * steps down one rung, an estimate below the rung's rate goes straight
- * to the highest rung that fits), up is slow (one rung after
- * NGX_AMS_RUNG_UP_MS of little loss and an estimate with room for the
- * rung above).
+ * steps down one rung, an estimate under 60% of the rung's rate goes
+ * straight to the highest rung it is 60% of), up is slow (one rung after
+ * NGX_AMS_RUNG_UP_MS of little loss and an estimate of 70% of the rate
+ * played or more, the wait doubled after each try that failed).
  */
 
 
@@ -35,6 +35,7 @@ ngx_ams_rung_chooser_init(ngx_ams_rung_chooser_t *c, const uint64_t *bitrate,
     c->n = n;
     c->current = (n && current < n) ? current : 0;
     c->last_change = now;
+    c->up_wait = NGX_AMS_RUNG_UP_MS;
 }
 
 
@@ -56,17 +57,17 @@ ngx_ams_rung_choose(ngx_ams_rung_chooser_t *c, uint64_t now,
         }
 
     } else if (estimate
-               && c->bitrate[c->current] * 100
-                  > estimate * NGX_AMS_RUNG_FIT_PCT)
+               && estimate * 100
+                  < c->bitrate[c->current] * NGX_AMS_RUNG_DOWN_PCT)
     {
         target = ngx_ams_rung_fit(c, estimate, c->current);
 
     } else {
         /* good for going up? */
-        if (c->current == 0 || estimate == 0
-            || lost > NGX_AMS_RUNG_LOSS_OK
-            || c->bitrate[c->current - 1] * 100
-               > estimate * NGX_AMS_RUNG_UP_PCT)
+        if (c->current == 0 || lost > NGX_AMS_RUNG_LOSS_OK
+            || (estimate
+                && estimate * 100
+                   < c->bitrate[c->current] * NGX_AMS_RUNG_UP_PCT))
         {
             c->good = 0;
             return c->current;
@@ -77,12 +78,13 @@ ngx_ams_rung_choose(ngx_ams_rung_chooser_t *c, uint64_t now,
             c->good_since = now;
         }
 
-        if (now - c->good_since >= NGX_AMS_RUNG_UP_MS
-            && now - c->last_change >= NGX_AMS_RUNG_UP_MS)
+        if (now - c->good_since >= c->up_wait
+            && now - c->last_change >= c->up_wait)
         {
             c->current--;
             c->last_change = now;
             c->good = 0;
+            c->went_up = 1;
         }
 
         return c->current;
@@ -94,15 +96,23 @@ ngx_ams_rung_choose(ngx_ams_rung_chooser_t *c, uint64_t now,
     if (target != c->current
         && now - c->last_change >= NGX_AMS_RUNG_DOWN_MS)
     {
+        if (c->went_up && now - c->last_change < 2 * c->up_wait) {
+            /* the last try up failed: wait longer before the next */
+            c->up_wait = c->up_wait * 2 < NGX_AMS_RUNG_UP_MAX_MS
+                         ? c->up_wait * 2 : NGX_AMS_RUNG_UP_MAX_MS;
+        }
+
         c->current = target;
         c->last_change = now;
+        c->went_up = 0;
     }
 
     return c->current;
 }
 
 
-/* the highest rung at or below "from" that fits, else the lowest */
+/* the highest rung at or below "from" the estimate is 60% of, else the
+ * lowest */
 
 static unsigned
 ngx_ams_rung_fit(ngx_ams_rung_chooser_t *c, uint64_t estimate, unsigned from)
@@ -110,7 +120,7 @@ ngx_ams_rung_fit(ngx_ams_rung_chooser_t *c, uint64_t estimate, unsigned from)
     unsigned  i;
 
     for (i = from; i < c->n; i++) {
-        if (c->bitrate[i] * 100 <= estimate * NGX_AMS_RUNG_FIT_PCT) {
+        if (c->bitrate[i] * NGX_AMS_RUNG_DOWN_PCT <= estimate * 100) {
             return i;
         }
     }

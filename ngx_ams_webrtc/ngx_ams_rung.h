@@ -5,8 +5,15 @@
  * The rung a WebRTC viewer gets (nginx-free, unit-tested): candidates
  * are the original and the transcoder's rungs, highest bitrate first;
  * the viewer's feedback (REMB estimate, RR fraction lost) moves the
- * choice down at once and up only after a stable period, so a viewer
- * near a rung's rate does not flap between two.
+ * choice down at once and up only after a stable period.
+ *
+ * A receiver's estimate follows what it receives (aiortc's stays near
+ * 0.75x of it, Chrome's caps at 1.5x): it cannot show room for a rung
+ * above, only congestion (it drops well under the rate received).  So
+ * down is "loss, or an estimate under 60% of the rate", and up is "a
+ * stable period without either"; an up that is followed by a down
+ * doubles the wait before the next one, so a viewer whose link lies
+ * between two rungs does not flap.
  */
 
 
@@ -22,14 +29,16 @@
 
 /* a step down at most this often: the new rate needs a moment to show */
 #define NGX_AMS_RUNG_DOWN_MS      1000
-/* a step up after this long of good feedback (and of no change) */
+/* a step up after this long of good feedback (and of no change),
+ * doubled after each failed try up to NGX_AMS_RUNG_UP_MAX_MS */
 #define NGX_AMS_RUNG_UP_MS        8000
+#define NGX_AMS_RUNG_UP_MAX_MS    64000
 /* RR fraction lost (of 256): over ~10% steps down, under ~2% may go up */
 #define NGX_AMS_RUNG_LOSS_DOWN    26
 #define NGX_AMS_RUNG_LOSS_OK      5
-/* a rung fits in this percentage of the estimate; going up needs the
- * stricter one (hysteresis) */
-#define NGX_AMS_RUNG_FIT_PCT      85
+/* congestion: the estimate under this percentage of the rate played;
+ * going up needs it at NGX_AMS_RUNG_UP_PCT or more (hysteresis) */
+#define NGX_AMS_RUNG_DOWN_PCT     60
 #define NGX_AMS_RUNG_UP_PCT       70
 
 
@@ -39,7 +48,9 @@ typedef struct {
     unsigned    current;
     uint64_t    last_change;                 /* ms */
     uint64_t    good_since;                  /* ms, valid when good */
+    uint64_t    up_wait;                     /* ms */
     unsigned    good:1;
+    unsigned    went_up:1;                   /* the last change */
 } ngx_ams_rung_chooser_t;
 
 

@@ -61,7 +61,7 @@ test_up(void)
 
     ngx_ams_rung_chooser_init(&c, ladder, 4, 3, 0);
 
-    /* 1.5 Mb/s: the 600 kb/s rung is under 70% (1.05 Mb/s) */
+    /* 1.5 Mb/s on the 300 kb/s rung: no congestion */
     for (t = 1000; t < 20000; t += 500) {
         if (ngx_ams_rung_choose(&c, t, 1500000, 0) != 3) {
             break;
@@ -72,8 +72,6 @@ test_up(void)
     is_int(c.current, 2, "to the rung above");
     is_int(ngx_ams_rung_choose(&c, 10000, 1500000, 0), 2,
            "not two at once");
-    is_int(ngx_ams_rung_choose(&c, 30000, 1500000, 0), 2,
-           "1.5 Mb/s never reaches the 1.5 Mb/s rung");
 
     /* a spike of loss resets the stable period */
     ngx_ams_rung_chooser_init(&c, ladder, 4, 2, 0);
@@ -84,15 +82,45 @@ test_up(void)
     is_int(ngx_ams_rung_choose(&c, 26500, 5000000, 0), 1,
            "8 s of good reports after it: up");
 
-    /* an estimate between the rung's 85% and 70% marks: no flapping */
+    /* an estimate between 60% and 70% of the rate: neither way */
     ngx_ams_rung_chooser_init(&c, ladder, 4, 1, 0);
     for (t = 1000; t < 60000; t += 1000) {
-        if (ngx_ams_rung_choose(&c, t, 1900000, 0) != 1) {
+        if (ngx_ams_rung_choose(&c, t, 1000000, 0) != 1) {
             break;
         }
     }
 
-    is_int((int) t, 60000, "an estimate near the rung's rate: stays");
+    is_int((int) t, 60000, "an estimate at 2/3 of the rate: stays");
+
+    /* no REMB at all: the RRs' loss alone */
+    ngx_ams_rung_chooser_init(&c, ladder, 4, 3, 0);
+    (void) ngx_ams_rung_choose(&c, 1000, 0, 0);
+    is_int(ngx_ams_rung_choose(&c, 9000, 0, 0), 2,
+           "no estimate, no loss: up after the wait");
+
+    /* a link between two rungs: the try up fails, the next waits longer */
+    ngx_ams_rung_chooser_init(&c, ladder, 4, 2, 0);
+    (void) ngx_ams_rung_choose(&c, 1000, 500000, 0);
+    is_int(ngx_ams_rung_choose(&c, 9000, 500000, 0), 1,
+           "500 kb/s on the 600 kb/s rung: a try up");
+    is_int(ngx_ams_rung_choose(&c, 10000, 500000, 0), 2,
+           "congestion on the 1.5 Mb/s rung: back down");
+
+    for (t = 11000; t < 60000; t += 500) {
+        if (ngx_ams_rung_choose(&c, t, 500000, 0) != 2) {
+            break;
+        }
+    }
+
+    is_int((int) t, 27000, "the next try after 16 s");
+    (void) ngx_ams_rung_choose(&c, 28000, 500000, 0);
+    for (t = 28500; t < 120000; t += 500) {
+        if (ngx_ams_rung_choose(&c, t, 500000, 0) != 2) {
+            break;
+        }
+    }
+
+    is_int((int) t, 28500 + 32000, "and the one after that 32 s later");
 }
 
 

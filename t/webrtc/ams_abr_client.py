@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """An Ant Media WebSocket player (aiortc) that moves between rungs:
-play, then getStreamInfo, then for each --heights H in turn
+play (automatic for --auto seconds: the heights decoded meanwhile are
+auto_heights), then getStreamInfo, then for each --heights H in turn
 forceStreamQuality H until frames of that height are decoded (--step
 seconds at most each), then forceStreamQuality 0 (automatic) and stop.
 Prints one JSON line (and keeps it in --status while it runs):
 
-  {started, streamInfo, steps: [{height, reached, ms, frames}],
+  {started, auto_heights, streamInfo,
+   steps: [{height, reached, ms, frames}],
    heights (each new decoded height, in order), errors, done}
 
   /usr/bin/python3 ams_abr_client.py ws://127.0.0.1:PORT/App/websocket \
-      STREAM --heights 144,360 [--step 10] [--timeout 40] [--status F]
+      STREAM --heights 144,360 [--auto 0] [--step 10] [--timeout 40]
+      [--status F]
 """
 
 import argparse
@@ -82,6 +85,7 @@ async def main():
     p.add_argument("stream")
     p.add_argument("--heights", default="")
     p.add_argument("--step", type=float, default=10)
+    p.add_argument("--auto", type=float, default=0)
     p.add_argument("--timeout", type=float, default=40)
     p.add_argument("--status")
     p.add_argument("--local", default="127.0.0.1")
@@ -143,6 +147,8 @@ async def main():
         st.data["started"] = await until(lambda: st.data["frames"] > 0,
                                          args.timeout / 2)
         if st.data["started"]:
+            await until(lambda: False, args.auto)
+            st.data["auto_heights"] = list(heights)
             ws.send({"command": "getStreamInfo", "streamId": args.stream})
             await until(lambda: st.data["streamInfo"] is not None, 5)
             for h in [int(x) for x in args.heights.split(",") if x]:
