@@ -42,9 +42,9 @@ my $ws = 'ws://127.0.0.1:' . $ng->http_port . '/LiveApp/websocket';
 
 my $pub = publish("$rtmp/LiveApp/cam", seconds => 40, size => '640x360',
                   rate => 15, audio => 0, extra => ['-g', 15]);
-ok(poll_until(sub { -s $ng->media . '/LiveApp/streams/cam_144p150kbps.m3u8'
-                    && -s $ng->media . '/LiveApp/streams/cam_240p300kbps.m3u8' },
-              20),
+my $streams = $ng->media . '/LiveApp/streams';
+ok(poll_until(sub { -s "$streams/cam_144p150kbps.m3u8"
+                    && -s "$streams/cam_240p300kbps.m3u8" }, 20),
    'the stream and its two rungs are live');
 
 # Ant Media's WebSocket: forceStreamQuality down to a rung and back
