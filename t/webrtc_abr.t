@@ -50,7 +50,7 @@ ok(poll_until(sub { -s "$streams/cam_144p150kbps.m3u8"
 # Ant Media's WebSocket: forceStreamQuality down to a rung and back
 my $c = Ams::WebRTC::_spawn('ams_abr', sub {
     ['/usr/bin/python3', "$FindBin::Bin/webrtc/ams_abr_client.py", $ws, 'cam',
-     '--auto', 5, '--heights', '144,360', '--step', 8, '--timeout', 40,
+     '--auto', 3, '--heights', '144,360', '--step', 8, '--timeout', 40,
      '--status', $_[0]];
 });
 my $r = client_wait($c, 60);
