@@ -84,6 +84,8 @@ struct ngx_ams_webrtc_session_s {
     uint32_t                  local_audio_ssrc;   /* play: what we send */
     uint32_t                  local_video_ssrc;
     uint32_t                  local_video_rtx_ssrc;
+    ngx_uint_t                stream_height;      /* play: a rung asked
+                                                     for, 0: automatic */
 
     /* the peer's address: set by the first authenticated check with
      * USE-CANDIDATE, moved only by another authenticated one; media is
@@ -192,6 +194,10 @@ void ngx_ams_webrtc_media_rtcp(ngx_ams_webrtc_session_t *s, u_char *p,
     size_t len);
 /* the session ends: close the reader, unpublish; s->media is freed */
 void ngx_ams_webrtc_media_close(ngx_ams_webrtc_session_t *s);
+/* play: the video's rung by height (0: automatic, by the viewer's
+ * feedback): NGX_OK, NGX_DECLINED (no such rung, not a player), NGX_BUSY */
+ngx_int_t ngx_ams_webrtc_play_quality(ngx_ams_webrtc_session_t *s,
+    ngx_uint_t height);
 
 
 #endif /* _NGX_AMS_WEBRTC_H_INCLUDED_ */

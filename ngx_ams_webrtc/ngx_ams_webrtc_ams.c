@@ -18,6 +18,11 @@
  *                               learns the peer's address from its checks
  *   ping                        pong
  *   getStreamInfo {streamId}    streamInformation (size, bitrates, codec)
+ *                               of the original and each live rung
+ *   forceStreamQuality {streamId, streamHeight}
+ *                               the player of streamId on this connection
+ *                               moves to that rung (0: automatic, by the
+ *                               viewer's feedback); no answer, as AMS
  *   getIceServerConfig          iceServerConfig (none: our candidates
  *                               are public addresses)
  *
@@ -36,6 +41,7 @@
 #include "ngx_ams_webrtc_ws.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stream_name.h"
+#include "ngx_ams_webrtc_rung.h"
 
 
 /* sessions of one WebSocket connection */
@@ -52,6 +58,7 @@ typedef struct {
     ngx_ams_access_t           *pending;    /* the admission in flight */
     ngx_str_t                   id;
     u_char                      id_data[NGX_AMS_NAME_LEN];
+    ngx_uint_t                  height;     /* forced while admitting */
     unsigned                    connected:1;
 } ngx_ams_webrtc_ams_stream_t;
 
@@ -71,6 +78,8 @@ static void ngx_ams_webrtc_ams_begin(ngx_ams_webrtc_ams_stream_t *as);
 static void ngx_ams_webrtc_ams_configuration(ngx_ams_webrtc_ams_t *ams,
     json_t *msg);
 static void ngx_ams_webrtc_ams_stop(ngx_ams_webrtc_ams_t *ams, json_t *msg);
+static void ngx_ams_webrtc_ams_quality(ngx_ams_webrtc_ams_t *ams,
+    json_t *msg);
 static void ngx_ams_webrtc_ams_stream_info(ngx_ams_webrtc_ams_t *ams,
     json_t *msg);
 static void ngx_ams_webrtc_ams_event(ngx_ams_webrtc_session_t *s,
@@ -144,6 +153,9 @@ ngx_ams_webrtc_ams_message(ngx_ams_webrtc_ws_t *ws, u_char *text,
 
     } else if (ngx_strcmp(command, "getStreamInfo") == 0) {
         ngx_ams_webrtc_ams_stream_info(ams, msg);
+
+    } else if (ngx_strcmp(command, "forceStreamQuality") == 0) {
+        ngx_ams_webrtc_ams_quality(ams, msg);
 
     } else if (ngx_strcmp(command, "getIceServerConfig") == 0) {
         /* empty: the SDK keeps its own list; ICE-lite needs none */
@@ -296,6 +308,7 @@ ngx_ams_webrtc_ams_begin(ngx_ams_webrtc_ams_stream_t *as)
     }
 
     as->session = s;
+    s->stream_height = as->height;
     ngx_ams_webrtc_session_on_event(s, ngx_ams_webrtc_ams_event, as);
 
     if (as->direction == NGX_AMS_WEBRTC_PUBLISH) {
@@ -433,11 +446,55 @@ ngx_ams_webrtc_ams_stop(ngx_ams_webrtc_ams_t *ams, json_t *msg)
 /* the stream's size and codec from the bus, and its rungs' */
 
 static void
+ngx_ams_webrtc_ams_quality(ngx_ams_webrtc_ams_t *ams, json_t *msg)
+{
+    json_t                       *id, *h;
+    json_int_t                    height;
+    ngx_ams_webrtc_ams_stream_t  *as;
+
+    id = json_object_get(msg, "streamId");
+    h = json_object_get(msg, "streamHeight");
+
+    if (!json_is_string(id)) {
+        ngx_ams_webrtc_ams_error(ams, "noStreamNameSpecified", NULL);
+        return;
+    }
+
+    height = json_is_integer(h) ? json_integer_value(h)
+             : json_is_string(h) ? atoi(json_string_value(h)) : 0;
+
+    if (height < 0 || height > 8192) {
+        height = 0;
+    }
+
+    as = ngx_ams_webrtc_ams_find(ams, json_string_value(id),
+                                 json_string_length(id));
+
+    if (as == NULL || as->direction != NGX_AMS_WEBRTC_PLAY) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ams->ws->log, 0,
+                       "ams webrtc: forceStreamQuality of a stream not "
+                       "played here, ignored");
+        return;
+    }
+
+    as->height = (ngx_uint_t) height;
+
+    if (as->session) {
+        (void) ngx_ams_webrtc_play_quality(as->session,
+                                           (ngx_uint_t) height);
+    }
+}
+
+
+static void
 ngx_ams_webrtc_ams_stream_info(ngx_ams_webrtc_ams_t *ams, json_t *msg)
 {
-    json_t            *id, *list;
-    ngx_str_t          name;
-    ngx_ams_stream_t  *st;
+    json_t                      *id, *list;
+    time_t                       age;
+    ngx_str_t                    name;
+    ngx_uint_t                   i, n, width;
+    ngx_ams_stream_t            *st;
+    ngx_ams_webrtc_rung_info_t   rungs[NGX_AMS_WEBRTC_RUNG_LIST_MAX];
 
     id = json_object_get(msg, "streamId");
 
@@ -461,12 +518,35 @@ ngx_ams_webrtc_ams_stream_info(ngx_ams_webrtc_ams_t *ams, json_t *msg)
         return;
     }
 
+    /* the original's rate: what it brought in so far, on average */
+    age = ngx_time() - st->started;
+
     json_array_append_new(list,
         json_pack("{si si si si ss}", "streamWidth", (json_int_t) st->width,
                   "streamHeight", (json_int_t) st->height,
-                  "videoBitrate", (json_int_t) 0,
+                  "videoBitrate", (json_int_t) (age > 0
+                      ? (json_int_t) (st->in_bytes * 8 / age) : 0),
                   "audioBitrate", (json_int_t) 0,
                   "videoCodec", "H264"));
+
+    /* the rungs a player may force (forceStreamQuality) */
+    n = ngx_ams_webrtc_rung_list(&ams->ws->app->name, &name, rungs,
+                                 NGX_AMS_WEBRTC_RUNG_LIST_MAX);
+
+    for (i = 0; i < n; i++) {
+        width = rungs[i].width;
+
+        if (width == 0 && st->height) {
+            width = (st->width * rungs[i].height / st->height + 1) & ~1;
+        }
+
+        json_array_append_new(list,
+            json_pack("{si si si si ss}", "streamWidth", (json_int_t) width,
+                      "streamHeight", (json_int_t) rungs[i].height,
+                      "videoBitrate", (json_int_t) rungs[i].kbps * 1000,
+                      "audioBitrate", (json_int_t) 0,
+                      "videoCodec", "H264"));
+    }
 
     ngx_ams_webrtc_ams_send(ams,
         json_pack("{ss ss# so}", "command", "streamInformation",

@@ -738,8 +738,8 @@ ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
 {
     u_char                    *loc, *p;
     size_t                     len;
-    ngx_int_t                  rc;
-    ngx_str_t                  answer, text;
+    ngx_int_t                  rc, n;
+    ngx_str_t                  answer, text, arg;
     const char                *err;
     ngx_ams_webrtc_session_t  *s;
 
@@ -752,6 +752,15 @@ ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     if (s == NULL) {
         return ngx_ams_webrtc_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                          "no session could be made");
+    }
+
+    /* WHEP ?streamHeight=N: a rung from the start (AMS's
+     * forceStreamQuality); anything else is automatic */
+    if (ctx->direction == NGX_AMS_WEBRTC_PLAY
+        && ngx_http_arg(r, (u_char *) "streamHeight", 12, &arg) == NGX_OK)
+    {
+        n = ngx_atoi(arg.data, arg.len);
+        s->stream_height = (n > 0 && n <= 8192) ? (ngx_uint_t) n : 0;
     }
 
     err = "unknown error";

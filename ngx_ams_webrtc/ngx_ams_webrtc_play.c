@@ -29,7 +29,11 @@
  * RTCP: SR + SDES per SSRC every second; NACK answered from the history;
  * PLI/FIR passed to the source as a keyframe request (at most every
  * 500 ms: a WebRTC publisher sends one, an RTMP source cannot and the
- * request is a no-op); REMB kept for a later rung choice.
+ * request is a no-op); REMB and the RRs' loss go to the rung choice.
+ *
+ * Rungs: the video may move to a transcoder's rung and back on the same
+ * SSRC, sequence and clock (ngx_ams_webrtc_rung.c decides which
+ * reader's video goes out; this file packetizes it).
  */
 
 
@@ -45,6 +49,7 @@
 #include "ngx_ams_avc.h"
 #include "ngx_ams_viewers.h"
 #include "ngx_ams_audio_transform.h"
+#include "ngx_ams_webrtc_rung.h"
 
 
 /* packets kept for NACKs: ~0.5 s of video at 4 Mb/s */
@@ -85,6 +90,7 @@ typedef struct {
 
     ngx_ams_rtp_history_t     *history;       /* video, encrypted */
     ngx_ams_viewer_ticket_t    viewer;        /* counted on {id} */
+    ngx_ams_webrtc_rung_t     *rung;          /* the video's rung */
 
     /* the video track's avcC (a copy: events' bytes do not last) */
     u_char                     avcc[NGX_AMS_CONFIG_MAX];
@@ -140,7 +146,9 @@ static void ngx_ams_webrtc_play_pump(ngx_ams_webrtc_play_t *pl);
 static void ngx_ams_webrtc_play_config(ngx_ams_webrtc_play_t *pl,
     ngx_ams_bus_event_t *ev);
 static ngx_uint_t ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl,
-    ngx_ams_bus_event_t *ev);
+    ngx_ams_bus_event_t *ev, ngx_ams_avc_config_t *avc);
+static ngx_uint_t ngx_ams_webrtc_play_rung_video(ngx_ams_webrtc_session_t *s,
+    ngx_ams_bus_event_t *ev, ngx_ams_avc_config_t *avc);
 static ngx_uint_t ngx_ams_webrtc_play_audio(ngx_ams_webrtc_play_t *pl,
     ngx_ams_bus_event_t *ev);
 static size_t ngx_ams_webrtc_play_header(ngx_ams_webrtc_play_t *pl,
@@ -148,7 +156,7 @@ static size_t ngx_ams_webrtc_play_header(ngx_ams_webrtc_play_t *pl,
 static void ngx_ams_webrtc_play_send(ngx_ams_webrtc_play_t *pl, size_t len,
     ngx_uint_t video);
 static ngx_uint_t ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl,
-    const u_char *p, size_t len);
+    ngx_ams_avc_config_t *avc, const u_char *p, size_t len);
 static void ngx_ams_webrtc_play_keyframe(ngx_ams_webrtc_play_t *pl);
 static void ngx_ams_webrtc_play_rtcp_timer(ngx_event_t *ev);
 
@@ -231,6 +239,12 @@ ngx_ams_webrtc_play_start(ngx_ams_webrtc_session_t *s)
         pl->history = ngx_ams_rtp_history_create(
                                               NGX_AMS_WEBRTC_PLAY_HISTORY);
         if (pl->history == NULL) {
+            return NGX_ERROR;
+        }
+
+        pl->rung = ngx_ams_webrtc_rung_create(s,
+                                          ngx_ams_webrtc_play_rung_video);
+        if (pl->rung == NULL) {
             return NGX_ERROR;
         }
     }
@@ -432,6 +446,10 @@ ngx_ams_webrtc_play_connected(ngx_ams_webrtc_session_t *s)
     if (pl->reader.open) {
         ngx_ams_webrtc_play_pump(pl);
     }
+
+    if (pl->rung && !s->closing) {
+        ngx_ams_webrtc_rung_connected(pl->rung);
+    }
 }
 
 
@@ -498,7 +516,9 @@ ngx_ams_webrtc_play_pump(ngx_ams_webrtc_play_t *pl)
         }
 
         if (ev.track == NGX_AMS_TRACK_VIDEO) {
-            sent += ngx_ams_webrtc_play_video(pl, &ev);
+            if (pl->rung == NULL || ngx_ams_webrtc_rung_main(pl->rung, &ev)) {
+                sent += ngx_ams_webrtc_play_video(pl, &ev, &pl->avc);
+            }
 
         } else if (ev.track == NGX_AMS_TRACK_AUDIO) {
             sent += ngx_ams_webrtc_play_audio(pl, &ev);
@@ -577,10 +597,37 @@ ngx_ams_webrtc_play_config(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev)
 }
 
 
-/* one video frame: its packets (count returned) */
+/* a rung's video frame, with the rung's SPS/PPS */
 
 static ngx_uint_t
-ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev)
+ngx_ams_webrtc_play_rung_video(ngx_ams_webrtc_session_t *s,
+    ngx_ams_bus_event_t *ev, ngx_ams_avc_config_t *avc)
+{
+    return ngx_ams_webrtc_play_video(s->media, ev, avc);
+}
+
+
+ngx_int_t
+ngx_ams_webrtc_play_quality(ngx_ams_webrtc_session_t *s, ngx_uint_t height)
+{
+    ngx_ams_webrtc_play_t  *pl = s->media;
+
+    if (s->direction != NGX_AMS_WEBRTC_PLAY || pl == NULL
+        || pl->rung == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_ams_webrtc_rung_select(pl->rung, height);
+}
+
+
+/* one video frame, "avc" the SPS/PPS of its stream: its packets (count
+ * returned) */
+
+static ngx_uint_t
+ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev,
+    ngx_ams_avc_config_t *avc)
 {
     int                         n;
     size_t                      hlen;
@@ -591,7 +638,7 @@ ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev)
     ngx_ams_h264_packetizer_t   pk;
     ngx_ams_webrtc_session_t   *s = pl->session;
 
-    if (s->sel.video < 0 || pl->avc.nsps == 0
+    if (s->sel.video < 0 || avc->nsps == 0
         || ev->codec != NGX_AMS_CODEC_H264)
     {
         return 0;
@@ -607,7 +654,8 @@ ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev)
         pl->started = 1;
     }
 
-    if (!key && ngx_ams_webrtc_play_disposable(pl, ev->data, ev->len)) {
+    if (!key && ngx_ams_webrtc_play_disposable(pl, avc, ev->data, ev->len))
+    {
         if (pl->b_dropped++ == 0) {
             ngx_log_error(NGX_LOG_WARN, &s->log, 0,
                           "ams webrtc: session %s: \"%V\" has B-frames, "
@@ -636,11 +684,11 @@ ngx_ams_webrtc_play_video(ngx_ams_webrtc_play_t *pl, ngx_ams_bus_event_t *ev)
     pl->video_pts = pts;
 
     ngx_ams_h264_packetizer_init(&pk, ev->data, ev->len,
-                                 pl->avc.nal_length_size,
-                                 key ? pl->avc.sps[0].data : NULL,
-                                 pl->avc.sps[0].len,
-                                 key ? pl->avc.pps[0].data : NULL,
-                                 pl->avc.pps[0].len, key,
+                                 avc->nal_length_size,
+                                 key ? avc->sps[0].data : NULL,
+                                 avc->sps[0].len,
+                                 key ? avc->pps[0].data : NULL,
+                                 avc->pps[0].len, key,
                                  NGX_AMS_RTP_MAX_PAYLOAD);
 
     sent = 0;
@@ -784,8 +832,8 @@ ngx_ams_webrtc_play_send(ngx_ams_webrtc_play_t *pl, size_t len,
  */
 
 static ngx_uint_t
-ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl, const u_char *p,
-    size_t len)
+ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl,
+    ngx_ams_avc_config_t *avc, const u_char *p, size_t len)
 {
     size_t                   i, bit, nbits;
     ngx_uint_t               n, zeros, slice_type, value, v;
@@ -793,7 +841,7 @@ ngx_ams_webrtc_play_disposable(ngx_ams_webrtc_play_t *pl, const u_char *p,
     ngx_ams_avc_nal_t        nal;
     ngx_ams_avc_nal_iter_t   it;
 
-    ngx_ams_avc_nal_init(&it, p, len, pl->avc.nal_length_size);
+    ngx_ams_avc_nal_init(&it, p, len, avc->nal_length_size);
 
     while (ngx_ams_avc_nal_next(&it, &nal, &err) == 1) {
 
@@ -935,10 +983,29 @@ ngx_ams_webrtc_play_rtcp(ngx_ams_webrtc_session_t *s, u_char *p, size_t len)
         case NGX_AMS_RTCP_PSFB:
             if (item.fmt == 1 || item.fmt == 4) {
                 /* PLI, FIR: the decoder lost its picture */
-                ngx_ams_webrtc_play_keyframe(pl);
+                if (pl->rung == NULL
+                    || !ngx_ams_webrtc_rung_keyframe(pl->rung))
+                {
+                    ngx_ams_webrtc_play_keyframe(pl);
+                }
 
             } else if (item.fmt == 15) {
                 pl->remb = item.remb_bitrate;
+
+                if (pl->rung) {
+                    ngx_ams_webrtc_rung_feedback(pl->rung, pl->remb, -1);
+                }
+            }
+
+            break;
+
+        case NGX_AMS_RTCP_SR:
+        case NGX_AMS_RTCP_RR:
+            for (i = 0; pl->rung && i < item.nreports; i++) {
+                if (item.report[i].ssrc == s->local_video_ssrc) {
+                    ngx_ams_webrtc_rung_feedback(pl->rung, 0,
+                                             item.report[i].fraction_lost);
+                }
             }
 
             break;
@@ -1018,6 +1085,10 @@ ngx_ams_webrtc_play_close(ngx_ams_webrtc_session_t *s)
 
     if (pl->pump_timer.timer_set) {
         ngx_del_timer(&pl->pump_timer);
+    }
+
+    if (pl->rung) {
+        ngx_ams_webrtc_rung_close(pl->rung);
     }
 
     /* an open reader, or one still waiting for its stream */

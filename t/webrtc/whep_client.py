@@ -5,7 +5,8 @@ offer, the answer applied; it decodes what arrives and counts it.  Runs
 (and counts what still arrives after that), and prints one JSON line:
 
   {status, location, connectionState, started,
-   counts: {video_frames, width, height, audio_frames, audio_rms},
+   counts: {video_frames, width, height, heights (each new one, in
+            order), audio_frames, audio_rms},
    first: counts when started, last: counts at the end,
    stop: {status, frames_after: [+0.5 s, +2 s], again}, errors}
 
@@ -13,6 +14,8 @@ The same object is written to --status while it runs (done: false).
 
   /usr/bin/python3 whep_client.py http://127.0.0.1:PORT/App/whep/id \
       [--seconds 3] [--timeout 30] [--status FILE] [--token T]
+
+(?streamHeight=N on the URL asks for a rung.)
 """
 
 import asyncio
@@ -30,7 +33,7 @@ async def main():
     args = common.options("WHEP player", 3).parse_args()
     common.use_address(args.local)
     st = common.Status(args.status)
-    counts = {"video_frames": 0, "width": 0, "height": 0,
+    counts = {"video_frames": 0, "width": 0, "height": 0, "heights": [],
               "audio_frames": 0, "audio_rms": 0.0}
     st.data["counts"] = counts
     tasks = []
@@ -48,6 +51,8 @@ async def main():
                 return
             counts["video_frames"] += 1
             counts["width"], counts["height"] = frame.width, frame.height
+            if not counts["heights"] or counts["heights"][-1] != frame.height:
+                counts["heights"].append(frame.height)
 
     async def audio(track):
         while True:
