@@ -56,6 +56,7 @@ typedef struct {
 
     char                http[HTTP_MAX];
     size_t              http_len, sent;
+    int                 reading;                /* the POST is sent */
 
     char                ufrag[9], pwd[25];      /* ours */
     char                rufrag[64], rpwd[64];   /* the server's */
@@ -206,7 +207,7 @@ answer(player_t *p)
     p->http[p->http_len] = '\0';
     body = strstr(p->http, "\r\n\r\n");
     if (strncmp(p->http, "HTTP/1.1 201", 12) != 0 || body == NULL) {
-        fail(p, strtok(p->http, "\r\n"));
+        fail(p, p->http_len ? strtok(p->http, "\r\n") : "no answer (connection closed)");
         return;
     }
 
@@ -264,7 +265,7 @@ http_event(player_t *p, uint32_t events)
     ssize_t             n;
     struct epoll_event  ev;
 
-    if (p->sent < p->http_len) {
+    if (!p->reading) {
         n = send(p->tcp, p->http + p->sent, p->http_len - p->sent,
                  MSG_NOSIGNAL);
         if (n < 0) {
@@ -276,6 +277,7 @@ http_event(player_t *p, uint32_t events)
         p->sent += n;
         if (p->sent == p->http_len) {
             p->http_len = 0;
+            p->reading = 1;
             ev.events = EPOLLIN;
             ev.data.ptr = p;
             epoll_ctl(ep, EPOLL_CTL_MOD, p->tcp, &ev);
