@@ -138,7 +138,7 @@ ffmpeg -hide_banner -nostdin -loglevel error -re \
     -f lavfi -i testsrc2=size=640x360:rate=30 \
     -vf "$CLOCK" -c:v libx264 -preset veryfast -tune zerolatency \
     -profile:v baseline -b:v 1000k -g 30 -keyint_min 30 -sc_threshold 0 \
-    -pix_fmt yuv420p -an -flags +global_header -f tee \
+    -pix_fmt yuv420p -an -flags +global_header -map 0:v -f tee \
     "[f=flv:onfail=ignore]rtmp://127.0.0.1:$AMS_RTMP/LiveApp/clock|[f=flv:onfail=ignore]rtmp://127.0.0.1:$RTMP_RTMP/LiveApp/clock" \
     2>"$OUT/webrtc-latency-ffmpeg.log" &
 PUB=$!
