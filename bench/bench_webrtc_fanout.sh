@@ -76,20 +76,23 @@ start_ams() {
     PID=$(cat "$P/nginx.pid")
 }
 
-cpu_ticks() {   # user + system of the master and its workers
-    local t=0 pid
+cpu_ticks() {   # "user system" of the master and its workers
+    local u=0 s=0 pid a b
     for pid in $PID $(pgrep -P "$PID"); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+        read -r a b < <(awk '{print $14, $15}' "/proc/$pid/stat" 2>/dev/null \
+            || echo 0 0)
+        u=$((u + a))
+        s=$((s + b))
     done
-    echo $t
+    echo $u $s
 }
 
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
 # one run: "players_per_core cpu_us_per_player_s receiving min_packets
-# setup_ms mbps"
+# setup_ms mbps system_percent"
 run() {
-    local kbps=$1 n=$2 ramp c0 c1 log="$OUT/webrtc-fanout-$1-$2.txt"
+    local kbps=$1 n=$2 ramp u0 s0 u1 s1 log="$OUT/webrtc-fanout-$1-$2.txt"
     ramp=$((n / RAMP + 3))
     start_ams
     "$OUT/ams_rtmp_load" publish "$RTMP" LiveApp fan 1 \
@@ -100,43 +103,44 @@ run() {
         "$RAMP" >"$log" 2>"$log.err" &
     local players=$!
     sleep "$ramp"
-    c0=$(cpu_ticks)
+    read -r u0 s0 < <(cpu_ticks)
     sleep "$SECONDS_RUN"
-    c1=$(cpu_ticks)
+    read -r u1 s1 < <(cpu_ticks)
     wait $players || true
     kill $pub 2>/dev/null || true
     wait $pub 2>/dev/null || true
     bench_stop "$P"
-    awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
+    awk -v c=$((u1 + s1 - u0 - s0)) -v sys=$((s1 - s0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
         -v rx="$(field receiving "$log")" -v min="$(field packets_min "$log")" \
         -v setup="$(field setup_median_ms "$log")" \
         -v bytes="$(field bytes "$log")" -v all=$((ramp + SECONDS_RUN)) \
         'BEGIN { cpu = c / t; if (cpu <= 0) cpu = 1 / t
-                 printf "%.0f %.0f %s %s %s %.1f\n", n * s / cpu,
+                 printf "%.0f %.0f %s %s %s %.1f %.0f\n", n * s / cpu,
                         cpu * 1e6 / (n * s), rx, min, setup,
-                        bytes * 8 / 1e6 / (all > 0 ? all : 1) }'
+                        bytes * 8 / 1e6 / (all > 0 ? all : 1),
+                        (c > 0 ? 100 * sys / c : 0) }'
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
 
 echo "# WebRTC fan-out (WHEP, one RTMP source), nginx-ams 2 workers, $(nproc) cores, ${SECONDS_RUN}s counted after the players joined, medians of $REPEAT, $(date -u +%F)"
 echo "# Janus not measured: the issue's goal and its Janus figure are printed beside"
-printf '%-24s %10s %10s %10s %10s %10s %10s %8s\n' "rate, players" \
-    "players/core" "us/player-s" receiving "min pkts" "setup ms" "Mb/s rx" "vs goal"
+printf '%-18s %12s %11s %9s %8s %8s %7s %5s %7s\n' "rate, players" \
+    players/core us/player-s receiving "min pkts" "setup ms" "Mb/s rx" "sys %" "vs goal"
 for kbps in $RATES; do
     input_flv "$kbps" 120
     for n in $PLAYERS; do
         declare -A v=()
         for _ in $(seq "$REPEAT"); do
-            read -r ppc us rx min setup mbps < <(run "$kbps" "$n")
+            read -r ppc us rx min setup mbps sys < <(run "$kbps" "$n")
             v[ppc]+=" $ppc"; v[us]+=" $us"; v[rx]+=" $rx"; v[min]+=" $min"
-            v[setup]+=" $setup"; v[mbps]+=" $mbps"
+            v[setup]+=" $setup"; v[mbps]+=" $mbps"; v[sys]+=" $sys"
         done
         ppc=$(echo "${v[ppc]}" | median)
-        printf '%-24s %10s %10s %10s %10s %10s %10s %8s\n' "${kbps} kb/s, $n" \
+        printf '%-18s %12s %11s %9s %8s %8s %7s %5s %7s\n' "${kbps} kb/s, $n" \
             "$ppc" "$(echo "${v[us]}" | median)" "$(echo "${v[rx]}" | median)/$n" \
             "$(echo "${v[min]}" | median)" "$(echo "${v[setup]}" | median)" \
-            "$(echo "${v[mbps]}" | median)" \
+            "$(echo "${v[mbps]}" | median)" "$(echo "${v[sys]}" | median)" \
             "$(awk -v a="$ppc" 'BEGIN { printf "%.2f", a / 2000 }')"
         unset v
     done
