@@ -207,7 +207,7 @@ answer(player_t *p)
     p->http[p->http_len] = '\0';
     body = strstr(p->http, "\r\n\r\n");
     if (strncmp(p->http, "HTTP/1.1 201", 12) != 0 || body == NULL) {
-        fail(p, p->http_len ? strtok(p->http, "\r\n") : "no answer (connection closed)");
+        fail(p, p->http_len ? strtok(p->http, "\r\n") : "no answer");
         return;
     }
 
