@@ -865,6 +865,11 @@ done:
     if (!a->msg_drop) {
         ngx_ams_sctp_deliver(a, a->msg, a->msg_len, a->msg_flags,
                              a->msg_sid, a->msg_ppid);
+
+    } else if (!(a->msg_flags & MSG_NOTIFICATION) && !a->freeing
+               && a->h->dropped)
+    {
+        a->h->dropped(a->data, a->msg_sid, a->msg_len);
     }
 
     /* a big buffer is not kept for the association's lifetime */

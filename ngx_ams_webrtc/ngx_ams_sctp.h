@@ -105,6 +105,9 @@ typedef struct {
     /* the association ended (peer's ABORT or SHUTDOWN, retransmissions
      * exhausted): the caller frees it */
     void  (*closed)(void *data, const char *reason);
+    /* may be NULL: a message over NGX_AMS_SCTP_MAX_MESSAGE was dropped
+     * (its first "len" bytes counted) */
+    void  (*dropped)(void *data, uint16_t sid, size_t len);
 } ngx_ams_sctp_handler_t;
 
 

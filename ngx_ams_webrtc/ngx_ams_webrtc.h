@@ -97,6 +97,8 @@ struct ngx_ams_webrtc_session_s {
     ngx_ams_srtp_t           *srtp;              /* NULL until connected */
 
     void                     *media;             /* the media layer's */
+    void                     *datachannels;      /* ngx_ams_webrtc_data.c's:
+                                                    NULL without SCTP */
 
     ngx_event_t               timer;             /* DTLS retransmission,
                                                     handshake, consent */
@@ -111,6 +113,9 @@ struct ngx_ams_webrtc_session_s {
     unsigned                  selected:1;        /* a peer address chosen */
     unsigned                  connected:1;       /* DTLS done, SRTP keys */
     unsigned                  closing:1;
+    unsigned                  offer_data:1;      /* set before offer(): a
+                                                    data channel section
+                                                    in our offer */
 };
 
 

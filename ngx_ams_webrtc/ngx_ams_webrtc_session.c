@@ -37,6 +37,7 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_webrtc_data.h"
 
 
 #define NGX_AMS_WEBRTC_ADDR_KEY   19       /* family, port, IPv6 address */
@@ -132,6 +133,7 @@ ngx_ams_webrtc_sessions_exit(void)
         ngx_ams_webrtc_finish(&ts->s.timer);
     }
 
+    ngx_ams_webrtc_data_exit();
     ngx_ams_webrtc_ready = 0;
 }
 
@@ -375,6 +377,9 @@ ngx_ams_webrtc_finish(ngx_event_t *ev)
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
     }
+
+    /* its ABORT goes out through DTLS */
+    ngx_ams_webrtc_data_close(s);
 
     if (s->dtls) {
         /* close_notify to the peer, if it has an address */
@@ -772,6 +777,11 @@ ngx_ams_webrtc_connected(ngx_ams_webrtc_session_t *s)
 
     ngx_ams_webrtc_media_connected(s);
 
+    if (!s->closing) {
+        ngx_ams_webrtc_data_connected(s, ngx_ams_webrtc_ts(s)->client,
+                                      ngx_ams_webrtc_ts(s)->offered);
+    }
+
     if (!s->closing && ngx_ams_webrtc_ts(s)->on_event) {
         ngx_ams_webrtc_ts(s)->on_event(s, NGX_AMS_WEBRTC_EVENT_CONNECTED,
                                        ngx_ams_webrtc_ts(s)->on_event_data);
@@ -829,14 +839,11 @@ ngx_ams_webrtc_dtls_send(void *data, const uint8_t *p, size_t len)
 }
 
 
-/* application data over DTLS: SCTP of data channels, not yet */
+/* application data over DTLS: SCTP of data channels */
 static void
 ngx_ams_webrtc_dtls_recv(void *data, const uint8_t *p, size_t len)
 {
-    ngx_ams_webrtc_session_t  *s = data;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                   "ams webrtc: %uz bytes of DTLS data ignored", len);
+    ngx_ams_webrtc_data_input(data, p, len);
 }
 
 
