@@ -19,7 +19,8 @@
  * do), so whether the browser's INIT or ours comes first, one
  * association results; ports are 5000 unless the SDP's a=sctp-port says.
  * Stream ids: the DTLS client opens channels on even streams, the
- * server on odd ones (RFC 8832 6).
+ * server on odd ones (RFC 8832 6); a peer's OPEN on any free stream is
+ * taken (aiortc goes by its ICE role).
  *
  * Every handler is called outside usrsctp (after it returned), so a
  * handler may send, open or close channels, and free the association
