@@ -429,7 +429,8 @@ ngx_ams_webrtc_data_tick(ngx_event_t *ev)
 
     next = ngx_ams_sctp_timer((uint32_t) elapsed);
 
-    if (next >= 0 && !ngx_exiting) {
+    /* cancelable: a worker shutting down does not wait for it */
+    if (next >= 0) {
         ngx_add_timer(ev, (ngx_msec_t) (next ? next : 1));
     }
 }

@@ -3,8 +3,9 @@
 # channel in their offer.  The publisher's messages reach both players;
 # a player's reach the publisher and the other player.  A player's
 # message of 300000 bytes (over a=max-message-size:262144) is dropped
-# with a log line, and its later messages still arrive: nobody's
-# session closes.
+# with a log line, and its later messages still arrive; another's burst
+# of 400 messages at once is cut at 200 a second: nobody's session
+# closes.
 #
 # worker_processes 1: the relay reaches sessions of the same worker
 # only (no cross-worker relay yet).
@@ -42,7 +43,7 @@ ok(client_poll($pub, sub { ($_[0]{counts}{channel} // '') eq 'open' }, 15),
     or diag(explain(client_status($pub)), slurp($pub->{err}));
 
 my $p1 = peer('whep', 'p1', '--expect', 1, '--big', 2);
-my $p2 = peer('whep', 'p2', '--expect', 1);
+my $p2 = peer('whep', 'p2', '--expect', 1, '--burst', 400);
 
 # every side has heard from every other, p1's after its big one
 ok(client_poll($p1, sub { numbers($_[0], 'pub') >= 2
@@ -67,6 +68,13 @@ for my $c ([pub => $pub], [p2 => $p2]) {
 }
 ok(poll_until(sub { $ng->error_log =~ /a message over 262144 bytes dropped/ },
               5), 'the drop is logged');
+
+# player 2's burst of 400 at once: over 200 a second, the rest dropped
+my @burst = grep { /^p2:b\d+$/ } @{ client_status($pub)->{received} // [] };
+ok(@burst >= 150 && @burst < 400,
+   'of player 2\'s burst of 400, ' . @burst . ' reach the publisher');
+ok(poll_until(sub { $ng->error_log =~ /over 200 messages\/s/ }, 5),
+   'the excess is logged');
 
 for my $c ($pub, $p1, $p2) {
     is(client_status($c)->{counts}{channel}, 'open',

@@ -3,13 +3,13 @@
 picture, sendonly) or a WHEP player (recvonly video), each opening a
 data channel "chat" in its offer.  Once the channel is open it sends
 "NAME:N" every 0.25 s (N from 1), with --big N a message of 300000
-bytes (over the server's 262144) after its N-th, and keeps what
-arrives.  Runs --seconds once --expect messages arrived (0: until
+bytes (over the server's 262144) after its N-th, with --burst M M
+messages "NAME:bI" at once after its third, and keeps what arrives.  Runs --seconds once --expect messages arrived (0: until
 SIGTERM), then DELETEs, and prints one JSON line:
 
   {status, connectionState, started,
    counts: {sent, received, big_sent, channel},
-   received: ["NAME:N" or "<N bytes>", ...], errors}
+   received: ["NAME:N", "NAME:bI" or "<N bytes>", ...], errors}
 
 The same object is written to --status while it runs.
 
@@ -35,6 +35,8 @@ async def main():
                    help="messages to receive before --seconds count")
     p.add_argument("--big", type=int, default=0,
                    help="after this many sent, one of 300000 bytes")
+    p.add_argument("--burst", type=int, default=0,
+                   help="after 3 sent, this many more at once (NAME:bN)")
     args = p.parse_args()
     common.use_address(args.local)
     st = common.Status(args.status)
@@ -89,6 +91,10 @@ async def main():
         if args.big and counts["sent"] == args.big and not counts["big_sent"]:
             dc.send("x" * 300000)
             counts["big_sent"] = 1
+        if args.burst and counts["sent"] == 3:
+            for i in range(args.burst):
+                dc.send("%s:b%d" % (args.name, i))
+            counts["burst_sent"] = args.burst
 
     await common.run(args, st, pc,
                      started=lambda: counts["received"] >= args.expect,
