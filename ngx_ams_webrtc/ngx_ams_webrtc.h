@@ -15,6 +15,8 @@
  *     reader that packetizes a stream for a viewer, the depacketizer
  *     that publishes a WebRTC publisher's stream into the bus, and the
  *     RTCP each needs (SR/RR, NACK, PLI/FIR, REMB)
+ *   data channels (ngx_ams_webrtc_data.c): SCTP over the session's DTLS,
+ *     messages relayed between a stream's publisher and players
  *
  * A session lives in the worker that wrote its SDP answer: that answer
  * advertises this worker's port, so its STUN, DTLS and SRTP arrive here.
