@@ -122,7 +122,8 @@ on_closed(void *data, const char *reason)
 
 
 static const ngx_ams_sctp_handler_t  handler = {
-    out, on_connected, on_open, on_message, on_close, on_closed
+    out, on_connected, on_open, on_message, on_close, on_closed,
+    NULL                        /* dropped: the sender refuses those */
 };
 
 

@@ -865,6 +865,11 @@ done:
     if (!a->msg_drop) {
         ngx_ams_sctp_deliver(a, a->msg, a->msg_len, a->msg_flags,
                              a->msg_sid, a->msg_ppid);
+
+    } else if (!(a->msg_flags & MSG_NOTIFICATION) && !a->freeing
+               && a->h->dropped)
+    {
+        a->h->dropped(a->data, a->msg_sid, a->msg_len);
     }
 
     /* a big buffer is not kept for the association's lifetime */
@@ -1069,13 +1074,13 @@ ngx_ams_sctp_dcep(ngx_ams_sctp_t *a, uint16_t sid, const uint8_t *p,
         }
 
         /*
-         * A malformed OPEN, or one on a stream of our parity (the
-         * peer's channels are on the other): refused by resetting the
-         * stream, which the peer sees as the channel closing.
+         * A malformed OPEN: refused by resetting the stream, which the
+         * peer sees as the channel closing.  A free stream of our parity
+         * is taken: aiortc chooses the parity by its ICE role, not its
+         * DTLS role (RFC 8832 6), so as the offerer (ICE-controlling)
+         * and DTLS client it opens on odd streams.
          */
-        if (ngx_ams_dcep_parse_open(p, n, &o) != NGX_AMS_DCEP_OK
-            || (sid & 1) == (a->dtls_client ? 0 : 1))
-        {
+        if (ngx_ams_dcep_parse_open(p, n, &o) != NGX_AMS_DCEP_OK) {
             ngx_ams_sctp_reset_stream(a, sid);
             return;
         }

@@ -19,7 +19,8 @@
  * do), so whether the browser's INIT or ours comes first, one
  * association results; ports are 5000 unless the SDP's a=sctp-port says.
  * Stream ids: the DTLS client opens channels on even streams, the
- * server on odd ones (RFC 8832 6).
+ * server on odd ones (RFC 8832 6); a peer's OPEN on any free stream is
+ * taken (aiortc goes by its ICE role).
  *
  * Every handler is called outside usrsctp (after it returned), so a
  * handler may send, open or close channels, and free the association
@@ -105,6 +106,9 @@ typedef struct {
     /* the association ended (peer's ABORT or SHUTDOWN, retransmissions
      * exhausted): the caller frees it */
     void  (*closed)(void *data, const char *reason);
+    /* may be NULL: a message over NGX_AMS_SCTP_MAX_MESSAGE was dropped
+     * (its first "len" bytes counted) */
+    void  (*dropped)(void *data, uint16_t sid, size_t len);
 } ngx_ams_sctp_handler_t;
 
 

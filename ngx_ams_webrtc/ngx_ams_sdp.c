@@ -103,6 +103,7 @@ static int ngx_ams_sdp_hex(int c);
 
 static int ngx_ams_sdp_in_bundle(const ngx_ams_sdp_t *sdp,
     const ngx_ams_sdp_media_t *m);
+static int ngx_ams_sdp_fmt_port(const char *fmt, uint16_t *port);
 static int ngx_ams_sdp_h264_score(uint32_t offered, uint32_t want);
 static int ngx_ams_sdp_h264_rank(unsigned profile_idc);
 static uint8_t ngx_ams_sdp_ext_id(const ngx_ams_sdp_media_t *m,
@@ -1567,11 +1568,22 @@ ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
         }
 
         if (m->kind == NGX_AMS_SDP_APPLICATION) {
-            /* RFC 8841: not the old "DTLS/SCTP 5000" with a=sctpmap */
-            if ((strcmp(m->proto, "UDP/DTLS/SCTP") != 0
-                 && strcmp(m->proto, "TCP/DTLS/SCTP") != 0)
-                || strcmp(m->fmt, "webrtc-datachannel") != 0)
+            if ((strcmp(m->proto, "UDP/DTLS/SCTP") == 0
+                 || strcmp(m->proto, "TCP/DTLS/SCTP") == 0)
+                && strcmp(m->fmt, "webrtc-datachannel") == 0)
             {
+                /* RFC 8841 */
+                sel->sctp_port = m->sctp_port ? m->sctp_port
+                                              : NGX_AMS_SDP_SCTP_PORT;
+
+            } else if (strcmp(m->proto, "DTLS/SCTP") == 0
+                       && ngx_ams_sdp_fmt_port(m->fmt, &sel->sctp_port)
+                          == 0)
+            {
+                /* draft-ietf-mmusic-sctp-sdp-05: the port as format */
+                sel->sctp_legacy = 1;
+
+            } else {
                 continue;
             }
 
@@ -1723,6 +1735,26 @@ ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
 }
 
 
+/* the old application format: the SCTP port, 1..65535 */
+static int
+ngx_ams_sdp_fmt_port(const char *fmt, uint16_t *port)
+{
+    uint32_t           n;
+    ngx_ams_sdp_str_t  s;
+
+    s.p = fmt;
+    s.len = strlen(fmt);
+
+    if (ngx_ams_sdp_number(s, 65535, &n) != 0 || n == 0) {
+        return -1;
+    }
+
+    *port = (uint16_t) n;
+
+    return 0;
+}
+
+
 static int
 ngx_ams_sdp_in_bundle(const ngx_ams_sdp_t *sdp, const ngx_ams_sdp_media_t *m)
 {
@@ -1868,7 +1900,9 @@ ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
         if ((int) i != sel->audio && (int) i != sel->video
             && (int) i != sel->application)
         {
-            /* rejected (RFC 8829 5.3.1): port 0, the offer's proto */
+            /* rejected (RFC 8829 5.3.1): port 0, the offer's proto;
+             * the transport's lines stay (aiortc refuses a section
+             * without ice-ufrag) */
             if (m->ncodecs) {
                 ngx_ams_sdp_put(&o, "m=%s 0 %s %u\r\n", m->name, m->proto,
                                 (unsigned) m->codec[0].pt);
@@ -1878,7 +1912,7 @@ ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
                                 m->fmt[0] ? m->fmt : "0");
             }
 
-            ngx_ams_sdp_put(&o, "c=IN IP4 0.0.0.0\r\n");
+            ngx_ams_sdp_put_transport(&o, local, setup);
 
             if (m->mid[0]) {
                 ngx_ams_sdp_put(&o, "a=mid:%s\r\n", m->mid);
@@ -1893,15 +1927,25 @@ ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
 
         if ((int) i == sel->application) {
             ngx_ams_sdp_put_conn(&o, m->name, m->proto, local);
-            ngx_ams_sdp_put(&o, " %s\r\n", m->fmt);
+            ngx_ams_sdp_put(&o, " %s\r\n", sel->sctp_legacy ? "5000"
+                                                          : m->fmt);
             ngx_ams_sdp_put_transport(&o, local, setup);
 
             if (m->mid[0]) {
                 ngx_ams_sdp_put(&o, "a=mid:%s\r\n", m->mid);
             }
 
-            ngx_ams_sdp_put(&o, "a=sctp-port:%d\r\na=max-message-size:%d\r\n",
-                            NGX_AMS_SDP_SCTP_PORT, NGX_AMS_SDP_MAX_MESSAGE);
+            if (sel->sctp_legacy) {
+                ngx_ams_sdp_put(&o, "a=sctpmap:%d webrtc-datachannel "
+                                "1024\r\n", NGX_AMS_SDP_SCTP_PORT);
+
+            } else {
+                ngx_ams_sdp_put(&o, "a=sctp-port:%d\r\n",
+                                NGX_AMS_SDP_SCTP_PORT);
+            }
+
+            ngx_ams_sdp_put(&o, "a=max-message-size:%d\r\n",
+                            NGX_AMS_SDP_MAX_MESSAGE);
             ngx_ams_sdp_put_candidates(&o, local);
             continue;
         }
@@ -2070,8 +2114,14 @@ ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
     }
 
     ngx_ams_sdp_put_head(&o, local);
-    ngx_ams_sdp_put(&o, "a=group:BUNDLE%s%s\r\n",
+    ngx_ams_sdp_put(&o, "a=group:BUNDLE%s%s",
                     audio ? " 0" : "", video ? (audio ? " 1" : " 0") : "");
+
+    if (local->data_channels) {
+        ngx_ams_sdp_put(&o, " %u", (audio != 0) + (video != 0));
+    }
+
+    ngx_ams_sdp_put(&o, "\r\n");
     ngx_ams_sdp_put(&o, "a=ice-lite\r\na=msid-semantic:WMS %s\r\n", sid);
 
     mid = 0;
@@ -2121,6 +2171,17 @@ ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
                                  local, "video");
         }
 
+        ngx_ams_sdp_put_candidates(&o, local);
+        mid++;
+    }
+
+    if (local->data_channels) {
+        ngx_ams_sdp_put_conn(&o, "application", "UDP/DTLS/SCTP", local);
+        ngx_ams_sdp_put(&o, " webrtc-datachannel\r\n");
+        ngx_ams_sdp_put_transport(&o, local, NGX_AMS_SDP_SETUP_ACTPASS);
+        ngx_ams_sdp_put(&o, "a=mid:%u\r\na=sctp-port:%d\r\n"
+                        "a=max-message-size:%d\r\n", mid,
+                        NGX_AMS_SDP_SCTP_PORT, NGX_AMS_SDP_MAX_MESSAGE);
         ngx_ams_sdp_put_candidates(&o, local);
     }
 

@@ -179,6 +179,11 @@ typedef struct {
     unsigned            video_fir:1;
     unsigned            remb:1;
     unsigned            twcc:1;
+    /* the application section: the peer's SCTP port (a=sctp-port, the
+     * old form's format, else 5000); the old "DTLS/SCTP 5000" form
+     * with a=sctpmap (Chrome before 2019, some SDKs) answered alike */
+    uint16_t            sctp_port;
+    unsigned            sctp_legacy:1;
     /* added: what the answer needs besides the offer */
     unsigned            role;               /* the policy's NGX_AMS_SDP_WE_* */
     unsigned            setup;              /* ours: PASSIVE to an actpass
@@ -231,6 +236,9 @@ typedef struct {
     const char         *cname;
     const char         *stream_id;          /* msid's first half */
     uint32_t            session_id;         /* o= line */
+    /* our offer: an application section (data channels) after the
+     * media, in the BUNDLE group */
+    unsigned            data_channels:1;
 } ngx_ams_sdp_local_t;
 
 
@@ -259,7 +267,8 @@ int ngx_ams_sdp_parse(const char *text, size_t len, ngx_ams_sdp_t *sdp,
  * inside the BUNDLE group; a section needs UDP/TLS/RTP/SAVPF and
  * rtcp-mux; more than one usable section without a BUNDLE group is
  * refused ("no BUNDLE group": one transport per session); so is an
- * ICE-lite peer.  sel->setup is ours: PASSIVE, or ACTIVE to a passive
+ * ICE-lite peer.  The application section is "UDP/DTLS/SCTP
+ * webrtc-datachannel" (or TCP/), or the old "DTLS/SCTP <port>".  sel->setup is ours: PASSIVE, or ACTIVE to a passive
  * offer.  transport-cc only with policy->twcc, the application section
  * only with policy->data_channels.  When nothing is usable, *err says
  * why the last section was not.
@@ -271,7 +280,9 @@ int ngx_ams_sdp_select(const ngx_ams_sdp_t *offer,
 /*
  * The answer to "offer": one m= section per offered section, in order,
  * the same mids; those not selected with port 0 (and the application
- * section unless the policy took data channels); BUNDLE of the accepted
+ * section unless the policy took data channels), still with our
+ * ufrag/pwd/fingerprint/setup (aiortc refuses a section without
+ * them); BUNDLE of the accepted
  * mids (when offered); a=ice-lite, our ufrag/pwd/fingerprint/setup
  * (local->setup, else sel->setup) in each accepted section; a=rtcp-mux,
  * rtcp-rsize when offered; the chosen payload types with their rtpmap,
@@ -291,7 +302,8 @@ size_t ngx_ams_sdp_answer(char *out, size_t cap, const ngx_ams_sdp_t *offer,
  * profile_level_id, packetization-mode 1, rtx) to a peer (AMS's
  * WebSocket play: the server offers).  setup:actpass; then
  * ngx_ams_sdp_parse() of the peer's answer and ngx_ams_sdp_select()
- * with role WE_SEND.  Returns the length, or 0 when "cap" is too small.
+ * with role WE_SEND.  local->data_channels adds an application section
+ * (mid 2, or the next).  Returns the length, or 0 when "cap" is too small.
  */
 size_t ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
     unsigned audio, unsigned video, const ngx_ams_sdp_local_t *local);

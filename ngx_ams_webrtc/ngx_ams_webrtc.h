@@ -15,6 +15,8 @@
  *     reader that packetizes a stream for a viewer, the depacketizer
  *     that publishes a WebRTC publisher's stream into the bus, and the
  *     RTCP each needs (SR/RR, NACK, PLI/FIR, REMB)
+ *   data channels (ngx_ams_webrtc_data.c): SCTP over the session's DTLS,
+ *     messages relayed between a stream's publisher and players
  *
  * A session lives in the worker that wrote its SDP answer: that answer
  * advertises this worker's port, so its STUN, DTLS and SRTP arrive here.
@@ -99,6 +101,8 @@ struct ngx_ams_webrtc_session_s {
     ngx_ams_srtp_t           *srtp;              /* NULL until connected */
 
     void                     *media;             /* the media layer's */
+    void                     *datachannels;      /* ngx_ams_webrtc_data.c's:
+                                                    NULL without SCTP */
 
     ngx_event_t               timer;             /* DTLS retransmission,
                                                     handshake, consent */
@@ -113,6 +117,9 @@ struct ngx_ams_webrtc_session_s {
     unsigned                  selected:1;        /* a peer address chosen */
     unsigned                  connected:1;       /* DTLS done, SRTP keys */
     unsigned                  closing:1;
+    unsigned                  offer_data:1;      /* set before offer(): a
+                                                    data channel section
+                                                    in our offer */
 };
 
 

@@ -11,7 +11,9 @@
  *                               answer; "publish_started" once media
  *                               flows, "publish_finished" at the end
  *   play {streamId, token}      admission, then we offer
- *                               (takeConfiguration offer), the client
+ *                               (takeConfiguration offer, with a data
+ *                               channel section unless
+ *                               "dataChannelEnabled": false), the client
  *                               answers; "play_started", "play_finished"
  *   stop {streamId}             ends that session
  *   takeCandidate               accepted and ignored: an ICE-lite server
@@ -60,6 +62,8 @@ typedef struct {
     u_char                      id_data[NGX_AMS_NAME_LEN];
     ngx_uint_t                  height;     /* forced while admitting */
     unsigned                    connected:1;
+    unsigned                    no_data:1;  /* play without a data
+                                               channel */
 } ngx_ams_webrtc_ams_stream_t;
 
 
@@ -239,6 +243,10 @@ ngx_ams_webrtc_ams_start(ngx_ams_webrtc_ams_t *ams, json_t *msg,
     ngx_queue_insert_tail(&ams->streams, &as->queue);
     ams->nstreams++;
 
+    /* AMS (dataChannelEnabled) opens a data channel to each player,
+     * which the SDK takes in ondatachannel; a client may say no */
+    as->no_data = json_is_false(json_object_get(msg, "dataChannelEnabled"));
+
     v = json_object_get(msg, "token");
     token.data = (u_char *) (json_is_string(v) ? json_string_value(v) : "");
     token.len = json_is_string(v) ? json_string_length(v) : 0;
@@ -319,6 +327,7 @@ ngx_ams_webrtc_ams_begin(ngx_ams_webrtc_ams_stream_t *as)
     }
 
     error = NULL;
+    s->offer_data = !as->no_data;
     rc = ngx_ams_webrtc_session_offer(s, &offer, &error);
 
     if (rc != NGX_OK) {

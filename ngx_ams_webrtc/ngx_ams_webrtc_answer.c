@@ -89,6 +89,7 @@ ngx_ams_webrtc_session_answer(ngx_ams_webrtc_session_t *s, u_char *offer,
     policy.role = (s->direction == NGX_AMS_WEBRTC_PUBLISH)
                   ? NGX_AMS_SDP_WE_RECEIVE : NGX_AMS_SDP_WE_SEND;
     policy.want_profile_level_id = plid;
+    policy.data_channels = 1;
 
     if (ngx_ams_sdp_select(sdp, &policy, &s->sel, error) != 0) {
         rc = NGX_AMS_WEBRTC_422;
@@ -176,8 +177,14 @@ ngx_ams_webrtc_session_offer(ngx_ams_webrtc_session_t *s, ngx_str_t *offer,
     s->local_video_ssrc = rnd[1] | 1;
     s->local_video_rtx_ssrc = rnd[2] | 1;
 
-    if (ngx_ams_webrtc_side(s, &lc, NGX_AMS_SDP_SETUP_ACTPASS) != NGX_OK
-        || ngx_ams_webrtc_write(s, NULL, &lc, plid ? plid : 0x42e01f, offer)
+    if (ngx_ams_webrtc_side(s, &lc, NGX_AMS_SDP_SETUP_ACTPASS) != NGX_OK) {
+        *error = "the offer could not be written";
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lc.local.data_channels = s->offer_data;
+
+    if (ngx_ams_webrtc_write(s, NULL, &lc, plid ? plid : 0x42e01f, offer)
            != NGX_OK)
     {
         *error = "the offer could not be written";
@@ -214,6 +221,7 @@ ngx_ams_webrtc_session_take_answer(ngx_ams_webrtc_session_t *s,
     ngx_memzero(&policy, sizeof(ngx_ams_sdp_policy_t));
     policy.role = NGX_AMS_SDP_WE_SEND;
     policy.want_profile_level_id = ts->plid;
+    policy.data_channels = s->offer_data;
 
     if (ngx_ams_sdp_select(sdp, &policy, &s->sel, error) != 0) {
         rc = NGX_AMS_WEBRTC_422;

@@ -38,6 +38,7 @@
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
 #include "ngx_ams_webrtc_registry.h"
+#include "ngx_ams_webrtc_data.h"
 
 
 #define NGX_AMS_WEBRTC_ADDR_KEY   19       /* family, port, IPv6 address */
@@ -134,6 +135,7 @@ ngx_ams_webrtc_sessions_exit(void)
     }
 
     ngx_ams_webrtc_registry_exit();
+    ngx_ams_webrtc_data_exit();
     ngx_ams_webrtc_ready = 0;
 }
 
@@ -382,6 +384,9 @@ ngx_ams_webrtc_finish(ngx_event_t *ev)
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
     }
+
+    /* its ABORT goes out through DTLS */
+    ngx_ams_webrtc_data_close(s);
 
     if (s->dtls) {
         /* close_notify to the peer, if it has an address */
@@ -779,6 +784,11 @@ ngx_ams_webrtc_connected(ngx_ams_webrtc_session_t *s)
 
     ngx_ams_webrtc_media_connected(s);
 
+    if (!s->closing) {
+        ngx_ams_webrtc_data_connected(s, ngx_ams_webrtc_ts(s)->client,
+                                      ngx_ams_webrtc_ts(s)->offered);
+    }
+
     if (!s->closing && ngx_ams_webrtc_ts(s)->on_event) {
         ngx_ams_webrtc_ts(s)->on_event(s, NGX_AMS_WEBRTC_EVENT_CONNECTED,
                                        ngx_ams_webrtc_ts(s)->on_event_data);
@@ -836,14 +846,11 @@ ngx_ams_webrtc_dtls_send(void *data, const uint8_t *p, size_t len)
 }
 
 
-/* application data over DTLS: SCTP of data channels, not yet */
+/* application data over DTLS: SCTP of data channels */
 static void
 ngx_ams_webrtc_dtls_recv(void *data, const uint8_t *p, size_t len)
 {
-    ngx_ams_webrtc_session_t  *s = data;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                   "ams webrtc: %uz bytes of DTLS data ignored", len);
+    ngx_ams_webrtc_data_input(data, p, len);
 }
 
 

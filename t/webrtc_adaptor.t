@@ -3,6 +3,8 @@
 # fake camera and microphone, a second page plays the stream back; the
 # player decodes frames at the camera's size and receives audio, and the
 # stream also plays as HLS with AAC audio (the transcoder's Opus -> AAC).
+# Both send a message with the SDK's sendData(): it reaches the other page
+# over the data channels (the player's, opened by the server).
 
 use strict;
 use warnings;
@@ -81,6 +83,10 @@ cmp_ok(($a->{audioPackets} // 0) - ($b->{audioPackets} // 0), '>', 50,
        'and received audio');
 diag("WebSocket play: first frame $r->{setup_ms} ms after the page opened")
     if defined $r->{setup_ms};
+ok($r->{data}{to_player},
+   'the publisher\'s sendData() reaches the player (data channel)')
+    or diag(explain($r->{data}));
+ok($r->{data}{to_publisher}, 'the player\'s sendData() reaches the publisher');
 is_deeply($r->{errors}, [], 'no SDK error');
 
 # the same stream as HLS, with AAC audio made from the publisher's Opus

@@ -3,7 +3,9 @@
 // second page, and watches the player for --watch seconds.  Prints one
 // JSON line: {published, played, publish_events, play_events, errors,
 // before, after (the player's counters: framesDecoded, width, height,
-// audioPackets, audioEnergy), sent (the publisher's bytes), setup_ms}.
+// audioPackets, audioEnergy), sent (the publisher's bytes), setup_ms,
+// data: {to_player, to_publisher} (each sent with the SDK's sendData()
+// on the data channel: arrived at the other page)}.
 //
 //   node adaptor.js PAGE_URL WS_URL STREAM [--watch 3] [--timeout 30]
 //                   [--play-only]
@@ -90,6 +92,26 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
     if (pub) {
       result.sent = await pub.evaluate(() => window.amsStats());
+    }
+
+    // the data channel both ways: the SDK's sendData(), relayed
+    if (pub && result.played) {
+      const arrived = async (page, text) => {
+        const deadline = Date.now() + 10000;
+        while (Date.now() < deadline) {
+          const s = await page.evaluate(() => window.amsState.data);
+          if (s.includes(text)) return true;
+          await sleep(100);
+        }
+        return false;
+      };
+      result.data = {};
+      await pub.evaluate((i) => window.adaptor.sendData(i, 'from publisher'),
+                         id);
+      result.data.to_player = await arrived(play, 'from publisher');
+      await play.evaluate((i) => window.adaptor.sendData(i, 'from player'),
+                          id);
+      result.data.to_publisher = await arrived(pub, 'from player');
     }
   } catch (e) {
     result.errors.push(String(e));

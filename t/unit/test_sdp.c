@@ -1243,6 +1243,111 @@ test_offer(void)
 }
 
 
+/* data channels: the old "DTLS/SCTP 5000" form (aiortc's offers), a
+ * rejected application section that keeps its transport lines, and
+ * our offer's application section */
+static void
+test_datachannel(void)
+{
+    char                     *text, *t, *p, answer[16384], buf[8192];
+    size_t                    len, n;
+    const char               *err;
+    ngx_ams_sdp_local_t       local;
+    ngx_ams_sdp_policy_t      policy;
+    ngx_ams_sdp_selection_t   sel;
+
+    text = slurp("chromium_adaptor.sdp", &len);
+
+    t = edit(text, "m=application", "m=application 9 DTLS/SCTP 5001");
+    p = edit(t, "a=sctp-port", "a=sctpmap:5001 webrtc-datachannel 65535");
+    free(t);
+    err = NULL;
+    is_int(ngx_ams_sdp_parse(p, strlen(p), sdp, &err), 0, "legacy: parsed");
+    is_str(sdp->media[2].proto, "DTLS/SCTP", "legacy: proto");
+    is_str(sdp->media[2].fmt, "5001", "legacy: port as format");
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 1, &sel, answer,
+                      sizeof(answer), &err), 0, "legacy: answered");
+    is_int(sel.application, 2, "legacy: taken");
+    ok(sel.sctp_legacy, "legacy: known as such");
+    is_int(sel.sctp_port, 5001, "legacy: the peer's port");
+    has(answer, "m=application 50000 DTLS/SCTP 5000\r\n",
+        "legacy: answered in its form");
+    has(answer, "a=sctpmap:5000 webrtc-datachannel 1024\r\n",
+        "legacy: sctpmap");
+    has(answer, "a=max-message-size:262144\r\n", "legacy: max message");
+    free(p);
+
+    /* a format that is no port: not taken, answered rejected */
+    t = edit(text, "m=application", "m=application 9 DTLS/SCTP 0");
+    is_int(ngx_ams_sdp_parse(t, strlen(t), sdp, &err), 0, "port 0 fmt");
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 1, &sel, answer,
+                      sizeof(answer), &err), 0, "port 0 fmt: answered");
+    is_int(sel.application, -1, "port 0 fmt: not taken");
+    free(t);
+    t = edit(text, "m=application", "m=application 9 DTLS/SCTP 99999");
+    is_int(ngx_ams_sdp_parse(t, strlen(t), sdp, &err), 0, "big fmt");
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 1, &sel, answer,
+                      sizeof(answer), &err), 0, "big fmt: answered");
+    is_int(sel.application, -1, "big fmt: not taken");
+    free(t);
+
+    /* the new form: the peer's a=sctp-port kept */
+    t = edit(text, "a=sctp-port", "a=sctp-port:6000");
+    is_int(ngx_ams_sdp_parse(t, strlen(t), sdp, &err), 0, "sctp-port");
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 1, &sel, answer,
+                      sizeof(answer), &err), 0, "sctp-port: answered");
+    is_int(sel.sctp_port, 6000, "sctp-port: the peer's");
+    ok(!sel.sctp_legacy, "sctp-port: not legacy");
+    free(t);
+
+    /* rejected: port 0, our transport lines still there */
+    is_int(ngx_ams_sdp_parse(text, len, sdp, &err), 0, "rejected: parsed");
+    is_int(answer_for(sdp, NGX_AMS_SDP_WE_RECEIVE, 0, 0, &sel, answer,
+                      sizeof(answer), &err), 0, "rejected: answered");
+    p = strstr(answer, "m=application 0 ");
+    ok(p != NULL, "rejected: port 0");
+    if (p) {
+        ok(strstr(p, "a=ice-ufrag:amsU1234\r\n") != NULL,
+           "rejected: ice-ufrag kept");
+        ok(strstr(p, "a=ice-pwd:") != NULL, "rejected: ice-pwd kept");
+        ok(strstr(p, "a=fingerprint:sha-256 ") != NULL,
+           "rejected: fingerprint kept");
+        ok(strstr(p, "a=setup:passive\r\n") != NULL, "rejected: setup kept");
+        ok(strstr(p, "a=mid:2\r\n") != NULL, "rejected: mid kept");
+    }
+    check_answer_back("rejected application", answer,
+                      NGX_AMS_SDP_WE_RECEIVE, &sel);
+    free(text);
+
+    /* our offer with data channels, and the peer's answer taken back */
+    local_init(&local);
+    local.data_channels = 1;
+    n = ngx_ams_sdp_offer(buf, sizeof(buf), 0, 1, 1, &local);
+    ok(n > 0, "offer with data: written");
+    has(buf, "a=group:BUNDLE 0 1 2\r\n", "offer with data: BUNDLE");
+    has(buf, "m=application 50000 UDP/DTLS/SCTP webrtc-datachannel\r\n",
+        "offer with data: m=application");
+    has(buf, "a=sctp-port:5000\r\n", "offer with data: sctp-port");
+    is_int(ngx_ams_sdp_parse(buf, n, sdp, &err), 0, "offer with data: parses");
+    is_int(sdp->nmedia, 3, "offer with data: three sections");
+    is_str(sdp->media[2].mid, "2", "offer with data: mid 2");
+
+    n = ngx_ams_sdp_offer(buf, sizeof(buf), 0, 0, 1, &local);
+    has(buf, "a=group:BUNDLE 0 1\r\n", "video and data: BUNDLE");
+    is_int(ngx_ams_sdp_parse(buf, n, sdp, &err), 0, "video and data: parses");
+    is_str(sdp->media[1].mid, "1", "video and data: mid 1");
+
+    /* the peer's view of it: the application section selectable */
+    sdp->ice_lite = 0;
+    memset(&policy, 0, sizeof(policy));
+    policy.role = NGX_AMS_SDP_WE_RECEIVE;
+    policy.data_channels = 1;
+    is_int(ngx_ams_sdp_select(sdp, &policy, &sel, &err), 0,
+           "video and data: selects");
+    is_int(sel.application, 1, "video and data: application taken");
+}
+
+
 /* Chromium's answer to our offer, as webrtc_adaptor sends it back */
 static void
 test_answer_to_ours(void)
@@ -1427,6 +1532,7 @@ main(int argc, char **argv)
     test_offer();
     test_answer_to_ours();
     test_fragment();
+    test_datachannel();
 
     free(sdp);
     free(sdp2);

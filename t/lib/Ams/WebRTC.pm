@@ -214,11 +214,13 @@ sub chromium_start {
 
 # aiortc: whep (a player: runs seconds once a frame is decoded) or whip
 # (a publisher: seconds once connected, 0: until client_stop).  Options:
-# seconds, timeout, token, args (more options of the script).
+# seconds, timeout, token, args (more options of the script), script
+# (another script of t/webrtc than KIND_client.py).
 sub aiortc_start {
     my ($kind, $url, %o) = @_;
+    my $script = $o{script} // "${kind}_client";
     return _spawn("aiortc_$kind", sub {
-        [$python, "$clients/${kind}_client.py", $url,
+        [$python, "$clients/$script.py", $url,
          '--seconds', $o{seconds} // ($kind eq 'whep' ? 3 : 0),
          '--timeout', $o{timeout} // 30,
          ($o{token} ? ('--token', $o{token}) : ()), @{ $o{args} // [] },
