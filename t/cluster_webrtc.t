@@ -15,6 +15,7 @@ use warnings;
 
 use Test::More;
 use File::Temp qw(tempdir);
+use POSIX ();
 use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
@@ -126,9 +127,27 @@ sub plays_from_edge {
 }
 
 # --- RTMP published on the origin, played by WHEP from an edge ---------------
+# (WHIP's publisher starts meanwhile, and the 404 of a stream live nowhere
+# takes the edge's whole wait: both run beside the first player)
 
 my $pub = publish("rtmp://127.0.0.1:$port{RTMP}/LiveApp/stream1",
-                  seconds => 40, size => '320x240', rate => 25);
+                  seconds => 30, size => '320x240', rate => 25);
+my $whip = aiortc_start('whip', "$http/LiveApp/whip/cam1", seconds => 0,
+                        timeout => 40,
+                        args => ['--h264', '--size', '320x180']);
+
+my $nosuch = "$prefix/nosuch.status";
+my $kid = fork // die "fork: $!";
+if ($kid == 0) {
+    my $res = http_request(undef, 'POST', "$http/LiveApp/whep/nosuch",
+                           body => sdp_offer(), type => 'application/sdp');
+    if (open my $fh, '>', $nosuch) {
+        print $fh $res->{status};
+        close $fh;
+    }
+    POSIX::_exit(0);     # not exit: the END block would stop the cluster
+}
+
 ok(poll_until(sub { broadcasting('stream1') }, 15),
    'stream1 is broadcasting (on the origin)');
 
@@ -136,25 +155,20 @@ my $edge = plays_from_edge('stream1', 'RTMP source', '320x240');
 like(edge_log($edge), qr/"stream1" is not here yet: waiting for its pull/,
      'the edge waited for its pull before answering');
 
-# a stream live nowhere: the edge gives up after its wait
-my $res = http_request(undef, 'POST', "$http/LiveApp/whep/nosuch",
-                       body => sdp_offer(), type => 'application/sdp');
-is($res->{status}, 404, 'a stream live nowhere: 404 (after the edge\'s wait)');
+waitpid $kid, 0;
+is(slurp($nosuch), '404', 'a stream live nowhere: 404 (after the edge\'s wait)');
 
 kill 'TERM', $pub;
-wait_publisher($pub, 10);
 
 # --- WHIP through the balancer to the origin, WHEP from an edge --------------
 
-my $whip = aiortc_start('whip', "$http/LiveApp/whip/cam1", seconds => 0,
-                        timeout => 30, args => ['--h264']);
 my $ws = client_poll($whip, sub { $_[0]{answer} }, 15) // {};
 is(answered_by($ws->{answer}), 'origin1',
    'WHIP through the balancer lands on the origin');
 ok(poll_until(sub { broadcasting('cam1') }, 15), 'cam1 is broadcasting');
-plays_from_edge('cam1', 'WHIP source', '640x360');
+plays_from_edge('cam1', 'WHIP source', '320x180');
 client_stop($whip);
-client_wait($whip, 20);
+wait_publisher($pub, 10);
 
 ($rc, $out) = cluster('stop');
 is($rc, 0, 'local.sh stop');
