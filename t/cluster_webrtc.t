@@ -8,7 +8,8 @@
 # video at the published size and the audio (AAC -> Opus on the edge),
 # and its DELETE through the balancer reaches the same edge and ends the
 # session.  Then WHIP through the balancer publishes on the origin, and
-# an edge plays that stream back by WHEP.
+# an edge plays that stream back by Ant Media's WebSocket (an offer after
+# the pull) and by WHEP.
 
 use strict;
 use warnings;
@@ -20,6 +21,7 @@ use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
 use Ams::WebRTC;
+use Ams::WebSocket;
 
 use FindBin;
 my $root = "$FindBin::Bin/..";
@@ -166,6 +168,20 @@ my $ws = client_poll($whip, sub { $_[0]{answer} }, 15) // {};
 is(answered_by($ws->{answer}), 'origin1',
    'WHIP through the balancer lands on the origin');
 ok(poll_until(sub { broadcasting('cam1') }, 15), 'cam1 is broadcasting');
+
+# Ant Media's WebSocket "play" through the balancer (to an edge): no edge
+# has cam1 yet, so the one it reaches pulls it before offering
+{
+    my $ws = Ams::WebSocket->connect($port{HTTP}, '/LiveApp/websocket');
+    ok($ws, 'WebSocket through the balancer') or diag($@);
+    $ws->send_json({ command => 'play', streamId => 'cam1' }) if $ws;
+    my $offer = $ws ? $ws->expect('takeConfiguration', 10) : undef;
+    my $by = answered_by($offer && $offer->{sdp});
+    like($by, qr/^edge\d$/, "WebSocket play: an edge's offer ($by)");
+    like(edge_log($by), qr/"cam1" is not here yet: waiting for its pull/,
+         'WebSocket play: the edge waited for its pull');
+    $ws->close if $ws;
+}
 plays_from_edge('cam1', 'WHIP source', '320x180');
 client_stop($whip);
 wait_publisher($pub, 10);
