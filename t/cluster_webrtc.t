@@ -191,6 +191,10 @@ is($rc, 0, 'local.sh stop');
 
 for my $node (qw(origin1 edge1 edge2 balancer)) {
     my $log = slurp("$prefix/$node/logs/error.log") // '';
+    my @udp = $log =~ /ams webrtc: worker \d+ receives on UDP port/g;
+    is(scalar @udp, 1,
+       "$node: one UDP socket, its worker's (not the cache manager's)")
+        if $node ne 'balancer';
     unlike($log, qr/exited on signal|AddressSanitizer/,
            "$node: no worker crashed");
 }
