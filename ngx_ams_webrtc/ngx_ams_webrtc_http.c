@@ -710,6 +710,9 @@ ngx_ams_webrtc_http_go(ngx_http_request_t *r, ngx_ams_webrtc_http_ctx_t *ctx)
                                       r->connection->log)
             == NGX_AGAIN)
         {
+            /* a client that goes meanwhile ends the request, whose
+             * cleanup ends the wait (as the upstream module does) */
+            r->read_event_handler = ngx_http_test_reading;
             return NGX_DONE;
         }
     }
@@ -729,6 +732,8 @@ ngx_ams_webrtc_http_waited(ngx_ams_webrtc_wait_t *w, ngx_uint_t live)
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
     c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
 
     ngx_http_finalize_request(r, ngx_ams_webrtc_http_answer(r, ctx));
     ngx_http_run_posted_requests(c);

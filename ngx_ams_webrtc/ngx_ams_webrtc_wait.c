@@ -93,6 +93,9 @@ void
 ngx_ams_webrtc_wait_cancel(ngx_ams_webrtc_wait_t *w)
 {
     if (w->timer.timer_set) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "ams webrtc: the viewer went before \"%V\" came",
+                      &w->name);
         ngx_del_timer(&w->timer);
     }
 }

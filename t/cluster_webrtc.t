@@ -141,6 +141,10 @@ my $whip = aiortc_start('whip', "$http/LiveApp/whip/cam1", seconds => 0,
 my $nosuch = "$prefix/nosuch.status";
 my $kid = fork // die "fork: $!";
 if ($kid == 0) {
+    # a viewer that leaves while the edge waits: the wait ends with it
+    system('curl', '-s', '-o', '/dev/null', '--max-time', '1', '-X', 'POST',
+           '-H', 'Content-Type: application/sdp',
+           '--data-binary', sdp_offer(), "$http/LiveApp/whep/gone1");
     my $res = http_request(undef, 'POST', "$http/LiveApp/whep/nosuch",
                            body => sdp_offer(), type => 'application/sdp');
     if (open my $fh, '>', $nosuch) {
@@ -159,6 +163,10 @@ like(edge_log($edge), qr/"stream1" is not here yet: waiting for its pull/,
 
 waitpid $kid, 0;
 is(slurp($nosuch), '404', 'a stream live nowhere: 404 (after the edge\'s wait)');
+my $edges_log = edge_log('edge1') . edge_log('edge2');
+like($edges_log, qr/the viewer went before "gone1" came/,
+     'a viewer gone during the wait ends it');
+unlike($edges_log, qr/"gone1" did not come/, '(it does not run out)');
 
 kill 'TERM', $pub;
 
