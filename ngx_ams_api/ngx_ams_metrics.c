@@ -17,7 +17,7 @@
 #include "ngx_ams_viewers.h"
 
 
-/* a stream's 7 samples: their names, values, and the labels each */
+/* a stream's 8 samples: their names, values, and the labels each */
 #define NGX_AMS_METRICS_PER_STREAM   512
 
 
@@ -27,6 +27,7 @@ typedef struct {
     ngx_uint_t                rtmp;
     ngx_uint_t                hls;
     ngx_uint_t                dash;
+    ngx_uint_t                webrtc;
     uint64_t                  in_bytes;
     uint64_t                  frames;
     uint64_t                  rejected;
@@ -107,7 +108,7 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
 
     size = 16384;   /* the node's families; streams add theirs */
     for (i = 0; i < n; i++) {
-        size += NGX_AMS_METRICS_PER_STREAM + 7 * ms[i].labels.len;
+        size += NGX_AMS_METRICS_PER_STREAM + 8 * ms[i].labels.len;
     }
 
     b = ngx_create_temp_buf(r->pool, size);
@@ -285,9 +286,11 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
         p = ngx_slprintf(p, last,
                          "ams_stream_viewers{%V,protocol=\"rtmp\"} %ui\n"
                          "ams_stream_viewers{%V,protocol=\"hls\"} %ui\n"
-                         "ams_stream_viewers{%V,protocol=\"dash\"} %ui\n",
+                         "ams_stream_viewers{%V,protocol=\"dash\"} %ui\n"
+                         "ams_stream_viewers{%V,protocol=\"webrtc\"} %ui\n",
                          &ms[i].labels, ms[i].rtmp, &ms[i].labels,
-                         ms[i].hls, &ms[i].labels, ms[i].dash);
+                         ms[i].hls, &ms[i].labels, ms[i].dash,
+                         &ms[i].labels, ms[i].webrtc);
     }
 
     p = ngx_ams_metrics_family(p, last, "ams_stream_received_bytes_total",
@@ -362,6 +365,7 @@ ngx_ams_metrics_snap(ngx_ams_stream_t *st, void *data)
     app = ngx_ams_app_find((ngx_cycle_t *) ngx_cycle, &name);
 
     ms->rtmp = st->rtmp_viewers;
+    ms->webrtc = ngx_ams_webrtc_viewers(st);
     ms->hls = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_HLS)
                   : 0;
     ms->dash = app ? ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_DASH)

@@ -430,6 +430,8 @@ ngx_ams_rest_got(ngx_ams_store_op_t *op)
     if (st && st->source_kind == NGX_AMS_SOURCE_PUBLISHER) {
         json_object_set_new(op->doc, "rtmpViewerCount",
                             json_integer(st->rtmp_viewers));
+        json_object_set_new(op->doc, "webRTCViewerCount",
+                            json_integer(ngx_ams_webrtc_viewers(st)));
         json_object_set_new(op->doc, "hlsViewerCount", json_integer(
             ngx_ams_broadcast_viewers(st, rest->app, NGX_AMS_VIEWER_HLS)));
         json_object_set_new(op->doc, "dashViewerCount", json_integer(

@@ -23,6 +23,8 @@ typedef struct {
     ngx_uint_t                rtmp;
     ngx_uint_t                hls;
     ngx_uint_t                dash;
+    ngx_uint_t                webrtc;
+    ngx_uint_t                webrtc_streams;
 } ngx_ams_rest_totals_t;
 
 
@@ -134,8 +136,8 @@ ngx_ams_rest_server(ngx_ams_rest_t *rest)
                             (ns->disk_total - ns->disk_free),
                     "gpuUsageInfo",
                     "totalLiveStreamSize", (int) t.streams,
-                    "localWebRTCLiveStreams", 0,
-                    "localWebRTCViewers", 0,
+                    "localWebRTCLiveStreams", (int) t.webrtc_streams,
+                    "localWebRTCViewers", (int) t.webrtc,
                     "localHLSViewers", (int) t.hls,
                     "localDASHViewers", (int) t.dash,
                     "localRTMPViewers", (int) t.rtmp,
@@ -203,6 +205,16 @@ ngx_ams_rest_add_stream(ngx_ams_stream_t *st, void *data)
 
     t->streams++;
     t->rtmp += st->rtmp_viewers;
+    t->webrtc += ngx_ams_webrtc_viewers(st);
+
+    /* AMS counts the streams its WebRTC adaptor holds: published over
+     * WebRTC, or sent to WebRTC players; a rung is its stream's */
+    if (st->parent_len == 0
+        && (ngx_ams_webrtc_viewers(st)
+            || ngx_strcmp(st->publish_type, "WebRTC") == 0))
+    {
+        t->webrtc_streams++;
+    }
 
     if (app) {
         t->hls += ngx_ams_broadcast_viewers(st, app, NGX_AMS_VIEWER_HLS);

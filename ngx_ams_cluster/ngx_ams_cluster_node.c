@@ -379,7 +379,7 @@ ngx_ams_cluster_add_stream(ngx_ams_stream_t *st, void *data)
     }
 
     load->streams++;
-    load->viewers += st->rtmp_viewers;
+    load->viewers += st->rtmp_viewers + ngx_ams_webrtc_viewers(st);
 
     name.data = st->app;
     name.len = st->app_len;

@@ -354,6 +354,7 @@ ngx_ams_broadcast_end_op(ngx_ams_stream_t *st, ngx_ams_broadcast_local_t *b,
         json_object_set_new(set, "hlsViewerCount", json_integer(0));
         json_object_set_new(set, "dashViewerCount", json_integer(0));
         json_object_set_new(set, "rtmpViewerCount", json_integer(0));
+        json_object_set_new(set, "webRTCViewerCount", json_integer(0));
         json_object_set_new(set, "bitrate", json_integer(0));
     }
 
@@ -571,12 +572,14 @@ ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b, ngx_msec_t elapsed)
                    "dash", (json_int_t)
                        ngx_ams_broadcast_viewers(st, b->app,
                                                  NGX_AMS_VIEWER_DASH),
-                   "webrtc", (json_int_t) 0,
+                   "webrtc", (json_int_t) ngx_ams_webrtc_viewers(st),
                    "updateTime", (json_int_t) ngx_ams_store_now_ms()));
     }
 
-    set = json_pack("{s:I, s:I, s:I}",
+    set = json_pack("{s:I, s:I, s:I, s:I}",
                     "rtmpViewerCount", (json_int_t) st->rtmp_viewers,
+                    "webRTCViewerCount", (json_int_t)
+                        ngx_ams_webrtc_viewers(st),
                     "hlsViewerCount", (json_int_t)
                         ngx_ams_broadcast_viewers(st, b->app,
                                                   NGX_AMS_VIEWER_HLS),

@@ -1412,6 +1412,7 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     ngx_cpystrn((u_char *) st->publish_type, (u_char *) src->publish_type,
                 sizeof(st->publish_type));
     st->rtmp_viewers = 0;
+    st->webrtc_viewers = NGX_AMS_WEBRTC_VIEWERS_INIT(st->generation);
     st->viewers = NULL;
 
     ngx_memory_barrier();

@@ -245,6 +245,11 @@ typedef struct ngx_ams_stream_s {
 
     char                      publish_type[8];   /* "RTMP", ... */
     ngx_atomic_t              rtmp_viewers;
+    /* WebRTC players of this stream and of its rungs: the count in the
+     * low 32 bits, the stream's generation above it, so a player that
+     * leaves after the slot went to another stream takes nothing off
+     * that one (ngx_ams_viewers.c) */
+    volatile uint64_t         webrtc_viewers;
     ngx_atomic_t              viewers_lock;  /* ngx_ams_shm_lock() */
     void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
 
@@ -252,6 +257,14 @@ typedef struct ngx_ams_stream_s {
      * gate's blocking requests; valid while ll.generation == generation */
     ngx_ams_ll_state_t        ll;
 } ngx_ams_stream_t;
+
+
+/* a stream's WebRTC players (st->webrtc_viewers), and its value when the
+ * slot is (re)published with "generation" */
+#define ngx_ams_webrtc_viewers(st)                                           \
+    ((ngx_uint_t) (uint32_t) (st)->webrtc_viewers)
+#define NGX_AMS_WEBRTC_VIEWERS_INIT(generation)                              \
+    ((uint64_t) (uint32_t) (generation) << 32)
 
 
 /* the node's resources, sampled by the StatsCollector (ngx_ams_stats.c) */

@@ -20,6 +20,8 @@
 
 
 static ngx_int_t ngx_ams_viewers_attach(ngx_ams_stream_t *st);
+static ngx_uint_t ngx_ams_webrtc_viewers_add(ngx_ams_stream_t *st,
+    uint32_t generation, ngx_int_t delta);
 
 
 static ngx_ams_stream_free_pt  ngx_ams_viewers_next_free;
@@ -185,6 +187,95 @@ ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
 /* Context: the publishing worker: every live stream gets a table */
 
 /* the first viewer of a live stream brings its table */
+
+ngx_int_t
+ngx_ams_webrtc_viewer_join(ngx_str_t *app, ngx_str_t *name,
+    ngx_ams_viewer_ticket_t *ticket)
+{
+    u_char             parent[NGX_AMS_NAME_LEN];
+    uint32_t           generation;
+    ngx_str_t          pname;
+    ngx_ams_stream_t  *st;
+
+    ticket->stream = NULL;
+
+    st = ngx_ams_bus_find(app, name);
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    generation = (uint32_t) st->generation;
+    ngx_memory_barrier();
+
+    if (st->parent_len) {
+        /* a rung: its parent's name, read while the slot is still the
+         * rung's (a new publish changes the generation first) */
+        pname.len = ngx_min(st->parent_len, NGX_AMS_NAME_LEN);
+        pname.data = parent;
+        ngx_memcpy(parent, st->parent, pname.len);
+        ngx_memory_barrier();
+
+        if ((uint32_t) st->generation != generation) {
+            return NGX_DECLINED;
+        }
+
+        st = ngx_ams_bus_find(app, &pname);
+        if (st == NULL) {
+            return NGX_DECLINED;
+        }
+
+        generation = (uint32_t) st->generation;
+    }
+
+    if (!ngx_ams_webrtc_viewers_add(st, generation, 1)) {
+        return NGX_DECLINED;
+    }
+
+    ticket->stream = st;
+    ticket->generation = generation;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_ams_webrtc_viewer_leave(ngx_ams_viewer_ticket_t *ticket)
+{
+    if (ticket->stream) {
+        (void) ngx_ams_webrtc_viewers_add(ticket->stream, ticket->generation,
+                                          -1);
+        ticket->stream = NULL;
+    }
+}
+
+
+/* the count moves only while the slot holds "generation": 1 if it did */
+static ngx_uint_t
+ngx_ams_webrtc_viewers_add(ngx_ams_stream_t *st, uint32_t generation,
+    ngx_int_t delta)
+{
+    uint64_t  old, new;
+
+    old = __atomic_load_n(&st->webrtc_viewers, __ATOMIC_ACQUIRE);
+
+    for ( ;; ) {
+        if ((uint32_t) (old >> 32) != generation
+            || (delta < 0 && (uint32_t) old == 0)
+            || (delta > 0 && (uint32_t) old == 0xffffffff))
+        {
+            return 0;
+        }
+
+        new = (delta > 0) ? old + 1 : old - 1;
+
+        if (__atomic_compare_exchange_n(&st->webrtc_viewers, &old, new, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        {
+            return 1;
+        }
+    }
+}
+
 
 static ngx_int_t
 ngx_ams_viewers_attach(ngx_ams_stream_t *st)

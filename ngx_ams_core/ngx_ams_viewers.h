@@ -43,4 +43,22 @@ ngx_uint_t ngx_ams_viewer_count(ngx_ams_stream_t *st, ngx_uint_t type,
     ngx_msec_t timeout);
 
 
+/*
+ * WebRTC players have a connection, so they are counted exactly: join
+ * when the player connects, leave once when it ends.  A player of a rung
+ * or of the Opus companion is counted on the stream it belongs to
+ * ({id}, the rung's parent).  The ticket remembers that stream and its
+ * generation: a leave after the slot was taken by another stream does
+ * nothing.  join: NGX_OK, or NGX_DECLINED (not live: nobody counted).
+ */
+typedef struct {
+    ngx_ams_stream_t         *stream;       /* NULL: not counted */
+    uint32_t                  generation;
+} ngx_ams_viewer_ticket_t;
+
+ngx_int_t ngx_ams_webrtc_viewer_join(ngx_str_t *app, ngx_str_t *name,
+    ngx_ams_viewer_ticket_t *ticket);
+void ngx_ams_webrtc_viewer_leave(ngx_ams_viewer_ticket_t *ticket);
+
+
 #endif /* _NGX_AMS_VIEWERS_H_INCLUDED_ */

@@ -24,8 +24,9 @@
  * for it first (ngx_ams_webrtc_wait.c).
  *
  * The session lives in this worker: the answer's candidates carry this
- * worker's UDP port, and its URL is found in this worker's table only
- * (another worker's PATCH or DELETE is a 404 for now).
+ * worker's UDP port.  Its URL works from any worker: the node's session
+ * table (ngx_ams_webrtc_registry.c) answers a PATCH landing elsewhere,
+ * and a DELETE there asks the owner, which closes it within 100 ms.
  */
 
 
@@ -38,6 +39,7 @@
 #include "ngx_ams_webrtc_ws.h"
 #include "ngx_ams_webrtc_transport.h"
 #include "ngx_ams_webrtc_wait.h"
+#include "ngx_ams_webrtc_registry.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_stream_name.h"
@@ -69,6 +71,8 @@ typedef struct {
     ngx_str_t                 text;          /* the offer as it came */
     ngx_ams_access_t         *pending;       /* the store decides */
     ngx_ams_webrtc_wait_t     wait;          /* for a pulled stream */
+    ngx_ams_webrtc_registry_entry_t  entry;  /* PATCH, DELETE: the
+                                                session, whoever's */
 } ngx_ams_webrtc_http_ctx_t;
 
 
@@ -104,6 +108,9 @@ static ngx_int_t ngx_ams_webrtc_http_refused(ngx_http_request_t *r,
 static ngx_int_t ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx);
 static ngx_ams_webrtc_session_t *ngx_ams_webrtc_http_session(
+    ngx_ams_webrtc_http_ctx_t *ctx);
+static ngx_int_t ngx_ams_webrtc_http_find(ngx_ams_webrtc_http_ctx_t *ctx);
+static ngx_int_t ngx_ams_webrtc_http_delete(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx);
 static void ngx_ams_webrtc_http_patch(ngx_http_request_t *r);
 static ngx_int_t ngx_ams_webrtc_http_rate(ngx_http_request_t *r);
@@ -188,6 +195,13 @@ ngx_ams_webrtc_http(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "needs an \"ams\" block before \"http\"";
     }
 
+    /* the node's session table: the same zone for every location */
+    if (ngx_ams_webrtc_registry_zone(cf, &ngx_ams_webrtc_http_module)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_ams_webrtc_http_handler;
 
@@ -267,7 +281,6 @@ static ngx_int_t
 ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_ams_webrtc_session_t   *s;
     ngx_ams_webrtc_http_ctx_t  *ctx;
 
     if (r != r->main) {
@@ -337,8 +350,7 @@ ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
             break;
         }
 
-        s = ngx_ams_webrtc_http_session(ctx);
-        if (s == NULL) {
+        if (ngx_ams_webrtc_http_find(ctx) != NGX_OK) {
             return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
                                              "no such session");
         }
@@ -370,20 +382,7 @@ ngx_ams_webrtc_http_handler(ngx_http_request_t *r)
             break;
         }
 
-        s = ngx_ams_webrtc_http_session(ctx);
-        if (s == NULL) {
-            return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
-                                             "no such session");
-        }
-
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        ngx_ams_webrtc_session_close(s, "DELETE by the client");
-
-        return ngx_ams_webrtc_http_send(r, NGX_HTTP_OK, NULL, NULL, 0);
+        return ngx_ams_webrtc_http_delete(r, ctx);
 
     default:
         break;
@@ -906,6 +905,81 @@ ngx_ams_webrtc_http_session(ngx_ams_webrtc_http_ctx_t *ctx)
 }
 
 
+/*
+ * The session of the URL, this worker's or another's: NGX_OK with
+ * ctx->entry (its owner, what a PATCH checks), or NGX_DECLINED
+ */
+static ngx_int_t
+ngx_ams_webrtc_http_find(ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    ngx_ams_webrtc_session_t         *s;
+    ngx_ams_webrtc_registry_entry_t  *e = &ctx->entry;
+
+    s = ngx_ams_webrtc_http_session(ctx);
+
+    if (s) {
+        e->pid = ngx_pid;
+        ngx_memcpy(e->local_ufrag, s->local_ufrag,
+                   NGX_AMS_WEBRTC_UFRAG_LEN);
+        e->remote_ufrag_crc = ngx_crc32_short(s->remote_ufrag,
+                                              ngx_strlen(s->remote_ufrag));
+        return NGX_OK;
+    }
+
+    if (ngx_ams_webrtc_registry_find(ctx->session.data, ctx->session.len, e)
+        != NGX_OK
+        || (ngx_pid_t) e->pid == ngx_pid   /* ours, and closing */
+        || e->direction != ctx->direction
+        || e->app_len != ctx->app->name.len
+        || ngx_memcmp(e->app, ctx->app->name.data, e->app_len) != 0
+        || e->name_len != ctx->id.len
+        || ngx_memcmp(e->name, ctx->id.data, e->name_len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* DELETE: closed here, or asked of the worker that holds it */
+static ngx_int_t
+ngx_ams_webrtc_http_delete(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_ams_webrtc_session_t  *s;
+
+    if (ngx_ams_webrtc_http_find(ctx) != NGX_OK) {
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no such session");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if ((ngx_pid_t) ctx->entry.pid == ngx_pid) {
+        s = ngx_ams_webrtc_http_session(ctx);
+
+        if (s) {
+            ngx_ams_webrtc_session_close(s, "DELETE by the client");
+        }
+
+    } else if (ngx_ams_webrtc_registry_close(ctx->session.data,
+                                             ctx->session.len,
+                                             (ngx_pid_t) ctx->entry.pid)
+               != NGX_OK)
+    {
+        return ngx_ams_webrtc_http_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no such session");
+    }
+
+    return ngx_ams_webrtc_http_send(r, NGX_HTTP_OK, NULL, NULL, 0);
+}
+
+
 /* trickle ICE: an ICE-lite server needs none of the peer's candidates
  * (its checks come to us), so a fragment is checked and acknowledged */
 static void
@@ -916,20 +990,19 @@ ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
     const char                 *err;
     ngx_table_elt_t            *h;
     ngx_ams_sdp_t              *frag;
-    ngx_ams_webrtc_session_t   *s;
     ngx_ams_webrtc_http_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
 
     /* it may have ended while the body came */
-    s = ngx_ams_webrtc_http_session(ctx);
-    if (s == NULL) {
+    if (ngx_ams_webrtc_http_find(ctx) != NGX_OK) {
         ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
                                       NGX_HTTP_NOT_FOUND, "no such session"));
         return;
     }
 
-    ngx_sprintf(etag, "\"%s\"", s->local_ufrag);
+    ngx_sprintf(etag, "\"%*s\"", (size_t) NGX_AMS_WEBRTC_UFRAG_LEN,
+                ctx->entry.local_ufrag);
 
     h = r->headers_in.if_match;
 
@@ -969,8 +1042,12 @@ ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
         return;
     }
 
+    /* ICE-lite uses none of the peer's candidates: nothing to hand to
+     * the owner, whichever worker answers */
     if (frag->ice_ufrag[0]
-        && ngx_strcmp(frag->ice_ufrag, s->remote_ufrag) != 0)
+        && ngx_crc32_short((u_char *) frag->ice_ufrag,
+                           ngx_strlen(frag->ice_ufrag))
+           != ctx->entry.remote_ufrag_crc)
     {
         ngx_http_finalize_request(r, ngx_ams_webrtc_http_error(r,
                                       NGX_HTTP_UNPROCESSABLE_ENTITY,

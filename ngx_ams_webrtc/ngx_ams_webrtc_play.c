@@ -43,6 +43,7 @@
 #include "ngx_ams_rtcp.h"
 #include "ngx_ams_rtp_h264.h"
 #include "ngx_ams_avc.h"
+#include "ngx_ams_viewers.h"
 #include "ngx_ams_audio_transform.h"
 
 
@@ -83,6 +84,7 @@ typedef struct {
     ngx_event_t                pump_timer;    /* catch-up pacing */
 
     ngx_ams_rtp_history_t     *history;       /* video, encrypted */
+    ngx_ams_viewer_ticket_t    viewer;        /* counted on {id} */
 
     /* the video track's avcC (a copy: events' bytes do not last) */
     u_char                     avcc[NGX_AMS_CONFIG_MAX];
@@ -409,6 +411,12 @@ ngx_ams_webrtc_play_connected(ngx_ams_webrtc_session_t *s)
                 ngx_ams_webrtc_play_open(pl);
             }
         }
+    }
+
+    /* a viewer from DTLS on, until the session ends (any way) */
+    if (pl->viewer.stream == NULL) {
+        (void) ngx_ams_webrtc_viewer_join(&s->app_name, &s->stream_id,
+                                          &pl->viewer);
     }
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0,
@@ -1015,6 +1023,8 @@ ngx_ams_webrtc_play_close(ngx_ams_webrtc_session_t *s)
     /* an open reader, or one still waiting for its stream */
     ngx_ams_reader_close(&pl->reader);
     pl->waiting = 0;
+
+    ngx_ams_webrtc_viewer_leave(&pl->viewer);
 
     if (pl->connected) {
         ngx_log_error(NGX_LOG_INFO, &s->log, 0,

@@ -37,6 +37,7 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_webrtc_registry.h"
 
 
 #define NGX_AMS_WEBRTC_ADDR_KEY   19       /* family, port, IPv6 address */
@@ -132,6 +133,7 @@ ngx_ams_webrtc_sessions_exit(void)
         ngx_ams_webrtc_finish(&ts->s.timer);
     }
 
+    ngx_ams_webrtc_registry_exit();
     ngx_ams_webrtc_ready = 0;
 }
 
@@ -305,6 +307,9 @@ ngx_ams_webrtc_session_start(ngx_ams_webrtc_session_t *s, ngx_uint_t client,
     ngx_ams_webrtc_count++;
     ts->started = 1;
 
+    /* its URL now works from any worker */
+    ngx_ams_webrtc_registry_insert(s);
+
     ngx_ams_webrtc_schedule(s);
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0,
@@ -344,6 +349,8 @@ ngx_ams_webrtc_session_close(ngx_ams_webrtc_session_t *s,
         ngx_queue_remove(&s->queue);
         ngx_ams_webrtc_count--;
         ts->started = 0;
+
+        ngx_ams_webrtc_registry_remove(s);
     }
 
     if (s->timer.timer_set) {

@@ -70,6 +70,8 @@ typedef struct {
                                                 worker until freed */
     ngx_uint_t                client;        /* we are the DTLS client */
     uint32_t                  plid;          /* offered: the profile */
+    ngx_uint_t                registry;      /* its slot in the node's
+                                                table + 1, 0: none */
     unsigned                  started:1;     /* in the tables */
     unsigned                  prepared:1;    /* media_prepare succeeded */
     unsigned                  media_started:1;

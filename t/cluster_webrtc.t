@@ -1,5 +1,5 @@
 # WebRTC in the local cluster (examples/cluster/local.sh: the MongoDB
-# wire server, one origin, two edges, the balancer; one worker per node),
+# wire server, one origin, two edges, the balancer; two workers a node),
 # through the balancer only.  ffmpeg publishes RTMP to the origin; an
 # aiortc WHEP player POSTs to the balancer, which takes it to an edge by
 # the stream id: the edge pulls the stream from the origin (its relay)
@@ -50,9 +50,8 @@ $ENV{AMS_CLUSTER_NODE_HTTP} = $port{NODE_HTTP};
 $ENV{AMS_CLUSTER_NODE_RTMP} = $port{NODE_RTMP};
 $ENV{AMS_MONGO_PORT} = $port{MONGO};
 $ENV{AMS_CLUSTER_WEBRTC_PORT} = $udp;
-# a session lives in the worker that answered: one worker per node, so
-# the DELETE that the balancer brings to the node finds it
-$ENV{AMS_CLUSTER_WORKERS} = 1;
+# two workers per node: the DELETE may reach the node's other one
+$ENV{AMS_CLUSTER_WORKERS} = 2;
 $ENV{AMS_CLUSTER_NODES} = join "\n",
     map { "$_ " . (/origin/ ? 'origin' : 'edge') . " $addr{$_} default" }
     qw(origin1 edge1 edge2);
@@ -92,7 +91,10 @@ sub answered_by {
         =~ /^a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host/mi;
     return '' unless $ip;
     my %udp = (origin1 => $udp, edge1 => $udp + 10, edge2 => $udp + 20);
-    my ($name) = grep { $addr{$_} eq $ip && $udp{$_} == $p } keys %addr;
+    # a node's workers: its base and base + 1
+    my ($name) = grep { $addr{$_} eq $ip && $p >= $udp{$_}
+                        && $p < $udp{$_} + $ENV{AMS_CLUSTER_WORKERS} }
+                 keys %addr;
     return $name // "$ip:$p";
 }
 
@@ -200,8 +202,8 @@ is($rc, 0, 'local.sh stop');
 for my $node (qw(origin1 edge1 edge2 balancer)) {
     my $log = slurp("$prefix/$node/logs/error.log") // '';
     my @udp = $log =~ /ams webrtc: worker \d+ receives on UDP port/g;
-    is(scalar @udp, 1,
-       "$node: one UDP socket, its worker's (not the cache manager's)")
+    is(scalar @udp, 2,
+       "$node: one UDP socket per worker (none in the cache manager)")
         if $node ne 'balancer';
     unlike($log, qr/exited on signal|AddressSanitizer/,
            "$node: no worker crashed");

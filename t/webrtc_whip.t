@@ -6,7 +6,9 @@
 # AAC transform; without it the stream has Opus and HLS no audio).  The
 # publisher's DELETE (200) ends the broadcast.  aiortc publishes by WHIP
 # too (testsrc 640x360 and a tone): live, played by an aiortc WHEP
-# player, HLS at 640x360.
+# player, HLS at 640x360.  The player is counted on cam2 (whichever of
+# its streams it reads): webRTCViewerCount 1, then 0 after its DELETE;
+# system-resources counts cam2 in localWebRTCLiveStreams.
 
 use strict;
 use warnings;
@@ -128,10 +130,19 @@ subtest 'aiortc publishes by WHIP' => sub {
         (broadcast('cam2')->{status} // '') eq 'broadcasting' }, 10),
        'REST: cam2 is broadcasting');
     is(broadcast('cam2')->{publishType}, 'WebRTC', 'publishType WebRTC');
+    my ($st, $doc) = rest($ng, 'GET', '/rest/v2/system-resources');
+    is($doc->{localWebRTCLiveStreams}, 1,
+       'system-resources: localWebRTCLiveStreams 1 (published over WebRTC)');
+    is($doc->{localWebRTCViewers}, 0, 'localWebRTCViewers 0');
 
     # aiortc plays it by WHEP
-    my $r = client_wait(aiortc_start('whep', "$http/LiveApp/whep/cam2",
-                                     seconds => 3), 45);
+    my $player = aiortc_start('whep', "$http/LiveApp/whep/cam2",
+                              seconds => 3);
+    ok(poll_until(sub { (broadcast('cam2')->{webRTCViewerCount} // -1) == 1 },
+                  15), 'the player is counted: webRTCViewerCount 1');
+    ($st, $doc) = rest($ng, 'GET', '/rest/v2/system-resources');
+    is($doc->{localWebRTCViewers}, 1, 'localWebRTCViewers 1');
+    my $r = client_wait($player, 45);
     ok($r->{started}, 'an aiortc WHEP player decodes it')
         or diag(explain $r->{errors});
     my $frames = ($r->{last}{video_frames} // 0)
@@ -140,6 +151,8 @@ subtest 'aiortc publishes by WHIP' => sub {
     is(($r->{counts}{width} // 0) . 'x' . ($r->{counts}{height} // 0),
        '640x360', 'at 640x360');
     ok(($r->{counts}{audio_frames} // 0) > 0, 'with audio');
+    ok(poll_until(sub { (broadcast('cam2')->{webRTCViewerCount} // -1) == 0 },
+                  5), 'its DELETE takes it off: webRTCViewerCount 0');
 
     my ($v, $a) = hls_streams('cam2');
     is(($v->{width} // 0) . 'x' . ($v->{height} // 0), '640x360',
