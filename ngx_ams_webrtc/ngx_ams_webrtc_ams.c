@@ -41,6 +41,7 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_ws.h"
+#include "ngx_ams_webrtc_wait.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stream_name.h"
 #include "ngx_ams_webrtc_rung.h"
@@ -58,6 +59,7 @@ typedef struct {
     ngx_uint_t                  direction;
     ngx_ams_webrtc_session_t   *session;    /* NULL while admitting */
     ngx_ams_access_t           *pending;    /* the admission in flight */
+    ngx_ams_webrtc_wait_t       wait;       /* a player of a pulled stream */
     ngx_str_t                   id;
     u_char                      id_data[NGX_AMS_NAME_LEN];
     ngx_uint_t                  height;     /* forced while admitting */
@@ -79,6 +81,8 @@ static void ngx_ams_webrtc_ams_start(ngx_ams_webrtc_ams_t *ams,
     json_t *msg, ngx_uint_t direction);
 static void ngx_ams_webrtc_ams_admitted(void *data, const char *refused);
 static void ngx_ams_webrtc_ams_begin(ngx_ams_webrtc_ams_stream_t *as);
+static void ngx_ams_webrtc_ams_waited(ngx_ams_webrtc_wait_t *w,
+    ngx_uint_t live);
 static void ngx_ams_webrtc_ams_configuration(ngx_ams_webrtc_ams_t *ams,
     json_t *msg);
 static void ngx_ams_webrtc_ams_stop(ngx_ams_webrtc_ams_t *ams, json_t *msg);
@@ -288,7 +292,27 @@ ngx_ams_webrtc_ams_admitted(void *data, const char *refused)
         return;
     }
 
+    /* a stream this node is to pull: its first frame, then our offer */
+    if (as->direction == NGX_AMS_WEBRTC_PLAY) {
+        as->wait.handler = ngx_ams_webrtc_ams_waited;
+        as->wait.data = as;
+
+        if (ngx_ams_webrtc_wait_start(&as->wait, as->ams->ws->app, &as->id,
+                                      as->ams->ws->log)
+            == NGX_AGAIN)
+        {
+            return;
+        }
+    }
+
     ngx_ams_webrtc_ams_begin(as);
+}
+
+
+static void
+ngx_ams_webrtc_ams_waited(ngx_ams_webrtc_wait_t *w, ngx_uint_t live)
+{
+    ngx_ams_webrtc_ams_begin(w->data);
 }
 
 
@@ -660,6 +684,8 @@ ngx_ams_webrtc_ams_forget(ngx_ams_webrtc_ams_stream_t *as)
         ngx_ams_access_cancel(as->pending);
         as->pending = NULL;
     }
+
+    ngx_ams_webrtc_wait_cancel(&as->wait);
 
     ngx_queue_remove(&as->queue);
     as->ams->nstreams--;

@@ -19,7 +19,9 @@
  * the Content-Type and size, the offer itself (422 before a one-time
  * token is spent on it), then the token (ngx_ams_access_check(), which
  * may ask the store and answer later), then the media layer (404: no
- * such live stream to play; 409: the stream id is live already).
+ * such live stream to play; 409: the stream id is live already).  A
+ * viewer of a stream this node pulls (a cluster's relay) waits up to 5 s
+ * for it first (ngx_ams_webrtc_wait.c).
  *
  * The session lives in this worker: the answer's candidates carry this
  * worker's UDP port.  Its URL works from any worker: the node's session
@@ -36,6 +38,7 @@
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_ws.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_webrtc_wait.h"
 #include "ngx_ams_webrtc_registry.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stats.h"
@@ -67,6 +70,7 @@ typedef struct {
     ngx_ams_sdp_t            *offer;
     ngx_str_t                 text;          /* the offer as it came */
     ngx_ams_access_t         *pending;       /* the store decides */
+    ngx_ams_webrtc_wait_t     wait;          /* for a pulled stream */
     ngx_ams_webrtc_registry_entry_t  entry;  /* PATCH, DELETE: the
                                                 session, whoever's */
 } ngx_ams_webrtc_http_ctx_t;
@@ -95,6 +99,10 @@ static ngx_int_t ngx_ams_webrtc_http_post(ngx_http_request_t *r,
 static void ngx_ams_webrtc_http_offer(ngx_http_request_t *r);
 static void ngx_ams_webrtc_http_admitted(void *data, const char *refused);
 static void ngx_ams_webrtc_http_cleanup(void *data);
+static ngx_int_t ngx_ams_webrtc_http_go(ngx_http_request_t *r,
+    ngx_ams_webrtc_http_ctx_t *ctx);
+static void ngx_ams_webrtc_http_waited(ngx_ams_webrtc_wait_t *w,
+    ngx_uint_t live);
 static ngx_int_t ngx_ams_webrtc_http_refused(ngx_http_request_t *r,
     const char *refused);
 static ngx_int_t ngx_ams_webrtc_http_answer(ngx_http_request_t *r,
@@ -637,7 +645,12 @@ ngx_ams_webrtc_http_offer(ngx_http_request_t *r)
     switch (rc) {
 
     case NGX_OK:
-        ngx_http_finalize_request(r, ngx_ams_webrtc_http_answer(r, ctx));
+        rc = ngx_ams_webrtc_http_go(r, ctx);
+
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
         return;
 
     case NGX_DECLINED:
@@ -662,6 +675,7 @@ ngx_ams_webrtc_http_admitted(void *data, const char *refused)
     ngx_http_request_t  *r = data;
 
     ngx_connection_t           *c;
+    ngx_int_t                   rc;
     ngx_ams_webrtc_http_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
@@ -669,9 +683,58 @@ ngx_ams_webrtc_http_admitted(void *data, const char *refused)
 
     c = r->connection;
 
-    ngx_http_finalize_request(r, refused
-                                 ? ngx_ams_webrtc_http_refused(r, refused)
-                                 : ngx_ams_webrtc_http_answer(r, ctx));
+    rc = refused ? ngx_ams_webrtc_http_refused(r, refused)
+                 : ngx_ams_webrtc_http_go(r, ctx);
+
+    if (rc == NGX_DONE) {
+        /* waiting for the stream: the body's reference keeps it */
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* admitted: a viewer of a stream this node is to pull waits for it
+ * (NGX_DONE) before the answer */
+static ngx_int_t
+ngx_ams_webrtc_http_go(ngx_http_request_t *r, ngx_ams_webrtc_http_ctx_t *ctx)
+{
+    if (ctx->direction == NGX_AMS_WEBRTC_PLAY) {
+        ctx->wait.handler = ngx_ams_webrtc_http_waited;
+        ctx->wait.data = r;
+
+        if (ngx_ams_webrtc_wait_start(&ctx->wait, ctx->app, &ctx->id,
+                                      r->connection->log)
+            == NGX_AGAIN)
+        {
+            /* a client that goes meanwhile ends the request, whose
+             * cleanup ends the wait (as the upstream module does) */
+            r->read_event_handler = ngx_http_test_reading;
+            return NGX_DONE;
+        }
+    }
+
+    return ngx_ams_webrtc_http_answer(r, ctx);
+}
+
+
+/* the stream came, or not in time: prepare tells which (404) */
+static void
+ngx_ams_webrtc_http_waited(ngx_ams_webrtc_wait_t *w, ngx_uint_t live)
+{
+    ngx_http_request_t  *r = w->data;
+
+    ngx_connection_t           *c;
+    ngx_ams_webrtc_http_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_webrtc_http_module);
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, ngx_ams_webrtc_http_answer(r, ctx));
     ngx_http_run_posted_requests(c);
 }
 
@@ -689,6 +752,8 @@ ngx_ams_webrtc_http_cleanup(void *data)
         ngx_ams_access_cancel(ctx->pending);
         ctx->pending = NULL;
     }
+
+    ngx_ams_webrtc_wait_cancel(&ctx->wait);
 }
 
 

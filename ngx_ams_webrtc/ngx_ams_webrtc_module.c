@@ -308,6 +308,15 @@ ngx_ams_webrtc_init_process(ngx_cycle_t *cycle)
     ngx_ams_webrtc_main_conf_t  *wcf;
     static ngx_uint_t            srtp_ready;
 
+    /* workers only: nginx's cache manager and loader (edges have a proxy
+     * cache) run init_process too, with ngx_worker 0, and would bind
+     * worker 0's port and take its datagrams */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     amcf = ngx_ams_get_main_conf(cycle);
 
     if (amcf == NULL || amcf->shm_zone == NULL) {

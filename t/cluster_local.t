@@ -13,6 +13,7 @@ use File::Temp qw(tempdir);
 use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
+use Ams::WebRTC ();
 
 use FindBin;
 my $root = "$FindBin::Bin/..";
@@ -33,6 +34,8 @@ $ENV{AMS_CLUSTER_RTMP_PLAY} = $port{RTMP_PLAY};
 $ENV{AMS_CLUSTER_NODE_HTTP} = $port{NODE_HTTP};
 $ENV{AMS_CLUSTER_NODE_RTMP} = $port{NODE_RTMP};
 $ENV{AMS_MONGO_PORT} = $port{MONGO};
+# the nodes' WebRTC ports (node N: base + 10 N + worker), free ones
+$ENV{AMS_CLUSTER_WEBRTC_PORT} = Ams::WebRTC::free_udp_base(32);
 
 my $local = "$root/examples/cluster/local.sh";
 

@@ -19,6 +19,10 @@
 # server;
 # AMS_MONGO_URI uses a MongoDB of your own instead of the wire server;
 # AMS_CLUSTER_BALANCER=static starts plain nginx as the balancer.
+# WebRTC: node N (0, 1, ... in the list below) takes media on UDP ports
+# AMS_CLUSTER_WEBRTC_PORT (50000) + 10 N + its worker's number, and its
+# answers name its own address.  AMS_CLUSTER_WORKERS (2): workers per
+# node; AMS_CLUSTER_NODES: another list of nodes (the format below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -36,12 +40,14 @@ PERIOD=${AMS_CLUSTER_PERIOD:-1s}
 # every node of this cluster sees the same machine's CPU: the CPU limit
 # that would refuse publishers is off unless asked for
 CPU_LIMIT=${AMS_CLUSTER_CPU_LIMIT:-100}
+WEBRTC_PORT=${AMS_CLUSTER_WEBRTC_PORT:-50000}
+WORKERS=${AMS_CLUSTER_WORKERS:-2}
 
 # name role address group
-NODES="origin1 origin 127.0.0.11 default
+NODES=${AMS_CLUSTER_NODES:-"origin1 origin 127.0.0.11 default
 origin2 origin 127.0.0.12 default
 edge1 edge 127.0.0.21 default
-edge2 edge 127.0.0.22 default"
+edge2 edge 127.0.0.22 default"}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -59,7 +65,7 @@ cluster_key() {
     cat "$f"
 }
 
-render() {   # template prefix address group
+render() {   # template prefix address group index
     local dir=$2 conf=$2/nginx.conf
     mkdir -p "$dir/logs" "$dir/media" "$dir/temp" "$dir/cache" "$dir/data"
     chmod 0777 "$dir/media" "$dir/cache"
@@ -67,7 +73,8 @@ render() {   # template prefix address group
         -e "s#@CONF_DIR@#$dir#g" -e "s#@NODE_ADDRESS@#$3#g" \
         -e "s#@NODE_GROUP@#$4#g" -e "s#@HTTP_PORT@#$NODE_HTTP#g" \
         -e "s#@RTMP_PORT@#$NODE_RTMP#g" -e "s#@PERIOD@#$PERIOD#g" \
-        -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" \
+        -e "s#@CPU_LIMIT@#$CPU_LIMIT#g" -e "s#@WORKERS@#$WORKERS#g" \
+        -e "s#@WEBRTC_PORT@#$((WEBRTC_PORT + 10 * $5))#g" \
         -e "s#@DATABASE@#$(database)#g" -e "s#@CLUSTER_KEY@#$(cluster_key)#g" \
         "$HERE/$1" >"$conf"
     cp "$HERE/cluster-hls.conf" "$dir/"
@@ -77,7 +84,8 @@ render() {   # template prefix address group
 # nginx with static upstreams (balancer.conf) when AMS_CLUSTER_BALANCER
 # is "static"
 render_balancer() {
-    local dir=$PREFIX/balancer origins= edges_rtmp= edges_http= name role addr group
+    local dir=$PREFIX/balancer origins= origins_http= edges_rtmp= edges_http=
+    local name role addr group
     mkdir -p "$dir/logs" "$dir/temp" "$dir/media"
     if [ "${AMS_CLUSTER_BALANCER:-ams}" != static ]; then
         sed -e "s#@MODULES@#$MODULES#g" -e "s#@PREFIX@#$dir#g" \
@@ -90,6 +98,7 @@ render_balancer() {
     while read -r name role addr group; do
         if [ "$role" = origin ]; then
             origins+="        server $addr:$NODE_RTMP max_fails=1 fail_timeout=2s;\\n"
+            origins_http+="        server $addr:$NODE_HTTP max_fails=1 fail_timeout=2s;\\n"
         else
             edges_rtmp+="        server $addr:$NODE_RTMP max_fails=1 fail_timeout=2s;\\n"
             edges_http+="        server $addr:$NODE_HTTP max_fails=1 fail_timeout=2s;\\n"
@@ -101,6 +110,7 @@ render_balancer() {
         -e "s#^@ORIGINS_RTMP@#${origins%\\n}#" \
         -e "s#^@EDGES_RTMP@#${edges_rtmp%\\n}#" \
         -e "s#^@EDGES_HTTP@#${edges_http%\\n}#" \
+        -e "s#^@ORIGINS_HTTP@#${origins_http%\\n}#" \
         "$HERE/balancer.conf" >"$dir/nginx.conf"
 }
 
@@ -142,10 +152,11 @@ start() {
     [ -e "$MODULES/ngx_ams_cluster_module.so" ] || "$ROOT/build.sh"
     mkdir -p "$PREFIX"
     mongo_start
-    local name role addr group
+    local name role addr group i=0
     while read -r name role addr group; do
-        render "$role.conf" "$PREFIX/$name" "$addr" "$group"
+        render "$role.conf" "$PREFIX/$name" "$addr" "$group" "$i"
         nginx_start "$PREFIX/$name"
+        i=$((i + 1))
     done <<<"$NODES"
     render_balancer
     nginx_start "$PREFIX/balancer"
