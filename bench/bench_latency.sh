@@ -111,49 +111,7 @@ start_ams() {
 }
 
 start_rtmp() {
-    rm -rf "$RTMP"
-    mkdir -p "$RTMP/hls" "$RTMP/temp"
-    chmod 0777 "$RTMP/hls"
-    cat >"$RTMP/nginx.conf" <<EOF
-load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes  2;
-pid               $RTMP/nginx.pid;
-error_log         $RTMP/error.log warn;
-events { worker_connections 1024; }
-rtmp {
-    server {
-        listen 127.0.0.1:$RTMP_RTMP;
-        application LiveApp {
-            live on;
-            hls on;
-            hls_path $RTMP/hls;
-            hls_fragment 2s;
-            hls_playlist_length 30s;
-        }
-    }
-}
-http {
-    access_log  off;
-    client_body_temp_path  $RTMP/temp/body;
-    proxy_temp_path        $RTMP/temp/proxy;
-    fastcgi_temp_path      $RTMP/temp/fastcgi;
-    uwsgi_temp_path        $RTMP/temp/uwsgi;
-    scgi_temp_path         $RTMP/temp/scgi;
-    types {
-        application/vnd.apple.mpegurl  m3u8;
-        video/mp2t                     ts;
-        text/html                      html;
-        application/javascript         js;
-    }
-    server {
-        listen 127.0.0.1:$RTMP_HTTP;
-        location /hls/ { root $RTMP; add_header Cache-Control no-cache; }
-        location /www/ { root $WWW; }
-    }
-}
-EOF
-    nginx -p "$RTMP/" -c "$RTMP/nginx.conf" -e "$RTMP/error.log"
-    for _ in $(seq 100); do [ -s "$RTMP/nginx.pid" ] && break; sleep 0.05; done
+    bench_nginx_rtmp_hls "$RTMP" "$RTMP_RTMP" "$RTMP_HTTP" "$WWW"
 }
 
 cleanup() {

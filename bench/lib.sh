@@ -72,4 +72,53 @@ bench_start() {   # PREFIX holding nginx.conf
     sleep 0.5
 }
 
+# the peer of the latency benchmarks: nginx-rtmp (Debian's
+# libnginx-mod-rtmp) cutting 2 s HLS fragments, serving them and the
+# player pages in WWW; nginx.conf written into PREFIX, then started
+bench_nginx_rtmp_hls() {   # PREFIX RTMP_PORT HTTP_PORT WWW
+    local p=$1 rtmp=$2 http=$3 www=$4
+    rm -rf "$p"
+    mkdir -p "$p/hls" "$p/temp"
+    chmod 0777 "$p/hls"
+    cat >"$p/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes  2;
+pid               $p/nginx.pid;
+error_log         $p/error.log warn;
+events { worker_connections 1024; }
+rtmp {
+    server {
+        listen 127.0.0.1:$rtmp;
+        application LiveApp {
+            live on;
+            hls on;
+            hls_path $p/hls;
+            hls_fragment 2s;
+            hls_playlist_length 30s;
+        }
+    }
+}
+http {
+    access_log  off;
+    client_body_temp_path  $p/temp/body;
+    proxy_temp_path        $p/temp/proxy;
+    fastcgi_temp_path      $p/temp/fastcgi;
+    uwsgi_temp_path        $p/temp/uwsgi;
+    scgi_temp_path         $p/temp/scgi;
+    types {
+        application/vnd.apple.mpegurl  m3u8;
+        video/mp2t                     ts;
+        text/html                      html;
+        application/javascript         js;
+    }
+    server {
+        listen 127.0.0.1:$http;
+        location /hls/ { root $p; add_header Cache-Control no-cache; }
+        location /www/ { root $www; }
+    }
+}
+CONF
+    bench_start "$p"
+}
+
 bench_stop() { kill "$(cat "$1/nginx.pid")" 2>/dev/null || true; sleep 1; }
