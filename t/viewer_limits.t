@@ -1,7 +1,9 @@
-# A broadcast's viewer limits are enforced: ffmpeg publishes cam over
-# RTMP; REST sets webRTCViewerLimit 1 and hlsViewerLimit 1 while it is
-# live.  The first aiortc WHEP player is admitted and decodes, a second
-# one gets 403 viewerLimitReached.  The first HLS viewer (curl keeping
+# A broadcast's viewer limits are enforced.  cam is created with
+# webRTCViewerLimit 0: once ffmpeg publishes it over RTMP, a WHEP offer
+# is refused (403), the limit read from the store.  REST then sets
+# webRTCViewerLimit 1 and hlsViewerLimit 1 while it is live.  The first
+# aiortc WHEP player is admitted and decodes, a second one gets 403
+# viewerLimitReached, and so does an Ant Media WebSocket play.  The first HLS viewer (curl keeping
 # its cookie) gets the playlist, a second new one 403, while the first
 # still gets 200 on its next fetch: a viewer already watching is never
 # cut.  Raising both limits by REST lets a new viewer of each in.
@@ -15,29 +17,46 @@ use Ams::Nginx;
 use Ams::Media;
 use Ams::Rest;
 use Ams::WebRTC;
+use Ams::WebSocket;
 
 my $missing = aiortc_missing();
 plan skip_all => $missing if $missing;
 
-my $ng = webrtc_nginx(workers => 2, applications => <<'EOF');
+my $ng = webrtc_nginx(workers => 2, applications => <<'EOF', config => <<'EOF2');
 application LiveApp {
     hls_time                   1s;
     delete_hls_files_on_ended  off;
     viewer_timeout             20s;
 }
 EOF
+location ~ ^/[^/]+/websocket$ {
+    ams_webrtc  on;
+}
+EOF2
 $ng->start;
 my $rtmp = 'rtmp://127.0.0.1:' . $ng->rtmp_port;
 my $http = 'http://127.0.0.1:' . $ng->http_port;
 my $api = '/LiveApp/rest/v2/broadcasts/cam';
 my $dir = $ng->prefix;
 
+my ($st, $doc) = rest($ng, 'POST', '/LiveApp/rest/v2/broadcasts/create',
+                      body => { streamId => 'cam', webRTCViewerLimit => 0 });
+is($st, 200, 'cam is created with webRTCViewerLimit 0');
+
 my $pub = publish("$rtmp/LiveApp/cam", seconds => 40, size => '320x240',
                   rate => 25);
 ok(poll_until(sub { -s $ng->media . '/LiveApp/streams/cam.m3u8' }, 20),
    'the RTMP stream is live');
 
-# the record is written by the publish, through the store's threads
+# an offer that never connects: refused, or a session that counts nobody
+my $code;
+ok(poll_until(sub { ($code = http_request($ng, 'POST', '/LiveApp/whep/cam',
+                        type => 'application/sdp',
+                        body => sdp_offer(direction => 'recvonly'))
+                     ->{status}) == 403 }, 5),
+   'the limit of the record made before the publish holds: WHEP 403')
+    or diag("status $code");
+
 sub limits {
     my (%set) = @_;
     my $st;
@@ -48,7 +67,7 @@ sub limits {
 
 is(limits(webRTCViewerLimit => 1, hlsViewerLimit => 1), 200,
    'REST PUT: webRTCViewerLimit 1, hlsViewerLimit 1');
-my ($st, $doc) = rest($ng, 'GET', $api);
+($st, $doc) = rest($ng, 'GET', $api);
 is(join(' ', map { $doc->{$_} // 'none' }
             qw(webRTCViewerLimit hlsViewerLimit dashViewerLimit)),
    '1 1 -1', 'the record keeps them');
@@ -71,6 +90,16 @@ my $r = client_wait(aiortc_start('whep', "$http/LiveApp/whep/cam",
 is($r->{status}, 403, 'a second WHEP player: 403');
 like("@{ $r->{errors} }", qr/viewerLimitReached/,
      'its body says viewerLimitReached');
+
+my $ws = Ams::WebSocket->connect($ng->http_port, '/LiveApp/websocket')
+    or BAIL_OUT("no WebSocket: $@");
+$ws->send_json({ command => 'play', streamId => 'cam' });
+my $err = $ws->expect('error', 10) // {};
+is(($err->{definition} // '') . ' ' . ($err->{streamId} // ''),
+   'viewerLimitReached cam',
+   'an Ant Media WebSocket play: error viewerLimitReached');
+$ws->close;
+
 ok(client_poll($first, sub { 1 }, 1) && !client_done($first),
    'the first one plays on');
 
@@ -98,7 +127,6 @@ is($doc->{hlsViewerCount}, 1, 'hlsViewerCount 1: the refused count nothing');
 
 is(limits(webRTCViewerLimit => 2, hlsViewerLimit => 2), 200,
    'REST PUT: both limits 2');
-my $code;
 ok(poll_until(sub { ($code = fetch('jar2')) eq '200' }, 5),
    'the second HLS viewer gets in now') or diag("status $code");
 is(fetch('jar4'), '403', 'and a third new one is refused');
