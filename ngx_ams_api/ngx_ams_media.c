@@ -45,6 +45,7 @@
 #include "ngx_ams_api.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_viewer_limits.h"
 #include "ngx_ams_media_name.h"
 #include "ngx_ams_viewer_cookie.h"
 #include "ngx_ams_log_escape.h"
@@ -95,6 +96,7 @@ static ngx_uint_t ngx_ams_media_proved(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_identify(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
+static ngx_uint_t ngx_ams_media_limited(ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_admitted(void *data, const char *refused);
 static void ngx_ams_media_cleanup(void *data);
 static ngx_int_t ngx_ams_media_header_filter(ngx_http_request_t *r);
@@ -289,6 +291,16 @@ ngx_ams_media_admit(ngx_http_request_t *r)
     }
 
     ctx->deadline = ngx_ams_media_deadline(ctx, &token);
+
+    /* before the tokens: a one-time token is not spent on a refusal */
+    if (ngx_ams_media_limited(ctx)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ams media: \"%V/%s\" refused: "
+                      NGX_AMS_VIEWER_LIMIT_REACHED, &ctx->app->name,
+                      ngx_ams_log_escape(escaped, sizeof(escaped),
+                                         ctx->id.data, ctx->id.len));
+        return NGX_HTTP_FORBIDDEN;
+    }
 
     /* before the check: a request freed while the store decides (its
      * connection closed at worker_shutdown_timeout) cancels it */
@@ -563,6 +575,43 @@ ngx_ams_media_identify(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
     }
 
     ctx->key = ctx->viewer ^ (h % NGX_AMS_MEDIA_SUBSCRIBERS);
+}
+
+
+/*
+ * A new client, at the broadcast's hlsViewerLimit or dashViewerLimit: 1.
+ * One the table knows already (a cookieless player's subscriberId in an
+ * application that admits anyone) is a viewer counted, not a new one.
+ */
+static ngx_uint_t
+ngx_ams_media_limited(ngx_ams_media_ctx_t *ctx)
+{
+    ngx_uint_t         type;
+    ngx_ams_stream_t  *st;
+
+    st = ngx_ams_bus_find(&ctx->app->name, &ctx->id);
+    if (st == NULL) {
+        return 0;
+    }
+
+    /* a shared CMAF file first: counted as HLS (ngx_ams_media_count) */
+    type = (ctx->type == NGX_AMS_VIEWER_DASH) ? NGX_AMS_VIEWER_DASH
+                                              : NGX_AMS_VIEWER_HLS;
+
+    if ((type == NGX_AMS_VIEWER_DASH ? st->dash_viewer_limit
+                                     : st->hls_viewer_limit) < 0)
+    {
+        return 0;
+    }
+
+    if (ngx_ams_viewer_find(st, ctx->key, ctx->type,
+                            ctx->app->viewer_timeout)
+        == NGX_OK)
+    {
+        return 0;
+    }
+
+    return ngx_ams_viewer_limit_reached(st, type, ctx->app->viewer_timeout);
 }
 
 

@@ -17,6 +17,7 @@
 #include "ngx_ams_store.h"
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_viewer_limits.h"
 #include "ngx_ams_jwt.h"
 #include "ngx_ams_stream_name.h"
 
@@ -517,9 +518,24 @@ ngx_ams_rest_changed(ngx_ams_store_op_t *op)
 {
     ngx_ams_rest_t *rest = op->data;
 
+    ngx_str_t          id;
+    ngx_ams_stream_t  *st;
+
     if (op->rc != NGX_OK) {
         ngx_ams_rest_failed(rest, op);
         return;
+    }
+
+    /* new viewer limits of a stream live here hold from now on (other
+     * nodes read them from the record: ngx_ams_viewer_limits.h) */
+    if (op->type == NGX_AMS_STORE_UPDATE) {
+        id.data = (u_char *) op->id;
+        id.len = ngx_strlen(op->id);
+
+        st = ngx_ams_bus_find(&rest->app->name, &id);
+        if (st) {
+            ngx_ams_viewer_limits_apply(st, op->set, 1);
+        }
     }
 
     ngx_ams_rest_success(rest, op->id);

@@ -41,6 +41,7 @@
 #include "ngx_ams_store.h"
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_viewer_limits.h"
 #include "ngx_ams_log_escape.h"
 
 
@@ -53,12 +54,14 @@ typedef struct {
     ngx_uint_t                generation;
     ngx_ams_app_conf_t       *app;
     ngx_msec_t                refreshed;
+    ngx_msec_t                limits_read;   /* the record's viewer limits */
     uint64_t                  bytes;         /* at the last refresh */
     ngx_uint_t                relay;
 } ngx_ams_broadcast_local_t;
 
 
 static void ngx_ams_broadcast_tick(ngx_event_t *ev);
+static void ngx_ams_broadcast_read_limits(ngx_log_t *log);
 static json_t *ngx_ams_broadcast_figures(ngx_ams_broadcast_local_t *b,
     ngx_msec_t elapsed);
 static void ngx_ams_broadcast_post(ngx_ams_store_op_t *op);
@@ -135,6 +138,8 @@ ngx_ams_broadcast_started(ngx_ams_stream_t *st, ngx_ams_app_conf_t *app,
     b->generation = st->generation;
     b->app = app;
     b->refreshed = ngx_current_msec;
+    /* the viewer limits are read at the first tick */
+    b->limits_read = ngx_current_msec - NGX_AMS_VIEWER_LIMITS_MS;
     b->relay = (st->source_kind == NGX_AMS_SOURCE_RELAY);
 
     ngx_queue_insert_tail(&ngx_ams_broadcast_local, &b->queue);
@@ -670,9 +675,63 @@ ngx_ams_broadcast_tick(ngx_event_t *ev)
         ngx_ams_broadcast_post(chain);
     }
 
+    ngx_ams_broadcast_read_limits(ev->log);
+
     if (!ngx_queue_empty(&ngx_ams_broadcast_local)) {
         ngx_add_timer(ev, NGX_AMS_BROADCAST_TICK);
     }
+}
+
+
+/*
+ * The viewer limits of the streams due, from their records, in one
+ * transaction: a REST change made on another node (or by any writer of
+ * the store) reaches the stream's slot within NGX_AMS_VIEWER_LIMITS_MS.
+ */
+static void
+ngx_ams_broadcast_read_limits(ngx_log_t *log)
+{
+    ngx_uint_t                     n;
+    ngx_queue_t                   *q;
+    ngx_ams_broadcast_local_t     *b;
+    ngx_ams_viewer_limits_read_t  *rd;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_ams_broadcast_local);
+         q != ngx_queue_sentinel(&ngx_ams_broadcast_local);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_ams_broadcast_local_t, queue);
+
+        if (ngx_current_msec - b->limits_read >= NGX_AMS_VIEWER_LIMITS_MS) {
+            n++;
+        }
+    }
+
+    rd = ngx_ams_viewer_limits_read(n, log);
+    if (rd == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&ngx_ams_broadcast_local);
+         q != ngx_queue_sentinel(&ngx_ams_broadcast_local);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_ams_broadcast_local_t, queue);
+
+        if (ngx_current_msec - b->limits_read < NGX_AMS_VIEWER_LIMITS_MS) {
+            continue;
+        }
+
+        b->limits_read = ngx_current_msec;
+
+        if (ngx_ams_viewer_limits_read_add(rd, b->stream) == NGX_ERROR) {
+            break;
+        }
+    }
+
+    ngx_ams_viewer_limits_read_post(rd);
 }
 
 

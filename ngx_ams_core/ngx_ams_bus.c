@@ -1414,6 +1414,9 @@ ngx_ams_bus_publish(ngx_ams_app_conf_t *app, ngx_str_t *name,
     st->rtmp_viewers = 0;
     st->webrtc_viewers = NGX_AMS_WEBRTC_VIEWERS_INIT(st->generation);
     st->viewers = NULL;
+    st->hls_viewer_limit = -1;      /* until the record is read */
+    st->dash_viewer_limit = -1;
+    st->webrtc_viewer_limit = -1;
 
     ngx_memory_barrier();
     st->state = NGX_AMS_STREAM_ACTIVE;

@@ -253,6 +253,15 @@ typedef struct ngx_ams_stream_s {
     ngx_atomic_t              viewers_lock;  /* ngx_ams_shm_lock() */
     void                     *viewers;       /* HLS/DASH: ngx_ams_viewers.c */
 
+    /* the broadcast record's hlsViewerLimit, dashViewerLimit and
+     * webRTCViewerLimit (-1: none), as last read from the store or set by
+     * REST (ngx_ams_viewer_limits.c); "limits_stamp" moves at each REST
+     * change, so a read that began before it does not undo it */
+    ngx_atomic_int_t          hls_viewer_limit;
+    ngx_atomic_int_t          dash_viewer_limit;
+    ngx_atomic_int_t          webrtc_viewer_limit;
+    ngx_atomic_t              limits_stamp;
+
     /* low-latency HLS: the parts the packager published, for the HLS
      * gate's blocking requests; valid while ll.generation == generation */
     ngx_ams_ll_state_t        ll;

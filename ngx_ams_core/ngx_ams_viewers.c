@@ -192,39 +192,14 @@ ngx_int_t
 ngx_ams_webrtc_viewer_join(ngx_str_t *app, ngx_str_t *name,
     ngx_ams_viewer_ticket_t *ticket)
 {
-    u_char             parent[NGX_AMS_NAME_LEN];
     uint32_t           generation;
-    ngx_str_t          pname;
     ngx_ams_stream_t  *st;
 
     ticket->stream = NULL;
 
-    st = ngx_ams_bus_find(app, name);
+    st = ngx_ams_webrtc_viewer_stream(app, name, &generation);
     if (st == NULL) {
         return NGX_DECLINED;
-    }
-
-    generation = (uint32_t) st->generation;
-    ngx_memory_barrier();
-
-    if (st->parent_len) {
-        /* a rung: its parent's name, read while the slot is still the
-         * rung's (a new publish changes the generation first) */
-        pname.len = ngx_min(st->parent_len, NGX_AMS_NAME_LEN);
-        pname.data = parent;
-        ngx_memcpy(parent, st->parent, pname.len);
-        ngx_memory_barrier();
-
-        if ((uint32_t) st->generation != generation) {
-            return NGX_DECLINED;
-        }
-
-        st = ngx_ams_bus_find(app, &pname);
-        if (st == NULL) {
-            return NGX_DECLINED;
-        }
-
-        generation = (uint32_t) st->generation;
     }
 
     if (!ngx_ams_webrtc_viewers_add(st, generation, 1)) {
@@ -235,6 +210,46 @@ ngx_ams_webrtc_viewer_join(ngx_str_t *app, ngx_str_t *name,
     ticket->generation = generation;
 
     return NGX_OK;
+}
+
+
+ngx_ams_stream_t *
+ngx_ams_webrtc_viewer_stream(ngx_str_t *app, ngx_str_t *name,
+    uint32_t *generation)
+{
+    u_char             parent[NGX_AMS_NAME_LEN];
+    ngx_str_t          pname;
+    ngx_ams_stream_t  *st;
+
+    st = ngx_ams_bus_find(app, name);
+    if (st == NULL) {
+        return NULL;
+    }
+
+    *generation = (uint32_t) st->generation;
+    ngx_memory_barrier();
+
+    if (st->parent_len) {
+        /* a rung: its parent's name, read while the slot is still the
+         * rung's (a new publish changes the generation first) */
+        pname.len = ngx_min(st->parent_len, NGX_AMS_NAME_LEN);
+        pname.data = parent;
+        ngx_memcpy(parent, st->parent, pname.len);
+        ngx_memory_barrier();
+
+        if ((uint32_t) st->generation != *generation) {
+            return NULL;
+        }
+
+        st = ngx_ams_bus_find(app, &pname);
+        if (st == NULL) {
+            return NULL;
+        }
+
+        *generation = (uint32_t) st->generation;
+    }
+
+    return st;
 }
 
 

@@ -59,6 +59,10 @@ typedef struct {
 ngx_int_t ngx_ams_webrtc_viewer_join(ngx_str_t *app, ngx_str_t *name,
     ngx_ams_viewer_ticket_t *ticket);
 void ngx_ams_webrtc_viewer_leave(ngx_ams_viewer_ticket_t *ticket);
+/* the stream whose players those of "name" are ({id} for a rung), and
+ * its generation; NULL when not live */
+ngx_ams_stream_t *ngx_ams_webrtc_viewer_stream(ngx_str_t *app,
+    ngx_str_t *name, uint32_t *generation);
 
 
 #endif /* _NGX_AMS_VIEWERS_H_INCLUDED_ */

@@ -43,6 +43,7 @@
 #include "ngx_ams_webrtc_ws.h"
 #include "ngx_ams_webrtc_wait.h"
 #include "ngx_ams_access.h"
+#include "ngx_ams_viewer_limits.h"
 #include "ngx_ams_stream_name.h"
 #include "ngx_ams_webrtc_rung.h"
 
@@ -356,7 +357,10 @@ ngx_ams_webrtc_ams_begin(ngx_ams_webrtc_ams_stream_t *as)
 
     if (rc != NGX_OK) {
         ngx_ams_webrtc_ams_error(ams, rc == NGX_HTTP_NOT_FOUND
-                                      ? "no_stream_exist" : "server_error",
+                                      ? "no_stream_exist"
+                                      : rc == NGX_HTTP_FORBIDDEN
+                                      ? NGX_AMS_VIEWER_LIMIT_REACHED
+                                      : "server_error",
                                  &as->id);
         ngx_ams_webrtc_session_close(s, error ? error : "no offer");
         return;

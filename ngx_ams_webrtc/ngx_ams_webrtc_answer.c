@@ -28,6 +28,7 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_viewer_limits.h"
 
 
 #define NGX_AMS_WEBRTC_SDP_OUT   16384     /* doubled up to 4 times */
@@ -275,6 +276,10 @@ ngx_ams_webrtc_prepare(ngx_ams_webrtc_session_t *s, uint32_t *plid,
     case NGX_DECLINED:
         *error = "no such live stream";
         return NGX_HTTP_NOT_FOUND;
+
+    case NGX_ABORT:
+        *error = NGX_AMS_VIEWER_LIMIT_REACHED;
+        return NGX_HTTP_FORBIDDEN;
 
     default:
         *error = "the stream cannot be set up";

@@ -19,7 +19,8 @@
  * the Content-Type and size, the offer itself (422 before a one-time
  * token is spent on it), then the token (ngx_ams_access_check(), which
  * may ask the store and answer later), then the media layer (404: no
- * such live stream to play; 409: the stream id is live already).  A
+ * such live stream to play; 403: its webRTCViewerLimit is reached; 409:
+ * the stream id is live already).  A
  * viewer of a stream this node pulls (a cluster's relay) waits up to 5 s
  * for it first (ngx_ams_webrtc_wait.c).
  *

@@ -48,6 +48,7 @@
 #include "ngx_ams_rtp_h264.h"
 #include "ngx_ams_avc.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_viewer_limits.h"
 #include "ngx_ams_audio_transform.h"
 #include "ngx_ams_webrtc_rung.h"
 
@@ -173,6 +174,11 @@ ngx_ams_webrtc_play_prepare(ngx_ams_webrtc_session_t *s,
     st = ngx_ams_bus_find(&s->app_name, &s->stream_id);
     if (st == NULL) {
         return NGX_DECLINED;
+    }
+
+    /* the broadcast's webRTCViewerLimit: new players only */
+    if (ngx_ams_webrtc_viewer_limit_reached(&s->app_name, &s->stream_id)) {
+        return NGX_ABORT;
     }
 
     pl = ngx_pcalloc(s->pool, sizeof(ngx_ams_webrtc_play_t));
