@@ -572,7 +572,7 @@ ngx_ams_webrtc_udp_flush(void)
     int                        rc;
     size_t                     segment;
     ngx_err_t                  err;
-    ngx_uint_t                 i, j, k, m, nmsg, family, *nogso;
+    ngx_uint_t                 i, j, k, m, nmsg, family, plain, *nogso;
     ngx_connection_t          *c;
     struct iovec              *iov;
     struct msghdr             *mh;
@@ -581,6 +581,7 @@ ngx_ams_webrtc_udp_flush(void)
     ngx_uint_t                 count[NGX_AMS_WEBRTC_UDP_QUEUE];
 
     i = 0;
+    plain = 0;                          /* entries before it: no GSO */
 
     while (i < ngx_ams_webrtc_udp_nout) {
 
@@ -608,7 +609,7 @@ ngx_ams_webrtc_udp_flush(void)
                && ngx_ams_webrtc_udp_out[j].sa.sockaddr.sa_family == family)
         {
             o = &ngx_ams_webrtc_udp_out[j];
-            k = *nogso ? 1 : ngx_ams_webrtc_udp_group(j);
+            k = (*nogso || j < plain) ? 1 : ngx_ams_webrtc_udp_group(j);
             segment = (k > 1) ? o->len : 0;
 
             for (m = j; m < j + k; m++) {
@@ -661,6 +662,13 @@ ngx_ams_webrtc_udp_flush(void)
                 ngx_log_error(NGX_LOG_NOTICE, c->log, err,
                               "ams webrtc: UDP_SEGMENT refused, "
                               "sending without it");
+                break;
+            }
+
+            if (count[m] > 1 && err == EMSGSIZE) {
+                /* a segment over this peer's path MTU: its datagrams
+                 * go one by one (IP may fragment them), GSO stays on */
+                plain = first[m] + count[m];
                 break;
             }
 
