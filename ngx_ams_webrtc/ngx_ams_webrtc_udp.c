@@ -15,6 +15,11 @@
  * worker from its other connections: the rest is read from a posted
  * event.  Each datagram goes to ngx_ams_webrtc_session_input(), which
  * demultiplexes it (RFC 7983).
+ *
+ * Sending queues: a fan-out's packets leave at the end of the event loop
+ * turn in one sendmmsg(), a peer's run of equal-size packets as one
+ * UDP_SEGMENT message (ngx_ams_webrtc_udp_send() below).  A system call
+ * and a route lookup per packet were half of a fan-out's CPU.
  */
 
 
