@@ -44,8 +44,10 @@ ngx_int_t ngx_ams_webrtc_udp_open(ngx_cycle_t *cycle);
 void ngx_ams_webrtc_udp_close(void);
 /* 1 when this worker's socket is open: sessions can be made */
 ngx_uint_t ngx_ams_webrtc_udp_ready(void);
-/* one datagram to "sa" from "local" (NULL: the kernel's choice):
- * NGX_OK, NGX_AGAIN (socket full: dropped), NGX_ERROR */
+/* one datagram to "sa" from "local" (NULL: the kernel's choice),
+ * copied into the worker's queue, sent (sendmmsg, UDP GSO) at the end of
+ * this event loop turn: NGX_OK (queued), NGX_AGAIN (socket full:
+ * dropped), NGX_ERROR */
 ngx_int_t ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
     ngx_ams_webrtc_local_t *local, u_char *p, size_t n);
 

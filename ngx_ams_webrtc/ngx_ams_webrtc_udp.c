@@ -15,6 +15,11 @@
  * worker from its other connections: the rest is read from a posted
  * event.  Each datagram goes to ngx_ams_webrtc_session_input(), which
  * demultiplexes it (RFC 7983).
+ *
+ * Sending queues: a fan-out's packets leave at the end of the event loop
+ * turn in one sendmmsg(), a peer's run of equal-size packets as one
+ * UDP_SEGMENT message (ngx_ams_webrtc_udp_send() below).  A system call
+ * and a route lookup per packet were half of a fan-out's CPU.
  */
 
 
@@ -37,12 +42,35 @@
 #define ngx_aligned(n)  __attribute__((aligned(n)))
 #endif
 
+/* datagrams queued while one event is handled, sent when it ends */
+#define NGX_AMS_WEBRTC_UDP_QUEUE    256
+/* what one UDP_SEGMENT send may carry: the kernel's limits */
+#define NGX_AMS_WEBRTC_UDP_GSO_SEGS 64
+#define NGX_AMS_WEBRTC_UDP_GSO_MAX  60000
+#define NGX_AMS_WEBRTC_UDP_SCMSG    96      /* in6_pktinfo, segment size */
+
+#ifndef SOL_UDP
+#define SOL_UDP  17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT  103                   /* Linux 4.18 */
+#endif
+
 
 static ngx_connection_t *ngx_ams_webrtc_udp_bind(ngx_cycle_t *cycle,
     int family, in_port_t port);
 static void ngx_ams_webrtc_udp_read(ngx_event_t *rev);
 static void ngx_ams_webrtc_udp_local(struct msghdr *msg,
     ngx_ams_webrtc_local_t *local);
+static ngx_int_t ngx_ams_webrtc_udp_sendmsg(struct sockaddr *sa,
+    socklen_t len, ngx_ams_webrtc_local_t *local, u_char *p, size_t n);
+static void ngx_ams_webrtc_udp_flush_handler(ngx_event_t *ev);
+static void ngx_ams_webrtc_udp_flush(void);
+static ngx_uint_t ngx_ams_webrtc_udp_group(ngx_uint_t i);
+static size_t ngx_ams_webrtc_udp_control(u_char *cmsg,
+    ngx_ams_webrtc_local_t *local, size_t segment);
+static void ngx_ams_webrtc_udp_drop(ngx_connection_t *c, ngx_err_t err,
+    ngx_uint_t n);
 
 
 static ngx_connection_t  *ngx_ams_webrtc_udp4;
@@ -57,6 +85,32 @@ static u_char   ngx_ams_webrtc_udp_cmsg[NGX_AMS_WEBRTC_UDP_BATCH]
 
 /* sends the kernel refused (a full socket buffer): dropped */
 static ngx_uint_t  ngx_ams_webrtc_udp_dropped;
+static time_t      ngx_ams_webrtc_udp_drop_logged;
+
+/* the send queue: a copy of each datagram (the callers reuse their
+ * buffers), sent by sendmmsg() from a posted event, in order */
+typedef struct {
+    ngx_sockaddr_t            sa;
+    socklen_t                 socklen;
+    ngx_ams_webrtc_local_t    local;
+    size_t                    len;
+    u_char                    data[NGX_AMS_WEBRTC_UDP_DGRAM];
+} ngx_ams_webrtc_udp_out_t;
+
+static ngx_ams_webrtc_udp_out_t  ngx_ams_webrtc_udp_out[
+                                     NGX_AMS_WEBRTC_UDP_QUEUE];
+static ngx_uint_t                ngx_ams_webrtc_udp_nout;
+static ngx_event_t               ngx_ams_webrtc_udp_flush_event;
+
+static struct mmsghdr  ngx_ams_webrtc_udp_msg[NGX_AMS_WEBRTC_UDP_QUEUE];
+static struct iovec    ngx_ams_webrtc_udp_iov[NGX_AMS_WEBRTC_UDP_QUEUE];
+static u_char          ngx_ams_webrtc_udp_scmsg[NGX_AMS_WEBRTC_UDP_QUEUE]
+                                               [NGX_AMS_WEBRTC_UDP_SCMSG]
+                                               ngx_aligned(8);
+
+/* a socket whose kernel (or route) refused UDP_SEGMENT: plain sends */
+static ngx_uint_t  ngx_ams_webrtc_udp4_nogso;
+static ngx_uint_t  ngx_ams_webrtc_udp6_nogso;
 
 
 ngx_int_t
@@ -71,6 +125,10 @@ ngx_ams_webrtc_udp_open(ngx_cycle_t *cycle)
 #if (NGX_HAVE_INET6)
     ngx_ams_webrtc_udp6 = ngx_ams_webrtc_udp_bind(cycle, AF_INET6, port);
 #endif
+
+    ngx_ams_webrtc_udp_flush_event.handler = ngx_ams_webrtc_udp_flush_handler;
+    ngx_ams_webrtc_udp_flush_event.log = cycle->log;
+    ngx_ams_webrtc_udp_nout = 0;
 
     if (ngx_ams_webrtc_udp4 == NULL && ngx_ams_webrtc_udp6 == NULL) {
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
@@ -223,6 +281,12 @@ failed:
 void
 ngx_ams_webrtc_udp_close(void)
 {
+    if (ngx_ams_webrtc_udp_flush_event.posted) {
+        ngx_delete_posted_event(&ngx_ams_webrtc_udp_flush_event);
+    }
+
+    ngx_ams_webrtc_udp_flush();
+
     if (ngx_ams_webrtc_udp4) {
         ngx_close_connection(ngx_ams_webrtc_udp4);
         ngx_ams_webrtc_udp4 = NULL;
@@ -355,8 +419,8 @@ ngx_ams_webrtc_udp_local(struct msghdr *msg, ngx_ams_webrtc_local_t *local)
 }
 
 
-ngx_int_t
-ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
+static ngx_int_t
+ngx_ams_webrtc_udp_sendmsg(struct sockaddr *sa, socklen_t len,
     ngx_ams_webrtc_local_t *local, u_char *p, size_t n)
 {
     ssize_t              rc;
@@ -428,12 +492,7 @@ ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
         if (err == NGX_EAGAIN || err == ENOBUFS) {
             /* the socket buffer is full: real time has no use for a
              * late packet, NACKs repair what matters */
-            if ((ngx_ams_webrtc_udp_dropped++ & 1023) == 0) {
-                ngx_log_error(NGX_LOG_WARN, c->log, err,
-                              "ams webrtc: UDP send buffer full, %ui "
-                              "packets dropped so far",
-                              ngx_ams_webrtc_udp_dropped);
-            }
+            ngx_ams_webrtc_udp_drop(c, err, 1);
 
             return NGX_AGAIN;
         }
@@ -444,5 +503,311 @@ ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
                        "ams webrtc: sendto() failed, %z bytes", n);
 
         return NGX_ERROR;
+    }
+}
+
+
+/*
+ * A datagram is queued, not sent: a reader callback that writes a
+ * frame's packets to every player of a stream, or a read event that
+ * answers many peers, ends with one sendmmsg() (a system call for up to
+ * NGX_AMS_WEBRTC_UDP_QUEUE datagrams) from an event posted for the end
+ * of this event loop turn, never a timer: no packet waits longer than
+ * the events handled in the same turn.  Runs of one peer's datagrams of
+ * one size (a frame's FU-A fragments, the last may be shorter) go as
+ * one UDP_SEGMENT send: one route lookup, one pass down the stack.
+ */
+
+ngx_int_t
+ngx_ams_webrtc_udp_send(struct sockaddr *sa, socklen_t len,
+    ngx_ams_webrtc_local_t *local, u_char *p, size_t n)
+{
+    ngx_connection_t          *c;
+    ngx_ams_webrtc_udp_out_t  *o;
+
+    c = (sa->sa_family == AF_INET) ? ngx_ams_webrtc_udp4
+                                   : ngx_ams_webrtc_udp6;
+    if (c == NULL || len > sizeof(ngx_sockaddr_t)) {
+        return NGX_ERROR;
+    }
+
+    if (n > NGX_AMS_WEBRTC_UDP_DGRAM) {
+        /* none of ours is: sent at once, after what was queued */
+        ngx_ams_webrtc_udp_flush();
+        return ngx_ams_webrtc_udp_sendmsg(sa, len, local, p, n);
+    }
+
+    if (ngx_ams_webrtc_udp_nout == NGX_AMS_WEBRTC_UDP_QUEUE) {
+        ngx_ams_webrtc_udp_flush();
+    }
+
+    o = &ngx_ams_webrtc_udp_out[ngx_ams_webrtc_udp_nout++];
+
+    ngx_memcpy(&o->sa, sa, len);
+    o->socklen = len;
+
+    if (local && local->family == sa->sa_family) {
+        o->local = *local;
+
+    } else {
+        o->local.family = 0;
+    }
+
+    o->len = n;
+    ngx_memcpy(o->data, p, n);
+
+    if (!ngx_ams_webrtc_udp_flush_event.posted) {
+        ngx_post_event(&ngx_ams_webrtc_udp_flush_event, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ams_webrtc_udp_flush_handler(ngx_event_t *ev)
+{
+    ngx_ams_webrtc_udp_flush();
+}
+
+
+static void
+ngx_ams_webrtc_udp_flush(void)
+{
+    int                        rc;
+    size_t                     segment;
+    ngx_err_t                  err;
+    ngx_uint_t                 i, j, k, m, nmsg, family, plain, *nogso;
+    ngx_connection_t          *c;
+    struct iovec              *iov;
+    struct msghdr             *mh;
+    ngx_ams_webrtc_udp_out_t  *o;
+    ngx_uint_t                 first[NGX_AMS_WEBRTC_UDP_QUEUE];
+    ngx_uint_t                 count[NGX_AMS_WEBRTC_UDP_QUEUE];
+
+    i = 0;
+    plain = 0;                          /* entries before it: no GSO */
+
+    while (i < ngx_ams_webrtc_udp_nout) {
+
+        family = ngx_ams_webrtc_udp_out[i].sa.sockaddr.sa_family;
+
+        if (family == AF_INET) {
+            c = ngx_ams_webrtc_udp4;
+            nogso = &ngx_ams_webrtc_udp4_nogso;
+
+        } else {
+            c = ngx_ams_webrtc_udp6;
+            nogso = &ngx_ams_webrtc_udp6_nogso;
+        }
+
+        if (c == NULL) {
+            i++;
+            continue;
+        }
+
+        /* the messages of one socket from entry i on */
+        nmsg = 0;
+        j = i;
+
+        while (j < ngx_ams_webrtc_udp_nout
+               && ngx_ams_webrtc_udp_out[j].sa.sockaddr.sa_family == family)
+        {
+            o = &ngx_ams_webrtc_udp_out[j];
+            k = (*nogso || j < plain) ? 1 : ngx_ams_webrtc_udp_group(j);
+            segment = (k > 1) ? o->len : 0;
+
+            for (m = j; m < j + k; m++) {
+                iov = &ngx_ams_webrtc_udp_iov[m];
+                iov->iov_base = ngx_ams_webrtc_udp_out[m].data;
+                iov->iov_len = ngx_ams_webrtc_udp_out[m].len;
+            }
+
+            mh = &ngx_ams_webrtc_udp_msg[nmsg].msg_hdr;
+            ngx_memzero(mh, sizeof(struct msghdr));
+            mh->msg_name = &o->sa;
+            mh->msg_namelen = o->socklen;
+            mh->msg_iov = &ngx_ams_webrtc_udp_iov[j];
+            mh->msg_iovlen = k;
+            mh->msg_control = ngx_ams_webrtc_udp_scmsg[nmsg];
+            mh->msg_controllen = ngx_ams_webrtc_udp_control(
+                                     ngx_ams_webrtc_udp_scmsg[nmsg],
+                                     &o->local, segment);
+            if (mh->msg_controllen == 0) {
+                mh->msg_control = NULL;
+            }
+
+            ngx_ams_webrtc_udp_msg[nmsg].msg_len = 0;
+            first[nmsg] = j;
+            count[nmsg] = k;
+            nmsg++;
+            j += k;
+        }
+
+        m = 0;
+
+        while (m < nmsg) {
+            rc = sendmmsg(c->fd, &ngx_ams_webrtc_udp_msg[m], nmsg - m, 0);
+
+            if (rc > 0) {
+                m += rc;
+                continue;
+            }
+
+            err = ngx_socket_errno;
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            if (count[m] > 1 && (err == EIO || err == EINVAL)) {
+                /* no UDP GSO here (the device has no checksum offload,
+                 * an old kernel): the rest is sent datagram by datagram */
+                *nogso = 1;
+                ngx_log_error(NGX_LOG_NOTICE, c->log, err,
+                              "ams webrtc: UDP_SEGMENT refused, "
+                              "sending without it");
+                break;
+            }
+
+            if (count[m] > 1 && err == EMSGSIZE) {
+                /* a segment over this peer's path MTU: its datagrams
+                 * go one by one (IP may fragment them), GSO stays on */
+                plain = first[m] + count[m];
+                break;
+            }
+
+            if (err == NGX_EAGAIN || err == ENOBUFS) {
+                ngx_ams_webrtc_udp_drop(c, err, count[m]);
+
+            } else {
+                ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, err,
+                               "ams webrtc: sendmmsg() failed, %ui "
+                               "datagrams dropped", count[m]);
+            }
+
+            m++;
+        }
+
+        i = (m < nmsg) ? first[m] : j;
+    }
+
+    ngx_ams_webrtc_udp_nout = 0;
+}
+
+
+/* how many entries from i on go as one UDP_SEGMENT send: one peer, from
+ * one local address, all of one size but the last (not larger) */
+
+static ngx_uint_t
+ngx_ams_webrtc_udp_group(ngx_uint_t i)
+{
+    size_t                     total;
+    ngx_uint_t                 j;
+    ngx_ams_webrtc_udp_out_t  *a, *b;
+
+    a = &ngx_ams_webrtc_udp_out[i];
+    total = a->len;
+
+    for (j = i + 1; j < ngx_ams_webrtc_udp_nout; j++) {
+        b = &ngx_ams_webrtc_udp_out[j];
+
+        if (j - i == NGX_AMS_WEBRTC_UDP_GSO_SEGS
+            || total + b->len > NGX_AMS_WEBRTC_UDP_GSO_MAX
+            || b->len > a->len
+            || b->socklen != a->socklen
+            || ngx_memcmp(&b->sa, &a->sa, a->socklen) != 0
+            || b->local.family != a->local.family
+            || (a->local.family
+                && ngx_memcmp(&b->local.u, &a->local.u,
+                              a->local.family == AF_INET
+                              ? sizeof(struct in_addr)
+                              : sizeof(a->local.u)) != 0))
+        {
+            break;
+        }
+
+        total += b->len;
+
+        if (b->len < a->len) {
+            return j - i + 1;             /* a shorter one ends the run */
+        }
+    }
+
+    return j - i;
+}
+
+
+/* IP_PKTINFO (from the address the peer sent to) and UDP_SEGMENT */
+
+static size_t
+ngx_ams_webrtc_udp_control(u_char *cmsg, ngx_ams_webrtc_local_t *local,
+    size_t segment)
+{
+    size_t               len;
+    uint16_t             gso;
+    struct msghdr        msg;
+    struct cmsghdr      *cm;
+    struct in_pktinfo   *pi;
+#if (NGX_HAVE_INET6)
+    struct in6_pktinfo  *pi6;
+#endif
+
+    ngx_memzero(cmsg, NGX_AMS_WEBRTC_UDP_SCMSG);
+    ngx_memzero(&msg, sizeof(struct msghdr));
+    msg.msg_control = cmsg;
+    msg.msg_controllen = NGX_AMS_WEBRTC_UDP_SCMSG;
+
+    cm = CMSG_FIRSTHDR(&msg);
+    len = 0;
+
+    if (local->family == AF_INET) {
+        cm->cmsg_level = IPPROTO_IP;
+        cm->cmsg_type = IP_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+        pi = (struct in_pktinfo *) CMSG_DATA(cm);
+        pi->ipi_spec_dst = local->u.v4;
+        len += CMSG_SPACE(sizeof(struct in_pktinfo));
+        cm = (struct cmsghdr *) (cmsg + len);
+
+#if (NGX_HAVE_INET6)
+    } else if (local->family == AF_INET6) {
+        cm->cmsg_level = IPPROTO_IPV6;
+        cm->cmsg_type = IPV6_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+        pi6 = (struct in6_pktinfo *) CMSG_DATA(cm);
+        pi6->ipi6_addr = local->u.v6;
+        len += CMSG_SPACE(sizeof(struct in6_pktinfo));
+        cm = (struct cmsghdr *) (cmsg + len);
+#endif
+    }
+
+    if (segment) {
+        gso = (uint16_t) segment;
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        ngx_memcpy(CMSG_DATA(cm), &gso, sizeof(uint16_t));
+        len += CMSG_SPACE(sizeof(uint16_t));
+    }
+
+    return len;
+}
+
+
+/* the socket buffer is full: real time has no use for a late packet,
+ * NACKs repair what matters; logged at most once a second */
+
+static void
+ngx_ams_webrtc_udp_drop(ngx_connection_t *c, ngx_err_t err, ngx_uint_t n)
+{
+    ngx_ams_webrtc_udp_dropped += n;
+
+    if (ngx_time() != ngx_ams_webrtc_udp_drop_logged) {
+        ngx_ams_webrtc_udp_drop_logged = ngx_time();
+        ngx_log_error(NGX_LOG_WARN, c->log, err,
+                      "ams webrtc: UDP send buffer full, %ui "
+                      "packets dropped so far",
+                      ngx_ams_webrtc_udp_dropped);
     }
 }
