@@ -243,7 +243,10 @@ SKIP: {
                . 'in %.1f s', $r->{advanced} // 0, $r->{wall} // 0))
         or diag(join "\n", @{ $r->{errors} || [] });
     is_deeply($r->{errors}, [], 'hls.js reports no error');
-    ok(@lat && $lat[@lat / 2] < 3,
+    # a plain client holds back 3 targets (6 s here); low latency is
+    # PART-HOLD-BACK (1.5 s) plus the page's own lag, which grew past 3 s
+    # on a busy 2-core machine: under 4 s still tells the two apart
+    ok(@lat && $lat[@lat / 2] < 4,
        sprintf('hls.js\'s latency: median %.2f s', @lat ? $lat[@lat / 2] : -1));
 }
 
