@@ -124,12 +124,8 @@ trap cleanup EXIT
 start_ams
 start_rtmp
 
-# the clock: a frame's wall time in ms at capture, to 1 ms (settb), as 45
-# bits of 14 px in the top 16 rows
-CLOCK="settb=1/1000,setpts=floor(RTCTIME/1000),"
-CLOCK+="geq=lum='if(lt(Y\,16)\,255*mod(floor(T*1000/pow(2\,floor(X/14)))\,2)\,lum(X\,Y))'"
-CLOCK+=":cb='if(lt(Y\,8)\,128\,cb(X\,Y))':cr='if(lt(Y\,8)\,128\,cr(X\,Y))',"
-CLOCK+="setpts=PTS-STARTPTS"
+# the clock into the frames (bench/lib.sh)
+CLOCK=$BENCH_CLOCK
 
 ffmpeg -hide_banner -nostdin -loglevel error -re \
     -f lavfi -i testsrc2=size=640x360:rate=30 \

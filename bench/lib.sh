@@ -65,6 +65,14 @@ http {
 CONF
 }
 
+# the latency benchmarks' clock, an ffmpeg filter: each frame's wall
+# time in ms at capture (settb to 1 ms) drawn as 45 bits of 14 px in the
+# top 16 rows, which the player pages read back
+BENCH_CLOCK="settb=1/1000,setpts=floor(RTCTIME/1000),"
+BENCH_CLOCK+="geq=lum='if(lt(Y\,16)\,255*mod(floor(T*1000/pow(2\,floor(X/14)))\,2)\,lum(X\,Y))'"
+BENCH_CLOCK+=":cb='if(lt(Y\,8)\,128\,cb(X\,Y))':cr='if(lt(Y\,8)\,128\,cr(X\,Y))',"
+BENCH_CLOCK+="setpts=PTS-STARTPTS"
+
 bench_start() {   # PREFIX holding nginx.conf
     local p=$1
     nginx -p "$p/" -c "$p/nginx.conf" -e "$p/error.log"
