@@ -96,7 +96,8 @@ typedef struct {
     ngx_ams_bus_sh_t        *sh;
     ngx_slab_pool_t         *shpool;
     ngx_int_t                slot;
-    ngx_connection_t        *conn;
+    ngx_connection_t        *conn;           /* bound: receives wake-ups */
+    ngx_socket_t             sender;         /* unbound: sends them */
     ngx_event_t              local_wake;
     ngx_event_t              tick;
     ngx_event_t              watch;          /* dead workers, old slots */
@@ -156,7 +157,9 @@ static void ngx_ams_bus_request_locked(ngx_ams_stream_t *st, ngx_uint_t what);
 static void ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring);
 
 
-static ngx_ams_bus_worker_t  ngx_ams_bus_worker = { .slot = -1 };
+static ngx_ams_bus_worker_t  ngx_ams_bus_worker = {
+    .slot = -1, .sender = -1
+};
 
 
 /* sets of worker slots: one bit per slot, as many words as the table */
@@ -489,10 +492,18 @@ ngx_ams_bus_open_socket(ngx_cycle_t *cycle)
     ngx_connection_t      *c;
     ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
 
+    /* wake-ups leave by a socket of their own, so that an exiting worker
+     * can give up its slot's address before the slot itself: a worker
+     * starting then may claim the slot and bind that address at once */
+    w->sender = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1) {
+
+    if (fd == -1 || w->sender == -1) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
                       "ams bus: socket() failed");
+        if (fd != -1) {
+            ngx_close_socket(fd);
+        }
         return NGX_ERROR;
     }
 
@@ -561,6 +572,12 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
 
     ngx_memzero(&wake, sizeof(ngx_ams_slot_set_t));
 
+    /* the address first, then the slot (see ngx_ams_bus_open_socket) */
+    if (w->conn) {
+        ngx_close_connection(w->conn);
+        w->conn = NULL;
+    }
+
     ngx_shmtx_lock(&w->shpool->mutex);
     ngx_ams_bus_release_slot_locked(w->slot, &wake);
     ngx_shmtx_unlock(&w->shpool->mutex);
@@ -573,9 +590,9 @@ ngx_ams_bus_exit_worker(ngx_cycle_t *cycle)
         ngx_del_timer(&w->tick);
     }
 
-    if (w->conn) {
-        ngx_close_connection(w->conn);
-        w->conn = NULL;
+    if (w->sender != -1) {
+        ngx_close_socket(w->sender);
+        w->sender = -1;
     }
 }
 
@@ -1028,7 +1045,11 @@ ngx_ams_bus_wake_slot(ngx_uint_t i)
     }
 
     /* a full queue means that worker has wake-ups waiting already */
-    (void) sendto(w->conn->fd, "", 1, MSG_DONTWAIT,
+    if (w->sender == -1) {
+        return;
+    }
+
+    (void) sendto(w->sender, "", 1, MSG_DONTWAIT,
                   (struct sockaddr *) &w->addr[i], w->addr_len);
 }
 
