@@ -230,9 +230,12 @@ sub run_scenario {
     my $since = time - $killed;
     ok($gone, sprintf('B\'s DEAD record removed %.1f s after the kill', $since));
     ok($since >= $REMOVAL - 1.5, "not before node_dead_removal ($REMOVAL s)");
-    # (a failed list also reads "absent": the log is what says it went)
-    ok(poll_until(sub { $a->error_log =~ /DEAD node records removed/ }, 10),
-       "A's log says so");
+    # (a failed list also reads "absent": a log is what says it went;
+    # every node's heartbeat expires old records, so C's may have, when
+    # it started again after B's record was old enough: a slow machine)
+    ok(poll_until(sub {
+           ($a->error_log . $c->error_log) =~ /DEAD node records removed/
+       }, 10), "A's or C's log says so");
 
     # a node without node_role: AMS's standalone answers
     my $d = node(db => $db, address => '127.0.0.14');
