@@ -49,6 +49,8 @@ typedef struct {
     ngx_uint_t                segments;
     json_t                   *body;
     ngx_uint_t                statistics;    /* broadcast-statistics */
+    ngx_uint_t                stopped_live;  /* a DELETE stopped its
+                                                live stream */
     /* the store operation in flight, NULL when none: a request freed
      * before it completes (a connection closed at
      * worker_shutdown_timeout) cancels it so its completion never

@@ -507,7 +507,9 @@ ngx_ams_rest_delete(ngx_ams_rest_t *rest, ngx_str_t *id)
         return;
     }
 
-    (void) ngx_ams_bus_request(&rest->app->name, id, NGX_AMS_REQUEST_STOP);
+    rest->stopped_live = (ngx_ams_bus_request(&rest->app->name, id,
+                                              NGX_AMS_REQUEST_STOP)
+                          == NGX_OK);
 
     ngx_ams_rest_post(rest, op, ngx_ams_rest_changed);
 }
@@ -520,6 +522,15 @@ ngx_ams_rest_changed(ngx_ams_store_op_t *op)
 
     ngx_str_t          id;
     ngx_ams_stream_t  *st;
+
+    /* a zombi's publisher, stopped above, may delete its own record
+     * before this DELETE reaches the store: the broadcast went all the
+     * same */
+    if (op->rc == NGX_DECLINED && op->type == NGX_AMS_STORE_DELETE
+        && rest->stopped_live)
+    {
+        op->rc = NGX_OK;
+    }
 
     if (op->rc != NGX_OK) {
         ngx_ams_rest_failed(rest, op);
