@@ -57,6 +57,9 @@ typedef struct {
     ngx_msec_t                consent_timeout;   /* no check: 30s */
     ngx_uint_t                max_sessions;      /* per worker */
     ngx_uint_t                sessions_per_address;
+    ngx_uint_t                offer_rate;        /* POSTs a second per
+                                                    address; 0: no limit */
+    ngx_uint_t                offer_burst;
 
     ngx_ams_dtls_ctx_t       *dtls;              /* made before the fork */
 } ngx_ams_webrtc_main_conf_t;

@@ -49,9 +49,7 @@
 /* nginx names no such status: WHIP's "offer we cannot use" */
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
 
-/* POSTs per client address: 10 a second, bursts of 20 */
-#define NGX_AMS_WEBRTC_RATE         10
-#define NGX_AMS_WEBRTC_BURST        20
+/* client addresses whose POST rate a worker follows (webrtc_offer_rate) */
 #define NGX_AMS_WEBRTC_RATE_SLOTS   512
 
 
@@ -114,7 +112,8 @@ static ngx_int_t ngx_ams_webrtc_http_find(ngx_ams_webrtc_http_ctx_t *ctx);
 static ngx_int_t ngx_ams_webrtc_http_delete(ngx_http_request_t *r,
     ngx_ams_webrtc_http_ctx_t *ctx);
 static void ngx_ams_webrtc_http_patch(ngx_http_request_t *r);
-static ngx_int_t ngx_ams_webrtc_http_rate(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_webrtc_http_rate(ngx_http_request_t *r,
+    ngx_ams_webrtc_main_conf_t *wcf);
 static ngx_int_t ngx_ams_webrtc_http_type(ngx_http_request_t *r,
     const char *type);
 static ngx_int_t ngx_ams_webrtc_http_body(ngx_http_request_t *r,
@@ -488,10 +487,11 @@ ngx_ams_webrtc_http_post(ngx_http_request_t *r,
 
     wcf = ngx_ams_webrtc_main_conf();
 
-    if (ngx_ams_webrtc_http_rate(r) != NGX_OK) {
+    if (ngx_ams_webrtc_http_rate(r, wcf) != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ams webrtc: %V sends POSTs faster than %d a second",
-                      &r->connection->addr_text, NGX_AMS_WEBRTC_RATE);
+                      "ams webrtc: %V sends POSTs faster than %ui a second "
+                      "(webrtc_offer_rate)",
+                      &r->connection->addr_text, wcf->offer_rate);
 
         if (ngx_ams_webrtc_http_header(r, "Retry-After", (u_char *) "1", 1)
             != NGX_OK)
@@ -1081,7 +1081,8 @@ ngx_ams_webrtc_http_patch(ngx_http_request_t *r)
  * by address hash, a newcomer taking a slot over (a cheap limit, not an
  * exact one: a flood from many addresses meets webrtc_max_sessions) */
 static ngx_int_t
-ngx_ams_webrtc_http_rate(ngx_http_request_t *r)
+ngx_ams_webrtc_http_rate(ngx_http_request_t *r,
+    ngx_ams_webrtc_main_conf_t *wcf)
 {
     u_char                 *a;
     size_t                  len;
@@ -1089,6 +1090,10 @@ ngx_ams_webrtc_http_rate(ngx_http_request_t *r)
     ngx_uint_t              slot;
     struct sockaddr        *sa;
     ngx_ams_webrtc_rate_t  *rt;
+
+    if (wcf->offer_rate == 0) {
+        return NGX_OK;
+    }
 
     sa = r->connection->sockaddr;
 
@@ -1117,14 +1122,14 @@ ngx_ams_webrtc_http_rate(ngx_http_request_t *r)
         ngx_memcpy(rt->addr, a, len);
         rt->len = len;
         rt->last = ngx_current_msec;
-        rt->milli = NGX_AMS_WEBRTC_BURST * 1000;
+        rt->milli = wcf->offer_burst * 1000;
     }
 
     gone = ngx_current_msec - rt->last;
     rt->last = ngx_current_msec;
 
-    rt->milli = ngx_min(rt->milli + gone * NGX_AMS_WEBRTC_RATE,
-                        NGX_AMS_WEBRTC_BURST * 1000);
+    rt->milli = ngx_min(rt->milli + gone * wcf->offer_rate,
+                        wcf->offer_burst * 1000);
 
     if (rt->milli < 1000) {
         return NGX_DECLINED;

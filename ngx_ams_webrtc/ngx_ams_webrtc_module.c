@@ -32,6 +32,8 @@ static void *ngx_ams_webrtc_create_conf(ngx_cycle_t *cycle);
 static char *ngx_ams_webrtc_init_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ams_webrtc_public_address(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_ams_webrtc_offer_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_ams_webrtc_init_module(ngx_cycle_t *cycle);
 static void ngx_ams_webrtc_dtls_cleanup(void *data);
 static ngx_int_t ngx_ams_webrtc_init_process(ngx_cycle_t *cycle);
@@ -87,6 +89,13 @@ static ngx_command_t  ngx_ams_webrtc_commands[] = {
       offsetof(ngx_ams_webrtc_main_conf_t, sessions_per_address),
       NULL },
 
+    { ngx_string("webrtc_offer_rate"),
+      NGX_AMS_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE12,
+      ngx_ams_webrtc_offer_rate,
+      0,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -131,6 +140,8 @@ ngx_ams_webrtc_create_conf(ngx_cycle_t *cycle)
     wcf->consent_timeout = NGX_CONF_UNSET_MSEC;
     wcf->max_sessions = NGX_CONF_UNSET_UINT;
     wcf->sessions_per_address = NGX_CONF_UNSET_UINT;
+    wcf->offer_rate = NGX_CONF_UNSET_UINT;
+    wcf->offer_burst = NGX_CONF_UNSET_UINT;
 
     return wcf;
 }
@@ -150,6 +161,9 @@ ngx_ams_webrtc_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_uint_value(wcf->max_sessions, 2000);
     /* 0: no limit per address (a NAT holds many honest viewers) */
     ngx_conf_init_uint_value(wcf->sessions_per_address, 0);
+    /* a player that reconnects now and then passes; a loop does not */
+    ngx_conf_init_uint_value(wcf->offer_rate, 10);
+    ngx_conf_init_uint_value(wcf->offer_burst, 2 * wcf->offer_rate);
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
@@ -159,6 +173,73 @@ ngx_ams_webrtc_init_conf(ngx_cycle_t *cycle, void *conf)
                       "worker %i", wcf->udp_port_base,
                       ccf->worker_processes - 1);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "webrtc_offer_rate 10r/s [burst=20];" or "off": WHIP/WHEP POSTs one
+ * client address may make, a token bucket in each worker (limit_req's
+ * syntax; the burst defaults to two seconds' worth)
+ */
+static char *
+ngx_ams_webrtc_offer_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ams_webrtc_main_conf_t *wcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (wcf->offer_rate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes nothing after \"off\"";
+        }
+
+        wcf->offer_rate = 0;
+        wcf->offer_burst = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = NGX_ERROR;
+
+    if (value[1].len > 3
+        && ngx_strcmp(value[1].data + value[1].len - 3, "r/s") == 0)
+    {
+        n = ngx_atoi(value[1].data, value[1].len - 3);
+    }
+
+    if (n <= 0 || n > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\" (say \"10r/s\" or \"off\")",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wcf->offer_rate = n;
+
+    if (cf->args->nelts == 3) {
+        n = NGX_ERROR;
+
+        if (ngx_strncmp(value[2].data, "burst=", 6) == 0) {
+            n = ngx_atoi(value[2].data + 6, value[2].len - 6);
+        }
+
+        if (n <= 0 || n > 1000000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid burst \"%V\" (say \"burst=20\")",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        wcf->offer_burst = n;
     }
 
     return NGX_CONF_OK;

@@ -368,3 +368,23 @@ ams_remote_allowed_cidr  localhost;
 --- must_die
 --- error_log
 invalid address or CIDR "localhost"
+
+=== TEST 30: webrtc_offer_rate says how to write a rate
+--- modules: core ingest packager api transcode webrtc
+--- main_config
+ams {
+    webrtc_offer_rate  10;
+}
+--- must_die
+--- error_log
+invalid rate "10" (say "10r/s" or "off")
+
+=== TEST 31: webrtc_offer_rate's burst
+--- modules: core ingest packager api transcode webrtc
+--- main_config
+ams {
+    webrtc_offer_rate  10r/s burst=0;
+}
+--- must_die
+--- error_log
+invalid burst "burst=0" (say "burst=20")

@@ -9,7 +9,7 @@
 # fingerprint, no ICE credentials, no codec we can use), 404 (WHEP of a
 # stream not live, an unknown session), 409 (WHIP of a live stream), a
 # WHEP without a play token where the application wants one (401),
-# 429 past a burst of POSTs from one address, and 503 with
+# 429 past a burst of POSTs from one address (webrtc_offer_rate), and 503 with
 # "highResourceUsage" on a node over its memory limit.
 
 use strict;
@@ -216,22 +216,28 @@ is(post('/Secure/whep/sec', $offer,
 
 # --- rate -------------------------------------------------------------------
 
+# N POSTs from one address, all sent before any is read (each on its own
+# connection): their statuses and Retry-After headers
+sub burst {
+    my ($node, $n) = @_;
+    my @socks = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $node->http_port)
+            or die "connect: $!"
+    } 1 .. $n;
+    print $_ "POST /LiveApp/whep/live HTTP/1.0\r\nHost: localhost\r\n"
+             . "Content-Type: application/sdp\r\nContent-Length: 1\r\n\r\nx"
+        for @socks;
+    return map {
+        my $resp = do { local $/; readline $_ } // '';
+        my ($status) = $resp =~ m{^HTTP/\S+ (\d+)};
+        my ($retry) = $resp =~ /^Retry-After: *(\S+)/mi;
+        +{ status => $status // 0, headers => { 'retry-after' => $retry } };
+    } @socks;
+}
+
 # more POSTs from one address than its burst (20) and 10 a second: 429
 # with Retry-After
-# (all sent before any is read: each on its own connection)
-my @socks = map {
-    IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $ng->http_port)
-        or die "connect: $!"
-} 1 .. 40;
-print $_ "POST /LiveApp/whep/live HTTP/1.0\r\nHost: localhost\r\n"
-         . "Content-Type: application/sdp\r\nContent-Length: 1\r\n\r\nx"
-    for @socks;
-my @burst = map {
-    my $resp = do { local $/; readline $_ } // '';
-    my ($status) = $resp =~ m{^HTTP/\S+ (\d+)};
-    my ($retry) = $resp =~ /^Retry-After: *(\S+)/mi;
-    +{ status => $status // 0, headers => { 'retry-after' => $retry } };
-} @socks;
+my @burst = burst($ng, 40);
 my ($limited) = grep { $_->{status} == 429 } @burst;
 ok($limited, '40 POSTs at once: some are refused with 429 ('
    . join(' ', map { $_->{status} } @burst) . ')');
@@ -245,7 +251,8 @@ wait_publisher($_, 10) for $pub, $pub2;
 
 # --- over the limits --------------------------------------------------------
 
-my $busy = webrtc_nginx(memory_limit => 0)->start;
+my $busy = webrtc_nginx(memory_limit => 0,
+                        ams => 'webrtc_offer_rate  2r/s burst=3;')->start;
 ok(poll_until(sub { $busy->error_log =~ /high resource usage/ }, 15),
    'a node over its memory limit (memory_limit 0)');
 $r = http_request($busy, 'POST', '/LiveApp/whip/new', type => 'application/sdp',
@@ -253,7 +260,20 @@ $r = http_request($busy, 'POST', '/LiveApp/whip/new', type => 'application/sdp',
 is($r->{status}, 503, 'refuses a new WHIP session: 503');
 like($r->{body}, qr/highResourceUsage/, 'saying highResourceUsage');
 
+# webrtc_offer_rate: a smaller burst there (3, one spent above), and off
+my @small = map { $_->{status} } burst($busy, 6);
+cmp_ok(scalar(grep { $_ == 429 } @small), '>=', 3,
+       "webrtc_offer_rate 2r/s burst=3: 6 POSTs at once, 3 or more 429 (@small)");
+like($busy->error_log, qr/faster than 2 a second \(webrtc_offer_rate\)/,
+     'with a log line naming the directive');
+
+my $open = webrtc_nginx(ams => 'webrtc_offer_rate  off;')->start;
+my @all = map { $_->{status} } burst($open, 40);
+is(scalar(grep { $_ == 429 } @all), 0,
+   "webrtc_offer_rate off: 40 POSTs at once, none 429 (@all)");
+
 is($ng->crashes, '', 'no worker crashed');
 is($busy->crashes, '', 'nor on the busy node');
+is($open->crashes, '', 'nor on the unlimited one');
 
 done_testing();
