@@ -167,7 +167,7 @@ PURE_SRCS="ngx_ams_core/ngx_ams_ring.c ngx_ams_core/ngx_ams_avc.c
     ngx_ams_transcode/ngx_ams_tc_latency.c
     ngx_ams_transcode/ngx_ams_audio_convert.c"
 # the WebRTC module's nginx-free files (those present)
-for s in stun sdp rtp rtcp rtp_h264 jitter dtls srtp ws sctp dcep rung; do
+for s in stun sdp sdp_answer rtp rtcp rtp_h264 jitter dtls srtp ws sctp dcep rung; do
     [ -f "$ROOT/ngx_ams_webrtc/ngx_ams_$s.c" ] \
         && PURE_SRCS="$PURE_SRCS ngx_ams_webrtc/ngx_ams_$s.c"
 done

@@ -318,5 +318,9 @@ size_t ngx_ams_sdp_offer(char *out, size_t cap, uint32_t profile_level_id,
 int ngx_ams_sdp_parse_fragment(const char *text, size_t len,
     ngx_ams_sdp_t *frag, const char **err);
 
+/* the SCTP port of the old "DTLS/SCTP 5000" application format (1..65535):
+ * 0, or -1 for anything else */
+int ngx_ams_sdp_fmt_port(const char *fmt, uint16_t *port);
+
 
 #endif /* _NGX_AMS_SDP_H_INCLUDED_ */
