@@ -43,6 +43,9 @@ static void ngx_ams_webrtc_mailbox_drain(void);
 static ngx_uint_t ngx_ams_webrtc_mailbox_dead(ngx_pid_t pid);
 
 
+#define NGX_AMS_WEBRTC_MAILBOX_TURN  1024     /* records per wake-up */
+
+
 static ngx_str_t  ngx_ams_webrtc_mailbox_name =
     ngx_string("ams_webrtc_mail");
 
@@ -258,7 +261,7 @@ static void
 ngx_ams_webrtc_mailbox_drain(void)
 {
     long                       n;
-    ngx_uint_t                 bad;
+    ngx_uint_t                 bad, i;
     ngx_ams_dcmail_msg_t       m;
     ngx_ams_webrtc_mailbox_t  *b = ngx_ams_webrtc_mailbox_mine;
 
@@ -268,7 +271,13 @@ ngx_ams_webrtc_mailbox_drain(void)
 
     bad = 0;
 
-    for ( ;; ) {
+    /* a bounded turn: writers that keep up do not hold the loop */
+    for (i = 0; /* void */ ; i++) {
+        if (i == NGX_AMS_WEBRTC_MAILBOX_TURN) {
+            (void) ngx_ams_bus_news(ngx_pid);
+            break;
+        }
+
         ngx_ams_shm_lock(&b->lock);
         n = ngx_ams_dcmail_get(b->ring, ngx_ams_webrtc_mailbox_buf,
                                sizeof(ngx_ams_webrtc_mailbox_buf));
