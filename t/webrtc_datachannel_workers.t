@@ -80,7 +80,11 @@ ROUND: for my $round (1 .. 4) {
 client_stop($_) for @extra;
 ok($player, "a player on the other worker's port ("
             . ($player_port // 'none') . ')')
-    or BAIL_OUT('no player landed on the other worker');
+    or do {
+        client_stop($pub);
+        done_testing();
+        exit;
+    };
 
 ok(client_poll($player, sub { numbers($_[0], 'pub') >= 2 }, 15),
    'the player receives the publisher\'s messages from the other worker')
