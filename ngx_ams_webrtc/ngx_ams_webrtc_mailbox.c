@@ -52,6 +52,7 @@ static ngx_str_t  ngx_ams_webrtc_mailbox_name =
 static ngx_ams_webrtc_mailbox_sh_t  *ngx_ams_webrtc_mailbox;
 static ngx_ams_webrtc_mailbox_t     *ngx_ams_webrtc_mailbox_mine;
 static time_t                        ngx_ams_webrtc_mailbox_logged;
+static time_t                        ngx_ams_webrtc_mailbox_logged_big;
 static ngx_uint_t                    ngx_ams_webrtc_mailbox_dropped;
 /* one record, in or out */
 static uint8_t  ngx_ams_webrtc_mailbox_buf[NGX_AMS_DCMAIL_RECORD_MAX];
@@ -204,11 +205,21 @@ ngx_ams_webrtc_mailbox_post(ngx_ams_dcmail_msg_t *m, ngx_log_t *log)
     len = ngx_ams_dcmail_encode(ngx_ams_webrtc_mailbox_buf,
                                 sizeof(ngx_ams_webrtc_mailbox_buf), m);
     if (len == 0) {
-        if (m->payload_len > NGX_AMS_DCMAIL_PAYLOAD_MAX) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "ams webrtc data: a message of %uz bytes (over "
-                          "%d) reaches this worker's sessions only",
-                          m->payload_len, NGX_AMS_DCMAIL_PAYLOAD_MAX);
+        /* too large to cross: said once a second, where others are */
+        for (i = 0; i < NGX_AMS_WEBRTC_MAILBOXES; i++) {
+            pid = (ngx_pid_t) sh->box[i].pid;
+
+            if (pid != 0 && pid != ngx_pid
+                && ngx_time() != ngx_ams_webrtc_mailbox_logged_big)
+            {
+                ngx_ams_webrtc_mailbox_logged_big = ngx_time();
+                ngx_log_error(NGX_LOG_WARN, log, 0,
+                              "ams webrtc data: a message of %uz bytes "
+                              "(over %d) reaches this worker's sessions "
+                              "only", m->payload_len,
+                              NGX_AMS_DCMAIL_PAYLOAD_MAX);
+                break;
+            }
         }
 
         return;

@@ -50,7 +50,7 @@ sub numbers {
 
 sub port_of {
     my ($c) = @_;
-    my $s = client_poll($c, sub { sdp_port($_[0]{answer}) }, 10);
+    my $s = client_poll($c, sub { sdp_port($_[0]{answer}) }, 30);
     return $s ? sdp_port($s->{answer}) : 0;
 }
 
@@ -58,7 +58,7 @@ my $pub = peer('whip', 'pub');
 my $pub_port = port_of($pub);
 ok($pub_port, "the publisher's session is on port $pub_port")
     or diag(explain(client_status($pub)), slurp($pub->{err}));
-ok(client_poll($pub, sub { ($_[0]{counts}{channel} // '') eq 'open' }, 15),
+ok(client_poll($pub, sub { ($_[0]{counts}{channel} // '') eq 'open' }, 30),
    'the publisher\'s data channel opens')
     or diag(explain(client_status($pub)), slurp($pub->{err}));
 
@@ -86,11 +86,11 @@ ok($player, "a player on the other worker's port ("
         exit;
     };
 
-ok(client_poll($player, sub { numbers($_[0], 'pub') >= 2 }, 15),
+ok(client_poll($player, sub { numbers($_[0], 'pub') >= 2 }, 30),
    'the player receives the publisher\'s messages from the other worker')
     or diag(explain(client_status($player)), slurp($player->{err}),
             $ng->error_log =~ /^.*(?:webrtc data|mailbox).*$/mg);
-ok(client_poll($pub, sub { numbers($_[0], $name) >= 2 }, 15),
+ok(client_poll($pub, sub { numbers($_[0], $name) >= 2 }, 30),
    'the publisher receives the player\'s messages from the other worker')
     or diag(explain(client_status($pub)));
 
@@ -104,7 +104,7 @@ for my $i (1 .. 2) {
 for my $c ([publisher => $pub], [player => $player]) {
     ok(client_poll($c->[1], sub {
            my %r = map { $_ => 1 } @{ $_[0]{received} // [] };
-           $r{'rest message 1'} && $r{'rest message 2'} }, 10),
+           $r{'rest message 1'} && $r{'rest message 2'} }, 20),
        "the $c->[0] receives both REST messages")
         or diag(explain(client_status($c->[1])));
 }
