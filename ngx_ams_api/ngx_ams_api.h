@@ -48,6 +48,7 @@ typedef struct {
     ngx_str_t                 segment[6];    /* the path after rest/v2/ */
     ngx_uint_t                segments;
     json_t                   *body;
+    ngx_str_t                 text;          /* the body as it came */
     ngx_uint_t                statistics;    /* broadcast-statistics */
     ngx_uint_t                stopped_live;  /* a DELETE stopped its
                                                 live stream */

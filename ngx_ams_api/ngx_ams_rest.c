@@ -25,6 +25,7 @@ static ngx_int_t ngx_ams_rest_split(ngx_ams_rest_t *rest, ngx_str_t *uri);
 static ngx_str_t *ngx_ams_rest_jwt_key(ngx_ams_rest_t *rest);
 static ngx_int_t ngx_ams_rest_jwt(ngx_ams_rest_t *rest);
 static void ngx_ams_rest_body(ngx_http_request_t *r);
+static ngx_uint_t ngx_ams_rest_is_data(ngx_ams_rest_t *rest);
 static ngx_int_t ngx_ams_rest_body_text(ngx_http_request_t *r,
     ngx_str_t *text);
 static ngx_int_t ngx_ams_rest_send(ngx_http_request_t *r, ngx_uint_t status,
@@ -223,7 +224,10 @@ ngx_ams_rest_body(ngx_http_request_t *r)
         return;
     }
 
-    if (text.len) {
+    rest->text = text;
+
+    /* broadcasts/{id}/data takes any text, JSON or not */
+    if (text.len && !ngx_ams_rest_is_data(rest)) {
         rest->body = json_loadb((const char *) text.data, text.len,
                                 JSON_REJECT_DUPLICATES, &jerr);
 
@@ -262,6 +266,17 @@ ngx_ams_rest_body(ngx_http_request_t *r)
 
     ngx_ams_rest_error(rest, NGX_HTTP_NOT_FOUND, "no such endpoint: %V",
                        &r->uri);
+}
+
+
+static ngx_uint_t
+ngx_ams_rest_is_data(ngx_ams_rest_t *rest)
+{
+    return rest->app != NULL && rest->segments == 3
+           && rest->segment[0].len == 10
+           && ngx_strncmp(rest->segment[0].data, "broadcasts", 10) == 0
+           && rest->segment[2].len == 4
+           && ngx_strncmp(rest->segment[2].data, "data", 4) == 0;
 }
 
 

@@ -46,6 +46,7 @@ static void ngx_ams_rest_counted(ngx_ams_store_op_t *op);
 static void ngx_ams_rest_token(ngx_ams_rest_t *rest, ngx_str_t *id,
     ngx_uint_t jwt);
 static void ngx_ams_rest_token_made(ngx_ams_store_op_t *op);
+static void ngx_ams_rest_data(ngx_ams_rest_t *rest, ngx_str_t *id);
 static ngx_ams_store_op_t *ngx_ams_rest_op(ngx_ams_rest_t *rest,
     ngx_uint_t type, const char *collection, ngx_str_t *id);
 static void ngx_ams_rest_done(ngx_ams_store_op_t *op);
@@ -116,6 +117,13 @@ ngx_ams_rest_broadcasts(ngx_ams_rest_t *rest)
             ngx_ams_rest_delete(rest, &seg[1]);
             return;
         }
+    }
+
+    if (rest->segments == 3 && ngx_ams_rest_is(&seg[2], "data")) {
+        if (ngx_ams_rest_method(rest, NGX_HTTP_POST)) {
+            ngx_ams_rest_data(rest, &seg[1]);
+        }
+        return;
     }
 
     if (rest->segments == 3) {
@@ -826,6 +834,43 @@ ngx_ams_rest_token_made(ngx_ams_store_op_t *op)
 
 
 /* letters and digits from the OpenSSL generator: ids and tokens */
+/*
+ * AMS's sendMessage: the body, as text, to every WebRTC data channel of
+ * the stream on this node (publisher and players, whichever worker holds
+ * them: ngx_ams_webrtc_data.c).  As AMS, 200 either way; success false
+ * when no data channel of it is open here.
+ */
+static void
+ngx_ams_rest_data(ngx_ams_rest_t *rest, ngx_str_t *id)
+{
+    ngx_int_t  rc;
+
+    if (ngx_ams_data_send_handler == NULL) {
+        ngx_ams_rest_error(rest, NGX_HTTP_OK, "no data channel: WebRTC is "
+                           "not enabled on this server");
+        return;
+    }
+
+    rc = ngx_ams_data_send_handler(&rest->app->name, id, rest->text.data,
+                                   rest->text.len,
+                                   rest->request->connection->log);
+
+    switch (rc) {
+    case NGX_OK:
+        ngx_ams_rest_success(rest, NULL);
+        return;
+    case NGX_DECLINED:
+        ngx_ams_rest_error(rest, NGX_HTTP_OK, "no data channel of stream "
+                           "%V on this server", id);
+        return;
+    default:
+        ngx_ams_rest_error(rest, NGX_HTTP_OK, "the message could not be "
+                           "sent");
+        return;
+    }
+}
+
+
 static void
 ngx_ams_rest_random_id(char *out, size_t len)
 {

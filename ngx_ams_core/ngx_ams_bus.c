@@ -31,7 +31,9 @@
  * The same wake-up carries two other kinds of news: a request to one of
  * this worker's sources (stop, keyframe), flagged in the worker's slot,
  * and "a stream was published" for workers with readers waiting for one,
- * noticed by the zone's publish counter moving.
+ * noticed by the zone's publish counter moving.  Other modules' news for
+ * one worker (ngx_ams_bus_news: WebRTC data-channel mail) is a flag of
+ * its slot too; the woken worker clears it, then calls the hook.
  */
 
 
@@ -64,6 +66,7 @@ typedef struct {
     ngx_atomic_t             pid;
     ngx_atomic_t             pending;
     ngx_atomic_t             requests;       /* a source here was asked */
+    ngx_atomic_t             news;           /* ngx_ams_bus_news() */
     ngx_atomic_t             exiting;        /* an old generation's worker */
     ngx_atomic_t             reaping;        /* dead; a worker ends its
                                                 streams */
@@ -135,6 +138,7 @@ static void ngx_ams_bus_wake_handler(ngx_event_t *ev);
 static void ngx_ams_bus_run_readers(ngx_event_t *ev);
 static void ngx_ams_bus_run_queue(ngx_queue_t *queue);
 static void ngx_ams_bus_run_requests(void);
+static void ngx_ams_bus_run_news(void);
 static void ngx_ams_bus_run_waiting(void);
 static void ngx_ams_bus_wake_slot(ngx_uint_t i);
 static void ngx_ams_bus_wake_set(ngx_ams_slot_set_t *set, ngx_int_t except);
@@ -160,6 +164,10 @@ static void ngx_ams_bus_ring_free_locked(ngx_ams_ring_t *ring);
 static ngx_ams_bus_worker_t  ngx_ams_bus_worker = {
     .slot = -1, .sender = -1
 };
+
+/* per process, set by the modules that use them (ngx_ams_core.h) */
+ngx_ams_bus_news_pt   ngx_ams_bus_news_handler;
+ngx_ams_data_send_pt  ngx_ams_data_send_handler;
 
 
 /* sets of worker slots: one bit per slot, as many words as the table */
@@ -416,6 +424,7 @@ ngx_ams_bus_claim_slot(ngx_cycle_t *cycle)
         w->sh->slots[found].pid = ngx_pid;
         w->sh->slots[found].pending = 0;
         w->sh->slots[found].requests = 0;
+        w->sh->slots[found].news = 0;
         w->sh->slots[found].exiting = 0;
         w->sh->slots[found].reaping = 0;
         w->sh->slots[found].claimed = ++w->sh->claims;
@@ -865,6 +874,8 @@ ngx_ams_bus_wake_handler(ngx_event_t *ev)
         return;
     }
 
+    ngx_ams_bus_run_news();
+
     since = ngx_current_msec - w->last_run;
 
     if (w->interval && since < w->interval && !w->urgent) {
@@ -906,9 +917,52 @@ ngx_ams_bus_run_readers(ngx_event_t *ev)
     __atomic_store_n(&w->sh->slots[w->slot].pending, 0, __ATOMIC_SEQ_CST);
 
     ngx_ams_bus_run_requests();
+    ngx_ams_bus_run_news();
     ngx_ams_bus_run_queue(&w->immediate);
     ngx_ams_bus_run_queue(&w->batched);
     ngx_ams_bus_run_waiting();
+}
+
+
+/* another module's news for this worker: cleared, then told, so news
+ * posted meanwhile wakes us again */
+
+static void
+ngx_ams_bus_run_news(void)
+{
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (!ngx_atomic_cmp_set(&w->sh->slots[w->slot].news, 1, 0)) {
+        return;
+    }
+
+    if (ngx_ams_bus_news_handler) {
+        ngx_ams_bus_news_handler();
+    }
+}
+
+
+ngx_int_t
+ngx_ams_bus_news(ngx_pid_t pid)
+{
+    ngx_uint_t             i;
+    ngx_ams_bus_worker_t  *w = &ngx_ams_bus_worker;
+
+    if (w->sh == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < w->sh->nslots; i++) {
+        if ((ngx_pid_t) w->sh->slots[i].pid != pid) {
+            continue;
+        }
+
+        __atomic_store_n(&w->sh->slots[i].news, 1, __ATOMIC_SEQ_CST);
+        ngx_ams_bus_wake_slot(i);
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 

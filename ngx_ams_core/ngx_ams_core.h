@@ -498,6 +498,22 @@ void *ngx_ams_bus_shm_calloc(size_t size);
 void ngx_ams_bus_shm_free(void *p);
 void ngx_ams_bus_shm_free_locked(void *p);
 
+/* news for the worker "pid" from another module (WebRTC data-channel
+ * mail): that worker wakes and calls ngx_ams_bus_news_handler (set by
+ * the module in init_process) on its event loop, once per burst of news.
+ * NGX_DECLINED: no such worker on the bus */
+typedef void (*ngx_ams_bus_news_pt)(void);
+extern ngx_ams_bus_news_pt        ngx_ams_bus_news_handler;
+ngx_int_t ngx_ams_bus_news(ngx_pid_t pid);
+
+/* a message for every WebRTC data channel of {app, name} on this node
+ * (REST broadcasts/{id}/data), set by the WebRTC module in init_process:
+ * NGX_OK, NGX_DECLINED (no data channel of it here), NGX_ERROR (too
+ * large, or no WebRTC); NULL without the module */
+typedef ngx_int_t (*ngx_ams_data_send_pt)(ngx_str_t *app, ngx_str_t *name,
+    u_char *text, size_t len, ngx_log_t *log);
+extern ngx_ams_data_send_pt       ngx_ams_data_send_handler;
+
 ngx_ams_node_stats_t *ngx_ams_bus_node_stats(void);
 ngx_uint_t ngx_ams_bus_workers(void);
 ngx_uint_t ngx_ams_bus_worker_pids(ngx_pid_t *pids, ngx_uint_t max);

@@ -13,8 +13,11 @@
  * message from a player goes to the publisher and to the other
  * players.  Each session sends on its first open channel (the one the
  * peer opened, or, when we offered (AMS play), the one we opened with
- * the stream id as label).  Only sessions of this worker are reached:
- * sessions of one stream in other workers do not see the messages.
+ * the stream id as label).  Sessions of the stream in other workers
+ * get it through their worker's mailbox (ngx_ams_webrtc_mailbox.c, up
+ * to NGX_AMS_DCMAIL_PAYLOAD_MAX bytes), delivered by the same rules.
+ * REST's broadcasts/{id}/data (ngx_ams_data_send_handler) sends to
+ * every session of the stream, publisher and players.
  *
  * Bounds per sending session: NGX_AMS_WEBRTC_DATA_MSGS messages and
  * NGX_AMS_WEBRTC_DATA_BYTES per second, more is dropped (one log line
@@ -32,6 +35,8 @@
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_data.h"
 #include "ngx_ams_sctp.h"
+#include "ngx_ams_webrtc_mailbox.h"
+#include "ngx_ams_webrtc_registry.h"
 
 
 typedef struct {
@@ -66,6 +71,8 @@ static ngx_int_t ngx_ams_webrtc_data_admit(ngx_ams_webrtc_data_t *d,
     size_t len);
 static void ngx_ams_webrtc_data_relay(ngx_ams_webrtc_data_t *from,
     uint32_t ppid, const uint8_t *p, size_t len);
+static ngx_uint_t ngx_ams_webrtc_data_local(ngx_ams_dcmail_msg_t *m,
+    ngx_ams_webrtc_data_t *from, ngx_log_t *log);
 static void ngx_ams_webrtc_data_free(ngx_ams_webrtc_data_t *d);
 static void ngx_ams_webrtc_data_arm(void);
 static void ngx_ams_webrtc_data_tick(ngx_event_t *ev);
@@ -219,6 +226,7 @@ ngx_ams_webrtc_data_on_connected(void *data)
     ngx_ams_webrtc_data_t  *d = data;
 
     d->connected = 1;
+    ngx_ams_webrtc_registry_data(d->s, 1);
 
     ngx_log_error(NGX_LOG_INFO, &d->s->log, 0,
                   "ams webrtc data: SCTP association up");
@@ -344,13 +352,92 @@ static void
 ngx_ams_webrtc_data_relay(ngx_ams_webrtc_data_t *from, uint32_t ppid,
     const uint8_t *p, size_t len)
 {
+    ngx_ams_dcmail_msg_t       m;
+    ngx_ams_webrtc_session_t  *fs;
+
+    fs = from->s;
+
+    m.ppid = ppid;
+    m.from = fs->direction == NGX_AMS_WEBRTC_PUBLISH
+             ? NGX_AMS_DCMAIL_FROM_PUBLISHER : NGX_AMS_DCMAIL_FROM_PLAYER;
+    m.app = fs->app_name.data;
+    m.app_len = fs->app_name.len;
+    m.name = fs->stream_id.data;
+    m.name_len = fs->stream_id.len;
+    m.sender = fs->id;
+    m.payload = p;
+    m.payload_len = len;
+
+    (void) ngx_ams_webrtc_data_local(&m, from, &fs->log);
+    ngx_ams_webrtc_mailbox_post(&m, &fs->log);
+}
+
+
+/* Context: the worker's loop, a record from another worker's mailbox */
+
+void
+ngx_ams_webrtc_data_deliver(ngx_ams_dcmail_msg_t *m)
+{
+    if (!ngx_ams_webrtc_data_inited) {
+        return;
+    }
+
+    (void) ngx_ams_webrtc_data_local(m, NULL, ngx_cycle->log);
+}
+
+
+/* REST broadcasts/{id}/data: the core's ngx_ams_data_send_handler */
+
+ngx_int_t
+ngx_ams_webrtc_data_send(ngx_str_t *app, ngx_str_t *name, u_char *text,
+    size_t len, ngx_log_t *log)
+{
+    ngx_ams_dcmail_msg_t  m;
+
+    if (len > NGX_AMS_DCMAIL_PAYLOAD_MAX || name->len == 0
+        || name->len > NGX_AMS_DCMAIL_NAME_MAX
+        || app->len > NGX_AMS_DCMAIL_APP_MAX)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_ams_webrtc_registry_has_data(app, name)) {
+        return NGX_DECLINED;
+    }
+
+    m.ppid = NGX_AMS_SCTP_PPID_STRING;
+    m.from = NGX_AMS_DCMAIL_FROM_SERVER;
+    m.app = app->data;
+    m.app_len = app->len;
+    m.name = name->data;
+    m.name_len = name->len;
+    m.sender = NULL;
+    m.payload = text;
+    m.payload_len = len;
+
+    if (ngx_ams_webrtc_data_inited) {
+        (void) ngx_ams_webrtc_data_local(&m, NULL, log);
+    }
+
+    ngx_ams_webrtc_mailbox_post(&m, log);
+
+    return NGX_OK;
+}
+
+
+/* to this worker's sessions of the stream by the relay's rules: how
+ * many took it */
+
+static ngx_uint_t
+ngx_ams_webrtc_data_local(ngx_ams_dcmail_msg_t *m,
+    ngx_ams_webrtc_data_t *from, ngx_log_t *log)
+{
     int                        rc;
     ngx_uint_t                 sent, full;
     ngx_queue_t               *q;
     ngx_ams_webrtc_data_t     *d;
-    ngx_ams_webrtc_session_t  *s, *fs;
+    ngx_ams_webrtc_session_t  *s;
 
-    fs = from->s;
     sent = 0;
     full = 0;
 
@@ -362,19 +449,20 @@ ngx_ams_webrtc_data_relay(ngx_ams_webrtc_data_t *from, uint32_t ppid,
         s = d->s;
 
         if (d == from || d->sctp == NULL || d->sid < 0 || s->closing
-            || (fs->direction == NGX_AMS_WEBRTC_PUBLISH
+            || (m->from == NGX_AMS_DCMAIL_FROM_PUBLISHER
                 && s->direction != NGX_AMS_WEBRTC_PLAY)
-            || s->stream_id.len != fs->stream_id.len
-            || s->app_name.len != fs->app_name.len
-            || ngx_memcmp(s->stream_id.data, fs->stream_id.data,
-                          fs->stream_id.len) != 0
-            || ngx_memcmp(s->app_name.data, fs->app_name.data,
-                          fs->app_name.len) != 0)
+            || (m->sender
+                && ngx_memcmp(s->id, m->sender, NGX_AMS_WEBRTC_ID_LEN) == 0)
+            || s->stream_id.len != m->name_len
+            || s->app_name.len != m->app_len
+            || ngx_memcmp(s->stream_id.data, m->name, m->name_len) != 0
+            || ngx_memcmp(s->app_name.data, m->app, m->app_len) != 0)
         {
             continue;
         }
 
-        rc = ngx_ams_sctp_send(d->sctp, (uint16_t) d->sid, ppid, p, len);
+        rc = ngx_ams_sctp_send(d->sctp, (uint16_t) d->sid, m->ppid,
+                               m->payload, m->payload_len);
 
         if (rc == NGX_AMS_SCTP_OK) {
             sent++;
@@ -384,9 +472,11 @@ ngx_ams_webrtc_data_relay(ngx_ams_webrtc_data_t *from, uint32_t ppid,
         }
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, &fs->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, log, 0,
                    "ams webrtc data: %uz bytes relayed to %ui, %ui dropped",
-                   len, sent, full);
+                   m->payload_len, sent, full);
+
+    return sent;
 }
 
 
@@ -397,6 +487,7 @@ ngx_ams_webrtc_data_free(ngx_ams_webrtc_data_t *d)
         return;
     }
 
+    ngx_ams_webrtc_registry_data(d->s, 0);
     ngx_ams_sctp_free(d->sctp);
     d->sctp = NULL;
     d->sid = -1;

@@ -18,6 +18,7 @@
 #include <ngx_core.h>
 
 #include "ngx_ams_webrtc.h"
+#include "ngx_ams_dcmail.h"
 
 
 /* per data session, per second: more is dropped with a log line */
@@ -39,6 +40,13 @@ void ngx_ams_webrtc_data_input(ngx_ams_webrtc_session_t *s,
 void ngx_ams_webrtc_data_close(ngx_ams_webrtc_session_t *s);
 /* the worker exits, every session freed */
 void ngx_ams_webrtc_data_exit(void);
+/* a message another worker relayed (its mailbox): to this worker's
+ * sessions of the stream, by the same rules */
+void ngx_ams_webrtc_data_deliver(ngx_ams_dcmail_msg_t *m);
+/* REST: to every session of {app, name} on the node (a
+ * ngx_ams_data_send_pt) */
+ngx_int_t ngx_ams_webrtc_data_send(ngx_str_t *app, ngx_str_t *name,
+    u_char *text, size_t len, ngx_log_t *log);
 
 
 #endif /* _NGX_AMS_WEBRTC_DATA_H_INCLUDED_ */

@@ -41,6 +41,7 @@
 #include "ngx_ams_webrtc_transport.h"
 #include "ngx_ams_webrtc_wait.h"
 #include "ngx_ams_webrtc_registry.h"
+#include "ngx_ams_webrtc_mailbox.h"
 #include "ngx_ams_access.h"
 #include "ngx_ams_stats.h"
 #include "ngx_ams_stream_name.h"
@@ -197,7 +198,9 @@ ngx_ams_webrtc_http(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* the node's session table: the same zone for every location */
     if (ngx_ams_webrtc_registry_zone(cf, &ngx_ams_webrtc_http_module)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_ams_webrtc_mailbox_zone(cf, &ngx_ams_webrtc_http_module)
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -26,6 +26,8 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_webrtc_data.h"
+#include "ngx_ams_webrtc_mailbox.h"
 
 
 static void *ngx_ams_webrtc_create_conf(ngx_cycle_t *cycle);
@@ -427,6 +429,10 @@ ngx_ams_webrtc_init_process(ngx_cycle_t *cycle)
     /* a port taken by something else costs WebRTC, not the worker */
     (void) ngx_ams_webrtc_udp_open(cycle);
 
+    /* data channels across workers, and REST's broadcasts/{id}/data */
+    ngx_ams_webrtc_mailbox_init(cycle);
+    ngx_ams_data_send_handler = ngx_ams_webrtc_data_send;
+
     return NGX_OK;
 }
 
@@ -434,6 +440,8 @@ ngx_ams_webrtc_init_process(ngx_cycle_t *cycle)
 static void
 ngx_ams_webrtc_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_ams_data_send_handler = NULL;
+    ngx_ams_webrtc_mailbox_exit();
     ngx_ams_webrtc_sessions_exit();
     ngx_ams_webrtc_udp_close();
 }

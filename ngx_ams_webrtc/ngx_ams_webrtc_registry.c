@@ -135,6 +135,7 @@ ngx_ams_webrtc_registry_insert(ngx_ams_webrtc_session_t *s)
     if (e) {
         ngx_memcpy(e->id, s->id, NGX_AMS_WEBRTC_ID_LEN);
         e->close = 0;
+        e->data = 0;
         e->direction = s->direction;
         ngx_memcpy(e->local_ufrag, s->local_ufrag,
                    NGX_AMS_WEBRTC_UFRAG_LEN);
@@ -213,6 +214,59 @@ ngx_ams_webrtc_registry_remove(ngx_ams_webrtc_session_t *s)
     {
         ngx_del_timer(&ngx_ams_webrtc_registry_timer);
     }
+}
+
+
+void
+ngx_ams_webrtc_registry_data(ngx_ams_webrtc_session_t *s, ngx_uint_t up)
+{
+    ngx_uint_t                     k;
+    ngx_ams_webrtc_registry_sh_t  *sh = ngx_ams_webrtc_registry;
+
+    k = ngx_ams_webrtc_ts(s)->registry;
+
+    if (sh == NULL || k == 0) {
+        return;
+    }
+
+    /* only the owner writes its entries: no lock for one word */
+    __atomic_store_n(&sh->entry[k - 1].data, up, __ATOMIC_SEQ_CST);
+}
+
+
+/* a scan of the table: for REST calls, not per message */
+
+ngx_uint_t
+ngx_ams_webrtc_registry_has_data(ngx_str_t *app, ngx_str_t *name)
+{
+    ngx_uint_t                        i, found;
+    ngx_ams_webrtc_registry_sh_t     *sh = ngx_ams_webrtc_registry;
+    ngx_ams_webrtc_registry_entry_t  *e;
+
+    if (sh == NULL) {
+        return 0;
+    }
+
+    found = 0;
+
+    ngx_ams_shm_lock(&sh->lock);
+
+    for (i = 0; i < NGX_AMS_WEBRTC_REGISTRY_SLOTS && !found; i++) {
+        e = &sh->entry[i];
+
+        if (e->pid != 0 && e->data
+            && e->app_len == app->len && e->name_len == name->len
+            && ngx_memcmp(e->app, app->data, app->len) == 0
+            && ngx_memcmp(e->name, name->data, name->len) == 0
+            && !ngx_ams_webrtc_registry_dead((ngx_pid_t) e->pid))
+        {
+            found = 1;
+        }
+    }
+
+    ngx_ams_shm_unlock(&sh->lock);
+
+    return found;
 }
 
 

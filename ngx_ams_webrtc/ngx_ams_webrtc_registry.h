@@ -32,6 +32,8 @@ typedef struct {
     u_char                    id[NGX_AMS_WEBRTC_ID_LEN];
     ngx_atomic_t              pid;           /* the owner; 0: free */
     ngx_atomic_t              close;         /* a DELETE elsewhere */
+    ngx_atomic_t              data;          /* its SCTP association is
+                                                up (data channels) */
     ngx_uint_t                direction;
     u_char                    local_ufrag[NGX_AMS_WEBRTC_UFRAG_LEN];
     uint32_t                  remote_ufrag_crc;  /* ICE restart check */
@@ -48,6 +50,12 @@ ngx_int_t ngx_ams_webrtc_registry_zone(ngx_conf_t *cf, void *tag);
 /* the transport: a session enters when it starts, leaves when it closes */
 void ngx_ams_webrtc_registry_insert(ngx_ams_webrtc_session_t *s);
 void ngx_ams_webrtc_registry_remove(ngx_ams_webrtc_session_t *s);
+/* the session's data channels are up (1) or gone (0) */
+void ngx_ams_webrtc_registry_data(ngx_ams_webrtc_session_t *s,
+    ngx_uint_t up);
+/* any worker: whether a live session of {app, name} has data channels */
+ngx_uint_t ngx_ams_webrtc_registry_has_data(ngx_str_t *app,
+    ngx_str_t *name);
 /* the worker exits: its timer goes */
 void ngx_ams_webrtc_registry_exit(void);
 
