@@ -833,7 +833,6 @@ ngx_ams_rest_token_made(ngx_ams_store_op_t *op)
 }
 
 
-/* letters and digits from the OpenSSL generator: ids and tokens */
 /*
  * AMS's sendMessage: the body, as text, to every WebRTC data channel of
  * the stream on this node (publisher and players, whichever worker holds
@@ -871,6 +870,7 @@ ngx_ams_rest_data(ngx_ams_rest_t *rest, ngx_str_t *id)
 }
 
 
+/* letters and digits from the OpenSSL generator: ids and tokens */
 static void
 ngx_ams_rest_random_id(char *out, size_t len)
 {
