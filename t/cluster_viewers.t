@@ -68,12 +68,12 @@ sub viewer {
     $c->connect_app('LiveApp');
     $c->command(Ams::Rtmp::amf_string('createStream'),
                 Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null());
-    $c->read_for(0.3);
+    $c->created_stream;
     $c->message(type => 20, csid => 8, msid => 1, chunk => 4096,
                 payload => Ams::Rtmp::amf_string('play')
                     . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null()
                     . Ams::Rtmp::amf_string($name));
-    my $got = $c->read_for(1);
+    my $got = $c->read_until(qr/NetStream\.Play\.Start/, 1);
     return $got =~ /NetStream\.Play\.Start/ ? $c : undef;
 }
 
