@@ -139,7 +139,8 @@ sub player {
 }
 
 # plays $name with ?token=$token from a raw client: the status codes the
-# server answers within a second, and the client (still connected)
+# server answers within a second (or until Play.Start), and the client
+# (still connected)
 sub raw_play {
     my ($ng, $app, $name, $token) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => $ng->{address},
@@ -152,12 +153,12 @@ sub raw_play {
     $c->connect_app($app);
     $c->command(Ams::Rtmp::amf_string('createStream'),
                 Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null());
-    $c->read_for(0.3);
+    $c->created_stream;
     $c->message(type => 20, csid => 8, msid => 1, chunk => 4096,
                 payload => Ams::Rtmp::amf_string('play')
                     . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null()
                     . Ams::Rtmp::amf_string("$name?token=$token"));
-    my $got = $c->read_for(1);
+    my $got = $c->read_until(qr/NetStream\.Play\.Start/, 1);
     my @codes = $got =~ /(NetStream\.[A-Za-z.]+)/g;
     return (join(' ', @codes), $c);
 }
