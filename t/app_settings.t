@@ -47,8 +47,11 @@ sub live {
 
 sub try_play {
     my ($url) = @_;
+    # (a 1 s probe: the default 5 s is most of a play of this 10 fps
+    # stream, the decoding of 1 s of it is the check)
     my $rc = system('ffmpeg', '-nostdin', '-v', 'quiet', '-rw_timeout',
-                    '10000000', '-i', $url, '-t', '1', '-f', 'null', '-');
+                    '10000000', '-analyzeduration', '1000000', '-i', $url,
+                    '-t', '1', '-f', 'null', '-');
     return $rc >> 8;
 }
 
