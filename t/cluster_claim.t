@@ -6,13 +6,17 @@
 # origin that died (a third one, killed first so that its record goes
 # stale while the races run) stops blocking the id once it goes stale.
 #
-# Run twice: on one SQLite file shared by both nginx instances, and on
-# the MongoDB wire server (t/lib/Ams/Mongo.pm) when it is installed.
+# Run twice: on one SQLite file shared by the nginx instances, and on
+# the MongoDB wire server (t/lib/Ams/Mongo.pm) when it is installed; the
+# two side by side (each its own process, nodes, ports and store: they
+# share nothing; most of their time is waiting).
 
 use strict;
 use warnings;
 
+use Test2::IPC;                  # subtests from forked processes
 use Test::More;
+use Test2::API qw(run_subtest);
 use File::Temp qw(tempdir);
 use IO::Select;
 use Time::HiRes qw(time sleep);
@@ -32,9 +36,17 @@ push @stores, 'mongodb'
 my (%node, $db);
 my %addr = (a => '127.0.0.11', b => '127.0.0.12', c => '127.0.0.13');
 
+my @kids;
 for my $store (@stores) {
-    subtest "store $store" => sub { run_scenario($store) };
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        run_subtest("store $store", sub { run_scenario($store) },
+                    { buffered => 1 });
+        exit 0;
+    }
+    push @kids, $pid;
 }
+waitpid $_, 0 for @kids;
 
 done_testing;
 
@@ -121,6 +133,8 @@ sub run_scenario {
     %node = (a => origin($addr{a}), b => origin($addr{b}),
              c => origin($addr{c}));
 
+    my $orphan_updated;
+
     # 4 (first: its record goes stale while 1 to 3 run). An origin dies
     # with a live stream: its record blocks the id while it is fresh, not
     # after broadcast_stale_timeout
@@ -140,6 +154,8 @@ sub run_scenario {
         like("$code2 $desc", qr/BadName streamIdInUse/,
              "right after origin c's death its fresh record still holds the id");
         close $b->{sock};
+        # its last refresh, read while it is there for sure
+        $orphan_updated = record('orphan', 'updateTime') / 1000;
     }
 
     # 1. publishers racing for one id on both origins, the publish commands
@@ -195,7 +211,8 @@ sub run_scenario {
         my %pid = map {
             $_ => publish('rtmp://127.0.0.1:' . $node{$_}->rtmp_port
                           . "/LiveApp/ff$i", seconds => 2, size => '320x240',
-                          rate => 15, audio => 0, log => "$dir/ff.log")
+                          rate => 15, audio => 0,
+                          log => "$dir/ff-$store.log")
         } qw(a b);
         my %rc = map { $_ => wait_publisher($pid{$_}, 30) } qw(a b);
         my $published = () = ($node{a}->error_log . $node{b}->error_log)
@@ -211,8 +228,7 @@ sub run_scenario {
 
     # 4, continued: once origin c's record is stale, b may take the id
     {
-        my $updated = record('orphan', 'updateTime') / 1000;
-        my $wait = $updated + 15.5 - time;
+        my $wait = $orphan_updated + 15.5 - time;
         sleep $wait if $wait > 0;
 
         my $b = ready('b');
