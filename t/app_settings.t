@@ -294,7 +294,11 @@ for my $store (@stores) {
     }
     push @kids, $pid;
 }
-waitpid $_, 0 for @kids;
+for my $pid (@kids) {
+    waitpid $pid, 0;
+    # one that died outside its subtest (a signal) reported nothing
+    fail("a store's scenario process died (status $?)") if $?;
+}
 
 done_testing;
 
