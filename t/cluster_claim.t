@@ -3,15 +3,20 @@
 # NetStream.Publish.Start, so of two publishers racing for one id on two
 # origins exactly one wins, the other hears streamIdInUse, and the loser
 # never touches the winner's record.  A record left "broadcasting" by an
-# origin that died stops blocking the id once it goes stale.
+# origin that died (a third one, killed first so that its record goes
+# stale while the races run) stops blocking the id once it goes stale.
 #
-# Run twice: on one SQLite file shared by both nginx instances, and on
-# the MongoDB wire server (t/lib/Ams/Mongo.pm) when it is installed.
+# Run twice: on one SQLite file shared by the nginx instances, and on
+# the MongoDB wire server (t/lib/Ams/Mongo.pm) when it is installed; the
+# two side by side (each its own process, nodes, ports and store: they
+# share nothing; most of their time is waiting).
 
 use strict;
 use warnings;
 
+use Test2::IPC;                  # subtests from forked processes
 use Test::More;
+use Test2::API qw(run_subtest);
 use File::Temp qw(tempdir);
 use IO::Select;
 use Time::HiRes qw(time sleep);
@@ -29,10 +34,22 @@ push @stores, 'mongodb'
     if eval { require Ams::Mongo; 1 } && -d 't/mongo/node_modules/@push.rocks/smartmongo';
 
 my (%node, $db);
-my %addr = (a => '127.0.0.11', b => '127.0.0.12');
+my %addr = (a => '127.0.0.11', b => '127.0.0.12', c => '127.0.0.13');
 
+my @kids;
 for my $store (@stores) {
-    subtest "store $store" => sub { run_scenario($store) };
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        run_subtest("store $store", sub { run_scenario($store) },
+                    { buffered => 1 });
+        exit 0;
+    }
+    push @kids, $pid;
+}
+for my $pid (@kids) {
+    waitpid $pid, 0;
+    # one that died outside its subtest (a signal) reported nothing
+    fail("a store's scenario process died (status $?)") if $?;
 }
 
 done_testing;
@@ -80,7 +97,7 @@ sub ready {
     $c->connect_app('LiveApp');
     $c->command(Ams::Rtmp::amf_string('createStream'),
                 Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null);
-    $c->read_for(0.2);
+    $c->created_stream;
     return $c;
 }
 
@@ -117,7 +134,33 @@ sub run_scenario {
         $db = "sqlite:$dir/ams.db";
     }
 
-    %node = (a => origin($addr{a}), b => origin($addr{b}));
+    %node = (a => origin($addr{a}), b => origin($addr{b}),
+             c => origin($addr{c}));
+
+    my $orphan_updated;
+
+    # 4 (first: its record goes stale while 1 to 3 run). An origin dies
+    # with a live stream: its record blocks the id while it is fresh, not
+    # after broadcast_stale_timeout
+    {
+        my $c = ready('c');
+        send_publish($c, 'orphan');
+        my ($code) = answer($c);
+        is($code, 'NetStream.Publish.Start', 'origin c publishes "orphan"');
+
+        kill 'KILL', $node{c}->worker_pids, $node{c}->pid;
+        $node{c}{started} = 0;
+        close $c->{sock};
+
+        my $b = ready('b');
+        send_publish($b, 'orphan');
+        my ($code2, $desc) = answer($b);
+        like("$code2 $desc", qr/BadName streamIdInUse/,
+             "right after origin c's death its fresh record still holds the id");
+        close $b->{sock};
+        # its last refresh, read while it is there for sure
+        $orphan_updated = record('orphan', 'updateTime') / 1000;
+    }
 
     # 1. publishers racing for one id on both origins, the publish commands
     # sent back to back: exactly one Publish.Start every round
@@ -172,7 +215,8 @@ sub run_scenario {
         my %pid = map {
             $_ => publish('rtmp://127.0.0.1:' . $node{$_}->rtmp_port
                           . "/LiveApp/ff$i", seconds => 2, size => '320x240',
-                          rate => 15, audio => 0, log => "$dir/ff.log")
+                          rate => 15, audio => 0,
+                          log => "$dir/ff-$store.log")
         } qw(a b);
         my %rc = map { $_ => wait_publisher($pid{$_}, 30) } qw(a b);
         my $published = () = ($node{a}->error_log . $node{b}->error_log)
@@ -186,33 +230,14 @@ sub run_scenario {
     }
     is($ff_ok, 4, 'ffmpeg to both origins at once: one publishes, one is refused');
 
-    # 4. an origin dies with a live stream: its record blocks the id while it
-    # is fresh, not after broadcast_stale_timeout
+    # 4, continued: once origin c's record is stale, b may take the id
     {
-        my $c = ready('a');
-        send_publish($c, 'orphan');
-        my ($code) = answer($c);
-        is($code, 'NetStream.Publish.Start', 'origin a publishes "orphan"');
-
-        kill 'KILL', $node{a}->worker_pids, $node{a}->pid;
-        $node{a}{started} = 0;
-        my $killed = time;
-        close $c->{sock};
+        my $wait = $orphan_updated + 15.5 - time;
+        sleep $wait if $wait > 0;
 
         my $b = ready('b');
         send_publish($b, 'orphan');
-        my ($code2, $desc) = answer($b);
-        like("$code2 $desc", qr/BadName streamIdInUse/,
-             "right after origin a's death its fresh record still holds the id");
-        close $b->{sock};
-
-        my $updated = record('orphan', 'updateTime') / 1000;
-        my $wait = $updated + 15.5 - time;
-        sleep $wait if $wait > 0;
-
-        $b = ready('b');
-        send_publish($b, 'orphan');
-        ($code2) = answer($b);
+        my ($code2) = answer($b);
         is($code2, 'NetStream.Publish.Start',
            'once stale (broadcast_stale_timeout), origin b may publish it');
         is(record('orphan', 'originAdress'), $addr{b}, 'the record is now b\'s');
@@ -220,8 +245,8 @@ sub run_scenario {
         close $b->{sock};
     }
 
-    is($node{b}->crashes, '', 'no crashes');
+    is($node{a}->crashes . $node{b}->crashes, '', 'no crashes');
 
-    $node{b}->stop;
+    $node{$_}->stop for qw(a b);
     $mongo->stop if $mongo;
 }

@@ -10,7 +10,9 @@
 use strict;
 use warnings;
 
+use Test2::IPC;                  # subtests from forked processes
 use Test::More;
+use Test2::API qw(run_subtest);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use POSIX qw(WNOHANG);
@@ -79,8 +81,22 @@ ams {
 EOF
 }
 
+# the stores' scenarios side by side: each its own process, nodes, ports
+# and store (they share nothing; most of their time is waiting)
+my @kids;
 for my $store (@stores) {
-    subtest "store $store" => sub { run_scenario($store) };
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        run_subtest("store $store", sub { run_scenario($store) },
+                    { buffered => 1 });
+        exit 0;
+    }
+    push @kids, $pid;
+}
+for my $pid (@kids) {
+    waitpid $pid, 0;
+    # one that died outside its subtest (a signal) reported nothing
+    fail("a store's scenario process died (status $?)") if $?;
 }
 
 done_testing;
@@ -136,7 +152,7 @@ sub run_scenario {
 
     my $pub = publish('rtmp://127.0.0.1:' . $origin->rtmp_port . '/LiveApp/e1',
                       seconds => 60, size => '320x240', rate => 25, audio => 0,
-                      log => "$dir/ffmpeg.log");
+                      log => "$dir/ffmpeg-$store.log");
 
     ok(poll_until(sub { -s $origin->media . '/LiveApp/streams/e1.m3u8' }, 20),
        'the origin packages the stream');

@@ -10,7 +10,9 @@
 use strict;
 use warnings;
 
+use Test2::IPC;                  # subtests from forked processes
 use Test::More;
+use Test2::API qw(run_subtest);
 use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 use Ams::Nginx;
@@ -28,8 +30,22 @@ push @stores, 'mongodb'
        && -d 't/mongo/node_modules/@push.rocks/smartmongo'
        && system('node --version >/dev/null 2>&1') == 0;
 
+# the stores' scenarios side by side: each its own process, nodes, ports
+# and store (they share nothing; most of their time is waiting)
+my @kids;
 for my $store (@stores) {
-    subtest "store $store" => sub { run_scenario($store) };
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        run_subtest("store $store", sub { run_scenario($store) },
+                    { buffered => 1 });
+        exit 0;
+    }
+    push @kids, $pid;
+}
+for my $pid (@kids) {
+    waitpid $pid, 0;
+    # one that died outside its subtest (a signal) reported nothing
+    fail("a store's scenario process died (status $?)") if $?;
 }
 
 done_testing();

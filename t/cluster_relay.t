@@ -11,7 +11,9 @@
 use strict;
 use warnings;
 
+use Test2::IPC;                  # subtests from forked processes
 use Test::More;
+use Test2::API qw(run_subtest);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
@@ -32,8 +34,22 @@ push @stores, 'mongodb'
     if -d 't/mongo/node_modules/@push.rocks/smartmongo'
     && eval { require Ams::Mongo; 1 };
 
+# the stores' scenarios side by side: each its own process, nodes, ports
+# and store (they share nothing; most of their time is waiting)
+my @kids;
 for my $store (@stores) {
-    subtest "store $store" => sub { run_scenario($store) };
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        run_subtest("store $store", sub { run_scenario($store) },
+                    { buffered => 1 });
+        exit 0;
+    }
+    push @kids, $pid;
+}
+for my $pid (@kids) {
+    waitpid $pid, 0;
+    # one that died outside its subtest (a signal) reported nothing
+    fail("a store's scenario process died (status $?)") if $?;
 }
 
 done_testing();
@@ -139,7 +155,8 @@ sub player {
 }
 
 # plays $name with ?token=$token from a raw client: the status codes the
-# server answers within a second, and the client (still connected)
+# server answers within a second (or until Play.Start), and the client
+# (still connected)
 sub raw_play {
     my ($ng, $app, $name, $token) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => $ng->{address},
@@ -152,12 +169,12 @@ sub raw_play {
     $c->connect_app($app);
     $c->command(Ams::Rtmp::amf_string('createStream'),
                 Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null());
-    $c->read_for(0.3);
+    $c->created_stream;
     $c->message(type => 20, csid => 8, msid => 1, chunk => 4096,
                 payload => Ams::Rtmp::amf_string('play')
                     . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null()
                     . Ams::Rtmp::amf_string("$name?token=$token"));
-    my $got = $c->read_for(1);
+    my $got = $c->read_until(qr/NetStream\.Play\.Start/, 1);
     my @codes = $got =~ /(NetStream\.[A-Za-z.]+)/g;
     return (join(' ', @codes), $c);
 }

@@ -3,7 +3,8 @@
 # (each edge writes its own entry, nobody overwrites another's), as read
 # from any node; a killed edge's players drop out of the sum once its
 # entry is older than broadcast_stale_timeout; the origin killed, its
-# stream reads terminated_unexpectedly.
+# stream reads terminated_unexpectedly (a second origin, killed with the
+# edge, so that both wait out the stale window at once).
 
 use strict;
 use warnings;
@@ -68,30 +69,39 @@ sub viewer {
     $c->connect_app('LiveApp');
     $c->command(Ams::Rtmp::amf_string('createStream'),
                 Ams::Rtmp::amf_number(2), Ams::Rtmp::amf_null());
-    $c->read_for(0.3);
+    $c->created_stream;
     $c->message(type => 20, csid => 8, msid => 1, chunk => 4096,
                 payload => Ams::Rtmp::amf_string('play')
                     . Ams::Rtmp::amf_number(0) . Ams::Rtmp::amf_null()
                     . Ams::Rtmp::amf_string($name));
-    my $got = $c->read_for(1);
+    my $got = $c->read_until(qr/NetStream\.Play\.Start/, 1);
     return $got =~ /NetStream\.Play\.Start/ ? $c : undef;
 }
 
 sub record {
-    my ($ng) = @_;
-    my ($st, $doc) = rest($ng, 'GET', '/LiveApp/rest/v2/broadcasts/s1');
+    my ($ng, $id) = @_;
+    my ($st, $doc) = rest($ng, 'GET', '/LiveApp/rest/v2/broadcasts/'
+                          . ($id // 's1'));
     return $st == 200 ? $doc : {};
 }
 
 my $origin = node('127.0.0.61', 'origin');
 my $edge1 = node('127.0.0.62', 'edge');
 my $edge2 = node('127.0.0.63', 'edge');
+my $origin2 = node('127.0.0.64', 'origin');
 
 my $pub = publish("rtmp://127.0.0.61:" . $origin->rtmp_port . '/LiveApp/s1',
                   seconds => 120, size => '320x240', rate => 25,
                   log => "$dir/publisher.log");
+my $pub2 = publish("rtmp://127.0.0.64:" . $origin2->rtmp_port
+                   . '/LiveApp/s2', seconds => 120, size => '320x240',
+                   rate => 25, log => "$dir/publisher2.log");
 ok(poll_until(sub { (record($edge2)->{status} // '') eq 'broadcasting' }, 15),
    'the stream is live, as the edges read it');
+ok(poll_until(sub { (record($edge1, 's2')->{status} // '') eq 'broadcasting' },
+              15), 'and the second origin\'s');
+my $v2 = viewer($edge1, 's2');
+ok($v2, 'played on edge1');
 
 # 1 on the origin, 2 on edge1, 3 on edge2: every one plays
 my @v;
@@ -116,27 +126,30 @@ my ($in_list) = grep { $_->{streamId} eq 's1' } @{ ref $list ? $list : [] };
 is($in_list && $in_list->{rtmpViewerCount}, 6, 'and the list');
 ok(!exists record($origin)->{nodeViewers}, 'in AMS\'s shape');
 
-# edge2 killed: its three players drop out once its entry is stale
+# edge2 killed: its three players drop out once its entry is stale; and
+# the second origin killed (its player gone first)
 my $killed = time;
 kill 'KILL', $edge2->pid, $edge2->worker_pids;
 $edge2->{started} = 0;
+undef $v2;
+kill 'KILL', $origin2->pid, $origin2->worker_pids;
+$origin2->{started} = 0;
 ok(poll_until(sub { (record($origin)->{rtmpViewerCount} // -1) == 3 },
               $STALE + 15), 'a killed edge\'s players drop out of the sum');
 my $after = time - $killed;
 cmp_ok($after, '<=', $STALE + 11,
        sprintf('within broadcast_stale_timeout and a refresh (%.1f s)', $after));
 
-# the origin killed: its stream reads terminated_unexpectedly
-undef $_ for @v;
-kill 'KILL', $origin->pid, $origin->worker_pids;
-$origin->{started} = 0;
+# the second origin killed: its stream reads terminated_unexpectedly
 ok(poll_until(sub {
-    (record($edge1)->{status} // '') eq 'terminated_unexpectedly'
+    (record($edge1, 's2')->{status} // '') eq 'terminated_unexpectedly'
 }, $STALE + 15), 'the dead origin\'s stream reads terminated_unexpectedly');
 
-kill 'KILL', $pub;
-waitpid $pub, 0;
+undef $_ for @v;
+kill 'KILL', $pub, $pub2;
+waitpid $_, 0 for $pub, $pub2;
 is($edge1->crashes, '', 'no crash on edge1');
-$edge1->stop;
+is($origin->crashes, '', 'nor on the origin');
+$_->stop for $edge1, $origin;
 
 done_testing();

@@ -14,7 +14,8 @@ my $port = $ng->rtmp_port;
 my $dir = $ng->media . '/LiveApp/streams';
 my ($worker) = $ng->worker_pids;
 
-my $good = publish("rtmp://127.0.0.1:$port/LiveApp/good", seconds => 20);
+# 12 s: the bad clients below take a few seconds; it outlives them
+my $good = publish("rtmp://127.0.0.1:$port/LiveApp/good", seconds => 12);
 ok(poll_until(sub { -s "$dir/good.m3u8" }, 15), 'a good stream is live');
 
 sub segments_now {

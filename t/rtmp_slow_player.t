@@ -22,7 +22,8 @@ server {
 EOF2
 
 my $port = $ng->rtmp_port;
-my $pub = publish("rtmp://127.0.0.1:$port/LiveApp/slow", seconds => 30,
+# live for what follows (1 + 10 + 3 + 1 s once it is up) and a margin
+my $pub = publish("rtmp://127.0.0.1:$port/LiveApp/slow", seconds => 24,
                   size => '1280x720');
 ok(poll_until(sub { $ng->error_log =~ /publish "LiveApp\/slow"/ }, 15),
    'a stream is live');

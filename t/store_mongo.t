@@ -325,7 +325,8 @@ ok(poll_until(sub { !docs('LiveApp', 'broadcast',
 }
 
 # the wire server goes down: fast, clear failures; nginx serves on
-my $live = publish("$rtmp/LiveApp/during", seconds => 30, size => '320x240',
+# (16 s: the outage and the checks around it take under 10 s)
+my $live = publish("$rtmp/LiveApp/during", seconds => 16, size => '320x240',
                    log => $ng->prefix . '/during.log');
 ok(poll_until(sub { -s $ng->media . '/LiveApp/streams/during.m3u8' }, 20),
    'a stream is live before the outage');

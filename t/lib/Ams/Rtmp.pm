@@ -41,6 +41,30 @@ sub read_for {
     return $buf;
 }
 
+# Reads until what arrived holds $want (a string, or a regex) or $timeout
+# passes or EOF: a deadline to wait for an answer, not a fixed wait.
+sub read_until {
+    my ($self, $want, $timeout) = @_;
+    my $sel = IO::Select->new($self->{sock});
+    my $buf = '';
+    my $deadline = time + $timeout;
+    while ((my $left = $deadline - time) > 0) {
+        last if ref $want ? $buf =~ $want : index($buf, $want) >= 0;
+        last unless $sel->can_read($left);
+        my $n = sysread $self->{sock}, my $chunk, 65536;
+        last unless $n;
+        $buf .= $chunk;
+    }
+    return $buf;
+}
+
+# The answer to createStream (transaction 2, as the tests send it).
+sub created_stream {
+    my ($self, $timeout) = @_;
+    return $self->read_until(amf_string('_result') . amf_number(2),
+                             $timeout // 5);
+}
+
 # True once the server has closed the connection (within $timeout).
 sub closed_by_server {
     my ($self, $timeout) = @_;
