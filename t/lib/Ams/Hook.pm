@@ -45,7 +45,8 @@ sub new {
         exit 0;
     }
     close $server;
-    return bless { pid => $pid, port => $port, file => $file }, $class;
+    return bless { pid => $pid, port => $port, file => $file, owner => $$ },
+        $class;
 }
 
 sub url { "http://127.0.0.1:$_[0]{port}" . ($_[1] // '/hook') }
@@ -58,6 +59,8 @@ sub received {
 
 sub DESTROY {
     my ($self) = @_;
+    # a forked child's copy: the server is its parent's to stop
+    return if ($self->{owner} // $$) != $$;
     local $?;
     if ($self->{pid}) {
         kill 'KILL', $self->{pid};

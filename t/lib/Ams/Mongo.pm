@@ -45,6 +45,7 @@ sub unavailable {
 sub new {
     my ($class, %args) = @_;
     my $self = bless {
+        owner => $$,
         host => '127.0.0.1',
         %args,
     }, $class;
@@ -137,6 +138,8 @@ sub _slurp {
 
 sub DESTROY {
     my ($self) = @_;
+    # a forked child's copy: the server is its parent's to stop
+    return if ($self->{owner} // $$) != $$;
     local $?;
     $self->stop;
     unlink $self->{log} if $self->{log} && !$ENV{AMS_KEEP};

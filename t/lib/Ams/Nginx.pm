@@ -52,6 +52,7 @@ sub new {
     chmod 0755, $prefix;
 
     my $self = bless {
+        owner => $$,
         workers   => 1,
         log_level => 'info',
         %args,
@@ -309,6 +310,8 @@ sub stop {
 
 sub DESTROY {
     my ($self) = @_;
+    # a forked child's copy: the server is its parent's to stop
+    return if ($self->{owner} // $$) != $$;
     local $?;
     $self->stop;
 }
