@@ -18,7 +18,9 @@
  *   ams_webrtc_load --janus URL --mountpoint N COUNT SECONDS [RATE]
  *
  * RATE: new sessions per second (default 50).  SECONDS counts from the
- * first POST.  Prints "key value" lines for the bench scripts.
+ * first POST (SIGTERM ends the run sooner).  Prints "key value" lines
+ * for the bench scripts; "all_receiving_ms T" on stderr as soon as every
+ * player has had media (the scripts count the server's CPU from then).
  *
  * --janus: the same players of a Janus streaming-plugin mountpoint
  * (URL: http://127.0.0.1:PORT/janus), for the fan-out comparison.
@@ -44,6 +46,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -98,6 +101,9 @@ typedef struct {
 
 static ngx_ams_dtls_ctx_t  *ctx;
 static char                 offer_fp[96];
+static int                  receiving, players;
+static int64_t              start_ms;
+static volatile sig_atomic_t  stop;
 static int                  ep;
 static player_t            *pl;
 
@@ -903,6 +909,10 @@ udp_event(player_t *p)
             }
             if (p->packets++ == 0) {
                 p->first_rtp_ms = now_ms();
+                if (++receiving == players) {
+                    fprintf(stderr, "all_receiving_ms %lld\n",
+                            (long long) (p->first_rtp_ms - start_ms));
+                }
             }
             p->bytes += len;
             break;
@@ -951,6 +961,13 @@ timers(player_t *p, int64_t now)
             fail(p, ngx_ams_dtls_error(p->dtls));
         }
     }
+}
+
+
+static void
+on_term(int sig)
+{
+    stop = 1;
 }
 
 
@@ -1030,9 +1047,13 @@ main(int argc, char **argv)
     t0 = now_ms();
     started = 0;
 
+    players = count;
+    start_ms = t0;
+    signal(SIGTERM, on_term);
+
     for ( ;; ) {
         now = now_ms();
-        if (now - t0 >= seconds * 1000) {
+        if (now - t0 >= seconds * 1000 || stop) {
             break;
         }
 
@@ -1085,6 +1106,7 @@ main(int argc, char **argv)
     qsort(setup, media, sizeof(int64_t), cmp64);
 
     printf("players %d\n", count);
+    printf("elapsed_ms %lld\n", (long long) (now_ms() - t0));
     printf("receiving %d\n", media);
     printf("packets %llu\n", (unsigned long long) packets);
     printf("bytes %llu\n", (unsigned long long) bytes);

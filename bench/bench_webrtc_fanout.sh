@@ -19,7 +19,7 @@
 #
 # Each server's CPU (nginx: master and workers; Janus: its process, all
 # threads; user + system from /proc) is counted over BENCH_SECONDS once
-# every player has had time to connect: CPU per player-second, and
+# every player has received media (at most 15 s after the ramp): CPU per player-second, and
 # players per core (how many one core serves at this rate), and the
 # ratio nginx-ams / Janus.  Every player of both must have received
 # media, else the run is reported FAILED (exit status 1).  The
@@ -55,6 +55,7 @@ TICK=$(getconf CLK_TCK)
 JANUS_HTTP=15188
 JANUS_RTP=15190
 JANUS_LOOPS=${BENCH_JANUS_LOOPS:-2}
+JOIN_MAX=15                     # s after the ramp for every player to join
 
 mkdir -p "$OUT"
 ulimit -n 20000 2>/dev/null || true
@@ -193,7 +194,7 @@ cpu_ticks() {   # "user system" of the master and its workers
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
 # one run: "players_per_core cpu_us_per_player_s receiving min_packets
-# setup_ms mbps system_percent"; SERVER ams or janus
+# setup_ms mbps system_percent all_joined_ms"; SERVER ams or janus
 run() {
     local server=$1 kbps=$2 n=$3 ramp u0 s0 u1 s1 feed players
     local log="$OUT/webrtc-fanout-$1-$2-$3.txt"
@@ -201,32 +202,43 @@ run() {
     if [ "$server" = ams ]; then
         start_ams
         "$OUT/ams_rtmp_load" publish "$RTMP" LiveApp fan 1 \
-            $((ramp + SECONDS_RUN + 10)) "$INPUT" >/dev/null &
+            $((ramp + JOIN_MAX + SECONDS_RUN + 10)) "$INPUT" >/dev/null &
         feed=$!
     else
         start_janus
         # the same H.264, copied: Annex B with SPS/PPS at each IDR (a
         # viewer joins mid-stream), packets of the module's size (1100
         # bytes of payload and the RTP header)
-        ffmpeg -v error -nostdin -re -i "$INPUT" -t $((ramp + SECONDS_RUN + 10)) \
+        ffmpeg -v error -nostdin -re -i "$INPUT" \
+            -t $((ramp + JOIN_MAX + SECONDS_RUN + 10)) \
             -c:v copy -bsf:v h264_mp4toannexb -an -f rtp -payload_type 96 \
             "rtp://127.0.0.1:$JANUS_RTP?pkt_size=1112" >/dev/null 2>&1 &
         feed=$!
     fi
     sleep 3
+    # the players run until told (SIGTERM), at most this long
     if [ "$server" = ams ]; then
         "$OUT/ams_webrtc_load" "$HTTP" LiveApp fan "$n" \
-            $((ramp + SECONDS_RUN + 1)) "$RAMP" >"$log" 2>"$log.err" &
+            $((ramp + JOIN_MAX + SECONDS_RUN + 1)) "$RAMP" \
+            >"$log" 2>"$log.err" &
     else
         "$OUT/ams_webrtc_load" --janus "http://127.0.0.1:$JANUS_HTTP/janus" \
-            --mountpoint 1 "$n" $((ramp + SECONDS_RUN + 1)) "$RAMP" \
-            >"$log" 2>"$log.err" &
+            --mountpoint 1 "$n" $((ramp + JOIN_MAX + SECONDS_RUN + 1)) \
+            "$RAMP" >"$log" 2>"$log.err" &
     fi
     players=$!
+    # the count begins once every player has media (the client says so),
+    # at the earliest after the ramp, at the latest JOIN_MAX s after it:
+    # a server slow to admit is not counted for fewer players
     sleep "$ramp"
+    for _ in $(seq $((JOIN_MAX * 10))); do
+        grep -q '^all_receiving_ms' "$log.err" && break
+        sleep 0.1
+    done
     read -r u0 s0 < <(cpu_ticks)
     sleep "$SECONDS_RUN"
     read -r u1 s1 < <(cpu_ticks)
+    kill -TERM $players 2>/dev/null || true
     wait $players || true
     kill $feed 2>/dev/null || true
     wait $feed 2>/dev/null || true
@@ -234,13 +246,15 @@ run() {
     awk -v c=$((u1 + s1 - u0 - s0)) -v sys=$((s1 - s0)) -v t="$TICK" -v n="$n" -v s="$SECONDS_RUN" \
         -v rx="$(field receiving "$log")" -v min="$(field packets_min "$log")" \
         -v setup="$(field setup_median_ms "$log")" \
-        -v bytes="$(field bytes "$log")" -v all=$((ramp + SECONDS_RUN)) \
+        -v join="$(awk '$1 == "all_receiving_ms" {print $2}' "$log.err")" \
+        -v bytes="$(field bytes "$log")" -v all="$(field elapsed_ms "$log")" \
         'BEGIN { cpu = c / t; if (cpu <= 0) cpu = 1 / t
-                 printf "%.0f %.0f %s %s %s %.1f %.0f\n", n * s / cpu,
+                 printf "%.0f %.0f %s %s %s %.1f %.0f %s\n", n * s / cpu,
                         cpu * 1e6 / (n * s), (rx == "" ? 0 : rx),
                         (min == "" ? 0 : min), (setup == "" ? -1 : setup),
-                        bytes * 8 / 1e6 / (all > 0 ? all : 1),
-                        (c > 0 ? 100 * sys / c : 0) }'
+                        bytes * 8 / 1e3 / (all > 0 ? all : 1),
+                        (c > 0 ? 100 * sys / c : 0),
+                        (join == "" ? -1 : join) }'
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "n/a") }'; }
@@ -256,11 +270,13 @@ for kbps in $RATES; do
         declare -A v=()
         for _ in $(seq "$REPEAT"); do
             for server in ams janus; do
-                read -r ppc us rx min setup mbps sys < <(run "$server" "$kbps" "$n")
+                read -r ppc us rx min setup mbps sys join \
+                    < <(run "$server" "$kbps" "$n")
                 v[$server.ppc]+=" $ppc"; v[$server.rx]+=" $rx"
                 v[$server.min]+=" $min"; v[$server.setup]+=" $setup"
                 v[$server.mbps]+=" $mbps"; v[$server.sys]+=" $sys"
                 v[$server.runs]+=" $ppc"
+                v[$server.join]+=" $join"
                 # every player must have received media
                 if [ "$rx" -lt "$n" ] || [ "$min" -le 0 ]; then
                     failed=1
@@ -277,7 +293,7 @@ for kbps in $RATES; do
             "$(echo "${v[ams.setup]}" | median)/$(echo "${v[janus.setup]}" | median)" \
             "$(echo "${v[ams.mbps]}" | median)/$(echo "${v[janus.mbps]}" | median)" \
             "$(echo "${v[ams.sys]}" | median)/$(echo "${v[janus.sys]}" | median)"
-        echo "#   runs, players/core: nginx-ams${v[ams.runs]}; Janus${v[janus.runs]}"
+        echo "#   runs, players/core: nginx-ams${v[ams.runs]}; Janus${v[janus.runs]}; all joined after (ms): nginx-ams${v[ams.join]}; Janus${v[janus.join]}"
         unset v
     done
 done
