@@ -83,7 +83,7 @@ deps_test() {
 
 deps_bench() {
     deps_test
-    need_pkgs libnginx-mod-rtmp wrk
+    need_pkgs libnginx-mod-rtmp wrk janus
 }
 
 build() {

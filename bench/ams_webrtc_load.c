@@ -15,9 +15,23 @@
  * sessions per address) are for real clients, not for this one.
  *
  *   ams_webrtc_load HTTP_PORT APP ID COUNT SECONDS [RATE]
+ *   ams_webrtc_load --janus URL --mountpoint N COUNT SECONDS [RATE]
  *
  * RATE: new sessions per second (default 50).  SECONDS counts from the
- * first POST.  Prints "key value" lines for the bench scripts.
+ * first POST (SIGTERM ends the run sooner).  Prints "key value" lines
+ * for the bench scripts; "all_receiving_ms T" on stderr as soon as every
+ * player has had media (the scripts count the server's CPU from then).
+ *
+ * --janus: the same players of a Janus streaming-plugin mountpoint
+ * (URL: http://127.0.0.1:PORT/janus), for the fan-out comparison.
+ * Janus's HTTP API: create a session, attach janus.plugin.streaming,
+ * "watch" N, long-poll GET for the event with Janus's SDP offer, answer
+ * with "start" (the answer made by the module's own ngx_ams_sdp.c, as it
+ * answers a browser's offer), a keepalive every 25 s (Janus drops a
+ * session after 60 s of silence).  Janus is a full ICE agent and the
+ * controlling one; the answer says ICE-lite (as the module's answers do)
+ * and the player only answers Janus's checks (the module's STUN code),
+ * starting DTLS as client once the first check has come.
  */
 
 
@@ -32,6 +46,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -42,12 +57,19 @@
 #include "ngx_ams_stun.h"
 #include "ngx_ams_dtls.h"
 #include "ngx_ams_srtp.h"
+#include "ngx_ams_sdp.h"
 
 
 #define HTTP_MAX    16384
 #define PKT_MAX     (1500 + NGX_AMS_SRTP_TRAILER)
 
 enum { S_IDLE, S_HTTP, S_ICE, S_DTLS, S_MEDIA, S_FAILED };
+
+/* the Janus signalling steps: the request in flight */
+enum { J_CREATE = 1, J_ATTACH, J_WATCH, J_POLL, J_START, J_DONE,
+       J_KEEPALIVE };
+
+#define KEEPALIVE_MS  25000
 
 typedef struct {
     int                 state;
@@ -68,12 +90,42 @@ typedef struct {
 
     int64_t             posted_ms, check_ms, first_rtp_ms;
     uint64_t            packets, bytes, bad;
+
+    /* Janus */
+    int                 jstep;
+    unsigned long long  jsession, jhandle;
+    int64_t             keepalive_ms;
+    unsigned            connected:1;            /* UDP to Janus's address */
 } player_t;
 
 
 static ngx_ams_dtls_ctx_t  *ctx;
 static char                 offer_fp[96];
+static int                  receiving, players;
+static int64_t              start_ms;
+static volatile sig_atomic_t  stop;
 static int                  ep;
+static player_t            *pl;
+
+static int                  janus;              /* --janus given */
+static int                  janus_port, janus_mountpoint;
+static char                 janus_path[256];
+static ngx_ams_sdp_t        janus_offer;        /* ~200 KB: not on a stack */
+
+#define TCP_FD  0
+#define UDP_FD  1
+
+
+/* epoll's data: the player's index and which of its sockets */
+static void
+watch(player_t *p, int fd, int kind, int op, uint32_t events)
+{
+    struct epoll_event  ev;
+
+    ev.events = events;
+    ev.data.u64 = (uint64_t) (p - pl) << 1 | kind;
+    epoll_ctl(ep, op, fd, &ev);
+}
 
 
 static int64_t
@@ -113,38 +165,23 @@ fail(player_t *p, const char *why)
         close(p->tcp);
         p->tcp = -1;
     }
+    if (p->udp >= 0) {          /* else epoll reports its packets forever */
+        close(p->udp);
+        p->udp = -1;
+    }
 }
 
 
 /* --- WHEP ----------------------------------------------------------------- */
 
+/* the request in p->http (http_len) to 127.0.0.1:port, from p->local */
 static void
-post(player_t *p, int port, const char *app, const char *id)
+connect_http(player_t *p, int port)
 {
-    int                 n;
-    char                sdp[2048];
     struct sockaddr_in  srv;
-    struct epoll_event  ev;
 
-    rand_chars(p->ufrag, 8);
-    rand_chars(p->pwd, 24);
-
-    n = snprintf(sdp, sizeof(sdp),
-        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-        "a=group:BUNDLE 0\r\n"
-        "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
-        "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
-        "a=fingerprint:sha-256 %s\r\na=setup:active\r\na=mid:0\r\n"
-        "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
-        "a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
-        "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;"
-        "profile-level-id=42e01f\r\n", p->ufrag, p->pwd, offer_fp);
-
-    p->http_len = snprintf(p->http, sizeof(p->http),
-        "POST /%s/whep/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: application/sdp\r\nContent-Length: %d\r\n"
-        "Connection: close\r\n\r\n%s", app, id, n, sdp);
     p->sent = 0;
+    p->reading = 0;
 
     p->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     memset(&srv, 0, sizeof(srv));
@@ -161,11 +198,35 @@ post(player_t *p, int port, const char *app, const char *id)
         return;
     }
 
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.ptr = p;
-    epoll_ctl(ep, EPOLL_CTL_ADD, p->tcp, &ev);
+    watch(p, p->tcp, TCP_FD, EPOLL_CTL_ADD, EPOLLIN | EPOLLOUT);
+}
+
+
+static void
+post(player_t *p, int port, const char *app, const char *id)
+{
+    int                 n;
+    char                sdp[2048];
+
+    n = snprintf(sdp, sizeof(sdp),
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+        "a=group:BUNDLE 0\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+        "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+        "a=fingerprint:sha-256 %s\r\na=setup:active\r\na=mid:0\r\n"
+        "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+        "a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
+        "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;"
+        "profile-level-id=42e01f\r\n", p->ufrag, p->pwd, offer_fp);
+
+    p->http_len = snprintf(p->http, sizeof(p->http),
+        "POST /%s/whep/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/sdp\r\nContent-Length: %d\r\n"
+        "Connection: close\r\n\r\n%s", app, id, n, sdp);
+
     p->state = S_HTTP;
     p->posted_ms = now_ms();
+    connect_http(p, port);
 }
 
 
@@ -202,7 +263,6 @@ answer(player_t *p)
     char                fp[128], cand[256], *body;
     unsigned            b;
     struct sockaddr_in  srv;
-    struct epoll_event  ev;
 
     p->http[p->http_len] = '\0';
     body = strstr(p->http, "\r\n\r\n");
@@ -248,9 +308,8 @@ answer(player_t *p)
         return;
     }
 
-    ev.events = EPOLLIN;
-    ev.data.ptr = p;
-    epoll_ctl(ep, EPOLL_CTL_ADD, p->udp, &ev);
+    watch(p, p->udp, UDP_FD, EPOLL_CTL_ADD, EPOLLIN);
+    p->connected = 1;
 
     close(p->tcp);
     p->tcp = -1;
@@ -259,11 +318,13 @@ answer(player_t *p)
 }
 
 
+static void janus_response(player_t *p);
+
+
 static void
 http_event(player_t *p, uint32_t events)
 {
     ssize_t             n;
-    struct epoll_event  ev;
 
     if (!p->reading) {
         n = send(p->tcp, p->http + p->sent, p->http_len - p->sent,
@@ -278,9 +339,7 @@ http_event(player_t *p, uint32_t events)
         if (p->sent == p->http_len) {
             p->http_len = 0;
             p->reading = 1;
-            ev.events = EPOLLIN;
-            ev.data.ptr = p;
-            epoll_ctl(ep, EPOLL_CTL_MOD, p->tcp, &ev);
+            watch(p, p->tcp, TCP_FD, EPOLL_CTL_MOD, EPOLLIN);
         }
         return;
     }
@@ -293,10 +352,344 @@ http_event(player_t *p, uint32_t events)
             continue;
         }
         if (n == 0) {
-            answer(p);
+            if (janus) {
+                janus_response(p);
+            } else {
+                answer(p);
+            }
         } else if (errno != EAGAIN) {
             fail(p, strerror(errno));
         }
+        return;
+    }
+}
+
+
+/* --- Janus: its HTTP API, and an answer to its offer ---------------------- */
+
+static void
+janus_request(player_t *p, int step, const char *path, const char *body)
+{
+    if (body == NULL) {
+        p->http_len = snprintf(p->http, sizeof(p->http),
+            "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Connection: close\r\n\r\n", path);
+    } else {
+        p->http_len = snprintf(p->http, sizeof(p->http),
+            "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n%s", path, strlen(body), body);
+    }
+
+    if (p->http_len >= sizeof(p->http)) {
+        fail(p, "a Janus request too long");
+        return;
+    }
+
+    p->jstep = step;
+    connect_http(p, janus_port);
+}
+
+
+static void
+janus_create(player_t *p)
+{
+    p->state = S_HTTP;
+    p->posted_ms = now_ms();
+    janus_request(p, J_CREATE, janus_path,
+                  "{\"janus\":\"create\",\"transaction\":\"c\"}");
+}
+
+
+static void
+janus_keepalive(player_t *p)
+{
+    char  path[320];
+
+    snprintf(path, sizeof(path), "%s/%llu", janus_path, p->jsession);
+    p->keepalive_ms = now_ms();
+    janus_request(p, J_KEEPALIVE, path,
+                  "{\"janus\":\"keepalive\",\"transaction\":\"k\"}");
+}
+
+
+/* "data":{"id":N} of a success response: 0 when absent */
+static unsigned long long
+janus_id(const char *body)
+{
+    const char  *s;
+
+    s = strstr(body, "\"data\"");
+    if (s == NULL || (s = strstr(s, "\"id\"")) == NULL) {
+        return 0;
+    }
+    s += 4;
+    s += strspn(s, " \t\r\n:");
+    return strtoull(s, NULL, 10);
+}
+
+
+/* the JSON string after "key": unescaped into out: its length, or -1 */
+static int
+json_string(const char *body, const char *key, char *out, size_t cap)
+{
+    size_t       n;
+    const char  *s;
+
+    s = strstr(body, key);
+    if (s == NULL) {
+        return -1;
+    }
+    s += strlen(key);
+    s += strspn(s, " \t\r\n:");
+    if (*s++ != '"') {
+        return -1;
+    }
+
+    for (n = 0; *s != '"'; s++) {
+        if (*s == '\0' || n + 1 >= cap) {
+            return -1;
+        }
+        if (*s == '\\') {
+            s++;
+            switch (*s) {
+            case 'r': out[n++] = '\r'; break;
+            case 'n': out[n++] = '\n'; break;
+            case 't': out[n++] = '\t'; break;
+            case '"': case '\\': case '/': out[n++] = *s; break;
+            default: return -1;                 /* \u: not in an SDP */
+            }
+            continue;
+        }
+        out[n++] = *s;
+    }
+
+    out[n] = '\0';
+    return n;
+}
+
+
+/*
+ * Janus's offer in: our answer (the module's SDP code: the offer parsed
+ * and selected as a server receiving, answered with our ICE, DTLS as
+ * client, our UDP socket's address as the host candidate), sent with
+ * the "start" request
+ */
+static void
+janus_offer_in(player_t *p, const char *body)
+{
+    int                   n, i;
+    char                 *o, addr[INET_ADDRSTRLEN], path[320];
+    char                  sdp[8192], ans[8192], js[12288];
+    socklen_t             sl;
+    const char           *err, *a;
+    struct sockaddr_in    sin;
+    ngx_ams_sdp_local_t   local;
+    ngx_ams_sdp_policy_t  policy;
+    ngx_ams_sdp_selection_t  sel;
+    ngx_ams_sdp_candidate_t *c;
+
+    n = json_string(body, "\"sdp\"", sdp, sizeof(sdp));
+    if (n < 0) {
+        fail(p, "no SDP in Janus's offer event");
+        return;
+    }
+
+    if (ngx_ams_sdp_parse(sdp, n, &janus_offer, &err) != 0) {
+        fail(p, err);
+        return;
+    }
+
+    memset(&policy, 0, sizeof(policy));
+    policy.role = NGX_AMS_SDP_WE_RECEIVE;
+    if (ngx_ams_sdp_select(&janus_offer, &policy, &sel, &err) != 0) {
+        fail(p, err);
+        return;
+    }
+
+    memcpy(p->rfp, janus_offer.fingerprint, 32);
+
+    /*
+     * Janus gathers no loopback candidate, and libnice ties each socket
+     * to its interface (IP_UNICAST_IF): a check to 127.x would leave by
+     * eth0.  Our UDP is on the address of Janus's IPv4 host candidate
+     * (this machine's, so still delivered locally), any port.
+     */
+    for (i = 0; i < (int) janus_offer.ncandidates; i++) {
+        c = &janus_offer.candidate[i];
+        if (!c->tcp && inet_pton(AF_INET, c->addr, &sin.sin_addr) == 1) {
+            break;
+        }
+    }
+    if (i == (int) janus_offer.ncandidates) {
+        fail(p, "no IPv4 candidate in Janus's offer");
+        return;
+    }
+    sin.sin_family = AF_INET;
+    sin.sin_port = 0;
+
+    p->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sl = sizeof(sin);
+    if (p->udp < 0
+        || bind(p->udp, (struct sockaddr *) &sin, sizeof(sin)) < 0
+        || getsockname(p->udp, (struct sockaddr *) &sin, &sl) < 0)
+    {
+        fail(p, strerror(errno));
+        return;
+    }
+    watch(p, p->udp, UDP_FD, EPOLL_CTL_ADD, EPOLLIN);
+
+    inet_ntop(AF_INET, &sin.sin_addr, addr, sizeof(addr));
+    memset(&local, 0, sizeof(local));
+    local.ice_ufrag = p->ufrag;
+    local.ice_pwd = p->pwd;
+    local.fingerprint = offer_fp;
+    local.setup = NGX_AMS_SDP_SETUP_ACTIVE;
+    local.candidate[0].addr = addr;
+    local.candidate[0].port = ntohs(sin.sin_port);
+    local.ncandidates = 1;
+    local.cname = "load";
+    local.stream_id = "load";
+    RAND_bytes((uint8_t *) &local.session_id, 4);
+
+    if (ngx_ams_sdp_answer(ans, sizeof(ans), &janus_offer, &sel, &local)
+        == 0)
+    {
+        fail(p, "no room for the answer");
+        return;
+    }
+
+    /* the answer as a JSON string */
+    o = js + snprintf(js, sizeof(js),
+        "{\"janus\":\"message\",\"transaction\":\"s\","
+        "\"body\":{\"request\":\"start\"},"
+        "\"jsep\":{\"type\":\"answer\",\"sdp\":\"");
+    for (a = ans; *a; a++) {
+        if (o + 8 >= js + sizeof(js)) {
+            fail(p, "no room for the answer");
+            return;
+        }
+        if (*a == '\r' || *a == '\n') {
+            *o++ = '\\';
+            *o++ = *a == '\r' ? 'r' : 'n';
+        } else {
+            if (*a == '"' || *a == '\\') {
+                *o++ = '\\';
+            }
+            *o++ = *a;
+        }
+    }
+    if (o + 4 >= js + sizeof(js)) {
+        fail(p, "no room for the answer");
+        return;
+    }
+    memcpy(o, "\"}}", 4);
+
+    snprintf(path, sizeof(path), "%s/%llu/%llu", janus_path, p->jsession,
+             p->jhandle);
+    p->state = S_ICE;
+    p->keepalive_ms = now_ms();
+    janus_request(p, J_START, path, js);
+}
+
+
+/* a chunked body (libmicrohttpd's) joined in place: 0, or -1 */
+static int
+dechunk(char *body)
+{
+    char           *w, *r, *e;
+    unsigned long   n;
+
+    w = r = body;
+    for ( ;; ) {
+        n = strtoul(r, &e, 16);
+        if (e == r || (e = strstr(e, "\r\n")) == NULL) {
+            return -1;
+        }
+        if (n == 0) {
+            *w = '\0';
+            return 0;
+        }
+        r = e + 2;
+        if (strlen(r) < n + 2) {
+            return -1;
+        }
+        memmove(w, r, n);
+        w += n;
+        r += n + 2;
+    }
+}
+
+
+/* a whole response in (Janus closed): the next step */
+static void
+janus_response(player_t *p)
+{
+    int    step;
+    char  *body, path[320], req[256];
+
+    p->http[p->http_len] = '\0';
+    close(p->tcp);
+    p->tcp = -1;
+
+    body = strstr(p->http, "\r\n\r\n");
+    if (strncmp(p->http, "HTTP/1.1 200", 12) != 0 || body == NULL
+        || strstr(body, "\"error\"") != NULL)
+    {
+        fail(p, p->http_len ? (body ? body + 4 : p->http) : "no response");
+        return;
+    }
+
+    body += 4;
+    if (strcasestr(p->http, "\r\nTransfer-Encoding: chunked") != NULL
+        && dechunk(body) != 0)
+    {
+        fail(p, "a bad chunked response");
+        return;
+    }
+
+    step = p->jstep;
+    p->jstep = J_DONE;
+
+    switch (step) {
+
+    case J_CREATE:
+        if ((p->jsession = janus_id(body)) == 0) {
+            fail(p, "no session id");
+            return;
+        }
+        snprintf(path, sizeof(path), "%s/%llu", janus_path, p->jsession);
+        janus_request(p, J_ATTACH, path, "{\"janus\":\"attach\","
+                      "\"plugin\":\"janus.plugin.streaming\","
+                      "\"transaction\":\"a\"}");
+        return;
+
+    case J_ATTACH:
+        if ((p->jhandle = janus_id(body)) == 0) {
+            fail(p, "no handle id");
+            return;
+        }
+        snprintf(path, sizeof(path), "%s/%llu/%llu", janus_path,
+                 p->jsession, p->jhandle);
+        snprintf(req, sizeof(req), "{\"janus\":\"message\","
+                 "\"transaction\":\"w\",\"body\":{\"request\":\"watch\","
+                 "\"id\":%d}}", janus_mountpoint);
+        janus_request(p, J_WATCH, path, req);
+        return;
+
+    case J_WATCH:
+    case J_POLL:
+        if (step == J_POLL && strstr(body, "\"jsep\"") != NULL) {
+            janus_offer_in(p, body);
+            return;
+        }
+        /* the ack, or a poll that ended without the offer */
+        snprintf(path, sizeof(path), "%s/%llu?maxev=1", janus_path,
+                 p->jsession);
+        janus_request(p, J_POLL, path, NULL);
+        return;
+
+    default:                /* start's ack, a keepalive's: nothing to do */
         return;
     }
 }
@@ -401,16 +794,71 @@ connected(player_t *p)
 
 
 static void
+start_dtls(player_t *p)
+{
+    p->dtls = ngx_ams_dtls_create(ctx, 1, p->rfp, dtls_send, dtls_recv, p);
+    if (p->dtls == NULL || ngx_ams_dtls_start(p->dtls) == NGX_AMS_DTLS_ERROR)
+    {
+        fail(p, "DTLS start");
+        return;
+    }
+    p->state = S_DTLS;
+}
+
+
+/*
+ * Janus's connectivity checks (and its consent checks later): answered
+ * as an ICE-lite agent does; the first good one fixes Janus's address
+ * (the socket is connected to it) and starts DTLS
+ */
+static void
+janus_check(player_t *p, const uint8_t *b, size_t n,
+    struct sockaddr_in *from)
+{
+    size_t              len;
+    uint8_t             out[128];
+    ngx_ams_stun_msg_t  m;
+
+    if (ngx_ams_stun_parse(b, n, &m) != NGX_AMS_STUN_OK
+        || m.type != NGX_AMS_STUN_BINDING_REQUEST
+        || !ngx_ams_stun_check_integrity(b, n, &m, (uint8_t *) p->pwd,
+                                         strlen(p->pwd)))
+    {
+        return;
+    }
+
+    len = ngx_ams_stun_binding_success(out, sizeof(out), m.txid,
+                                       (struct sockaddr *) from,
+                                       (uint8_t *) p->pwd, strlen(p->pwd));
+    sendto(p->udp, out, len, 0, (struct sockaddr *) from, sizeof(*from));
+
+    if (p->connected) {
+        return;
+    }
+
+    if (connect(p->udp, (struct sockaddr *) from, sizeof(*from)) < 0) {
+        fail(p, strerror(errno));
+        return;
+    }
+    p->connected = 1;
+    start_dtls(p);
+}
+
+
+static void
 udp_event(player_t *p)
 {
     int                 rc;
     size_t              len;
     ssize_t             n;
     uint8_t             b[PKT_MAX];
+    socklen_t           sl;
     ngx_ams_stun_msg_t  m;
+    struct sockaddr_in  from;
 
     for ( ;; ) {
-        n = recv(p->udp, b, 1500, 0);
+        sl = sizeof(from);
+        n = recvfrom(p->udp, b, 1500, 0, (struct sockaddr *) &from, &sl);
         if (n <= 0) {
             return;
         }
@@ -418,21 +866,20 @@ udp_event(player_t *p)
         switch (ngx_ams_rtc_classify(b, n)) {
 
         case NGX_AMS_RTC_STUN:
+            if (janus) {
+                janus_check(p, b, n, &from);
+                if (p->state == S_FAILED) {
+                    return;
+                }
+                break;
+            }
             if (p->state != S_ICE
                 || ngx_ams_stun_parse(b, n, &m) != NGX_AMS_STUN_OK
                 || m.type != NGX_AMS_STUN_BINDING_SUCCESS)
             {
                 break;
             }
-            p->dtls = ngx_ams_dtls_create(ctx, 1, p->rfp, dtls_send,
-                                          dtls_recv, p);
-            if (p->dtls == NULL
-                || ngx_ams_dtls_start(p->dtls) == NGX_AMS_DTLS_ERROR)
-            {
-                fail(p, "DTLS start");
-                return;
-            }
-            p->state = S_DTLS;
+            start_dtls(p);
             break;
 
         case NGX_AMS_RTC_DTLS:
@@ -462,6 +909,10 @@ udp_event(player_t *p)
             }
             if (p->packets++ == 0) {
                 p->first_rtp_ms = now_ms();
+                if (++receiving == players) {
+                    fprintf(stderr, "all_receiving_ms %lld\n",
+                            (long long) (p->first_rtp_ms - start_ms));
+                }
             }
             p->bytes += len;
             break;
@@ -479,6 +930,23 @@ timers(player_t *p, int64_t now)
 {
     int64_t  t;
 
+    if (janus) {
+        if (p->tcp < 0 && p->jsession && p->state != S_FAILED
+            && now - p->keepalive_ms >= KEEPALIVE_MS)
+        {
+            janus_keepalive(p);
+        }
+        if (p->state == S_DTLS) {
+            t = ngx_ams_dtls_timeout(p->dtls);
+            if (t == 0 && ngx_ams_dtls_handle_timeout(p->dtls)
+                          == NGX_AMS_DTLS_ERROR)
+            {
+                fail(p, ngx_ams_dtls_error(p->dtls));
+            }
+        }
+        return;
+    }
+
     if (p->state == S_ICE && now - p->check_ms >= 200) {
         send_check(p);
 
@@ -493,6 +961,13 @@ timers(player_t *p, int64_t now)
             fail(p, ngx_ams_dtls_error(p->dtls));
         }
     }
+}
+
+
+static void
+on_term(int sig)
+{
+    stop = 1;
 }
 
 
@@ -512,17 +987,37 @@ main(int argc, char **argv)
     int                  media;
     int64_t              t0, now, *setup, *pk;
     uint64_t             packets, bytes, bad;
-    player_t            *pl, *p;
-    const char          *err;
+    player_t            *p;
+    const char          *err, *app, *id;
     struct epoll_event   evs[256];
+
+    if (argc >= 7 && strcmp(argv[1], "--janus") == 0
+        && strcmp(argv[3], "--mountpoint") == 0)
+    {
+        /* http://127.0.0.1:PORT/PATH */
+        janus = 1;
+        if (sscanf(argv[2], "http://127.0.0.1:%d%255s", &janus_port,
+                   janus_path) != 2)
+        {
+            fprintf(stderr, "--janus: http://127.0.0.1:PORT/PATH\n");
+            return 2;
+        }
+        janus_mountpoint = atoi(argv[4]);
+        argv++;                 /* COUNT SECONDS [RATE] where WHEP's are */
+        argc--;
+    }
 
     if (argc < 6) {
         fprintf(stderr, "usage: ams_webrtc_load HTTP_PORT APP ID COUNT "
+                "SECONDS [RATE]\n"
+                "       ams_webrtc_load --janus URL --mountpoint N COUNT "
                 "SECONDS [RATE]\n");
         return 2;
     }
 
     port = atoi(argv[1]);
+    app = argv[2];
+    id = argv[3];
     count = atoi(argv[4]);
     seconds = atoi(argv[5]);
     rate = argc > 6 ? atoi(argv[6]) : 50;
@@ -552,22 +1047,38 @@ main(int argc, char **argv)
     t0 = now_ms();
     started = 0;
 
+    players = count;
+    start_ms = t0;
+    signal(SIGTERM, on_term);
+
     for ( ;; ) {
         now = now_ms();
-        if (now - t0 >= seconds * 1000) {
+        if (now - t0 >= seconds * 1000 || stop) {
             break;
         }
 
         while (started < count && started * 1000 <= (now - t0) * rate) {
-            post(&pl[started++], port, argv[2], argv[3]);
+            p = &pl[started++];
+            rand_chars(p->ufrag, 8);
+            rand_chars(p->pwd, 24);
+            if (janus) {
+                janus_create(p);
+            } else {
+                post(p, port, app, id);
+            }
         }
 
         n = epoll_wait(ep, evs, 256, 10);
         for (i = 0; i < n; i++) {
-            p = evs[i].data.ptr;
-            if (p->state == S_HTTP) {
-                http_event(p, evs[i].events);
-            } else if (p->state != S_FAILED) {
+            p = &pl[evs[i].data.u64 >> 1];
+            if (p->state == S_FAILED) {
+                continue;
+            }
+            if ((evs[i].data.u64 & 1) == TCP_FD) {
+                if (p->tcp >= 0) {
+                    http_event(p, evs[i].events);
+                }
+            } else if (p->udp >= 0) {
                 udp_event(p);
             }
         }
@@ -595,6 +1106,7 @@ main(int argc, char **argv)
     qsort(setup, media, sizeof(int64_t), cmp64);
 
     printf("players %d\n", count);
+    printf("elapsed_ms %lld\n", (long long) (now_ms() - t0));
     printf("receiving %d\n", media);
     printf("packets %llu\n", (unsigned long long) packets);
     printf("bytes %llu\n", (unsigned long long) bytes);
