@@ -66,7 +66,7 @@ bench_load_client
 W="$ROOT/ngx_ams_webrtc"
 cc -O2 -Wall -I"$W" -o "$OUT/ams_webrtc_load" "$ROOT/bench/ams_webrtc_load.c" \
     "$W/ngx_ams_stun.c" "$W/ngx_ams_dtls.c" "$W/ngx_ams_srtp.c" \
-    "$W/ngx_ams_sdp.c" -lsrtp2 -lssl -lcrypto -lz
+    "$W/ngx_ams_sdp.c" "$W/ngx_ams_sdp_answer.c" -lsrtp2 -lssl -lcrypto -lz
 
 # input_flv KBPS SECONDS: 640x360 at 600 kb/s, 1280x720 above
 input_flv() {
