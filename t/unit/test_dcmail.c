@@ -44,7 +44,7 @@ main(void)
     int                     i, rc;
     long                    n;
     size_t                  len, bad;
-    uint8_t                 sender[32], rec[512], out[512], *big;
+    uint8_t                 sender[32], rec[512], out[512], *big, *big_rec;
     ngx_ams_dcmail_msg_t    m, d;
     ngx_ams_dcmail_ring_t  *r;
 
@@ -86,8 +86,11 @@ main(void)
     m.payload_len = NGX_AMS_DCMAIL_PAYLOAD_MAX + 1;
     is_int(ngx_ams_dcmail_size(&m), 0, "a payload over 64 KiB: no size");
     m.payload_len = NGX_AMS_DCMAIL_PAYLOAD_MAX;
-    len = ngx_ams_dcmail_encode(big + 0, NGX_AMS_DCMAIL_RECORD_MAX, &m);
+    /* a record of its own: the payload must not overlap it */
+    big_rec = calloc(1, NGX_AMS_DCMAIL_RECORD_MAX);
+    len = ngx_ams_dcmail_encode(big_rec, NGX_AMS_DCMAIL_RECORD_MAX, &m);
     ok(len == 12 + 11 + NGX_AMS_DCMAIL_PAYLOAD_MAX, "64 KiB: encoded");
+    free(big_rec);
     free(big);
 
     /* malformed and truncated records */
