@@ -7,8 +7,8 @@
 # of 400 messages at once is cut at 200 a second: nobody's session
 # closes.
 #
-# worker_processes 1: the relay reaches sessions of the same worker
-# only (no cross-worker relay yet).
+# worker_processes 1: the relay within one worker (across workers:
+# t/webrtc_datachannel_workers.t).
 
 use strict;
 use warnings;
