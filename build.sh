@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nginx-ams: install dependencies, build the dynamic modules, run, test, fuzz.
 #
-#   ./build.sh                build the modules into build/modules/
+#   ./build.sh                build the modules into build/modules/ and the
+#                             unit tests; ./build.sh modules: the modules only
 #   ./build.sh run [CONF]     build, then run nginx in the foreground with
 #                             the operator's configuration CONF (default
 #                             conf/nginx.conf), made from examples/ once,
@@ -490,12 +491,13 @@ bench() {
 
 case "${1:-build}" in
     build) build ;;
+    modules) build_modules ;;
     deps) deps_test ;;
     run | reload | stop) "$1" "${2:-}" ;;
     conf) make_conf "$(conf_path "${2:-}")"; conf_path "${2:-}" ;;
     test) test_all ;;
     fuzz) shift; fuzz "$@" ;;
     bench) bench ;;
-    *) echo "usage: $0 [build|run [CONF]|reload [CONF]|stop [CONF]|" \
+    *) echo "usage: $0 [build|modules|run [CONF]|reload [CONF]|stop [CONF]|" \
             "conf [CONF]|test|fuzz [seconds]|bench|deps]" >&2; exit 2 ;;
 esac
