@@ -213,12 +213,17 @@ for my $d (@deploys) {
             "$d->{name}: CPU and memory requested and limited");
         if ($role eq 'edge') {
             # one UDP port per worker from AMS_WEBRTC_PORT on
-            my @udp = sort { $a <=> $b } map { $_->{containerPort} }
-                grep { ($_->{protocol} // '') eq 'UDP' } @{ $c->{ports} };
+            # (on the machine's address: hostPort the same number)
+            my @udp = grep { ($_->{protocol} // '') eq 'UDP' }
+                @{ $c->{ports} };
             my $base = $env->{AMS_WEBRTC_PORT}{value} // 50000;
             my $n = $env->{AMS_WORKERS}{value} // 0;
-            is("@udp", join(' ', map { $base + $_ } 0 .. $n - 1),
-                "$d->{name}: a WebRTC UDP port for each of its $n workers");
+            my $want = join ' ', map { $base + $_ } 0 .. $n - 1;
+            is(join(' ', sort { $a <=> $b } map { $_->{containerPort} } @udp),
+                $want, "$d->{name}: a WebRTC UDP port for each of its $n "
+                . 'workers');
+            is(join(' ', sort { $a <=> $b } map { $_->{hostPort} // 0 } @udp),
+                $want, "$d->{name}: each on the same port of the machine");
         }
     }
 }
