@@ -80,6 +80,14 @@ deps_test() {
         (cd "$ROOT/t/mongo" && npm ci --silent --no-audit --no-fund \
             --ignore-scripts)
     fi
+    # Kubernetes' API schemas (kubernetes-models) and a YAML parser for
+    # t/k8s_manifests.t, pinned by t/k8s/package-lock.json
+    if [ ! -d "$ROOT/t/k8s/node_modules/kubernetes-models" ] \
+        || [ "$ROOT/t/k8s/package-lock.json" -nt "$ROOT/t/k8s/node_modules" ]; then
+        log "installing the Kubernetes schemas for the tests"
+        (cd "$ROOT/t/k8s" && npm ci --silent --no-audit --no-fund \
+            --ignore-scripts)
+    fi
 }
 
 deps_bench() {
