@@ -729,7 +729,9 @@ ngx_ams_media_header_filter(ngx_http_request_t *r)
  * Whatever the status: a refusal is egress too.  c->sent is this
  * request's alone (nginx zeroes it for the next request of a keepalive
  * connection; an HTTP/2 stream has a connection of its own).  A shared
- * CMAF file (fMP4 HLS beside DASH) counts as HLS, as its viewer does.
+ * CMAF file (DASH's segments, fMP4 HLS's too) counts as its viewer's
+ * kind (ngx_ams_media_count()); another node's request for one, which
+ * has no viewer, as HLS.
  */
 static ngx_int_t
 ngx_ams_media_log_handler(ngx_http_request_t *r)
@@ -769,6 +771,21 @@ ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return;
     }
 
+    if (ctx->type == NGX_AMS_VIEWER_ANY) {
+        /* a shared CMAF file is its viewer's: a DASH one's, or else an
+         * HLS one's (a new viewer starting there too); its bytes count
+         * the same way (ngx_ams_media_log_handler) */
+        if (ngx_ams_viewer_find(st, ctx->key, NGX_AMS_VIEWER_DASH,
+                                ctx->app->viewer_timeout)
+            == NGX_OK)
+        {
+            ctx->type = NGX_AMS_VIEWER_DASH;
+            return;
+        }
+
+        ctx->type = NGX_AMS_VIEWER_HLS;
+    }
+
     if (ngx_ams_viewer_find(st, ctx->key, ctx->type,
                             ctx->app->viewer_timeout)
         == NGX_OK)
@@ -776,9 +793,7 @@ ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return;
     }
 
-    if (ngx_ams_viewer_add(st, ctx->key,
-                           ctx->type == NGX_AMS_VIEWER_ANY ? NGX_AMS_VIEWER_HLS
-                                                           : ctx->type,
+    if (ngx_ams_viewer_add(st, ctx->key, ctx->type,
                            ctx->app->viewer_timeout)
         == NGX_BUSY
         && ngx_time() - ngx_ams_media_full_logged >= 10)
