@@ -29,7 +29,8 @@
  * Access phase: the admission.  Header filter: a viewer is counted, and
  * its cookie set, only on a response that serves the file (200, 206,
  * 304): a 404 for a missing playlist counts nobody.  Resource limits
- * never refuse a viewer (ngx_ams_access.c).
+ * never refuse a viewer (ngx_ams_access.c).  Log phase: the bytes the
+ * response put on the wire count as the node's HLS or DASH egress.
  *
  * The cookie's HMAC key is made once per node with the CSPRNG and kept
  * in a small shared zone, so every worker and the workers after a reload
@@ -51,6 +52,7 @@
 #include "ngx_ams_log_escape.h"
 #include "ngx_ams_jwt.h"
 #include "ngx_ams_node_token.h"
+#include "ngx_ams_stats.h"
 
 
 /* an admission lasts this long past viewer_timeout after the last request
@@ -100,6 +102,7 @@ static ngx_uint_t ngx_ams_media_limited(ngx_ams_media_ctx_t *ctx);
 static void ngx_ams_media_admitted(void *data, const char *refused);
 static void ngx_ams_media_cleanup(void *data);
 static ngx_int_t ngx_ams_media_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_ams_media_log_handler(ngx_http_request_t *r);
 static void ngx_ams_media_count(ngx_http_request_t *r,
     ngx_ams_media_ctx_t *ctx);
 static ngx_int_t ngx_ams_media_set_cookie(ngx_http_request_t *r,
@@ -135,6 +138,13 @@ ngx_ams_media_init(ngx_conf_t *cf)
     }
 
     *h = ngx_ams_media_access_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_ams_media_log_handler;
 
     ngx_ams_media_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_ams_media_header_filter;
@@ -715,6 +725,40 @@ ngx_ams_media_header_filter(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whatever the status: a refusal is egress too.  c->sent is this
+ * request's alone (nginx zeroes it for the next request of a keepalive
+ * connection; an HTTP/2 stream has a connection of its own).  A shared
+ * CMAF file (DASH's segments, fMP4 HLS's too) counts as its viewer's
+ * kind (ngx_ams_media_count()); another node's request for one, which
+ * has no viewer, as HLS.
+ */
+static ngx_int_t
+ngx_ams_media_log_handler(ngx_http_request_t *r)
+{
+    ngx_ams_media_ctx_t     *ctx;
+    ngx_ams_api_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_ams_api_module);
+
+    if (!alcf->media) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_ams_api_module);
+
+    if (ctx == NULL || ctx->app == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_ams_stats_sent(ctx->type == NGX_AMS_VIEWER_DASH ? NGX_AMS_SENT_DASH
+                                                        : NGX_AMS_SENT_HLS,
+                       (size_t) r->connection->sent);
+
+    return NGX_OK;
+}
+
+
 /* counted while the stream is live */
 static void
 ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
@@ -727,6 +771,21 @@ ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return;
     }
 
+    if (ctx->type == NGX_AMS_VIEWER_ANY) {
+        /* a shared CMAF file is its viewer's: a DASH one's, or else an
+         * HLS one's (a new viewer starting there too); its bytes count
+         * the same way (ngx_ams_media_log_handler) */
+        if (ngx_ams_viewer_find(st, ctx->key, NGX_AMS_VIEWER_DASH,
+                                ctx->app->viewer_timeout)
+            == NGX_OK)
+        {
+            ctx->type = NGX_AMS_VIEWER_DASH;
+            return;
+        }
+
+        ctx->type = NGX_AMS_VIEWER_HLS;
+    }
+
     if (ngx_ams_viewer_find(st, ctx->key, ctx->type,
                             ctx->app->viewer_timeout)
         == NGX_OK)
@@ -734,9 +793,7 @@ ngx_ams_media_count(ngx_http_request_t *r, ngx_ams_media_ctx_t *ctx)
         return;
     }
 
-    if (ngx_ams_viewer_add(st, ctx->key,
-                           ctx->type == NGX_AMS_VIEWER_ANY ? NGX_AMS_VIEWER_HLS
-                                                           : ctx->type,
+    if (ngx_ams_viewer_add(st, ctx->key, ctx->type,
                            ctx->app->viewer_timeout)
         == NGX_BUSY
         && ngx_time() - ngx_ams_media_full_logged >= 10)

@@ -15,6 +15,7 @@
 #include "ngx_ams_api.h"
 #include "ngx_ams_broadcast.h"
 #include "ngx_ams_viewers.h"
+#include "ngx_ams_stats.h"
 
 
 /* a stream's 8 samples: their names, values, and the labels each */
@@ -186,6 +187,20 @@ ngx_ams_metrics_handler(ngx_http_request_t *r)
                      "ams_refused_total{who=\"publisher\"} %uA\n"
                      "ams_refused_total{who=\"viewer\"} %uA\n",
                      ns->refused_publishers, ns->refused_viewers);
+
+    p = ngx_ams_metrics_family(p, last, "ams_sent_bytes_total", "counter",
+                               "Bytes this node sent: HLS and DASH "
+                               "responses, RTMP sessions, WebRTC "
+                               "datagrams (the node's egress).");
+    p = ngx_slprintf(p, last,
+                     "ams_sent_bytes_total{protocol=\"hls\"} %uA\n"
+                     "ams_sent_bytes_total{protocol=\"dash\"} %uA\n"
+                     "ams_sent_bytes_total{protocol=\"rtmp\"} %uA\n"
+                     "ams_sent_bytes_total{protocol=\"webrtc\"} %uA\n",
+                     ns->sent_bytes[NGX_AMS_SENT_HLS],
+                     ns->sent_bytes[NGX_AMS_SENT_DASH],
+                     ns->sent_bytes[NGX_AMS_SENT_RTMP],
+                     ns->sent_bytes[NGX_AMS_SENT_WEBRTC]);
 
     p = ngx_ams_metrics_family(p, last, "ams_bus_stream_slots", "gauge",
                                "Streams the bus zone can hold "

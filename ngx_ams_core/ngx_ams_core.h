@@ -326,6 +326,9 @@ typedef struct {
     ngx_atomic_t              encode_dropped_frames;
     ngx_atomic_t              encoder_queue;
     ngx_atomic_t              transcoded_streams;
+    /* bytes sent, by protocol (NGX_AMS_SENT_*): the node's egress, each
+     * counted where its protocol writes (ngx_ams_stats_sent()) */
+    ngx_atomic_t              sent_bytes[4];
 } ngx_ams_node_stats_t;
 
 

@@ -380,3 +380,16 @@ ngx_ams_stats_admit(ngx_uint_t publisher, ngx_log_t *log)
 
     return which;
 }
+
+
+void
+ngx_ams_stats_sent(ngx_uint_t protocol, size_t n)
+{
+    ngx_ams_node_stats_t  *ns;
+
+    ns = ngx_ams_bus_node_stats();
+
+    if (ns != NULL && n != 0) {
+        (void) ngx_atomic_fetch_add(&ns->sent_bytes[protocol], n);
+    }
+}

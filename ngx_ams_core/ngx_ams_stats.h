@@ -25,12 +25,21 @@
 #define NGX_AMS_STATS_CPU         1
 #define NGX_AMS_STATS_MEMORY      2
 
+/* ngx_ams_node_stats_t's sent_bytes[], ams_sent_bytes_total{protocol} */
+#define NGX_AMS_SENT_HLS          0
+#define NGX_AMS_SENT_DASH         1
+#define NGX_AMS_SENT_RTMP         2
+#define NGX_AMS_SENT_WEBRTC       3
+
 
 /* NGX_AMS_STATS_OK, or the limit that is crossed; counts the refusal.
  * For new work only ("publisher" 1): a viewer is never refused */
 ngx_uint_t ngx_ams_stats_admit(ngx_uint_t publisher, ngx_log_t *log);
 
 ngx_int_t ngx_ams_stats_init_worker(ngx_cycle_t *cycle);
+
+/* n bytes written to the network for a protocol (NGX_AMS_SENT_*) */
+void ngx_ams_stats_sent(ngx_uint_t protocol, size_t n);
 
 
 #endif /* _NGX_AMS_STATS_H_INCLUDED_ */

@@ -26,6 +26,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_ams_rtmp_session.h"
+#include "ngx_ams_stats.h"
 
 
 #define NGX_AMS_RTMP_READ_BUF      65536
@@ -726,6 +727,10 @@ ngx_ams_rtmp_flush(ngx_ams_rtmp_session_t *rs)
 
             return NGX_AGAIN;
         }
+
+        /* every byte of a session goes out here: a player's media, a
+         * publisher's replies and acknowledgements */
+        ngx_ams_stats_sent(NGX_AMS_SENT_RTMP, n);
 
         rs->out_pos += n;
     }

@@ -29,6 +29,7 @@
 
 #include "ngx_ams_webrtc.h"
 #include "ngx_ams_webrtc_transport.h"
+#include "ngx_ams_stats.h"
 
 
 #define NGX_AMS_WEBRTC_UDP_BATCH    32
@@ -480,6 +481,7 @@ ngx_ams_webrtc_udp_sendmsg(struct sockaddr *sa, socklen_t len,
     for ( ;; ) {
         rc = sendmsg(c->fd, &msg, 0);
         if (rc >= 0) {
+            ngx_ams_stats_sent(NGX_AMS_SENT_WEBRTC, rc);
             return NGX_OK;
         }
 
@@ -575,7 +577,7 @@ static void
 ngx_ams_webrtc_udp_flush(void)
 {
     int                        rc;
-    size_t                     segment;
+    size_t                     segment, sent;
     ngx_err_t                  err;
     ngx_uint_t                 i, j, k, m, nmsg, family, plain, *nogso;
     ngx_connection_t          *c;
@@ -650,6 +652,15 @@ ngx_ams_webrtc_udp_flush(void)
             rc = sendmmsg(c->fd, &ngx_ams_webrtc_udp_msg[m], nmsg - m, 0);
 
             if (rc > 0) {
+                /* msg_len: the bytes of a message, all its segments */
+                sent = 0;
+
+                for (k = m; k < m + rc; k++) {
+                    sent += ngx_ams_webrtc_udp_msg[k].msg_len;
+                }
+
+                ngx_ams_stats_sent(NGX_AMS_SENT_WEBRTC, sent);
+
                 m += rc;
                 continue;
             }

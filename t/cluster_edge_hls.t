@@ -224,6 +224,17 @@ sub run_scenario {
         my ($ohls) = ($o->{content} // '')
             =~ /ams_stream_viewers\{[^}]*"e1"[^}]*protocol="hls"\} (\d+)/;
         is($ohls, 0, 'the origin counts none of them (node requests)');
+
+        # egress: the edge sends the segments many times, the origin once
+        my ($esent) = ($m->{content} // '')
+            =~ /^ams_sent_bytes_total\{protocol="hls"\} (\d+)$/m;
+        my ($osent) = ($o->{content} // '')
+            =~ /^ams_sent_bytes_total\{protocol="hls"\} (\d+)$/m;
+        ok(defined $esent && defined $osent && $osent > 0
+           && $esent > 2 * $osent,
+           'the edge sent over twice the HLS bytes the origin sent it')
+            or diag('edge ' . ($esent // 'none') . ', origin '
+                    . ($osent // 'none'));
     }
 
     my $req = $origin_requests->();

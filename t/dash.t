@@ -1,7 +1,8 @@
 # dash on: /{App}/streams/{id}/{id}.mpd with one fMP4 representation per
 # track; dynamic while live, static once the publisher stops; ffprobe
-# reads it at the published size, codecs and duration.  HLS is written
-# beside it from the same frames.
+# reads it at the published size, codecs and duration.  A DASH player's
+# bytes count as DASH egress.  HLS is written beside it from the same
+# frames.
 
 use strict;
 use warnings;
@@ -27,6 +28,27 @@ my $pub = publish('rtmp://127.0.0.1:' . $ng->rtmp_port . '/LiveApp/dash1',
 ok(poll_until(sub { (slurp("$dir/dash1/dash1.mpd") // '') =~ /<S t=/ }, 15),
    'the MPD appears while publishing');
 like(slurp("$dir/dash1/dash1.mpd"), qr/type="dynamic"/, 'and is dynamic');
+
+# a DASH player while the stream is live: its bytes count as DASH egress,
+# the segments too (CMAF files that fMP4 HLS could share: they count as
+# their viewer's kind, known from its cookie)
+my $metrics_url = 'http://127.0.0.1:' . $ng->http_port . '/metrics';
+sub sent {
+    `curl -s $metrics_url` =~ /^ams_sent_bytes_total\{protocol="$_[0]"\} (\d+)$/m
+        ? $1 : -1;
+}
+my ($dash0, $hls0) = (sent('dash'), sent('hls'));
+my @got = `curl -s -b '' -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{size_header} %{size_download}\n' $http/dash1/dash1.mpd $http/dash1/video_init.mp4 $http/dash1/video_0.m4s`;
+my $received = 0;
+for (@got) {
+    my ($code, $head, $body) = split;
+    $received += $head + $body;
+}
+is(scalar(grep { /^200 / } @got), 3, 'a DASH player gets the MPD, an init, a segment')
+    or diag @got;
+is(sent('dash') - $dash0, $received,
+   "ams_sent_bytes_total{protocol=\"dash\"} grew by the $received bytes it received");
+is(sent('hls') - $hls0, 0, 'none of them counted as HLS');
 
 is(wait_publisher($pub, 40), 0, 'published');
 

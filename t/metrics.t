@@ -1,5 +1,6 @@
 # /metrics in Prometheus' text format: promtool (Debian's prometheus
-# package) accepts it, it counts a live stream and its viewers, and a
+# package) accepts it, it counts a live stream, its viewers and the bytes
+# sent to them (RTMP, and HLS to the byte over a keepalive connection), and a
 # real Prometheus server scrapes it and answers a query for
 # ams_streams_active.
 
@@ -17,6 +18,13 @@ my $port = $ng->http_port;
 my $metrics_url = "http://127.0.0.1:$port/metrics";
 
 sub metrics { scalar `curl -s $metrics_url` }
+
+sub sent {
+    my ($protocol) = @_;
+    metrics() =~ /^ams_sent_bytes_total\{protocol="$protocol"\} (\d+)$/m
+        or return -1;
+    return $1;
+}
 
 like(metrics(), qr/^ams_streams_active 0$/m, 'no streams at first');
 
@@ -38,6 +46,36 @@ ok(poll_until(sub { metrics() =~ /^ams_stream_viewers\{app="LiveApp",stream="cam
    'with its RTMP viewer');
 like(metrics(), qr/^ams_stream_received_bytes_total\{app="LiveApp",stream="cam"\} [1-9]\d*$/m,
      'and the bytes it received');
+
+# egress: the RTMP player's media, and what an HLS client receives
+ok(poll_until(sub { sent('rtmp') > 100_000 }, 20),
+   'ams_sent_bytes_total{protocol="rtmp"} counts the RTMP player\'s media');
+
+my $hls = "http://127.0.0.1:$port/LiveApp/streams";
+my ($segment) = ('');
+ok(poll_until(sub {
+        ($segment) = `curl -s $hls/cam.m3u8` =~ /^(cam\d+\.ts)$/m;
+        return defined $segment;
+    }, 20), 'an HLS segment to fetch') or $segment = 'none.ts';
+my $before = sent('hls');
+# one keepalive connection: each request's bytes count once
+my @got = `curl -s -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{size_header} %{size_download} %{num_connects}\n' $hls/cam.m3u8 $hls/$segment $hls/cam.m3u8`;
+my ($received, $connects) = (0, 0);
+for (@got) {
+    my ($code, $head, $body, $new) = split;
+    $received += $head + $body;
+    $connects += $new;
+}
+is(scalar(grep { /^200 / } @got), 3, 'the player got the playlist, a segment, the playlist')
+    or diag @got;
+is($connects, 1, 'over one connection');
+my $grown;
+ok(poll_until(sub { $grown = sent('hls') - $before; $grown >= $received }, 10),
+   "ams_sent_bytes_total{protocol=\"hls\"} grew by the $received bytes curl received")
+    or diag "grew by $grown";
+is($grown, $received, 'and by no more (a keepalive request counts its own bytes)');
+like(metrics(), qr/^ams_sent_bytes_total\{protocol="dash"\} 0$/m,
+     'DASH sent nothing');
 
 my $text = metrics();
 

@@ -6,7 +6,8 @@
 # audio arrives as Opus (the AAC -> Opus transform) with energy in it.
 # aiortc plays it too (decoded frames at the right size, audio with
 # signal).  Each ends with a DELETE: 200, then no more packets arrive,
-# and a second DELETE is 404.
+# and a second DELETE is 404.  What aiortc is sent counts in
+# ams_sent_bytes_total{protocol="webrtc"}.
 #
 # Two workers.  Viewers are counted exactly: webRTCViewerCount goes
 # 0 -> 1 -> 2 as aiortc players connect, the second one playing the rung
@@ -110,6 +111,7 @@ subtest 'Chromium plays by WHEP' => sub {
 # --- aiortc -------------------------------------------------------------------
 
 subtest 'aiortc plays by WHEP' => sub {
+    my $sent = webrtc_sent();
     my $ai = aiortc_start('whep', "$http/LiveApp/whep/cam", seconds => 3,
                           timeout => 30);
     my $r = client_wait($ai, 50);
@@ -133,7 +135,16 @@ subtest 'aiortc plays by WHEP' => sub {
     ok($f2 - $f1 <= 1, "aiortc: no frame after the DELETE ($f1, then $f2)");
     is($r->{stop}{again}, 404, 'aiortc: a second DELETE: 404');
     is_deeply($r->{errors}, [], 'aiortc: no error');
+    # 3 s of 640x360 video and audio are well over 100 kB
+    $sent = webrtc_sent() - $sent;
+    ok($sent > 100_000,
+       "/metrics: ams_sent_bytes_total{protocol=\"webrtc\"} grew by $sent");
 };
+
+sub webrtc_sent {
+    my $m = http_request($ng, 'GET', '/metrics')->{body} // '';
+    return $m =~ /^ams_sent_bytes_total\{protocol="webrtc"\} (\d+)$/m ? $1 : -1e9;
+}
 
 # --- viewer counts ------------------------------------------------------------
 
