@@ -61,6 +61,9 @@ deps_test() {
         prometheus
     # the WebRTC tests' other peer (t/webrtc/*.py, run by Debian's python3)
     need_pkgs python3-aiortc python3-numpy
+    # the image and compose tests (t/container.t, t/compose.t): podman
+    # with runc and netavark, debootstrap for a local base image
+    need_pkgs podman runc netavark aardvark-dns podman-compose debootstrap
     command -v node >/dev/null && command -v npm >/dev/null \
         || need_pkgs nodejs npm
     # hls.js, dash.js and playwright-core for the browser tests, pinned by
