@@ -11,9 +11,11 @@ ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
 WORKDIR /src
+# build.sh installs the build dependencies (apt) in a layer of their own,
+# kept while only the sources change; then it builds the modules only
+COPY build.sh ./
+RUN ./build.sh deps-build
 COPY . .
-# build.sh installs the build dependencies itself (apt), then builds the
-# modules only (no unit tests)
 RUN ./build.sh modules \
     && mkdir -p /out/modules \
     && cp build/modules/*.so /out/modules/

@@ -3,6 +3,7 @@
 #
 #   ./build.sh                build the modules into build/modules/ and the
 #                             unit tests; ./build.sh modules: the modules only
+#   ./build.sh deps-build     only install what building the modules needs
 #   ./build.sh run [CONF]     build, then run nginx in the foreground with
 #                             the operator's configuration CONF (default
 #                             conf/nginx.conf), made from examples/ once,
@@ -503,6 +504,7 @@ bench() {
 case "${1:-build}" in
     build) build ;;
     modules) build_modules ;;
+    deps-build) deps_build ;;
     deps) deps_test ;;
     run | reload | stop) "$1" "${2:-}" ;;
     conf) make_conf "$(conf_path "${2:-}")"; conf_path "${2:-}" ;;
@@ -510,5 +512,5 @@ case "${1:-build}" in
     fuzz) shift; fuzz "$@" ;;
     bench) bench ;;
     *) echo "usage: $0 [build|modules|run [CONF]|reload [CONF]|stop [CONF]|" \
-            "conf [CONF]|test|fuzz [seconds]|bench|deps]" >&2; exit 2 ;;
+            "conf [CONF]|test|fuzz [seconds]|bench|deps|deps-build]" >&2; exit 2 ;;
 esac

@@ -122,10 +122,15 @@ configure() {
     NODE=${AMS_NODE_ADDRESS:-$(address)}
     PUBLIC=${AMS_PUBLIC_ADDRESS:-$NODE}
     WORKERS=${AMS_WORKERS:-$(cpus)}
-    for v in ROLE GROUP CPU_LIMIT MEMORY_LIMIT HEARTBEAT WEBRTC_PORT NODE \
-        PUBLIC WORKERS; do
-        token "$v" "${!v}"
-    done
+    token AMS_ROLE "$ROLE"
+    token AMS_NODE_GROUP "$GROUP"
+    token AMS_CPU_LIMIT "$CPU_LIMIT"
+    token AMS_MEMORY_LIMIT "$MEMORY_LIMIT"
+    token AMS_HEARTBEAT "$HEARTBEAT"
+    token AMS_WEBRTC_PORT "$WEBRTC_PORT"
+    token AMS_NODE_ADDRESS "$NODE"
+    token AMS_PUBLIC_ADDRESS "$PUBLIC"
+    token AMS_WORKERS "$WORKERS"
     for v in $ALLOWED; do
         token AMS_ALLOWED_CIDR "$v"
     done
