@@ -15,7 +15,15 @@ WORKDIR /src
 # kept while only the sources change; then it builds the modules only
 COPY build.sh ./
 RUN ./build.sh deps-build
-COPY . .
+# the modules' sources only: a change to tests or docs keeps this layer
+COPY config ./
+COPY ngx_ams_core ngx_ams_core/
+COPY ngx_ams_ingest ngx_ams_ingest/
+COPY ngx_ams_packager ngx_ams_packager/
+COPY ngx_ams_api ngx_ams_api/
+COPY ngx_ams_cluster ngx_ams_cluster/
+COPY ngx_ams_transcode ngx_ams_transcode/
+COPY ngx_ams_webrtc ngx_ams_webrtc/
 RUN ./build.sh modules \
     && mkdir -p /out/modules \
     && cp build/modules/*.so /out/modules/

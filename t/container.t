@@ -10,6 +10,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use File::Temp ();
 use Time::HiRes qw(time);
 use Ams::Nginx ();
 use Ams::Podman;
@@ -112,13 +113,24 @@ is((get($http, '/metrics'))[0], 403,
 is((get($http, '/LiveApp/rest/v2/broadcasts/list/0/10'))[0], 403,
     '... and so is the REST API');
 
+# ... and a certificate mounted at /etc/nginx-ams/tls adds HTTPS on 5443
+my $tls = File::Temp->newdir;
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+    . " -keyout $tls/tls.key -out $tls/tls.crt >/dev/null 2>&1") == 0
+    or die 'openssl req failed';
+chmod 0755, "$tls";
+chmod 0644, "$tls/tls.key", "$tls/tls.crt";    # readable by the image's user
 my $http2 = Ams::Nginx::free_port();
+my $https = Ams::Nginx::free_port();
 Ams::Podman::podman('run', '-d', '--name', $open, '-e', 'AMS_ALLOWED_CIDR=all',
+    '-v', "$tls:/etc/nginx-ams/tls:ro", '-p', "127.0.0.1:$https:5443",
     '-p', "127.0.0.1:$http2:5080", $image);
 ok(poll_until(sub { (get($http2, '/metrics'))[0] == 200 }, 30),
     'AMS_ALLOWED_CIDR=all opens /metrics');
 like((get($http2, '/metrics'))[1], qr/^ams_streams_active \d+$/m,
     '... with the Prometheus metrics');
+like(scalar `curl -sk --max-time 3 https://127.0.0.1:$https/rest/v2/liveness`,
+    qr/"status":"ok"/, 'a mounted certificate adds HTTPS on 5443');
 Ams::Podman::remove($open);
 
 # --- a wrong environment stops the container with a clear message -----------
