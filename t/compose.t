@@ -78,6 +78,11 @@ my $up;
 sub teardown {
     return unless $up;
     undef $up;
+    unless (Test::More->builder->is_passing) {
+        for my $s (qw(mongo mongo-init origin1 origin2 edge1 edge2 balancer)) {
+            diag("--- $s\n" . `timeout 10 podman logs --tail 15 @{[container($s)]} 2>&1 | grep -v 'GET /rest/v2/liveness'`);
+        }
+    }
     my ($rc, $out) = compose(120, 'down', '-v', '-t', 5);
     diag("podman-compose down: exit $rc\n$out") if $rc;
     my $label = "label=io.podman.compose.project=$project";
@@ -141,6 +146,17 @@ poll_until(sub {
     ($init // '') =~ /^exited/;
 }, 60);
 is($init, 'exited 0', 'mongo-init found the store and finished');
+
+# the image's healthcheck, as podman runs it
+my %healthy;
+poll_until(sub {
+    for my $s (grep { !$healthy{$_} } qw(origin1 origin2 edge1 edge2 balancer)) {
+        $healthy{$s} = system("timeout 10 podman healthcheck run @{[container($s)]} >/dev/null 2>&1") == 0;
+    }
+    5 == grep { $_ } values %healthy;
+}, 60);
+is(join(',', sort grep { $healthy{$_} } keys %healthy),
+   'balancer,edge1,edge2,origin1,origin2', 'every node passes the image\'s healthcheck');
 
 # GET on a node's loopback, from inside its container (the image has no
 # HTTP client: bash's /dev/tcp); (status, body)
@@ -214,6 +230,13 @@ my $frames = $frames[-1] // 0;
 ok($frames >= 95 && $frames <= 101,
    "4 s of the stream decode to 100 frames at 25 fps (got $frames)")
     or diag($log);
+
+# RTMP players: the balancer's 1936 sends them to an edge, which pulls
+# the stream from its origin
+my $json = `timeout -k 2 20 ffprobe -v error -rw_timeout 10000000 -show_streams -of json 'rtmp://127.0.0.1:$port{RTMP_PLAY}/LiveApp/$stream' 2>/dev/null`;
+($v) = av_streams(eval { decode_json($json) } || {});
+is($v && "$v->{width}x$v->{height}", '640x360',
+   'RTMP play through the balancer\'s 1936');
 
 kill 'TERM', $pub;
 wait_publisher($pub, 10);
