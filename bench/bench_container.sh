@@ -9,7 +9,8 @@
 #             (ours GET /rest/v2/liveness on 5080, the peer GET / on 8080),
 #             median of BENCH_REPEAT (default 5) runs each, alternating
 #   memory    the container's memory (podman stats) once it has served,
-#             idle, median over the same runs
+#             idle, median over the same runs (cgroup charge: pages the
+#             container touched first; the host page cache is not counted)
 #   hls       ours only: podman run until the first HLS playlist of an
 #             RTMP publish (ffmpeg testsrc2 640x360 -re), median of
 #             BENCH_HLS_REPEAT (default 3; 0 skips it)
@@ -162,7 +163,7 @@ echo "== container image (ours $OURS, peer: Debian 12 nginx alone, same base, sa
 printf "%-40s %12s %12s %7s\n" "" "nginx-ams" "peer" "ratio"
 printf "%-40s %12s %12s %7s\n" "image size (MB)" "$(mb "$S_OURS")" "$(mb "$S_PEER")" "$(ratio "$S_OURS" "$S_PEER")"
 printf "%-40s %12s\n" "modules + libraries + entrypoint (MB)" "$(mb $((S_OURS - S_PEER)))"
-printf "%-40s %12s %12s\n" "  above the base $BASE (MB)" "$(mb $((S_OURS - S_BASE)))" "$(mb $((S_PEER - S_BASE)))"
+printf "%-40s %12s %12s\n" "  above the base image (MB)" "$(mb $((S_OURS - S_BASE)))" "$(mb $((S_PEER - S_BASE)))"
 printf "%-40s %12s %12s %7s\n" "run -d to first 200 (s, median of $REPEAT)" "$SO" "$SP" "$(ratio "$SO" "$SP")"
 printf "%-40s %12s %12s %7s\n" "idle memory after serving (MB, median)" "$MO" "$MP" "$(ratio "$MO" "$MP")"
 printf "%-40s %12s %12s\n" "  processes in the container" "${PROCS[ours]}" "${PROCS[peer]}"
