@@ -104,9 +104,10 @@ sub size {
     return $1;
 }
 
-# Removes containers by name, whatever state they are in.
+# Removes containers by name, whatever state they are in, with the
+# anonymous volumes the image's VOLUME gave them.
 sub remove {
-    system('podman rm -f -t 0 ' . join(' ', map { quote($_) } @_)
+    system('podman rm -f -v -t 0 ' . join(' ', map { quote($_) } @_)
         . ' >/dev/null 2>&1') if @_;
 }
 
